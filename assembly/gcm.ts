@@ -156,9 +156,9 @@ function oneShotLengths(ivLen: i32, aadLen: i32, textLen: i32): i32 {
 
 /** One-shot seal of [IV | AAD | plaintext] in BUF; leaves ciphertext || tag at BUF. */
 export function gcm_seal(keyLen: i32, ivLen: i32, aadLen: i32, ptLen: i32): i32 {
+  touch(<i64>ivLen + aadLen + ptLen + 16);
   let st = oneShotLengths(ivLen, aadLen, ptLen);
   if (st != OK) return st;
-  touch(ivLen + aadLen + ptLen + 16);
   st = start(keyLen, BUF, ivLen);
   if (st != OK) return st;
   absorbAad(BUF + <usize>ivLen, aadLen);
@@ -173,9 +173,9 @@ export function gcm_seal(keyLen: i32, ivLen: i32, aadLen: i32, ptLen: i32): i32 
 
 /** One-shot open of [IV | AAD | ciphertext | tag] in BUF; leaves the plaintext at BUF only if the tag verifies. */
 export function gcm_open(keyLen: i32, ivLen: i32, aadLen: i32, ctLen: i32): i32 {
+  touch(<i64>ivLen + aadLen + ctLen + 16);
   let st = oneShotLengths(ivLen, aadLen, ctLen);
   if (st != OK) return st;
-  touch(ivLen + aadLen + ctLen + 16);
   st = start(keyLen, BUF, ivLen);
   if (st != OK) return st;
   absorbAad(BUF + <usize>ivLen, aadLen);
@@ -192,15 +192,15 @@ export function gcm_open(keyLen: i32, ivLen: i32, aadLen: i32, ctLen: i32): i32 
 
 /** Chunked: starts an operation with the key at KEY and the IV at BUF. */
 export function gcm_init(keyLen: i32, ivLen: i32): i32 {
-  if (ivLen >= 1 && ivLen <= BUF_SIZE) touch(ivLen);
+  touch(ivLen);
   return start(keyLen, BUF, ivLen);
 }
 
 // @ts-ignore: decorator
 @inline function chunk(len: i32): i32 {
+  touch(len);
   if (!ready) return ERR_STATE;
   if (len < 0 || len > BUF_SIZE) return ERR_DATA_LENGTH;
-  touch(len);
   return OK;
 }
 

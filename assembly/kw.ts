@@ -49,12 +49,12 @@ function unwrapCore(n: i32): u64 {
 /** Wraps len bytes at BUF (key at KEY). pad = 0: RFC 3394, pad = 1: RFC 5649. */
 export function kw_wrap(keyLen: i32, len: i32, pad: i32): i32 {
   outLen = 0;
+  touch(<i64>len + 16);
   if (keyLen != 16 && keyLen != 24 && keyLen != 32) return ERR_KEY_LENGTH;
   if (len > MAX_WRAP_INPUT) return ERR_DATA_LENGTH;
   if (pad == 0 && (len < 16 || (len & 7) != 0)) return ERR_DATA_LENGTH; // §2: n ≥ 2 semiblocks
   if (pad != 0 && len < 1) return ERR_DATA_LENGTH; // RFC 5649 §4.1: 1 ≤ m
   const padded = (len + 7) & ~7;
-  touch(padded + 8);
   expandKey(keyLen);
   memory.copy(BUF + 8, BUF, <usize>len);
   memory.fill(BUF + 8 + <usize>len, 0, <usize>(padded - len)); // RFC 5649 §4.1 step 1 padding
@@ -80,11 +80,11 @@ export function kw_wrap(keyLen: i32, len: i32, pad: i32): i32 {
 /** Unwraps len bytes at BUF; on success the key is at BUF and kw_out_len() says its size. */
 export function kw_unwrap(keyLen: i32, len: i32, pad: i32): i32 {
   outLen = 0;
+  touch(len);
   if (keyLen != 16 && keyLen != 24 && keyLen != 32) return ERR_KEY_LENGTH;
   if (len > BUF_SIZE || (len & 7) != 0) return ERR_DATA_LENGTH;
   if (pad == 0 && len < 24) return ERR_DATA_LENGTH; // at least A and two semiblocks
   if (pad != 0 && len < 16) return ERR_DATA_LENGTH; // at least A and one semiblock
-  touch(len);
   expandKey(keyLen);
   const n = (len >> 3) - 1;
   let bad: u64;

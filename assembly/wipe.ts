@@ -1,14 +1,18 @@
 // Zeroization of every region and global that can hold key material or data.
-import { KEY, BUF, RKB, RK, S, BLK, KS, J0, CTR, EJ0, TAG, TAGC, PAD } from "./layout";
+import { BUF_SIZE, KEY, BUF, RKB, RK, S, BLK, KS, J0, CTR, EJ0, TAG, TAGC, PAD } from "./layout";
 import { ghashWipe } from "./ghash";
 import { gcmWipeState } from "./gcm";
 import { rounds } from "./aes";
 
 let used: i32 = 0; // high-water mark of BUF bytes written since the last wipe
 
-/** Records that the first n bytes of BUF hold data, so that wipe() clears them. */
-export function touch(n: i32): void {
-  if (n > used) used = n;
+/**
+ * Records that the first n bytes of BUF hold data, so that wipe() clears them.
+ * Entry points call it before validating lengths: the caller wrote the bytes anyway.
+ */
+export function touch(n: i64): void {
+  const m = <i32>min<i64>(max<i64>(n, 0), BUF_SIZE);
+  if (m > used) used = m;
 }
 
 /** Zeroizes all working memory. Must be called after every operation, success or not. */

@@ -95,10 +95,13 @@ function aesKey(value: unknown, name: string): Uint8Array {
   return k;
 }
 
-function startGcm(c: Core, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, what: string): void {
+function checkIv(c: Core, iv: Uint8Array, what: string): void {
   if (iv.length < 1 || iv.length > c.bufSize) {
     throw new CryptoError("INVALID_IV_LENGTH", `${what}: IV must be 1..${c.bufSize} bytes, got ${iv.length}`);
   }
+}
+
+function startGcm(c: Core, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, what: string): void {
   c.mem.set(key, c.key);
   c.mem.set(iv, c.buf);
   check(c.x.gcm_init(key.length, iv.length), what);
@@ -123,6 +126,7 @@ function layOut(c: Core, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data:
 export function aesGcmSeal(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
   const k = aesKey(key, "key"), n = bytes(iv, "iv"), p = bytes(plaintext, "plaintext"), a = bytes(aad, "aad");
   const c = getCore();
+  checkIv(c, n, "aesGcmSeal");
   if (n.length + a.length + p.length + GCM_TAG_LENGTH <= c.bufSize) {
     try {
       layOut(c, k, n, a, p);
@@ -157,6 +161,7 @@ export function aesGcmOpen(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, 
   }
   const c = getCore();
   const ctLen = s.length - GCM_TAG_LENGTH;
+  checkIv(c, n, "aesGcmOpen");
   if (n.length + a.length + s.length <= c.bufSize) {
     try {
       layOut(c, k, n, a, s);

@@ -30,7 +30,7 @@ for (let x = 0; x < 256; x++) {
 }
 
 /** KeyExpansion (FIPS-197 §5.2): returns Nr+1 round keys of 16 bytes. */
-function expandKey(key: Uint8Array): Uint8Array[] {
+export function expandKey(key: Uint8Array): Uint8Array[] {
   const nk = key.length / 4;
   if (![4, 6, 8].includes(nk)) throw new Error("AES key must be 16, 24 or 32 bytes");
   const nr = nk + 6;
