@@ -112,7 +112,7 @@ function startGcm(c: Core, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, wha
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** Key at KEY; [iv | aad | data] at BUF, for the one-shot entry points. */
 function layOut(c: Core, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): void {

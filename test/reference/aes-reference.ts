@@ -183,14 +183,14 @@ const inc32 = (b: Uint8Array): Uint8Array => {
 };
 
 /** Algorithm 4 (§7.1): returns C || T. */
-export function gcmSeal(key: Uint8Array, iv: Uint8Array, p: Uint8Array, aad = new Uint8Array(0)): Uint8Array {
+export function gcmSeal(key: Uint8Array, iv: Uint8Array, p: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
   const { h, j0 } = gcmParts(key, iv);
   const c = gctr(key, inc32(j0), p);
   return concat(c, gcmTag(key, h, j0, aad, c));
 }
 
 /** Algorithm 5 (§7.2): throws on a tag mismatch. */
-export function gcmOpen(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad = new Uint8Array(0)): Uint8Array {
+export function gcmOpen(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
   const c = sealed.subarray(0, sealed.length - 16);
   const { h, j0 } = gcmParts(key, iv);
   const t = gcmTag(key, h, j0, aad, c);
