@@ -5,6 +5,7 @@
 // are fixed byte shuffles of each plane. No table lookups, no secret branches.
 import { KEY, RKB, RK, S, BLK } from "./layout";
 import { ghashBlock } from "./ghash";
+import { subBytes1 } from "./aes-single";
 
 /** Number of rounds of the expanded key, or 0 when none is loaded. */
 export let rounds: i32 = 0;
@@ -15,68 +16,48 @@ const M0F = i64x2.splat(0x0f0f0f0f0f0f0f0f);
 const B0 = i8x16.splat(1), B1 = i8x16.splat(2), B2 = i8x16.splat(4), B3 = i8x16.splat(8);
 const B4 = i8x16.splat(16), B5 = i8x16.splat(32), B6 = i8x16.splat(64), B7 = i8x16.splat(-128);
 
-// Gates of the S-box circuit, generic over the word that carries the bit planes:
-// v128 (8 blocks × 16 bytes) for the cipher, i32 (4 bytes) for SubWord in the key schedule.
-// @ts-ignore: decorator
-@inline function X<T>(a: T, b: T): T {
-  if (isVector<T>()) return <T>v128.xor(<v128>a, <v128>b); else return <T>(<i32>a ^ <i32>b);
-}
-// @ts-ignore: decorator
-@inline function A<T>(a: T, b: T): T {
-  if (isVector<T>()) return <T>v128.and(<v128>a, <v128>b); else return <T>(<i32>a & <i32>b);
-}
-// @ts-ignore: decorator
-@inline function XN<T>(a: T, b: T): T { // a ^ ~b
-  if (isVector<T>()) return <T>v128.xor(<v128>a, v128.not(<v128>b)); else return <T>(<i32>a ^ ~<i32>b);
-}
-
-// S-box: Boyar–Peralta circuit (eprint 2009/191, as in BearSSL aes_ct), over the 8 planes
-// at q (plane p at q + p·sizeof<T>). x0 is the most significant plane (7), x7 the least (0).
-function sbox<T>(q: usize): void {
-  const w = sizeof<T>();
-  const x0 = load<T>(q + 7 * w), x1 = load<T>(q + 6 * w), x2 = load<T>(q + 5 * w), x3 = load<T>(q + 4 * w);
-  const x4 = load<T>(q + 3 * w), x5 = load<T>(q + 2 * w), x6 = load<T>(q + w), x7 = load<T>(q);
-  // top linear transformation
-  const y14 = X<T>(x3, x5), y13 = X<T>(x0, x6), y9 = X<T>(x0, x3), y8 = X<T>(x0, x5);
-  const t0 = X<T>(x1, x2), y1 = X<T>(t0, x7), y4 = X<T>(y1, x3), y12 = X<T>(y13, y14);
-  const y2 = X<T>(y1, x0), y5 = X<T>(y1, x6), y3 = X<T>(y5, y8), t1 = X<T>(x4, y12);
-  const y15 = X<T>(t1, x5), y20 = X<T>(t1, x1), y6 = X<T>(y15, x7), y10 = X<T>(y15, t0);
-  const y11 = X<T>(y20, y9), y7 = X<T>(x7, y11), y17 = X<T>(y10, y11), y19 = X<T>(y10, y8);
-  const y16 = X<T>(t0, y11), y21 = X<T>(y13, y16), y18 = X<T>(x0, y16);
-  // non-linear section: GF(2^8) inversion
-  const t2 = A<T>(y12, y15), t3 = A<T>(y3, y6), t4 = X<T>(t3, t2), t5 = A<T>(y4, x7);
-  const t6 = X<T>(t5, t2), t7 = A<T>(y13, y16), t8 = A<T>(y5, y1), t9 = X<T>(t8, t7);
-  const t10 = A<T>(y2, y7), t11 = X<T>(t10, t7), t12 = A<T>(y9, y11), t13 = A<T>(y14, y17);
-  const t14 = X<T>(t13, t12), t15 = A<T>(y8, y10), t16 = X<T>(t15, t12), t17 = X<T>(t4, t14);
-  const t18 = X<T>(t6, t16), t19 = X<T>(t9, t14), t20 = X<T>(t11, t16), t21 = X<T>(t17, y20);
-  const t22 = X<T>(t18, y19), t23 = X<T>(t19, y21), t24 = X<T>(t20, y18);
-  const t25 = X<T>(t21, t22), t26 = A<T>(t21, t23), t27 = X<T>(t24, t26), t28 = A<T>(t25, t27);
-  const t29 = X<T>(t28, t22), t30 = X<T>(t23, t24), t31 = X<T>(t22, t26), t32 = A<T>(t31, t30);
-  const t33 = X<T>(t32, t24), t34 = X<T>(t23, t33), t35 = X<T>(t27, t33), t36 = A<T>(t24, t35);
-  const t37 = X<T>(t36, t34), t38 = X<T>(t27, t36), t39 = A<T>(t29, t38), t40 = X<T>(t25, t39);
-  const t41 = X<T>(t40, t37), t42 = X<T>(t29, t33), t43 = X<T>(t29, t40), t44 = X<T>(t33, t37);
-  const t45 = X<T>(t42, t41);
-  const z0 = A<T>(t44, y15), z1 = A<T>(t37, y6), z2 = A<T>(t33, x7), z3 = A<T>(t43, y16);
-  const z4 = A<T>(t40, y1), z5 = A<T>(t29, y7), z6 = A<T>(t42, y11), z7 = A<T>(t45, y17);
-  const z8 = A<T>(t41, y10), z9 = A<T>(t44, y12), z10 = A<T>(t37, y3), z11 = A<T>(t33, y4);
-  const z12 = A<T>(t43, y13), z13 = A<T>(t40, y5), z14 = A<T>(t29, y2), z15 = A<T>(t42, y9);
-  const z16 = A<T>(t45, y14), z17 = A<T>(t41, y8);
-  // bottom linear transformation
-  const t46 = X<T>(z15, z16), t47 = X<T>(z10, z11), t48 = X<T>(z5, z13), t49 = X<T>(z9, z10);
-  const t50 = X<T>(z2, z12), t51 = X<T>(z2, z5), t52 = X<T>(z7, z8), t53 = X<T>(z0, z3);
-  const t54 = X<T>(z6, z7), t55 = X<T>(z16, z17), t56 = X<T>(z12, t48), t57 = X<T>(t50, t53);
-  const t58 = X<T>(z4, t46), t59 = X<T>(z3, t54), t60 = X<T>(t46, t57), t61 = X<T>(z14, t57);
-  const t62 = X<T>(t52, t58), t63 = X<T>(t49, t58), t64 = X<T>(z4, t59), t65 = X<T>(t61, t62);
-  const t66 = X<T>(z1, t63);
-  const s0 = X<T>(t59, t63), s6 = XN<T>(t56, t62), s7 = XN<T>(t48, t60);
-  const t67 = X<T>(t64, t65), s3 = X<T>(t53, t66), s4 = X<T>(t51, t66), s5 = X<T>(t47, t65);
-  const s1 = XN<T>(t64, s3), s2 = XN<T>(t55, t67);
-  store<T>(q + 7 * w, s0); store<T>(q + 6 * w, s1); store<T>(q + 5 * w, s2); store<T>(q + 4 * w, s3);
-  store<T>(q + 3 * w, s4); store<T>(q + 2 * w, s5); store<T>(q + w, s6); store<T>(q, s7);
-}
-
+// SubBytes (§5.1.1) on the planes at S: the Boyar–Peralta circuit (eprint 2009/191, as in
+// BearSSL aes_ct). x0 is the most significant plane (7), x7 the least (0).
 export function subBytes(): void {
-  sbox<v128>(S);
+  const x0 = v128.load(S, 112), x1 = v128.load(S, 96), x2 = v128.load(S, 80), x3 = v128.load(S, 64);
+  const x4 = v128.load(S, 48), x5 = v128.load(S, 32), x6 = v128.load(S, 16), x7 = v128.load(S, 0);
+  // top linear transformation
+  const y14 = v128.xor(x3, x5), y13 = v128.xor(x0, x6), y9 = v128.xor(x0, x3), y8 = v128.xor(x0, x5);
+  const t0 = v128.xor(x1, x2), y1 = v128.xor(t0, x7), y4 = v128.xor(y1, x3), y12 = v128.xor(y13, y14);
+  const y2 = v128.xor(y1, x0), y5 = v128.xor(y1, x6), y3 = v128.xor(y5, y8), t1 = v128.xor(x4, y12);
+  const y15 = v128.xor(t1, x5), y20 = v128.xor(t1, x1), y6 = v128.xor(y15, x7), y10 = v128.xor(y15, t0);
+  const y11 = v128.xor(y20, y9), y7 = v128.xor(x7, y11), y17 = v128.xor(y10, y11), y19 = v128.xor(y10, y8);
+  const y16 = v128.xor(t0, y11), y21 = v128.xor(y13, y16), y18 = v128.xor(x0, y16);
+  // non-linear section: GF(2^8) inversion
+  const t2 = v128.and(y12, y15), t3 = v128.and(y3, y6), t4 = v128.xor(t3, t2), t5 = v128.and(y4, x7);
+  const t6 = v128.xor(t5, t2), t7 = v128.and(y13, y16), t8 = v128.and(y5, y1), t9 = v128.xor(t8, t7);
+  const t10 = v128.and(y2, y7), t11 = v128.xor(t10, t7), t12 = v128.and(y9, y11), t13 = v128.and(y14, y17);
+  const t14 = v128.xor(t13, t12), t15 = v128.and(y8, y10), t16 = v128.xor(t15, t12), t17 = v128.xor(t4, t14);
+  const t18 = v128.xor(t6, t16), t19 = v128.xor(t9, t14), t20 = v128.xor(t11, t16), t21 = v128.xor(t17, y20);
+  const t22 = v128.xor(t18, y19), t23 = v128.xor(t19, y21), t24 = v128.xor(t20, y18);
+  const t25 = v128.xor(t21, t22), t26 = v128.and(t21, t23), t27 = v128.xor(t24, t26), t28 = v128.and(t25, t27);
+  const t29 = v128.xor(t28, t22), t30 = v128.xor(t23, t24), t31 = v128.xor(t22, t26), t32 = v128.and(t31, t30);
+  const t33 = v128.xor(t32, t24), t34 = v128.xor(t23, t33), t35 = v128.xor(t27, t33), t36 = v128.and(t24, t35);
+  const t37 = v128.xor(t36, t34), t38 = v128.xor(t27, t36), t39 = v128.and(t29, t38), t40 = v128.xor(t25, t39);
+  const t41 = v128.xor(t40, t37), t42 = v128.xor(t29, t33), t43 = v128.xor(t29, t40), t44 = v128.xor(t33, t37);
+  const t45 = v128.xor(t42, t41);
+  const z0 = v128.and(t44, y15), z1 = v128.and(t37, y6), z2 = v128.and(t33, x7), z3 = v128.and(t43, y16);
+  const z4 = v128.and(t40, y1), z5 = v128.and(t29, y7), z6 = v128.and(t42, y11), z7 = v128.and(t45, y17);
+  const z8 = v128.and(t41, y10), z9 = v128.and(t44, y12), z10 = v128.and(t37, y3), z11 = v128.and(t33, y4);
+  const z12 = v128.and(t43, y13), z13 = v128.and(t40, y5), z14 = v128.and(t29, y2), z15 = v128.and(t42, y9);
+  const z16 = v128.and(t45, y14), z17 = v128.and(t41, y8);
+  // bottom linear transformation
+  const t46 = v128.xor(z15, z16), t47 = v128.xor(z10, z11), t48 = v128.xor(z5, z13), t49 = v128.xor(z9, z10);
+  const t50 = v128.xor(z2, z12), t51 = v128.xor(z2, z5), t52 = v128.xor(z7, z8), t53 = v128.xor(z0, z3);
+  const t54 = v128.xor(z6, z7), t55 = v128.xor(z16, z17), t56 = v128.xor(z12, t48), t57 = v128.xor(t50, t53);
+  const t58 = v128.xor(z4, t46), t59 = v128.xor(z3, t54), t60 = v128.xor(t46, t57), t61 = v128.xor(z14, t57);
+  const t62 = v128.xor(t52, t58), t63 = v128.xor(t49, t58), t64 = v128.xor(z4, t59), t65 = v128.xor(t61, t62);
+  const t66 = v128.xor(z1, t63);
+  const s0 = v128.xor(t59, t63), s6 = v128.xor(t56, v128.not(t62)), s7 = v128.xor(t48, v128.not(t60));
+  const t67 = v128.xor(t64, t65), s3 = v128.xor(t53, t66), s4 = v128.xor(t51, t66), s5 = v128.xor(t47, t65);
+  const s1 = v128.xor(t64, v128.not(s3)), s2 = v128.xor(t55, v128.not(t67));
+  v128.store(S, s0, 112); v128.store(S, s1, 96); v128.store(S, s2, 80); v128.store(S, s3, 64);
+  v128.store(S, s4, 48); v128.store(S, s5, 32); v128.store(S, s6, 16); v128.store(S, s7, 0);
 }
 
 // Inverse affine map of FIPS-197 §5.3.2 (b'_i = b_{i+2} ^ b_{i+5} ^ b_{i+7} ^ 0x05_i),
@@ -237,17 +218,9 @@ export function decrypt8(): void {
   transpose(S, BLK, ZERO_RK);
 }
 
-const SW: usize = memory.data(32, 16); // SubWord planes (8 × i32)
-
-/** SubWord of FIPS-197 §5.2 on the 4 bytes at ptr, through the same S-box circuit on i32 planes. */
+/** SubWord of FIPS-197 §5.2 on the 4 bytes at ptr (lanes 4..15 are don't-care). */
 function subWord(ptr: usize): void {
-  const x = load<u32>(ptr);
-  for (let p = 0; p < 8; p++) store<u32>(SW + (<usize>p << 2), (x >> p) & 0x01010101);
-  sbox<i32>(SW);
-  let out: u32 = 0;
-  for (let p = 0; p < 8; p++) out |= (load<u32>(SW + (<usize>p << 2)) & 0x01010101) << p;
-  store<u32>(ptr, out);
-  memory.fill(SW, 0, 32);
+  store<u32>(ptr, i32x4.extract_lane(subBytes1(v128.load32_zero(ptr)), 0));
 }
 
 /**

@@ -1,7 +1,9 @@
 // AES Key Wrap (RFC 3394 §2.2) and AES Key Wrap with Padding (RFC 5649 §4), in place
-// in BUF. Each step is one AES block; blocks run through the 8-wide bitsliced core.
-import { BUF, BUF_SIZE, BLK, OK, ERR_KEY_LENGTH, ERR_DATA_LENGTH, ERR_AUTH } from "./layout";
-import { encrypt8, decrypt8, expandKey } from "./aes";
+// in BUF. Each step is one AES block, strictly sequential, so blocks go through the
+// single-block cipher (aes-single.ts) rather than the 8-wide bitsliced one.
+import { BUF, BUF_SIZE, OK, ERR_KEY_LENGTH, ERR_DATA_LENGTH, ERR_AUTH } from "./layout";
+import { expandKey } from "./aes";
+import { encrypt1, decrypt1 } from "./aes-single";
 import { touch } from "./wipe";
 
 const KW_IV: u64 = 0xa6a6a6a6a6a6a6a6; // RFC 3394 §2.2.3.1 default IV
@@ -20,11 +22,9 @@ function wrapCore(a0: u64, n: i32): void {
   for (let j = 0; j <= 5; j++) {
     for (let i = 1; i <= n; i++) {
       const r = BUF + (<usize>i << 3);
-      store<u64>(BLK, bswap<u64>(a));
-      store<u64>(BLK, load<u64>(r), 8);
-      encrypt8(); // B = AES(K, A | R[i])
-      a = bswap<u64>(load<u64>(BLK)) ^ <u64>(n * j + i); // A = MSB(64, B) ^ t
-      store<u64>(r, load<u64>(BLK, 8)); // R[i] = LSB(64, B)
+      const b = encrypt1(i64x2.replace_lane(i64x2.splat(bswap<u64>(a)), 1, load<u64>(r))); // B = AES(K, A | R[i])
+      a = bswap<u64>(i64x2.extract_lane(b, 0)) ^ <u64>(n * j + i); // A = MSB(64, B) ^ t
+      store<u64>(r, i64x2.extract_lane(b, 1)); // R[i] = LSB(64, B)
     }
   }
   store<u64>(BUF, bswap<u64>(a));
@@ -36,11 +36,9 @@ function unwrapCore(n: i32): u64 {
   for (let j = 5; j >= 0; j--) {
     for (let i = n; i >= 1; i--) {
       const r = BUF + (<usize>i << 3);
-      store<u64>(BLK, bswap<u64>(a ^ <u64>(n * j + i)));
-      store<u64>(BLK, load<u64>(r), 8);
-      decrypt8(); // B = AES-1(K, (A ^ t) | R[i])
-      a = bswap<u64>(load<u64>(BLK));
-      store<u64>(r, load<u64>(BLK, 8));
+      const b = decrypt1(i64x2.replace_lane(i64x2.splat(bswap<u64>(a ^ <u64>(n * j + i))), 1, load<u64>(r))); // B = AES-1(K, (A ^ t) | R[i])
+      a = bswap<u64>(i64x2.extract_lane(b, 0));
+      store<u64>(r, i64x2.extract_lane(b, 1));
     }
   }
   return a;
@@ -65,10 +63,7 @@ export function kw_wrap(keyLen: i32, len: i32, pad: i32): i32 {
     const aiv = (KWP_ICV << 32) | <u64><u32>len; // AIV = A65959A6 || MLI (RFC 5649 §3)
     if (n == 1) {
       // RFC 5649 §4.1 step 2, special case: C = AES(K, AIV | P[1])
-      store<u64>(BLK, bswap<u64>(aiv));
-      store<u64>(BLK, load<u64>(BUF, 8), 8);
-      encrypt8();
-      memory.copy(BUF, BLK, 16);
+      v128.store(BUF, encrypt1(i64x2.replace_lane(i64x2.splat(bswap<u64>(aiv)), 1, load<u64>(BUF, 8))));
     } else {
       wrapCore(aiv, n);
     }
@@ -94,10 +89,9 @@ export function kw_unwrap(keyLen: i32, len: i32, pad: i32): i32 {
   } else {
     let a: u64;
     if (n == 1) {
-      memory.copy(BLK, BUF, 16);
-      decrypt8(); // RFC 5649 §4.2 step 1, special case
-      a = bswap<u64>(load<u64>(BLK));
-      store<u64>(BUF, load<u64>(BLK, 8), 8);
+      const b = decrypt1(v128.load(BUF)); // RFC 5649 §4.2 step 1, special case
+      a = bswap<u64>(i64x2.extract_lane(b, 0));
+      store<u64>(BUF, i64x2.extract_lane(b, 1), 8);
     } else {
       a = unwrapCore(n);
     }

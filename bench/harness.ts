@@ -1,0 +1,43 @@
+// Timing helpers shared by the benchmark scripts: warm up, repeat, report medians.
+
+export interface Sample {
+  opsPerSec: number;
+}
+
+/** Runs f in batches for about `ms` per repetition; returns the median ops/s over `reps`. */
+export async function measure(f: () => unknown, opts: { ms?: number; reps?: number; async?: boolean } = {}): Promise<number> {
+  const ms = opts.ms ?? 150, reps = opts.reps ?? 7;
+  const run = async (n: number) => {
+    if (opts.async) for (let i = 0; i < n; i++) await f();
+    else for (let i = 0; i < n; i++) f();
+  };
+  // warm-up, and calibrate a batch size that takes about `ms`
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    await run(n);
+    const dt = performance.now() - t0;
+    if (dt > ms / 4) { n = Math.max(1, Math.round((n * ms) / dt)); break; }
+    n *= 2;
+  }
+  await run(n);
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await run(n);
+    rates.push((n * 1000) / (performance.now() - t0));
+  }
+  rates.sort((a, b) => a - b);
+  return rates[rates.length >> 1];
+}
+
+export const fmtOps = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : v.toFixed(1));
+export const fmtMBs = (ops: number, size: number): string => ((ops * size) / 1e6).toFixed(1);
+export const fmtSize = (n: number): string => (n >= 1 << 20 ? `${n >> 20} MiB` : n >= 1024 ? `${n >> 10} KiB` : `${n} B`);
+
+/** Prints a Markdown table. */
+export function table(head: string[], rows: string[][]): void {
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`|${head.map(() => "---").join("|")}|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+}
