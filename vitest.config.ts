@@ -13,7 +13,20 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Test-only identities and root secret (never used outside the test runtime).
+            miniflare: {
+              bindings: {
+                BOOTSTRAP_ACCOUNT_ID: "111122223333",
+                BOOTSTRAP_ACCESS_KEY_ID: "AKIAEDGEKMSTEST00001",
+                BOOTSTRAP_SECRET_ACCESS_KEY: "test-secret-access-key-for-the-workers-tests/0001",
+                KMS_ROOT_SECRET: "ZWRnZWttcy10ZXN0LXJvb3Qtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbiE=",
+              },
+            },
+          }),
+        ],
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],

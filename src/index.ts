@@ -1,9 +1,18 @@
-// EdgeKMS Worker entry. The KMS wire protocol is served from here (route → auth →
-// vault DO → crypto core → audit); this first version only reports its health.
+// EdgeKMS Worker entry: the AWS KMS wire protocol on POST /, plus a health route.
 import { Hono } from "hono";
+import type { Env } from "./env.js";
+import { handleKmsRequest, renderError } from "./protocol/handler.js";
+import { KmsError } from "./protocol/errors.js";
 
-const app = new Hono();
+export { KeyVault } from "./vault/key-vault.js";
+export { Catalog } from "./vault/catalog.js";
+export { IdentityStore } from "./vault/identity-store.js";
+
+const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ service: "edgekms", status: "ok" }));
+app.post("/", (c) => handleKmsRequest(c.req.raw, c.env, crypto.randomUUID()));
+app.notFound(() => renderError(new KmsError("UnknownOperationException", "KMS requests are POST / with an X-Amz-Target header"), crypto.randomUUID()));
+app.onError((err) => renderError(err, crypto.randomUUID()));
 
 export default app;

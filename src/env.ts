@@ -1,0 +1,40 @@
+// Bindings and configuration of the Worker (wrangler.toml, .dev.vars / wrangler secret).
+import type { KeyVault } from "./vault/key-vault.js";
+import type { Catalog } from "./vault/catalog.js";
+import type { IdentityStore } from "./vault/identity-store.js";
+
+/** Where a region's Durable Objects live: an EU jurisdiction, or a location hint. */
+export interface RegionPlacement {
+  jurisdiction?: DurableObjectJurisdiction;
+  locationHint?: DurableObjectLocationHint;
+}
+
+export interface Env {
+  KEY_VAULT: DurableObjectNamespace<KeyVault>;
+  CATALOG: DurableObjectNamespace<Catalog>;
+  IDENTITY_STORE: DurableObjectNamespace<IdentityStore>;
+  /** Served regions → placement (wrangler.toml [vars.REGIONS]). */
+  REGIONS: Record<string, RegionPlacement>;
+  BOOTSTRAP_ACCOUNT_ID: string;
+  BOOTSTRAP_ACCESS_KEY_ID: string;
+  BOOTSTRAP_SECRET_ACCESS_KEY: string;
+  /** 32+ random bytes, base64: the root of every region root key. */
+  KMS_ROOT_SECRET: string;
+}
+
+/** The namespace view for a region: jurisdiction-restricted where the region requires it. */
+export function regionNamespace<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T>,
+  placement: RegionPlacement,
+): DurableObjectNamespace<T> {
+  return placement.jurisdiction ? ns.jurisdiction(placement.jurisdiction) : ns;
+}
+
+export function regionStub<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T>,
+  placement: RegionPlacement,
+  name: string,
+): DurableObjectStub<T> {
+  const view = regionNamespace(ns, placement);
+  return view.get(view.idFromName(name), placement.locationHint ? { locationHint: placement.locationHint } : undefined);
+}

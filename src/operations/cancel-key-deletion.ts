@@ -1,0 +1,15 @@
+import { KEY_ID } from "../protocol/validate.js";
+import { defineOperation } from "./operation.js";
+import { fromVault, resolveKey, vault } from "./shared.js";
+
+interface Input { KeyId: string }
+
+export const cancelKeyDeletion = defineOperation<Input>({
+  name: "CancelKeyDeletion",
+  readOnly: false,
+  schema: { KeyId: { ...KEY_ID, required: true } },
+  async run(ctx, input) {
+    const key = await resolveKey(ctx, input.KeyId, false);
+    return { KeyId: fromVault(await vault(ctx, key.keyId).cancelDeletion(ctx.caller.accountId), key.arn).keyArn };
+  },
+});

@@ -1,0 +1,18 @@
+import { KEY_ID } from "../protocol/validate.js";
+import { ALIAS_NAME, aliasTarget, checkAliasName } from "./alias.js";
+import { defineOperation } from "./operation.js";
+import { catalog, fromVault } from "./shared.js";
+
+interface Input { AliasName: string; TargetKeyId: string }
+
+export const createAlias = defineOperation<Input>({
+  name: "CreateAlias",
+  readOnly: false,
+  schema: { AliasName: ALIAS_NAME, TargetKeyId: { ...KEY_ID, required: true } },
+  async run(ctx, input) {
+    checkAliasName(input.AliasName);
+    const key = await aliasTarget(ctx, input.TargetKeyId);
+    fromVault(await catalog(ctx).createAlias(input.AliasName, key.keyId, ctx.now));
+    return {};
+  },
+});

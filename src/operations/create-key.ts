@@ -1,0 +1,70 @@
+import { KmsError } from "../protocol/errors.js";
+import { keyArn, newKeyId } from "../kms/ids.js";
+import { MAX_DESCRIPTION, MAX_TAGS_PER_KEY } from "../kms/limits.js";
+import type { Tag } from "../vault/types.js";
+import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "./enums.js";
+import { defineOperation } from "./operation.js";
+import { catalog, fromVault, vault } from "./shared.js";
+import { TAG_LIST, checkTags } from "./tags.js";
+
+interface Input {
+  Policy?: string;
+  Description?: string;
+  KeyUsage?: string;
+  KeySpec?: string;
+  CustomerMasterKeySpec?: string;
+  Origin?: string;
+  CustomKeyStoreId?: string;
+  BypassPolicyLockoutSafetyCheck?: boolean;
+  Tags?: Tag[];
+  MultiRegion?: boolean;
+  XksKeyId?: string;
+}
+
+export const createKey = defineOperation<Input>({
+  name: "CreateKey",
+  readOnly: false,
+  schema: {
+    Policy: { kind: "string", min: 1, max: 131072 },
+    Description: { kind: "string", min: 0, max: MAX_DESCRIPTION },
+    KeyUsage: { kind: "enum", values: KEY_USAGES },
+    KeySpec: { kind: "enum", values: KEY_SPECS },
+    CustomerMasterKeySpec: { kind: "enum", values: CUSTOMER_MASTER_KEY_SPECS },
+    Origin: { kind: "enum", values: ORIGINS },
+    CustomKeyStoreId: { kind: "string", min: 1, max: 64 },
+    BypassPolicyLockoutSafetyCheck: { kind: "bool" },
+    Tags: TAG_LIST,
+    MultiRegion: { kind: "bool" },
+    XksKeyId: { kind: "string", min: 1, max: 128 },
+  },
+  async run(ctx, input) {
+    if (input.KeySpec && input.CustomerMasterKeySpec) {
+      throw new KmsError("ValidationException", "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.");
+    }
+    const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
+    const usage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
+    if (spec !== "SYMMETRIC_DEFAULT") throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} is not supported by EdgeKMS yet.`);
+    if (usage !== "ENCRYPT_DECRYPT") throw new KmsError("ValidationException", `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`);
+    if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") throw new KmsError("UnsupportedOperationException", `Origin ${input.Origin} is not supported by EdgeKMS yet.`);
+    if (input.CustomKeyStoreId || input.XksKeyId) throw new KmsError("UnsupportedOperationException", "Custom key stores are not supported by EdgeKMS.");
+    if (input.MultiRegion) throw new KmsError("UnsupportedOperationException", "Multi-Region keys are not supported by EdgeKMS yet.");
+    if (input.Policy !== undefined) throw new KmsError("UnsupportedOperationException", "Key policies are not supported by EdgeKMS yet; omit Policy to use the default key policy.");
+    const tags = input.Tags ?? [];
+    checkTags(tags);
+    if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError("TagException", `A key can have at most ${MAX_TAGS_PER_KEY} tags.`);
+
+    const keyId = newKeyId();
+    const arn = keyArn(ctx.region, ctx.caller.accountId, keyId);
+    const cat = catalog(ctx);
+    fromVault(await cat.registerKey(keyId, arn));
+    try {
+      const metadata = fromVault(
+        await vault(ctx, keyId).create({ keyId, account: ctx.caller.accountId, region: ctx.region, description: input.Description ?? "", tags }, arn),
+      );
+      return { KeyMetadata: metadata };
+    } catch (e) {
+      await cat.removeKey(keyId);
+      throw e;
+    }
+  },
+});

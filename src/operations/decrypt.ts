@@ -1,0 +1,84 @@
+import { KmsError } from "../protocol/errors.js";
+import { encodeBase64 } from "../protocol/codec.js";
+import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.js";
+import { MAX_CIPHERTEXT_BLOB } from "../kms/limits.js";
+import { keyArn } from "../kms/ids.js";
+import { decodeHeader } from "../vault/blob.js";
+import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
+import { defineOperation } from "./operation.js";
+import type { OpContext } from "./context.js";
+import { checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+
+interface Input {
+  CiphertextBlob?: Uint8Array;
+  EncryptionContext?: Record<string, string>;
+  GrantTokens?: string[];
+  KeyId?: string;
+  EncryptionAlgorithm?: string;
+  Recipient?: Record<string, unknown>;
+  DryRun?: boolean;
+  DryRunModifiers?: string[];
+}
+
+export const CIPHERTEXT_BLOB = { kind: "blob", min: 1, max: MAX_CIPHERTEXT_BLOB } as const;
+
+/** A blob that is not ours: generic on the wire, the reason in the audit record. */
+export const invalidCiphertext = (detail: string) => new KmsError("InvalidCiphertextException", "", detail);
+
+/** The key a ciphertext blob names, checked against an optional KeyId parameter. */
+export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: string | undefined): Promise<{ keyId: string; arn: string }> {
+  const header = decodeHeader(blob);
+  if (!header) throw invalidCiphertext("not an EdgeKMS v1 ciphertext blob");
+  const arn = keyArn(ctx.region, ctx.caller.accountId, header.keyId);
+  if (keyIdParam !== undefined) {
+    const named = await resolveKey(ctx, keyIdParam, true);
+    if (named.keyId !== header.keyId) throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
+  }
+  return { keyId: header.keyId, arn };
+}
+
+/** Decrypting under a key that is not there (any region or account) is an access error on the wire. */
+export function mapMissingKey(e: unknown): never {
+  if (e instanceof KmsError && e.type === "NotFoundException") {
+    throw new KmsError("AccessDeniedException", "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.", e.message);
+  }
+  throw e;
+}
+
+export const decrypt = defineOperation<Input>({
+  name: "Decrypt",
+  readOnly: true,
+  schema: {
+    CiphertextBlob: CIPHERTEXT_BLOB,
+    EncryptionContext: ENCRYPTION_CONTEXT,
+    GrantTokens: GRANT_TOKENS,
+    KeyId: KEY_ID,
+    EncryptionAlgorithm: { kind: "enum", values: ENCRYPTION_ALGORITHMS },
+    Recipient: { kind: "struct", fields: { KeyEncryptionAlgorithm: { kind: "enum", values: ["RSAES_OAEP_SHA_256"] }, AttestationDocument: { kind: "blob", min: 1, max: 262144 } } },
+    DryRun: { kind: "bool" },
+    DryRunModifiers: { kind: "list", item: { kind: "enum", values: DRY_RUN_MODIFIERS } },
+  },
+  async run(ctx, input) {
+    if (input.Recipient) throw new KmsError("UnsupportedOperationException", "Recipient (attested decryption) is not supported by EdgeKMS.");
+    const ignoreCiphertext = input.DryRun === true && (input.DryRunModifiers ?? []).includes("IGNORE_CIPHERTEXT");
+    if (ignoreCiphertext) {
+      if (input.KeyId === undefined) throw new KmsError("ValidationException", "KeyId is required when DryRun ignores the ciphertext.");
+      const key = await resolveKey(ctx, input.KeyId, true);
+      const md = fromVault(await vault(ctx, key.keyId).describe(ctx.caller.accountId), key.arn);
+      if (md.KeyState === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
+      if (md.KeyState !== "Enabled") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${md.KeyState === "PendingDeletion" ? "pending deletion" : md.KeyState}.`);
+      throw dryRunSucceeded();
+    }
+    if (!input.CiphertextBlob) throw new KmsError("ValidationException", "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+    const key = await keyOfBlob(ctx, input.CiphertextBlob, input.KeyId);
+    checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
+    let r;
+    try {
+      r = fromVault(await vault(ctx, key.keyId).decrypt(ctx.caller.accountId, input.CiphertextBlob, input.EncryptionContext, input.DryRun), key.arn);
+    } catch (e) {
+      mapMissingKey(e);
+    }
+    if (input.DryRun) throw dryRunSucceeded();
+    return { KeyId: r.keyArn, Plaintext: encodeBase64(r.plaintext), EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyMaterialId: r.keyMaterialId };
+  },
+});

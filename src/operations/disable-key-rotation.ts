@@ -1,0 +1,16 @@
+import { KEY_ID } from "../protocol/validate.js";
+import { defineOperation } from "./operation.js";
+import { fromVault, resolveKey, vault } from "./shared.js";
+
+interface Input { KeyId: string }
+
+export const disableKeyRotation = defineOperation<Input>({
+  name: "DisableKeyRotation",
+  readOnly: false,
+  schema: { KeyId: { ...KEY_ID, required: true } },
+  async run(ctx, input) {
+    const key = await resolveKey(ctx, input.KeyId, false);
+    fromVault(await vault(ctx, key.keyId).disableRotation(ctx.caller.accountId), key.arn);
+    return {};
+  },
+});

@@ -1,0 +1,35 @@
+import { encodeBase64 } from "../protocol/codec.js";
+import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.js";
+import { MAX_PLAINTEXT } from "../kms/limits.js";
+import { ENCRYPTION_ALGORITHMS } from "./enums.js";
+import { defineOperation } from "./operation.js";
+import { checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+
+interface Input {
+  KeyId: string;
+  Plaintext: Uint8Array;
+  EncryptionContext?: Record<string, string>;
+  GrantTokens?: string[];
+  EncryptionAlgorithm?: string;
+  DryRun?: boolean;
+}
+
+export const encrypt = defineOperation<Input>({
+  name: "Encrypt",
+  readOnly: true,
+  schema: {
+    KeyId: { ...KEY_ID, required: true },
+    Plaintext: { kind: "blob", min: 1, max: MAX_PLAINTEXT, required: true },
+    EncryptionContext: ENCRYPTION_CONTEXT,
+    GrantTokens: GRANT_TOKENS,
+    EncryptionAlgorithm: { kind: "enum", values: ENCRYPTION_ALGORITHMS },
+    DryRun: { kind: "bool" },
+  },
+  async run(ctx, input) {
+    const key = await resolveKey(ctx, input.KeyId, true);
+    checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
+    const r = fromVault(await vault(ctx, key.keyId).encrypt(ctx.caller.accountId, input.Plaintext, input.EncryptionContext, input.DryRun), key.arn);
+    if (input.DryRun) throw dryRunSucceeded();
+    return { CiphertextBlob: encodeBase64(r.blob), KeyId: r.keyArn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+  },
+});

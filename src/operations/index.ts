@@ -1,0 +1,49 @@
+// The operation table: X-Amz-Target operation name → implementation.
+import type { Operation } from "./operation.js";
+import { cancelKeyDeletion } from "./cancel-key-deletion.js";
+import { createAlias } from "./create-alias.js";
+import { createKey } from "./create-key.js";
+import { decrypt } from "./decrypt.js";
+import { deleteAlias } from "./delete-alias.js";
+import { describeKey } from "./describe-key.js";
+import { disableKey } from "./disable-key.js";
+import { disableKeyRotation } from "./disable-key-rotation.js";
+import { enableKey } from "./enable-key.js";
+import { enableKeyRotation } from "./enable-key-rotation.js";
+import { encrypt } from "./encrypt.js";
+import { generateDataKey } from "./generate-data-key.js";
+import { generateDataKeyWithoutPlaintext } from "./generate-data-key-without-plaintext.js";
+import { generateRandom } from "./generate-random.js";
+import { getKeyRotationStatus } from "./get-key-rotation-status.js";
+import { listAliases } from "./list-aliases.js";
+import { listKeyRotations } from "./list-key-rotations.js";
+import { listKeys } from "./list-keys.js";
+import { listResourceTags } from "./list-resource-tags.js";
+import { reEncrypt } from "./re-encrypt.js";
+import { rotateKeyOnDemand } from "./rotate-key-on-demand.js";
+import { scheduleKeyDeletion } from "./schedule-key-deletion.js";
+import { tagResource } from "./tag-resource.js";
+import { untagResource } from "./untag-resource.js";
+import { updateAlias } from "./update-alias.js";
+import { updateKeyDescription } from "./update-key-description.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const ALL: Operation<any>[] = [
+  cancelKeyDeletion, createAlias, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
+  enableKey, enableKeyRotation, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
+  getKeyRotationStatus, listAliases, listKeyRotations, listKeys, listResourceTags, reEncrypt, rotateKeyOnDemand,
+  scheduleKeyDeletion, tagResource, untagResource, updateAlias, updateKeyDescription,
+];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map(ALL.map((op) => [op.name, op]));
+
+/** AWS KMS operations EdgeKMS does not implement yet (UnsupportedOperationException, not UnknownOperation). */
+export const NOT_YET_IMPLEMENTED: ReadonlySet<string> = new Set([
+  "ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "Decapsulate", "DeleteCustomKeyStore",
+  "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
+  "Encapsulate", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
+  "GetKeyPolicy", "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListGrants", "ListKeyPolicies",
+  "ListRetirableGrants", "PutKeyPolicy", "ReplicateKey", "RetireGrant", "RevokeGrant", "Sign",
+  "UpdateCustomKeyStore", "UpdatePrimaryRegion", "Verify", "VerifyMac",
+]);

@@ -1,0 +1,68 @@
+import { encodeBase64 } from "../protocol/codec.js";
+import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.js";
+import { CIPHERTEXT_BLOB, keyOfBlob, mapMissingKey } from "./decrypt.js";
+import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
+import { defineOperation } from "./operation.js";
+import { checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+
+interface Input {
+  CiphertextBlob: Uint8Array;
+  SourceEncryptionContext?: Record<string, string>;
+  SourceKeyId?: string;
+  DestinationKeyId: string;
+  DestinationEncryptionContext?: Record<string, string>;
+  SourceEncryptionAlgorithm?: string;
+  DestinationEncryptionAlgorithm?: string;
+  GrantTokens?: string[];
+  DryRun?: boolean;
+  DryRunModifiers?: string[];
+}
+
+export const reEncrypt = defineOperation<Input>({
+  name: "ReEncrypt",
+  readOnly: true,
+  schema: {
+    CiphertextBlob: { ...CIPHERTEXT_BLOB, required: true },
+    SourceEncryptionContext: ENCRYPTION_CONTEXT,
+    SourceKeyId: KEY_ID,
+    DestinationKeyId: { ...KEY_ID, required: true },
+    DestinationEncryptionContext: ENCRYPTION_CONTEXT,
+    SourceEncryptionAlgorithm: { kind: "enum", values: ENCRYPTION_ALGORITHMS },
+    DestinationEncryptionAlgorithm: { kind: "enum", values: ENCRYPTION_ALGORITHMS },
+    GrantTokens: GRANT_TOKENS,
+    DryRun: { kind: "bool" },
+    DryRunModifiers: { kind: "list", item: { kind: "enum", values: DRY_RUN_MODIFIERS } },
+  },
+  async run(ctx, input) {
+    const source = await keyOfBlob(ctx, input.CiphertextBlob, input.SourceKeyId);
+    const destination = await resolveKey(ctx, input.DestinationKeyId, true);
+    checkSymmetricAlgorithm(input.SourceEncryptionAlgorithm, source.arn);
+    checkSymmetricAlgorithm(input.DestinationEncryptionAlgorithm, destination.arn);
+    let r;
+    try {
+      r = fromVault(
+        await vault(ctx, source.keyId).reEncrypt(
+          ctx.caller.accountId,
+          input.CiphertextBlob,
+          input.SourceEncryptionContext,
+          { region: ctx.region, keyId: destination.keyId },
+          input.DestinationEncryptionContext,
+          input.DryRun,
+        ),
+        source.arn,
+      );
+    } catch (e) {
+      mapMissingKey(e);
+    }
+    if (input.DryRun) throw dryRunSucceeded();
+    return {
+      CiphertextBlob: encodeBase64(r.blob),
+      SourceKeyId: r.sourceKeyArn,
+      KeyId: r.destinationKeyArn,
+      SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+      DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+      SourceKeyMaterialId: r.sourceKeyMaterialId,
+      DestinationKeyMaterialId: r.destinationKeyMaterialId,
+    };
+  },
+});

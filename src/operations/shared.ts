@@ -1,0 +1,99 @@
+// Helpers the operation files share: vault and catalog stubs, key resolution, and the
+// mapping of vault result codes to AWS errors.
+import { regionStub } from "../env.js";
+import { KmsError, notFound } from "../protocol/errors.js";
+import { aliasArn, keyArn, parseKeyRef } from "../kms/ids.js";
+import { catalogName, vaultName } from "../vault/naming.js";
+import type { VaultErrorCode, VaultResult } from "../vault/types.js";
+import type { OpContext } from "./context.js";
+
+export const vault = (ctx: OpContext, keyId: string) => regionStub(ctx.env.KEY_VAULT, ctx.placement, vaultName(ctx.region, keyId));
+export const catalog = (ctx: OpContext) => regionStub(ctx.env.CATALOG, ctx.placement, catalogName(ctx.region, ctx.caller.accountId));
+
+const ERROR_TYPES: Record<VaultErrorCode, string> = {
+  NotFound: "NotFoundException",
+  Disabled: "DisabledException",
+  InvalidState: "KMSInvalidStateException",
+  InvalidCiphertext: "InvalidCiphertextException",
+  IncorrectKey: "IncorrectKeyException",
+  UnsupportedOperation: "UnsupportedOperationException",
+  LimitExceeded: "LimitExceededException",
+  AlreadyExists: "AlreadyExistsException",
+  Conflict: "ConflictException",
+  InvalidMarker: "InvalidMarkerException",
+  Tag: "TagException",
+  Validation: "ValidationException",
+};
+
+// Decrypt failures stay generic on the wire; the detail goes to the audit record only.
+const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
+  InvalidCiphertext: "",
+  IncorrectKey: "The key ID in the request does not identify a KMS key that can perform this operation.",
+};
+
+/** The value of a vault result, or the matching AWS error. `subject` names the key in NotFound messages. */
+export function fromVault<T>(r: VaultResult<T>, subject?: string): T {
+  if (r.ok) return r.value;
+  const message = r.code === "NotFound" && subject ? `Key '${subject}' does not exist` : (GENERIC_MESSAGES[r.code] ?? r.message);
+  throw new KmsError(ERROR_TYPES[r.code], message, r.detail);
+}
+
+export interface ResolvedKey {
+  keyId: string;
+  arn: string;
+  /** The alias the caller named, if any. */
+  alias?: string;
+}
+
+/**
+ * Resolves a KeyId parameter in the caller's account and the request's region. Aliases are
+ * accepted only where the API accepts them; an ARN for another region or account is not found.
+ */
+export async function resolveKey(ctx: OpContext, value: string, allowAlias: boolean): Promise<ResolvedKey> {
+  const ref = parseKeyRef(value);
+  const account = ctx.caller.accountId;
+  if (ref.kind === "invalid") throw notFound(`Invalid keyId '${value}'`);
+  if (ref.kind === "key") {
+    const arn = keyArn(ref.region ?? ctx.region, ref.account ?? account, ref.keyId);
+    if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account)) throw notFound(`Key '${arn}' does not exist`);
+    return { keyId: ref.keyId, arn };
+  }
+  const arnOfAlias = aliasArn(ref.region ?? ctx.region, ref.account ?? account, ref.aliasName);
+  if (!allowAlias) throw notFound(`Invalid keyId '${value}'`);
+  if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account)) throw notFound(`Alias ${arnOfAlias} is not found.`);
+  const keyId = await catalog(ctx).resolveAlias(ref.aliasName);
+  if (!keyId) throw notFound(`Alias ${arnOfAlias} is not found.`);
+  return { keyId, arn: keyArn(ctx.region, account, keyId), alias: ref.aliasName };
+}
+
+export const dryRunSucceeded = (): KmsError =>
+  new KmsError("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.");
+
+/** Symmetric keys have one encryption algorithm. */
+export function checkSymmetricAlgorithm(algorithm: string | undefined, arn: string): void {
+  if (algorithm !== undefined && algorithm !== "SYMMETRIC_DEFAULT") {
+    throw new KmsError("InvalidKeyUsageException", `The encryption algorithm ${algorithm} is not valid for ${arn}.`);
+  }
+}
+
+/** Opaque paging markers over a position in a list. */
+export const indexMarker = (i: number): string => btoa(`idx:${i}`);
+export function parseIndexMarker(marker: string | undefined): number {
+  if (marker === undefined) return 0;
+  try {
+    const m = /^idx:(\d+)$/.exec(atob(marker));
+    if (m) return Number(m[1]);
+  } catch {
+    /* fall through */
+  }
+  throw new KmsError("InvalidMarkerException", "Invalid marker");
+}
+
+/** One page of an in-memory list, in the List* response shape. */
+export function page<T>(items: T[], limit: number, marker: string | undefined): { items: T[]; NextMarker?: string; Truncated: boolean } {
+  const start = parseIndexMarker(marker);
+  if (start > items.length) throw new KmsError("InvalidMarkerException", "Invalid marker");
+  const slice = items.slice(start, start + limit);
+  const truncated = start + limit < items.length;
+  return { items: slice, Truncated: truncated, ...(truncated ? { NextMarker: indexMarker(start + limit) } : {}) };
+}

@@ -1,0 +1,19 @@
+import { KEY_ID } from "../protocol/validate.js";
+import type { Tag } from "../vault/types.js";
+import { defineOperation } from "./operation.js";
+import { fromVault, resolveKey, vault } from "./shared.js";
+import { TAG_LIST, checkTags } from "./tags.js";
+
+interface Input { KeyId: string; Tags: Tag[] }
+
+export const tagResource = defineOperation<Input>({
+  name: "TagResource",
+  readOnly: false,
+  schema: { KeyId: { ...KEY_ID, required: true }, Tags: { ...TAG_LIST, required: true } },
+  async run(ctx, input) {
+    checkTags(input.Tags);
+    const key = await resolveKey(ctx, input.KeyId, false);
+    fromVault(await vault(ctx, key.keyId).tag(ctx.caller.accountId, input.Tags), key.arn);
+    return {};
+  },
+});

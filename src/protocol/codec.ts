@@ -1,0 +1,42 @@
+// JSON 1.1 body and blob (base64) encoding helpers.
+import { KmsError } from "./errors.js";
+
+export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
+
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Strict standard base64 with padding; anything else is a SerializationException. */
+export function decodeBase64(value: string, member: string): Uint8Array {
+  if (!B64.test(value)) {
+    throw new KmsError("SerializationException", `Value at '${member}' is not valid base64`);
+  }
+  const bin = atob(value);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function encodeBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** Parses the request body: one JSON object, else SerializationException. */
+export function parseBody(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new KmsError("SerializationException", "Start of structure or map found where not expected / body is not valid JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new KmsError("SerializationException", "Request body must be a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Timestamps on the wire are epoch seconds (fractions allowed). */
+export const epochSeconds = (ms: number): number => ms / 1000;

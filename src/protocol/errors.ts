@@ -1,0 +1,38 @@
+// The one error type of the wire protocol. It renders itself as an AWS JSON 1.1 error
+// body; the app's single error handler (protocol/respond.ts) sends it.
+
+/** HTTP status per error type: 400 for client errors, 5xx for server faults (reference §1.3, §1.4). */
+const SERVER_FAULTS: Record<string, number> = {
+  KMSInternalException: 500,
+  KeyUnavailableException: 500,
+  DependencyTimeoutException: 503,
+  InternalFailure: 500,
+  ServiceUnavailable: 503,
+};
+
+export class KmsError extends Error {
+  readonly type: string;
+  readonly status: number;
+  /** Detail for the audit record only; never sent to the caller. */
+  readonly auditDetail?: string;
+
+  constructor(type: string, message: string, auditDetail?: string) {
+    super(message);
+    this.name = type;
+    this.type = type;
+    this.status = SERVER_FAULTS[type] ?? 400;
+    this.auditDetail = auditDetail;
+  }
+
+  body(): { __type: string; message: string } {
+    return { __type: this.type, message: this.message };
+  }
+}
+
+export const validationError = (messages: string[]): KmsError =>
+  new KmsError(
+    "ValidationException",
+    `${messages.length} validation error${messages.length === 1 ? "" : "s"} detected: ${messages.join("; ")}`,
+  );
+
+export const notFound = (message: string): KmsError => new KmsError("NotFoundException", message);

@@ -1,0 +1,186 @@
+// AWS Signature Version 4 verification (reference §1.5): parse the Authorization header,
+// rebuild the canonical request from the signed headers, derive (and cache) the signing
+// key, and compare signatures in constant time.
+import { KmsError } from "./errors.js";
+
+export const ALGORITHM = "AWS4-HMAC-SHA256";
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+const SERVICE = "kms";
+
+export interface ParsedAuthorization {
+  accessKeyId: string;
+  scopeDate: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+export interface Credential {
+  secretAccessKey: string;
+}
+
+const incomplete = (m: string) => new KmsError("IncompleteSignatureException", m);
+const invalid = (m: string) => new KmsError("InvalidSignatureException", m);
+
+/** Step 1: the Authorization header's three components. */
+export function parseAuthorization(header: string | null): ParsedAuthorization {
+  if (!header) throw new KmsError("MissingAuthenticationTokenException", "Missing Authentication Token");
+  const space = header.indexOf(" ");
+  const algorithm = space < 0 ? header : header.slice(0, space);
+  if (algorithm !== ALGORITHM) {
+    throw incomplete(`Unsupported AWS 'algorithm': '${algorithm}'. Only ${ALGORITHM} is supported.`);
+  }
+  const params: Record<string, string> = {};
+  for (const part of header.slice(space + 1).split(",")) {
+    const p = part.trim();
+    if (!p) continue;
+    const eq = p.indexOf("=");
+    if (eq < 0) throw incomplete(`'${p}' not a valid key=value pair (missing equal-sign) in Authorization header: '${header}'.`);
+    params[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  const missing = ["Credential", "Signature", "SignedHeaders"].filter((k) => !params[k]);
+  if (missing.length) throw incomplete(missing.map((k) => `Authorization header requires '${k}' parameter.`).join(" "));
+  const scope = params.Credential.split("/");
+  if (scope.length !== 5 || scope.some((s) => s === "")) {
+    throw incomplete(`Credential should be scoped to a valid region, not '${scope[2] ?? ""}'. `);
+  }
+  if (!/^[0-9a-f]{64}$/.test(params.Signature)) throw invalid("Signature must be 64 lowercase hex characters.");
+  return {
+    accessKeyId: scope[0],
+    scopeDate: scope[1],
+    region: scope[2],
+    service: scope[3],
+    signedHeaders: params.SignedHeaders.split(";"),
+    signature: params.Signature,
+    ...(scope[4] !== "aws4_request" ? (() => { throw invalid("Credential should be scoped with a valid terminator: 'aws4_request', not '" + scope[4] + "'."); })() : {}),
+  };
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+/** ISO 8601 basic format, as in X-Amz-Date. */
+export function amzDate(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
+}
+
+function parseAmzDate(v: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(v);
+  if (!m) return undefined;
+  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Steps 2–3: scope checks and the ±5 minute clock window. Returns the request time. */
+export function checkScope(auth: ParsedAuthorization, headers: Headers, servedRegions: ReadonlySet<string>, now: number): string {
+  const xAmzDate = headers.get("x-amz-date");
+  if (!xAmzDate) throw incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  const t = parseAmzDate(xAmzDate);
+  if (t === undefined) throw incomplete(`Date must be in ISO-8601 'basic format'. Got '${xAmzDate}'.`);
+  if (auth.service !== SERVICE) throw invalid(`Credential should be scoped to correct service: '${SERVICE}'. `);
+  if (!servedRegions.has(auth.region)) throw invalid(`Credential should be scoped to a valid region, not '${auth.region}'. `);
+  if (auth.scopeDate !== xAmzDate.slice(0, 8)) {
+    throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`);
+  }
+  if (!auth.signedHeaders.includes("host")) throw invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  if (!auth.signedHeaders.includes("x-amz-date")) throw invalid("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+  if (t < now - MAX_CLOCK_SKEW_MS) {
+    throw invalid(`Signature expired: ${xAmzDate} is now earlier than ${amzDate(now - MAX_CLOCK_SKEW_MS)} (${amzDate(now)} - 5 min.)`);
+  }
+  if (t > now + MAX_CLOCK_SKEW_MS) {
+    throw invalid(`Signature not yet current: ${xAmzDate} is still later than ${amzDate(now + MAX_CLOCK_SKEW_MS)} (${amzDate(now)} + 5 min.)`);
+  }
+  return xAmzDate;
+}
+
+const enc = new TextEncoder();
+const toHex = (b: ArrayBuffer | Uint8Array): string =>
+  Array.from(b instanceof Uint8Array ? b : new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? enc.encode(data) : data));
+}
+
+async function hmac(key: Uint8Array | CryptoKey, data: string): Promise<Uint8Array> {
+  const k = key instanceof Uint8Array ? await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]) : key;
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(data)));
+}
+
+// Signing keys per (access key, date, region), so the four-HMAC chain runs once a day.
+const signingKeys = new Map<string, { secret: string; key: CryptoKey }>();
+const MAX_CACHED_SIGNING_KEYS = 10_000;
+
+/** Step 7: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "kms"), "aws4_request"). */
+export async function signingKey(accessKeyId: string, secret: string, date: string, region: string): Promise<CryptoKey> {
+  const id = `${accessKeyId}/${date}/${region}`;
+  const hit = signingKeys.get(id);
+  if (hit && hit.secret === secret) return hit.key;
+  const kDate = await hmac(enc.encode(`AWS4${secret}`), date);
+  const kRegion = await hmac(kDate, region);
+  const kService = await hmac(kRegion, SERVICE);
+  const kSigning = await hmac(kService, "aws4_request");
+  const key = await crypto.subtle.importKey("raw", kSigning, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  if (signingKeys.size >= MAX_CACHED_SIGNING_KEYS) signingKeys.clear();
+  signingKeys.set(id, { secret, key });
+  return key;
+}
+
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Canonical URI (normalised, each segment URI-encoded) and canonical query string. */
+function canonicalUriAndQuery(url: URL): [string, string] {
+  const segments: string[] = [];
+  for (const seg of url.pathname.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") segments.pop();
+    else segments.push(uriEncode(decodeURIComponent(seg)));
+  }
+  const path = "/" + segments.join("/") + (url.pathname.length > 1 && url.pathname.endsWith("/") && segments.length ? "/" : "");
+  const query = [...url.searchParams.entries()]
+    .map(([k, v]) => [uriEncode(k), uriEncode(v)])
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+  return [path, query];
+}
+
+/** Step 5: the canonical request. */
+export function canonicalRequest(method: string, url: URL, headers: Headers, signedHeaders: string[], payloadHash: string): string {
+  const [path, query] = canonicalUriAndQuery(url);
+  const lines = signedHeaders.map((name) => `${name}:${(headers.get(name) ?? "").trim().replace(/\s+/g, " ")}\n`);
+  return [method, path, query, lines.join(""), signedHeaders.join(";"), payloadHash].join("\n");
+}
+
+/** Constant-time equality of two 64-character lowercase hex strings. */
+export function hexEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Steps 5–8 after the scope checks: throws InvalidSignatureException on any mismatch. */
+export async function verifySignature(
+  method: string,
+  url: URL,
+  headers: Headers,
+  body: Uint8Array,
+  auth: ParsedAuthorization,
+  xAmzDate: string,
+  credential: Credential,
+): Promise<void> {
+  const payloadHash = await sha256Hex(body);
+  const claimed = headers.get("x-amz-content-sha256");
+  if (claimed !== null && claimed !== "UNSIGNED-PAYLOAD" && !hexEqual(claimed.toLowerCase(), payloadHash)) {
+    throw invalid("The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  const canonical = canonicalRequest(method, url, headers, auth.signedHeaders, claimed !== null && claimed === "UNSIGNED-PAYLOAD" ? claimed : payloadHash);
+  const stringToSign = [ALGORITHM, xAmzDate, `${auth.scopeDate}/${auth.region}/${auth.service}/aws4_request`, await sha256Hex(canonical)].join("\n");
+  const key = await signingKey(auth.accessKeyId, credential.secretAccessKey, auth.scopeDate, auth.region);
+  const expected = toHex(await hmac(key, stringToSign));
+  if (!hexEqual(expected, auth.signature)) {
+    throw invalid("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+  }
+}

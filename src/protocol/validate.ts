@@ -1,0 +1,110 @@
+// Input validation at the boundary, from the service model's constraints. Constraint
+// failures collect into one ValidationException ("N validation errors detected: …",
+// camelCase member paths); a member of the wrong JSON type is a SerializationException.
+import { KmsError, validationError } from "./errors.js";
+import { decodeBase64 } from "./codec.js";
+
+export type Rule =
+  | { kind: "string"; min?: number; max?: number; pattern?: RegExp }
+  | { kind: "blob"; min?: number; max?: number }
+  | { kind: "int"; min?: number; max?: number }
+  | { kind: "bool" }
+  | { kind: "timestamp" }
+  | { kind: "enum"; values: readonly string[] }
+  | { kind: "map"; keyMax?: number; valueMax?: number }
+  | { kind: "list"; item: Rule; min?: number; max?: number }
+  | { kind: "struct"; fields: Schema };
+
+export type Field = Rule & { required?: boolean };
+export type Schema = Record<string, Field>;
+
+const camel = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+const typeError = (path: string, expected: string): KmsError =>
+  new KmsError("SerializationException", `Value at '${path}' must be ${expected}`);
+
+function check(rule: Rule, value: unknown, path: string, errors: string[]): unknown {
+  const fail = (constraint: string, shown?: string) =>
+    errors.push(`Value ${shown === undefined ? "" : `${shown} `}at '${path}' failed to satisfy constraint: Member must ${constraint}`);
+  switch (rule.kind) {
+    case "string": {
+      if (typeof value !== "string") throw typeError(path, "a string");
+      if (rule.min !== undefined && value.length < rule.min) fail(`have length greater than or equal to ${rule.min}`, `'${value}'`);
+      if (rule.max !== undefined && value.length > rule.max) fail(`have length less than or equal to ${rule.max}`);
+      if (rule.pattern && !rule.pattern.test(value)) fail(`satisfy regular expression pattern: ${rule.pattern.source}`, `'${value}'`);
+      return value;
+    }
+    case "blob": {
+      if (typeof value !== "string") throw typeError(path, "a base64-encoded string");
+      const bytes = decodeBase64(value, path);
+      if (rule.min !== undefined && bytes.length < rule.min) fail(`have length greater than or equal to ${rule.min}`);
+      if (rule.max !== undefined && bytes.length > rule.max) fail(`have length less than or equal to ${rule.max}`);
+      return bytes;
+    }
+    case "int": {
+      if (typeof value !== "number" || !Number.isInteger(value)) throw typeError(path, "an integer");
+      if (rule.min !== undefined && value < rule.min) fail(`have value greater than or equal to ${rule.min}`, String(value));
+      if (rule.max !== undefined && value > rule.max) fail(`have value less than or equal to ${rule.max}`, String(value));
+      return value;
+    }
+    case "bool":
+      if (typeof value !== "boolean") throw typeError(path, "a boolean");
+      return value;
+    case "timestamp":
+      if (typeof value !== "number" || !Number.isFinite(value)) throw typeError(path, "a timestamp (epoch seconds)");
+      return value;
+    case "enum":
+      if (typeof value !== "string") throw typeError(path, "a string");
+      if (!rule.values.includes(value)) fail(`satisfy enum value set: [${rule.values.join(", ")}]`, `'${value}'`);
+      return value;
+    case "map": {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a map of strings");
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== "string") throw typeError(`${path}.${k}`, "a string");
+        if (rule.keyMax !== undefined && k.length > rule.keyMax) fail(`have keys of length less than or equal to ${rule.keyMax}`);
+        if (rule.valueMax !== undefined && v.length > rule.valueMax) fail(`have values of length less than or equal to ${rule.valueMax}`);
+        out[k] = v;
+      }
+      return out;
+    }
+    case "list": {
+      if (!Array.isArray(value)) throw typeError(path, "a list");
+      if (rule.min !== undefined && value.length < rule.min) fail(`have length greater than or equal to ${rule.min}`);
+      if (rule.max !== undefined && value.length > rule.max) fail(`have length less than or equal to ${rule.max}`);
+      return value.map((item, i) => check(rule.item, item, `${path}.${i + 1}.member`, errors));
+    }
+    case "struct": {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a structure");
+      return validateInto(rule.fields, value as Record<string, unknown>, `${path}.`, errors);
+    }
+  }
+}
+
+function validateInto(schema: Schema, body: Record<string, unknown>, prefix: string, errors: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema)) {
+    const value = body[name];
+    const path = prefix + camel(name);
+    if (value === undefined || value === null) {
+      if (field.required) errors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
+      continue;
+    }
+    out[name] = check(field, value, path, errors);
+  }
+  return out;
+}
+
+/** Validates a request body against its operation's schema; unknown members are ignored, as AWS does. */
+export function validate<T>(schema: Schema, body: Record<string, unknown>): T {
+  const errors: string[] = [];
+  const out = validateInto(schema, body, "", errors);
+  if (errors.length) throw validationError(errors);
+  return out as T;
+}
+
+// Shapes shared by many operations (reference §4.1).
+export const KEY_ID: Field = { kind: "string", min: 1, max: 2048 };
+export const ENCRYPTION_CONTEXT: Field = { kind: "map" };
+export const GRANT_TOKENS: Field = { kind: "list", item: { kind: "string", min: 1, max: 8192 }, min: 0, max: 10 };
+export const MARKER: Field = { kind: "string", min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/ };
+export const limit = (max: number): Field => ({ kind: "int", min: 1, max });

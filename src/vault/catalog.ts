@@ -1,0 +1,136 @@
+// Catalog: one Durable Object per account and region, holding the list of keys and the
+// aliases. It is off the Encrypt/Decrypt path (those go straight to the key's vault) and is
+// consulted only to list keys, to manage aliases and to resolve an alias to a key.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.js";
+import { fail, ok, type VaultResult } from "./types.js";
+
+const MAX_KEYS = 100_000;
+const MAX_ALIASES_PER_KEY = 50;
+
+interface KeyEntry { keyId: string; arn: string }
+interface AliasEntry { aliasName: string; targetKeyId: string; created: number; updated: number }
+
+export interface AliasListEntry {
+  AliasName: string;
+  AliasArn: string;
+  TargetKeyId: string;
+  CreationDate: number;
+  LastUpdatedDate: number;
+}
+
+export interface Page<T> { items: T[]; nextMarker?: string }
+
+// Storage keys: "k:<seq>" key entries in creation order, "i:<keyId>" → seq,
+// "a:<alias name>" alias entries, "n:<keyId>" alias count per key, "seq" counter.
+const seqKey = (n: number) => `k:${String(n).padStart(12, "0")}`;
+
+const encodeMarker = (storageKey: string): string => btoa(storageKey);
+function decodeMarker(marker: string, prefix: string): string | undefined {
+  try {
+    const k = atob(marker);
+    return k.startsWith(prefix) ? k : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Catalog extends DurableObject<Env> {
+  async registerKey(keyId: string, arn: string): Promise<VaultResult<null>> {
+    const count = (await this.ctx.storage.get<number>("count")) ?? 0;
+    if (count >= MAX_KEYS) return fail("LimitExceeded", `The account has reached its limit of ${MAX_KEYS} KMS keys in this region.`);
+    const seq = ((await this.ctx.storage.get<number>("seq")) ?? 0) + 1;
+    await this.ctx.storage.put({ seq, count: count + 1, [seqKey(seq)]: { keyId, arn } satisfies KeyEntry, [`i:${keyId}`]: seq });
+    return ok(null);
+  }
+
+  /** Forgets a destroyed key and every alias that pointed at it. */
+  async removeKey(keyId: string): Promise<void> {
+    const seq = await this.ctx.storage.get<number>(`i:${keyId}`);
+    if (seq === undefined) return;
+    const aliases = await this.ctx.storage.list<AliasEntry>({ prefix: "a:" });
+    const drop = [...aliases].filter(([, a]) => a.targetKeyId === keyId).map(([k]) => k);
+    const count = (await this.ctx.storage.get<number>("count")) ?? 1;
+    await this.ctx.storage.delete([seqKey(seq), `i:${keyId}`, `n:${keyId}`, ...drop]);
+    await this.ctx.storage.put("count", count - 1);
+  }
+
+  async listKeys(limit: number, marker?: string): Promise<VaultResult<Page<{ KeyId: string; KeyArn: string }>>> {
+    let start: string | undefined;
+    if (marker !== undefined) {
+      start = decodeMarker(marker, "k:");
+      if (!start) return fail("InvalidMarker", "Invalid marker");
+    }
+    const rows = await this.ctx.storage.list<KeyEntry>({ prefix: "k:", ...(start ? { startAfter: start } : {}), limit: limit + 1 });
+    const entries = [...rows];
+    const page = entries.slice(0, limit);
+    return ok({
+      items: page.map(([, e]) => ({ KeyId: e.keyId, KeyArn: e.arn })),
+      ...(entries.length > limit ? { nextMarker: encodeMarker(page[page.length - 1][0]) } : {}),
+    });
+  }
+
+  async resolveAlias(aliasName: string): Promise<string | undefined> {
+    return (await this.ctx.storage.get<AliasEntry>(`a:${aliasName}`))?.targetKeyId;
+  }
+
+  async createAlias(aliasName: string, keyId: string, now: number): Promise<VaultResult<null>> {
+    if (await this.ctx.storage.get(`a:${aliasName}`)) return fail("AlreadyExists", `An alias with the name ${aliasName} already exists`);
+    const n = (await this.ctx.storage.get<number>(`n:${keyId}`)) ?? 0;
+    if (n >= MAX_ALIASES_PER_KEY) return fail("LimitExceeded", `A KMS key can have at most ${MAX_ALIASES_PER_KEY} aliases`);
+    await this.ctx.storage.put({
+      [`a:${aliasName}`]: { aliasName, targetKeyId: keyId, created: now, updated: now } satisfies AliasEntry,
+      [`n:${keyId}`]: n + 1,
+    });
+    return ok(null);
+  }
+
+  async updateAlias(aliasName: string, keyId: string, now: number): Promise<VaultResult<{ previousKeyId: string }>> {
+    const entry = await this.ctx.storage.get<AliasEntry>(`a:${aliasName}`);
+    if (!entry) return fail("NotFound", `Alias ${aliasName} is not found.`);
+    if (entry.targetKeyId === keyId) return ok({ previousKeyId: keyId });
+    const n = (await this.ctx.storage.get<number>(`n:${keyId}`)) ?? 0;
+    if (n >= MAX_ALIASES_PER_KEY) return fail("LimitExceeded", `A KMS key can have at most ${MAX_ALIASES_PER_KEY} aliases`);
+    const old = (await this.ctx.storage.get<number>(`n:${entry.targetKeyId}`)) ?? 1;
+    await this.ctx.storage.put({
+      [`a:${aliasName}`]: { ...entry, targetKeyId: keyId, updated: now },
+      [`n:${keyId}`]: n + 1,
+      [`n:${entry.targetKeyId}`]: old - 1,
+    });
+    return ok({ previousKeyId: entry.targetKeyId });
+  }
+
+  async deleteAlias(aliasName: string): Promise<VaultResult<{ targetKeyId: string }>> {
+    const entry = await this.ctx.storage.get<AliasEntry>(`a:${aliasName}`);
+    if (!entry) return fail("NotFound", `Alias ${aliasName} is not found.`);
+    const n = (await this.ctx.storage.get<number>(`n:${entry.targetKeyId}`)) ?? 1;
+    await this.ctx.storage.delete(`a:${aliasName}`);
+    await this.ctx.storage.put(`n:${entry.targetKeyId}`, n - 1);
+    return ok({ targetKeyId: entry.targetKeyId });
+  }
+
+  async listAliases(aliasArnPrefix: string, limit: number, marker?: string, keyId?: string): Promise<VaultResult<Page<AliasListEntry>>> {
+    let start: string | undefined;
+    if (marker !== undefined) {
+      start = decodeMarker(marker, "a:");
+      if (!start) return fail("InvalidMarker", "Invalid marker");
+    }
+    const items: AliasListEntry[] = [];
+    let last: string | undefined;
+    let more = false;
+    // Page through storage until `limit` matching aliases are found (a key filter may skip rows).
+    let cursor = start;
+    for (;;) {
+      const rows = [...(await this.ctx.storage.list<AliasEntry>({ prefix: "a:", ...(cursor ? { startAfter: cursor } : {}), limit: 256 }))];
+      for (const [k, a] of rows) {
+        if (keyId !== undefined && a.targetKeyId !== keyId) continue;
+        if (items.length === limit) { more = true; break; }
+        items.push({ AliasName: a.aliasName, AliasArn: `${aliasArnPrefix}${a.aliasName}`, TargetKeyId: a.targetKeyId, CreationDate: a.created / 1000, LastUpdatedDate: a.updated / 1000 });
+        last = k;
+      }
+      if (more || rows.length < 256) break;
+      cursor = rows[rows.length - 1][0];
+    }
+    return ok({ items, ...(more && last ? { nextMarker: encodeMarker(last) } : {}) });
+  }
+}

@@ -1,0 +1,489 @@
+// KeyVault: one Durable Object per KMS key — our HSM partition. It holds the key's
+// metadata and every version of its material, wrapped (AES-KWP) under the region root key;
+// material is unwrapped only here, and only ciphertext leaves (plus data keys, to the caller
+// the API returns them to). All calls on one key serialise here; calls on different keys
+// run in different vaults. See docs/architecture.md.
+import { DurableObject } from "cloudflare:workers";
+import { aesGcmOpen, aesGcmSeal, aesKeyUnwrapPad, aesKeyWrapPad, AuthenticationError } from "../crypto/index.js";
+import type { Env } from "../env.js";
+import { regionStub } from "../env.js";
+import { encodeHeader, decodeHeader, HEADER_LENGTH, IV_LENGTH } from "./blob.js";
+import { encodeContext } from "./context.js";
+import { deriveRootKey } from "./root-key.js";
+import { catalogName, vaultName } from "./naming.js";
+import {
+  fail, ok,
+  type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultResult,
+} from "./types.js";
+
+const DAY_MS = 86_400_000;
+const MAX_ON_DEMAND_ROTATIONS = 25;
+const MAX_TAGS = 50;
+const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
+const RECORD = "key";
+const RECORD_VERSION = 1;
+
+/** A version of the key material, stored wrapped (docs/formats.md, "Key record"). */
+interface Material {
+  version: number;
+  id: string; // KeyMaterialId: 64 hex
+  created: number;
+  rotationType?: "AUTOMATIC" | "ON_DEMAND";
+  wrapped: Uint8Array; // AES-KWP(region root key, 32-byte AES-256 key)
+}
+
+interface KeyRecord {
+  recordVersion: number;
+  keyId: string;
+  arn: string;
+  account: string;
+  region: string;
+  description: string;
+  creationDate: number;
+  state: KeyState;
+  deletionDate?: number;
+  tags: Tag[];
+  rotationEnabled: boolean;
+  rotationPeriodDays?: number;
+  nextRotation?: number;
+  onDemandRotations: number;
+  currentVersion: number;
+  materials: Material[];
+}
+
+export interface EncryptResult { blob: Uint8Array; keyArn: string; keyMaterialId: string }
+export interface DecryptResult { plaintext: Uint8Array; keyArn: string; keyMaterialId: string }
+export interface DataKeyResult { blob: Uint8Array; plaintext?: Uint8Array; keyArn: string; keyMaterialId: string }
+export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; destinationKeyArn: string; sourceKeyMaterialId: string; destinationKeyMaterialId: string }
+export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+export class KeyVault extends DurableObject<Env> {
+  private rec: KeyRecord | undefined;
+  private rootKey: Uint8Array | undefined;
+  private readonly plainMaterial = new Map<number, Uint8Array>();
+  /** Milliseconds added to the wall clock; tests move time forward with it. */
+  clockOffsetMs = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.rec = await ctx.storage.get<KeyRecord>(RECORD);
+    });
+  }
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private async regionRootKey(region: string): Promise<Uint8Array> {
+    this.rootKey ??= await deriveRootKey(this.env.KMS_ROOT_SECRET, "key-material", region);
+    return this.rootKey;
+  }
+
+  private async newMaterial(rec: Pick<KeyRecord, "region">, version: number, rotationType?: Material["rotationType"]): Promise<Material> {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const wrapped = aesKeyWrapPad(await this.regionRootKey(rec.region), key);
+    this.plainMaterial.set(version, key);
+    return { version, id: hex(crypto.getRandomValues(new Uint8Array(32))), created: this.now(), rotationType, wrapped };
+  }
+
+  private async material(rec: KeyRecord, version: number): Promise<Uint8Array | undefined> {
+    const cached = this.plainMaterial.get(version);
+    if (cached) return cached;
+    const m = rec.materials.find((x) => x.version === version);
+    if (!m) return undefined;
+    const key = aesKeyUnwrapPad(await this.regionRootKey(rec.region), m.wrapped);
+    this.plainMaterial.set(version, key);
+    return key;
+  }
+
+  private async save(rec: KeyRecord): Promise<void> {
+    this.rec = rec;
+    await this.ctx.storage.put(RECORD, rec);
+    await this.scheduleAlarm(rec);
+  }
+
+  private async scheduleAlarm(rec: KeyRecord): Promise<void> {
+    const due = [
+      rec.state === "PendingDeletion" ? rec.deletionDate : undefined,
+      rec.rotationEnabled && rec.state !== "PendingDeletion" ? rec.nextRotation : undefined,
+    ].filter((x): x is number => x !== undefined);
+    if (due.length) await this.ctx.storage.setAlarm(Math.min(...due) - this.clockOffsetMs);
+    else await this.ctx.storage.deleteAlarm();
+  }
+
+  /** The key record if it exists and belongs to the caller's account. */
+  private owned(account: string): VaultResult<KeyRecord> {
+    const rec = this.rec;
+    if (!rec || rec.account !== account) return fail("NotFound", "Key does not exist");
+    return ok(rec);
+  }
+
+  private stateError(rec: KeyRecord): VaultResult<never> {
+    if (rec.state === "Disabled") return fail("Disabled", `${rec.arn} is disabled.`);
+    const text: Record<string, string> = {
+      PendingDeletion: "is pending deletion",
+      PendingImport: "is pending import",
+      Unavailable: "is unavailable",
+      Creating: "is creating",
+      Updating: "is updating",
+      Enabled: "is enabled",
+    };
+    return fail("InvalidState", `${rec.arn} ${text[rec.state]}.`);
+  }
+
+  /** Encrypt, Decrypt, ReEncrypt and GenerateDataKey* need an Enabled key (reference §8.3). */
+  private usable(account: string): VaultResult<KeyRecord> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    return r.value.state === "Enabled" ? r : this.stateError(r.value);
+  }
+
+  /** Operations refused only while the key is pending deletion. */
+  private notPendingDeletion(account: string): VaultResult<KeyRecord> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    return r.value.state === "PendingDeletion" ? this.stateError(r.value) : r;
+  }
+
+  private metadata(rec: KeyRecord): KeyMetadata {
+    return {
+      AWSAccountId: rec.account,
+      KeyId: rec.keyId,
+      Arn: rec.arn,
+      CreationDate: rec.creationDate / 1000,
+      Enabled: rec.state === "Enabled",
+      Description: rec.description,
+      KeyUsage: "ENCRYPT_DECRYPT",
+      KeySpec: "SYMMETRIC_DEFAULT",
+      CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
+      KeyState: rec.state,
+      ...(rec.state === "PendingDeletion" && rec.deletionDate !== undefined ? { DeletionDate: rec.deletionDate / 1000 } : {}),
+      Origin: "AWS_KMS",
+      KeyManager: "CUSTOMER",
+      EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"],
+      MultiRegion: false,
+      CurrentKeyMaterialId: rec.materials.find((m) => m.version === rec.currentVersion)?.id,
+    };
+  }
+
+  private async seal(rec: KeyRecord, plaintext: Uint8Array, context: Record<string, string> | undefined): Promise<{ blob: Uint8Array; keyMaterialId: string }> {
+    const version = rec.currentVersion;
+    const key = await this.material(rec, version);
+    if (!key) throw new Error("current key material missing");
+    const iv = crypto.getRandomValues(new Uint8Array(IV_LENGTH));
+    const header = encodeHeader(rec.keyId, version, iv);
+    const sealed = aesGcmSeal(key, iv, plaintext, concat(header, encodeContext(context)));
+    return { blob: concat(header, sealed), keyMaterialId: rec.materials.find((m) => m.version === version)!.id };
+  }
+
+  private async open(rec: KeyRecord, blob: Uint8Array, context: Record<string, string> | undefined): Promise<VaultResult<{ plaintext: Uint8Array; keyMaterialId: string }>> {
+    const header = decodeHeader(blob);
+    if (!header) return fail("InvalidCiphertext", "", "not a v1 ciphertext blob");
+    if (header.keyId !== rec.keyId) return fail("IncorrectKey", "", `blob is for key ${header.keyId}`);
+    const key = await this.material(rec, header.materialVersion);
+    if (!key) return fail("InvalidCiphertext", "", `unknown key material version ${header.materialVersion}`);
+    try {
+      const aad = concat(blob.subarray(0, HEADER_LENGTH), encodeContext(context));
+      const plaintext = aesGcmOpen(key, header.iv, blob.subarray(HEADER_LENGTH), aad);
+      return ok({ plaintext, keyMaterialId: rec.materials.find((m) => m.version === header.materialVersion)!.id });
+    } catch (e) {
+      if (e instanceof AuthenticationError) return fail("InvalidCiphertext", "", "authentication tag mismatch (tampered blob or wrong encryption context)");
+      throw e;
+    }
+  }
+
+  private async rotate(rec: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord> {
+    const version = Math.max(...rec.materials.map((m) => m.version)) + 1;
+    const material = await this.newMaterial(rec, version, type);
+    // The new version is stored in the same write that makes it current (docs/architecture.md).
+    return { ...rec, materials: [...rec.materials, material], currentVersion: version };
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  async create(p: CreateKeyParams, arn: string): Promise<VaultResult<KeyMetadata>> {
+    if (this.rec) return fail("AlreadyExists", "Key already exists");
+    const material = await this.newMaterial(p, 1);
+    const rec: KeyRecord = {
+      recordVersion: RECORD_VERSION,
+      keyId: p.keyId,
+      arn,
+      account: p.account,
+      region: p.region,
+      description: p.description,
+      creationDate: this.now(),
+      state: "Enabled",
+      tags: p.tags,
+      rotationEnabled: false,
+      onDemandRotations: 0,
+      currentVersion: 1,
+      materials: [material],
+    };
+    await this.save(rec);
+    return ok(this.metadata(rec));
+  }
+
+  async describe(account: string): Promise<VaultResult<KeyMetadata>> {
+    const r = this.owned(account);
+    return r.ok ? ok(this.metadata(r.value)) : r;
+  }
+
+  async enable(account: string): Promise<VaultResult<null>> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
+    let rec: KeyRecord = { ...r.value, state: "Enabled" };
+    // A key that missed its rotation while disabled rotates as soon as it is enabled (§8.2).
+    if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now()) {
+      rec = await this.rotate(rec, "AUTOMATIC");
+      rec.nextRotation = this.now() + rec.rotationPeriodDays! * DAY_MS;
+    }
+    await this.save(rec);
+    return ok(null);
+  }
+
+  async disable(account: string): Promise<VaultResult<null>> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
+    await this.save({ ...r.value, state: "Disabled" });
+    return ok(null);
+  }
+
+  async scheduleDeletion(account: string, days: number): Promise<VaultResult<{ keyArn: string; deletionDate: number; state: KeyState }>> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    if (r.value.state === "PendingDeletion") return this.stateError(r.value);
+    const deletionDate = this.now() + days * DAY_MS;
+    await this.save({ ...r.value, state: "PendingDeletion", deletionDate });
+    return ok({ keyArn: r.value.arn, deletionDate: deletionDate / 1000, state: "PendingDeletion" as KeyState });
+  }
+
+  async cancelDeletion(account: string): Promise<VaultResult<{ keyArn: string }>> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    if (r.value.state !== "PendingDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
+    const rec: KeyRecord = { ...r.value, state: "Disabled" };
+    delete rec.deletionDate;
+    await this.save(rec);
+    return ok({ keyArn: rec.arn });
+  }
+
+  async updateDescription(account: string, description: string): Promise<VaultResult<null>> {
+    const r = this.notPendingDeletion(account);
+    if (!r.ok) return r;
+    await this.save({ ...r.value, description });
+    return ok(null);
+  }
+
+  /** Alarm: destroy the key at the end of its deletion window, or rotate it when due. */
+  async alarm(): Promise<void> {
+    const rec = this.rec;
+    if (!rec) return;
+    const now = this.now();
+    if (rec.state === "PendingDeletion" && rec.deletionDate !== undefined && rec.deletionDate <= now) {
+      await this.destroy(rec);
+      return;
+    }
+    if (rec.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now) {
+      const rotated = await this.rotate(rec, "AUTOMATIC");
+      rotated.nextRotation = now + rec.rotationPeriodDays! * DAY_MS;
+      await this.save(rotated);
+      return;
+    }
+    await this.scheduleAlarm(rec);
+  }
+
+  private async destroy(rec: KeyRecord): Promise<void> {
+    const catalog = regionStub(this.env.CATALOG, this.env.REGIONS[rec.region] ?? {}, catalogName(rec.region, rec.account));
+    await catalog.removeKey(rec.keyId);
+    for (const k of this.plainMaterial.values()) k.fill(0);
+    this.plainMaterial.clear();
+    this.rec = undefined;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  // ---- cryptographic operations ------------------------------------------------------
+
+  async encrypt(account: string, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<EncryptResult>> {
+    const r = this.usable(account);
+    if (!r.ok) return r;
+    if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
+    const { blob, keyMaterialId } = await this.seal(r.value, plaintext, context);
+    return ok({ blob, keyArn: r.value.arn, keyMaterialId });
+  }
+
+  async decrypt(account: string, blob: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<DecryptResult>> {
+    const r = this.usable(account);
+    if (!r.ok) return r;
+    const opened = await this.open(r.value, blob, context);
+    if (!opened.ok) return opened;
+    if (dryRun) {
+      opened.value.plaintext.fill(0);
+      return ok({ plaintext: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: opened.value.keyMaterialId });
+    }
+    return ok({ ...opened.value, keyArn: r.value.arn });
+  }
+
+  async generateDataKey(account: string, numberOfBytes: number, context: Record<string, string> | undefined, withPlaintext: boolean, dryRun = false): Promise<VaultResult<DataKeyResult>> {
+    const r = this.usable(account);
+    if (!r.ok) return r;
+    if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
+    const dataKey = crypto.getRandomValues(new Uint8Array(numberOfBytes));
+    const { blob, keyMaterialId } = await this.seal(r.value, dataKey, context);
+    if (!withPlaintext) dataKey.fill(0);
+    return ok({ blob, keyArn: r.value.arn, keyMaterialId, ...(withPlaintext ? { plaintext: dataKey } : {}) });
+  }
+
+  /** ReEncrypt from this (source) key straight to the destination vault: plaintext never leaves the vaults. */
+  async reEncrypt(
+    account: string,
+    blob: Uint8Array,
+    sourceContext: Record<string, string> | undefined,
+    destination: { region: string; keyId: string },
+    destinationContext: Record<string, string> | undefined,
+    dryRun = false,
+  ): Promise<VaultResult<ReEncryptResult>> {
+    const r = this.usable(account);
+    if (!r.ok) return r;
+    const opened = await this.open(r.value, blob, sourceContext);
+    if (!opened.ok) return opened;
+    const sameKey = destination.keyId === r.value.keyId;
+    try {
+      let dest: VaultResult<EncryptResult>;
+      if (sameKey) {
+        dest = await this.encrypt(account, opened.value.plaintext, destinationContext, dryRun);
+      } else {
+        const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
+        dest = (await stub.encrypt(account, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+      }
+      if (!dest.ok) return dest;
+      return ok({
+        blob: dest.value.blob,
+        sourceKeyArn: r.value.arn,
+        destinationKeyArn: dest.value.keyArn,
+        sourceKeyMaterialId: opened.value.keyMaterialId,
+        destinationKeyMaterialId: dest.value.keyMaterialId,
+      });
+    } finally {
+      opened.value.plaintext.fill(0);
+    }
+  }
+
+  // ---- tags --------------------------------------------------------------------------
+
+  async tag(account: string, tags: Tag[]): Promise<VaultResult<null>> {
+    const r = this.notPendingDeletion(account);
+    if (!r.ok) return r;
+    for (const t of tags) if (t.TagKey.startsWith("aws:")) return fail("Tag", "Tag keys cannot start with the reserved prefix 'aws:'");
+    const merged = new Map(r.value.tags.map((t) => [t.TagKey, t.TagValue]));
+    for (const t of tags) merged.set(t.TagKey, t.TagValue);
+    if (merged.size > MAX_TAGS) return fail("LimitExceeded", `A key can have at most ${MAX_TAGS} tags`);
+    await this.save({ ...r.value, tags: [...merged].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+    return ok(null);
+  }
+
+  async untag(account: string, keys: string[]): Promise<VaultResult<null>> {
+    const r = this.notPendingDeletion(account);
+    if (!r.ok) return r;
+    const drop = new Set(keys);
+    await this.save({ ...r.value, tags: r.value.tags.filter((t) => !drop.has(t.TagKey)) });
+    return ok(null);
+  }
+
+  async listTags(account: string): Promise<VaultResult<Tag[]>> {
+    const r = this.owned(account);
+    return r.ok ? ok(r.value.tags) : r;
+  }
+
+  // ---- rotation ----------------------------------------------------------------------
+
+  private rotationChange(account: string): VaultResult<KeyRecord> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    return r.value.state === "Enabled" ? r : this.stateError(r.value);
+  }
+
+  async enableRotation(account: string, periodDays: number): Promise<VaultResult<null>> {
+    const r = this.rotationChange(account);
+    if (!r.ok) return r;
+    const rec = r.value;
+    // Re-enabling keeps the schedule if the period is unchanged; otherwise it starts now.
+    const nextRotation = rec.rotationEnabled && rec.rotationPeriodDays === periodDays && rec.nextRotation !== undefined
+      ? rec.nextRotation
+      : this.now() + periodDays * DAY_MS;
+    await this.save({ ...rec, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotation });
+    return ok(null);
+  }
+
+  async disableRotation(account: string): Promise<VaultResult<null>> {
+    const r = this.rotationChange(account);
+    if (!r.ok) return r;
+    const rec: KeyRecord = { ...r.value, rotationEnabled: false };
+    delete rec.nextRotation;
+    await this.save(rec);
+    return ok(null);
+  }
+
+  async rotationStatus(account: string): Promise<VaultResult<RotationStatus & { keyArn: string }>> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    const rec = r.value;
+    const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion";
+    return ok({
+      keyArn: rec.arn,
+      KeyRotationEnabled: enabled,
+      ...(enabled ? { RotationPeriodInDays: rec.rotationPeriodDays, NextRotationDate: rec.nextRotation! / 1000 } : {}),
+    });
+  }
+
+  async rotateOnDemand(account: string): Promise<VaultResult<{ keyArn: string }>> {
+    const r = this.rotationChange(account);
+    if (!r.ok) return r;
+    const rec = r.value;
+    if (rec.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
+      return fail("LimitExceeded", `${rec.arn} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
+    }
+    if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation - this.now() < ON_DEMAND_CONFLICT_WINDOW_MS) {
+      return fail("Conflict", `An automatic rotation of ${rec.arn} is in progress or about to start.`);
+    }
+    const rotated = await this.rotate(rec, "ON_DEMAND");
+    await this.save({ ...rotated, onDemandRotations: rec.onDemandRotations + 1 });
+    return ok({ keyArn: rec.arn });
+  }
+
+  /** Rotations, oldest first; with includeAll, the original material too. */
+  async listRotations(account: string, includeAll = false): Promise<VaultResult<RotationEntry[]>> {
+    const r = this.owned(account);
+    if (!r.ok) return r;
+    const rec = r.value;
+    return ok(
+      rec.materials
+        .filter((m) => includeAll || m.rotationType)
+        .map((m) => ({
+          KeyId: rec.arn,
+          KeyMaterialId: m.id,
+          KeyMaterialState: m.version === rec.currentVersion ? ("CURRENT" as const) : ("NON_CURRENT" as const),
+          ...(m.rotationType ? { RotationDate: m.created / 1000, RotationType: m.rotationType } : {}),
+        })),
+    );
+  }
+
+  /** For alias checks: the key's state and usage, if the caller's account owns it. */
+  async aliasTarget(account: string): Promise<VaultResult<{ state: KeyState; keyUsage: string; arn: string }>> {
+    const r = this.owned(account);
+    return r.ok ? ok({ state: r.value.state, keyUsage: "ENCRYPT_DECRYPT", arn: r.value.arn }) : r;
+  }
+}

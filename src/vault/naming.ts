@@ -1,0 +1,5 @@
+// Durable Object names. A key's vault and an account's catalog are named per region, and
+// live in that region's placement (env.ts), so a key made in one region is not found in another.
+export const vaultName = (region: string, keyId: string): string => `${region}/key/${keyId}`;
+export const catalogName = (region: string, account: string): string => `${region}/account/${account}`;
+export const IDENTITY_STORE_NAME = "global/identities";

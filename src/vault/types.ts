@@ -1,0 +1,72 @@
+// Shapes shared between the vault Durable Objects and their callers. Vaults report
+// failures as coded results (the protocol layer maps codes to AWS error types).
+
+export type KeyState = "Enabled" | "Disabled" | "PendingDeletion" | "PendingImport" | "Unavailable" | "Creating" | "Updating";
+
+export type VaultErrorCode =
+  | "NotFound"
+  | "Disabled"
+  | "InvalidState"
+  | "InvalidCiphertext"
+  | "IncorrectKey"
+  | "UnsupportedOperation"
+  | "LimitExceeded"
+  | "AlreadyExists"
+  | "Conflict"
+  | "InvalidMarker"
+  | "Tag"
+  | "Validation";
+
+export type VaultResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: VaultErrorCode; message: string; detail?: string };
+
+export const ok = <T>(value: T): VaultResult<T> => ({ ok: true, value });
+export const fail = (code: VaultErrorCode, message: string, detail?: string): VaultResult<never> => ({ ok: false, code, message, detail });
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+/** KeyMetadata as on the wire (timestamps in epoch seconds). */
+export interface KeyMetadata {
+  AWSAccountId: string;
+  KeyId: string;
+  Arn: string;
+  CreationDate: number;
+  Enabled: boolean;
+  Description: string;
+  KeyUsage: string;
+  KeySpec: string;
+  CustomerMasterKeySpec: string;
+  KeyState: KeyState;
+  DeletionDate?: number;
+  Origin: string;
+  KeyManager: string;
+  EncryptionAlgorithms: string[];
+  MultiRegion: boolean;
+  CurrentKeyMaterialId?: string;
+}
+
+export interface RotationEntry {
+  KeyId: string;
+  KeyMaterialId: string;
+  RotationDate?: number;
+  RotationType?: "AUTOMATIC" | "ON_DEMAND";
+  KeyMaterialState: "CURRENT" | "NON_CURRENT";
+}
+
+export interface CreateKeyParams {
+  keyId: string;
+  account: string;
+  region: string;
+  description: string;
+  tags: Tag[];
+}
+
+/** Where another vault lives (for vault-to-vault ReEncrypt). */
+export interface VaultAddress {
+  region: string;
+  keyId: string;
+}
