@@ -22,12 +22,23 @@ export interface Env {
   KMS_ROOT_SECRET: string;
 }
 
-/** The namespace view for a region: jurisdiction-restricted where the region requires it. */
+/**
+ * The namespace view for a region: jurisdiction-restricted where the region requires it.
+ * Local workerd (wrangler dev, miniflare, tests) has no jurisdictions and says so; there the
+ * plain namespace is used. Names carry the region either way (vault/naming.ts), so regional
+ * isolation does not depend on the jurisdiction.
+ */
 export function regionNamespace<T extends Rpc.DurableObjectBranded | undefined>(
   ns: DurableObjectNamespace<T>,
   placement: RegionPlacement,
 ): DurableObjectNamespace<T> {
-  return placement.jurisdiction ? ns.jurisdiction(placement.jurisdiction) : ns;
+  if (!placement.jurisdiction) return ns;
+  try {
+    return ns.jurisdiction(placement.jurisdiction);
+  } catch (e) {
+    if (e instanceof Error && /not implemented in workerd/.test(e.message)) return ns;
+    throw e;
+  }
 }
 
 export function regionStub<T extends Rpc.DurableObjectBranded | undefined>(

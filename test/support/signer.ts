@@ -3,12 +3,12 @@
 import { SignatureV4 } from "@smithy/signature-v4";
 
 class WebCryptoSha256 {
-  private readonly secret?: Uint8Array;
+  private readonly secret?: Uint8Array<ArrayBuffer>;
   private parts: Uint8Array[] = [];
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     if (secret !== undefined) {
       this.secret = typeof secret === "string" ? new TextEncoder().encode(secret)
-        : secret instanceof ArrayBuffer ? new Uint8Array(secret) : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength);
+        : secret instanceof ArrayBuffer ? new Uint8Array(secret) : Uint8Array.from(new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength));
     }
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {

@@ -1,0 +1,47 @@
+// Creates .dev.vars with fresh random secrets when it is missing (an existing file is used
+// as it is), then prints the endpoint and the credentials to export. Never committed.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes, randomInt } from "node:crypto";
+
+const FILE = new URL("../.dev.vars", import.meta.url);
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+function randomString(alphabet, n) {
+  let s = "";
+  for (let i = 0; i < n; i++) s += alphabet[randomInt(alphabet.length)];
+  return s;
+}
+
+export function readDevVars(file = FILE) {
+  const vars = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+export function ensureDevVars(file = FILE) {
+  if (!existsSync(file)) {
+    const vars = {
+      BOOTSTRAP_ACCOUNT_ID: String(randomInt(100000, 999999)) + String(randomInt(100000, 999999)),
+      BOOTSTRAP_ACCESS_KEY_ID: "AKIA" + randomString(ALNUM, 16),
+      BOOTSTRAP_SECRET_ACCESS_KEY: randomBytes(30).toString("base64"),
+      KMS_ROOT_SECRET: randomBytes(32).toString("base64"),
+    };
+    writeFileSync(file, Object.entries(vars).map(([k, v]) => `${k}="${v}"`).join("\n") + "\n", { mode: 0o600 });
+    console.log("Created .dev.vars with fresh random credentials and root secret.");
+  }
+  return readDevVars(file);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const v = ensureDevVars();
+  const port = process.env.PORT ?? "8787";
+  console.log(`
+EdgeKMS endpoint: http://localhost:${port}
+  export AWS_ACCESS_KEY_ID=${v.BOOTSTRAP_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${v.BOOTSTRAP_SECRET_ACCESS_KEY} AWS_REGION=us-east-1
+  export AWS_ENDPOINT_URL_KMS=http://localhost:${port}
+  aws kms create-key      # account ${v.BOOTSTRAP_ACCOUNT_ID}
+`);
+}

@@ -1,0 +1,62 @@
+// npm run serve: the Worker in one workerd process through miniflare's API (no dev proxy),
+// state persisted under .wrangler/serve-state. PORT env (default 8787).
+// The bundle is wrangler's own (`wrangler deploy --dry-run`), so it is what would deploy.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { ensureDevVars } from "./dev-vars.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export function bundle(outdir = `${root}.wrangler/serve-build`) {
+  mkdirSync(outdir, { recursive: true });
+  execFileSync(process.execPath, [`${root}node_modules/wrangler/bin/wrangler.js`, "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const modules = [];
+  for (const f of readdirSync(outdir)) {
+    if (f.endsWith(".js")) modules.push({ type: "ESModule", path: f, contents: readFileSync(`${outdir}/${f}`, "utf8") });
+    else if (f.endsWith(".wasm")) modules.push({ type: "CompiledWasm", path: f, contents: readFileSync(`${outdir}/${f}`) });
+  }
+  // the entry module first
+  modules.sort((a, b) => (a.path === "index.js" ? -1 : b.path === "index.js" ? 1 : 0));
+  return modules;
+}
+
+function tomlRegions() {
+  const toml = readFileSync(`${root}wrangler.toml`, "utf8");
+  const regions = {};
+  const section = toml.split("[vars.REGIONS]")[1]?.split(/\n\[/)[0] ?? "";
+  for (const m of section.matchAll(/^"([a-z0-9-]+)"\s*=\s*\{\s*(\w+)\s*=\s*"([^"]+)"\s*\}/gm)) regions[m[1]] = { [m[2]]: m[3] };
+  return regions;
+}
+
+/** Starts the server; returns { url, mf }. */
+export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars } = {}) {
+  const bindings = { ...(vars ?? ensureDevVars()), REGIONS: tomlRegions() };
+  const mf = new Miniflare({
+    modules: bundle(),
+    compatibilityDate: "2026-07-01",
+    compatibilityFlags: ["nodejs_compat"],
+    host: "127.0.0.1",
+    port,
+    bindings,
+    durableObjects: {
+      KEY_VAULT: { className: "KeyVault", useSQLite: true },
+      CATALOG: { className: "Catalog", useSQLite: true },
+      IDENTITY_STORE: { className: "IdentityStore", useSQLite: true },
+    },
+    durableObjectsPersist: persist === false ? false : `${persist}/do`,
+  });
+  const url = await mf.ready;
+  return { url: url.toString().replace(/\/$/, ""), mf };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { url } = await startServer();
+  execFileSync(process.execPath, [`${root}scripts/dev-vars.mjs`], { stdio: "inherit", env: { ...process.env, PORT: new URL(url).port } });
+  console.log(`Serving on ${url} (one workerd through miniflare's API). Ctrl-C to stop.`);
+}

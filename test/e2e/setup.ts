@@ -1,0 +1,38 @@
+// Global setup of the e2e project: one server (npm run serve's startServer) on a free
+// loopback port, with test-only credentials and in-memory state.
+import { createServer } from "node:net";
+import type { TestProject } from "vitest/node";
+// @ts-expect-error: plain ESM script without types
+import { startServer } from "../../scripts/serve.mjs";
+
+export const E2E_VARS = {
+  BOOTSTRAP_ACCOUNT_ID: "444455556666",
+  BOOTSTRAP_ACCESS_KEY_ID: "AKIAEDGEKMSE2ETEST01",
+  BOOTSTRAP_SECRET_ACCESS_KEY: "e2e-test-secret-access-key-not-for-production-use",
+  KMS_ROOT_SECRET: "ZTJlLXRlc3Qtcm9vdC1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9uLXVzZSEhIQ==",
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    kmsEndpoint: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const { url, mf } = await startServer({ port: await freePort(), persist: false, vars: E2E_VARS });
+  project.provide("kmsEndpoint", url);
+  return async () => {
+    await mf.dispose();
+  };
+}
