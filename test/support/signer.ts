@@ -7,8 +7,8 @@ class WebCryptoSha256 {
   private parts: Uint8Array[] = [];
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     if (secret !== undefined) {
-      this.secret = typeof secret === "string" ? new TextEncoder().encode(secret)
-        : secret instanceof ArrayBuffer ? new Uint8Array(secret) : Uint8Array.from(new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength));
+      this.secret = Uint8Array.from(typeof secret === "string" ? new TextEncoder().encode(secret)
+        : secret instanceof ArrayBuffer ? new Uint8Array(secret) : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength));
     }
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {
