@@ -11,6 +11,7 @@ const AWS = "/usr/bin/aws";
 function aws(...args: string[]): string {
   return execFileSync(AWS, ["--endpoint-url", inject("kmsEndpoint"), "--output", "json", ...args], {
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
     env: {
       PATH: process.env.PATH,
       HOME: tmpdir(),

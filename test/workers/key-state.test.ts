@@ -1,0 +1,54 @@
+// The operation × key-state table (reference §8.3) for Enabled, Disabled and PendingDeletion.
+import { describe, expect, it } from "vitest";
+import { b64, call, ok } from "./kms.js";
+
+type State = "Enabled" | "Disabled" | "PendingDeletion";
+
+async function keyIn(state: State): Promise<{ keyId: string; blob: string }> {
+  const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+  const blob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).CiphertextBlob;
+  if (state === "Disabled") await ok("DisableKey", { KeyId: keyId });
+  if (state === "PendingDeletion") await ok("ScheduleKeyDeletion", { KeyId: keyId, PendingWindowInDays: 7 });
+  return { keyId, blob };
+}
+
+const OK = "ok";
+// [operation, input builder, expected per state]
+const TABLE: [string, (k: { keyId: string; blob: string }) => unknown, Record<State, string>][] = [
+  ["Encrypt", (k) => ({ KeyId: k.keyId, Plaintext: b64("y") }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["Decrypt", (k) => ({ CiphertextBlob: k.blob }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["ReEncrypt", (k) => ({ CiphertextBlob: k.blob, DestinationKeyId: k.keyId }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["GenerateDataKey", (k) => ({ KeyId: k.keyId, KeySpec: "AES_256" }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["GenerateDataKeyWithoutPlaintext", (k) => ({ KeyId: k.keyId, NumberOfBytes: 8 }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["DescribeKey", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: OK }],
+  ["ListResourceTags", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: OK }],
+  ["EnableKey", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["DisableKey", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["ScheduleKeyDeletion", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["CancelKeyDeletion", (k) => ({ KeyId: k.keyId }), { Enabled: "KMSInvalidStateException", Disabled: "KMSInvalidStateException", PendingDeletion: OK }],
+  ["CreateAlias", (k) => ({ AliasName: `alias/state-${crypto.randomUUID()}`, TargetKeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["TagResource", (k) => ({ KeyId: k.keyId, Tags: [{ TagKey: "a", TagValue: "b" }] }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["UntagResource", (k) => ({ KeyId: k.keyId, TagKeys: ["a"] }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["UpdateKeyDescription", (k) => ({ KeyId: k.keyId, Description: "d" }), { Enabled: OK, Disabled: OK, PendingDeletion: "KMSInvalidStateException" }],
+  ["EnableKeyRotation", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["DisableKeyRotation", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["GetKeyRotationStatus", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: OK }],
+  ["RotateKeyOnDemand", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" }],
+  ["ListKeyRotations", (k) => ({ KeyId: k.keyId }), { Enabled: OK, Disabled: OK, PendingDeletion: OK }],
+];
+
+describe("key state table", () => {
+  for (const state of ["Enabled", "Disabled", "PendingDeletion"] as State[]) {
+    it.each(TABLE.map(([op, input, expected]) => [op, input, expected[state]] as const))(`%s on a ${state} key → %s`, async (op, input, expected) => {
+      const k = await keyIn(state);
+      const r = await call(op, input(k));
+      expect(r.status === 200 ? OK : r.body.__type, JSON.stringify(r.body)).toBe(expected);
+    });
+  }
+
+  it("a message names the key and its state", async () => {
+    const k = await keyIn("Disabled");
+    const r = await call("Encrypt", { KeyId: k.keyId, Plaintext: b64("x") });
+    expect(r.body.message).toMatch(/^arn:aws:kms:us-east-1:\d{12}:key\/[0-9a-f-]{36} is disabled\.$/);
+  });
+});
