@@ -1,0 +1,116 @@
+// npm run bench:api — throughput and latency of the KMS API in one workerd (npm run serve's
+// server, state on disk), driven by wrk replaying pre-signed requests (SigV4 allows replay
+// inside its 5-minute window). Prints a Markdown table.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
+// @ts-expect-error: plain ESM script without types
+import { startServer } from "../scripts/serve.mjs";
+import { signRequest } from "../test/support/signer.ts";
+import { table } from "./harness.ts";
+
+const DURATION = process.env.BENCH_SECONDS ?? "5";
+const VARS = {
+  BOOTSTRAP_ACCOUNT_ID: "123456789012",
+  BOOTSTRAP_ACCESS_KEY_ID: "AKIAEDGEKMSBENCH0001",
+  BOOTSTRAP_SECRET_ACCESS_KEY: "bench-secret-access-key-not-for-production",
+  KMS_ROOT_SECRET: btoa("edgekms bench root secret, not for production!!"),
+};
+
+function ensureWrk(): string {
+  if (!existsSync("/usr/bin/wrk")) {
+    console.log("installing wrk (Debian) …");
+    execFileSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk"], { stdio: "ignore" });
+  }
+  return "/usr/bin/wrk";
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+interface Signed { headers: Record<string, string>; body: string }
+
+function luaScript(requests: Signed[]): string {
+  const reqs = requests.map((r) => {
+    const h = Object.entries(r.headers).filter(([k]) => k !== "host" && k !== "content-length")
+      .map(([k, v]) => `[${JSON.stringify(k)}]=${JSON.stringify(v)}`).join(",");
+    return `{headers={${h}}, body=${JSON.stringify(r.body)}}`;
+  });
+  return `local reqs = {${reqs.join(",\n")}}
+local n = 0
+request = function()
+  n = n % #reqs + 1
+  local r = reqs[n]
+  return wrk.format("POST", "/", r.headers, r.body)
+end
+`;
+}
+
+interface Result { rps: number; p50: string; p99: string; errors: number }
+
+function runWrk(wrk: string, url: string, conns: number, script?: string): Result {
+  const dir = mkdtempSync(join(tmpdir(), "edgekms-wrk-"));
+  const args = ["-t", "1", "-c", String(conns), "-d", `${DURATION}s`, "--latency"];
+  if (script) {
+    writeFileSync(join(dir, "s.lua"), script);
+    args.push("-s", join(dir, "s.lua"));
+  }
+  const out = execFileSync(wrk, [...args, url], { encoding: "utf8" });
+  rmSync(dir, { recursive: true });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const p50 = /\s50%\s+([\d.]+\w+)/.exec(out)?.[1] ?? "?";
+  const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? "?";
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sockErr = /Socket errors:.*/.exec(out)?.[0];
+  return { rps, p50, p99, errors: non2xx + (sockErr ? 1 : 0) };
+}
+
+const wrk = ensureWrk();
+const stateDir = mkdtempSync(join(tmpdir(), "edgekms-bench-state-"));
+const { url, mf } = await startServer({ port: await freePort(), persist: stateDir, vars: VARS });
+try {
+  const kms = new KMSClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY } });
+  const keys: string[] = [];
+  for (let i = 0; i < 16; i++) keys.push((await kms.send(new CreateKeyCommand({ Description: `bench ${i}` }))).KeyMetadata!.KeyId!);
+  const blobs = await Promise.all(keys.map(async (k) => btoa(String.fromCharCode(...(await kms.send(new EncryptCommand({ KeyId: k, Plaintext: new Uint8Array(32) }))).CiphertextBlob!))));
+  const pt32 = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+
+  async function sign(target: string, body: object): Promise<Signed> {
+    const b = JSON.stringify(body);
+    return { headers: await signRequest(`${url}/`, target, b, { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY, region: "us-east-1", contentSha256: true }), body: b };
+  }
+  const scenarios: [string, (i: number) => Promise<Signed>][] = [
+    ["Encrypt 32 B", (i) => sign("Encrypt", { KeyId: keys[i], Plaintext: pt32 })],
+    ["Decrypt", (i) => sign("Decrypt", { CiphertextBlob: blobs[i] })],
+    ["GenerateDataKey", (i) => sign("GenerateDataKey", { KeyId: keys[i], KeySpec: "AES_256" })],
+  ];
+
+  console.log(`\nKMS API in one workerd via miniflare's API; wrk ${DURATION}s per row, loopback, SigV4 verified on every request\n`);
+  const rows: string[][] = [];
+  for (const c of [1, 16, 64]) {
+    const bare = runWrk(wrk, `${url}/health`, c);
+    rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", String(bare.errors)]);
+    for (const [name, make] of scenarios) {
+      for (const nKeys of [1, 16]) {
+        // signed just before each run, so every replay is well inside the 5-minute window
+        const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i)));
+        const r = runWrk(wrk, `${url}/`, c, luaScript(reqs));
+        rows.push([name, String(nKeys), String(c), r.rps.toFixed(0), r.p50, r.p99, `${((100 * r.rps) / bare.rps).toFixed(0)}%`, String(r.errors)]);
+      }
+    }
+  }
+  table(["request", "keys", "connections", "req/s", "p50", "p99", "of bare req/s", "non-2xx"], rows);
+} finally {
+  await mf.dispose();
+  rmSync(stateDir, { recursive: true, force: true });
+}
