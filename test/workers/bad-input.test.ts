@@ -81,6 +81,17 @@ describe("protocol errors", () => {
     await expectError(await raw(noTarget, "{}"), "InvalidSignatureException");
   });
 
+  it("bad markers → InvalidMarkerException; bad alias names → InvalidAliasNameException / ValidationException", async () => {
+    await expectError(await call("ListKeys", { Marker: "not-a-marker" }), "InvalidMarkerException");
+    await expectError(await call("ListAliases", { Marker: "bm90LWEtbWFya2Vy" }), "InvalidMarkerException");
+    await expectError(await call("ListResourceTags", { KeyId: await newKey(), Marker: "garbage" }), "InvalidMarkerException");
+    await expectError(await call("CreateAlias", { AliasName: "alias/aws/reserved", TargetKeyId: await newKey() }), "InvalidAliasNameException");
+    await expectError(await call("CreateAlias", { AliasName: "noprefix", TargetKeyId: await newKey() }), "InvalidAliasNameException");
+    await expectError(await call("CreateAlias", { AliasName: "alias/has space", TargetKeyId: await newKey() }), "ValidationException");
+    await expectError(await call("DescribeKey", { KeyId: "not-a-key" }), "NotFoundException");
+    await expectError(await call("EnableKey", { KeyId: "alias/whatever" }), "NotFoundException");
+  });
+
   it("oversize bodies are refused before parsing", async () => {
     await expectError(await call("ListKeys", null, { rawBody: " ".repeat(70_000) }), "ValidationException");
   });
