@@ -36,7 +36,7 @@ function tomlRegions() {
 
 /** Starts the server; returns { url, mf }. */
 export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars } = {}) {
-  const bindings = { ...(vars ?? ensureDevVars()), REGIONS: tomlRegions() };
+  const bindings = { ...(vars ?? ensureDevVars()), REGIONS: tomlRegions(), AUDIT_BUCKET_NAME: "edgekms-audit", AUDIT_BUCKET_EU_NAME: "edgekms-audit-eu" };
   const mf = new Miniflare({
     modules: bundle(),
     compatibilityDate: "2026-07-01",
@@ -48,8 +48,12 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
       KEY_VAULT: { className: "KeyVault", useSQLite: true },
       CATALOG: { className: "Catalog", useSQLite: true },
       IDENTITY_STORE: { className: "IdentityStore", useSQLite: true },
+      AUDIT_LOG: { className: "AuditLog", useSQLite: true },
+      AUDIT_SIGNER: { className: "AuditSigner", useSQLite: true },
     },
+    r2Buckets: ["AUDIT_BUCKET", "AUDIT_BUCKET_EU"],
     durableObjectsPersist: persist === false ? false : `${persist}/do`,
+    r2Persist: persist === false ? false : `${persist}/r2`,
   });
   const url = await mf.ready;
   return { url: url.toString().replace(/\/$/, ""), mf };

@@ -2,6 +2,8 @@
 import type { KeyVault } from "./vault/key-vault.js";
 import type { Catalog } from "./vault/catalog.js";
 import type { IdentityStore } from "./vault/identity-store.js";
+import type { AuditLog } from "./audit/audit-log.js";
+import type { AuditSigner } from "./audit/signer.js";
 
 /** Where a region's Durable Objects live: an EU jurisdiction, or a location hint. */
 export interface RegionPlacement {
@@ -13,6 +15,13 @@ export interface Env {
   KEY_VAULT: DurableObjectNamespace<KeyVault>;
   CATALOG: DurableObjectNamespace<Catalog>;
   IDENTITY_STORE: DurableObjectNamespace<IdentityStore>;
+  AUDIT_LOG: DurableObjectNamespace<AuditLog>;
+  AUDIT_SIGNER: DurableObjectNamespace<AuditSigner>;
+  /** Audit objects of non-EU regions, and of EU regions (jurisdiction "eu"). */
+  AUDIT_BUCKET: R2Bucket;
+  AUDIT_BUCKET_EU: R2Bucket;
+  AUDIT_BUCKET_NAME: string;
+  AUDIT_BUCKET_EU_NAME: string;
   /** Served regions → placement (wrangler.toml [vars.REGIONS]). */
   REGIONS: Record<string, RegionPlacement>;
   BOOTSTRAP_ACCOUNT_ID: string;

@@ -7,6 +7,8 @@ import { KmsError } from "./protocol/errors.js";
 export { KeyVault } from "./vault/key-vault.js";
 export { Catalog } from "./vault/catalog.js";
 export { IdentityStore } from "./vault/identity-store.js";
+export { AuditLog } from "./audit/audit-log.js";
+export { AuditSigner } from "./audit/signer.js";
 
 const app = new Hono<{ Bindings: Env }>();
 

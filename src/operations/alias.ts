@@ -4,7 +4,7 @@ import type { Field } from "../protocol/validate.js";
 import { ALIAS_NAME_RE } from "../kms/ids.js";
 import { MAX_ALIAS_NAME } from "../kms/limits.js";
 import type { OpContext } from "./context.js";
-import { fromVault, resolveKey, vault, type ResolvedKey } from "./shared.js";
+import { fromVault, internal, resolveKey, type ResolvedKey, vault } from "./shared.js";
 
 export const ALIAS_NAME: Field = { kind: "string", min: 1, max: MAX_ALIAS_NAME, pattern: /^[a-zA-Z0-9:/_-]+$/, required: true };
 
@@ -17,7 +17,7 @@ export function checkAliasName(name: string): void {
 /** The target of an alias must be a key of the caller that is not pending deletion. */
 export async function aliasTarget(ctx: OpContext, keyIdParam: string): Promise<ResolvedKey> {
   const key = await resolveKey(ctx, keyIdParam, false);
-  const t = fromVault(await vault(ctx, key.keyId).aliasTarget(ctx.caller.accountId), key.arn);
+  const t = fromVault(await vault(ctx, key.keyId).aliasTarget(internal(ctx)), key.arn);
   if (t.state === "PendingDeletion") throw new KmsError("KMSInvalidStateException", `${key.arn} is pending deletion.`);
   return key;
 }

@@ -1,6 +1,6 @@
 import { KEY_ID } from "../protocol/validate.js";
 import { defineOperation } from "./operation.js";
-import { fromVault, resolveKey, vault } from "./shared.js";
+import { audited, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input { KeyId: string }
 
@@ -10,6 +10,6 @@ export const cancelKeyDeletion = defineOperation<Input>({
   schema: { KeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);
-    return { KeyId: fromVault(await vault(ctx, key.keyId).cancelDeletion(ctx.caller.accountId), key.arn).keyArn };
+    return { KeyId: fromVault(await vault(ctx, key.keyId).cancelDeletion(audited(ctx)), key.arn, ctx).keyArn };
   },
 });

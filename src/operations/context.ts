@@ -1,6 +1,17 @@
 // What an operation knows about its request.
 import type { Env, RegionPlacement } from "../env.js";
 import type { Principal } from "../vault/identity-store.js";
+import type { AuditDraft } from "../audit/record.js";
+
+/** The request's audit record in the making. */
+export interface AuditState {
+  draft: AuditDraft;
+  /** The key the request concerned, for the record's resources. */
+  keyArn?: string;
+  /** Set when a vault has already written the record. */
+  recorded?: boolean;
+  responseElements?: Record<string, unknown> | null;
+}
 
 export interface OpContext {
   env: Env;
@@ -9,4 +20,5 @@ export interface OpContext {
   caller: Principal;
   requestId: string;
   now: number;
+  audit: AuditState;
 }

@@ -4,7 +4,7 @@ import { MAX_DESCRIPTION, MAX_TAGS_PER_KEY } from "../kms/limits.js";
 import type { Tag } from "../vault/types.js";
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { catalog, fromVault, vault } from "./shared.js";
+import { audited, catalog, fromVault, vault } from "./shared.js";
 import { TAG_LIST, checkTags } from "./tags.js";
 
 interface Input {
@@ -59,7 +59,9 @@ export const createKey = defineOperation<Input>({
     fromVault(await cat.registerKey(keyId, arn));
     try {
       const metadata = fromVault(
-        await vault(ctx, keyId).create({ keyId, account: ctx.caller.accountId, region: ctx.region, description: input.Description ?? "", tags }, arn),
+        await vault(ctx, keyId).create(audited(ctx), { keyId, account: ctx.caller.accountId, region: ctx.region, description: input.Description ?? "", tags }, arn),
+        undefined,
+        ctx,
       );
       return { KeyMetadata: metadata };
     } catch (e) {

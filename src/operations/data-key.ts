@@ -4,7 +4,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, type Schema } from "../protoc
 import { MAX_DATA_KEY_BYTES } from "../kms/limits.js";
 import { DATA_KEY_SPECS } from "./enums.js";
 import type { OpContext } from "./context.js";
-import { dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 export interface DataKeyInput {
   KeyId: string;
@@ -30,7 +30,7 @@ export async function generateDataKeyIn(ctx: OpContext, input: DataKeyInput, wit
   }
   const bytes = input.NumberOfBytes ?? (input.KeySpec === "AES_128" ? 16 : 32);
   const key = await resolveKey(ctx, input.KeyId, true);
-  const r = fromVault(await vault(ctx, key.keyId).generateDataKey(ctx.caller.accountId, bytes, input.EncryptionContext, withPlaintext, input.DryRun), key.arn);
+  const r = fromVault(await vault(ctx, key.keyId).generateDataKey(audited(ctx), bytes, input.EncryptionContext, withPlaintext, input.DryRun), key.arn, ctx);
   if (input.DryRun) throw dryRunSucceeded();
   return r;
 }

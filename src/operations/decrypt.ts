@@ -7,7 +7,7 @@ import { decodeHeader } from "../vault/blob.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
 import type { OpContext } from "./context.js";
-import { checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, internal, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob?: Uint8Array;
@@ -64,7 +64,7 @@ export const decrypt = defineOperation<Input>({
     if (ignoreCiphertext) {
       if (input.KeyId === undefined) throw new KmsError("ValidationException", "KeyId is required when DryRun ignores the ciphertext.");
       const key = await resolveKey(ctx, input.KeyId, true);
-      const md = fromVault(await vault(ctx, key.keyId).describe(ctx.caller.accountId), key.arn);
+      const md = fromVault(await vault(ctx, key.keyId).describe(internal(ctx)), key.arn);
       if (md.KeyState === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
       if (md.KeyState !== "Enabled") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${md.KeyState === "PendingDeletion" ? "pending deletion" : md.KeyState}.`);
       throw dryRunSucceeded();
@@ -74,7 +74,7 @@ export const decrypt = defineOperation<Input>({
     checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
     let r;
     try {
-      r = fromVault(await vault(ctx, key.keyId).decrypt(ctx.caller.accountId, input.CiphertextBlob, input.EncryptionContext, input.DryRun), key.arn);
+      r = fromVault(await vault(ctx, key.keyId).decrypt(audited(ctx), input.CiphertextBlob, input.EncryptionContext, input.DryRun), key.arn, ctx);
     } catch (e) {
       mapMissingKey(e);
     }

@@ -1,6 +1,6 @@
 import { KEY_ID, GRANT_TOKENS } from "../protocol/validate.js";
 import { defineOperation } from "./operation.js";
-import { fromVault, resolveKey, vault } from "./shared.js";
+import { audited, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input { KeyId: string; GrantTokens?: string[] }
 
@@ -10,6 +10,6 @@ export const describeKey = defineOperation<Input>({
   schema: { KeyId: { ...KEY_ID, required: true }, GrantTokens: GRANT_TOKENS },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);
-    return { KeyMetadata: fromVault(await vault(ctx, key.keyId).describe(ctx.caller.accountId), key.arn) };
+    return { KeyMetadata: fromVault(await vault(ctx, key.keyId).describe(audited(ctx)), key.arn, ctx) };
   },
 });

@@ -1,6 +1,6 @@
 import { KEY_ID } from "../protocol/validate.js";
 import { defineOperation } from "./operation.js";
-import { fromVault, resolveKey, vault } from "./shared.js";
+import { audited, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input { KeyId: string }
 
@@ -10,7 +10,7 @@ export const enableKey = defineOperation<Input>({
   schema: { KeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);
-    fromVault(await vault(ctx, key.keyId).enable(ctx.caller.accountId), key.arn);
+    fromVault(await vault(ctx, key.keyId).enable(audited(ctx)), key.arn, ctx);
     return {};
   },
 });

@@ -3,7 +3,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { MAX_PLAINTEXT } from "../kms/limits.js";
 import { ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   KeyId: string;
@@ -28,7 +28,7 @@ export const encrypt = defineOperation<Input>({
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);
     checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
-    const r = fromVault(await vault(ctx, key.keyId).encrypt(ctx.caller.accountId, input.Plaintext, input.EncryptionContext, input.DryRun), key.arn);
+    const r = fromVault(await vault(ctx, key.keyId).encrypt(audited(ctx), input.Plaintext, input.EncryptionContext, input.DryRun), key.arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();
     return { CiphertextBlob: encodeBase64(r.blob), KeyId: r.keyArn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
   },

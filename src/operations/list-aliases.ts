@@ -1,7 +1,7 @@
 import { KEY_ID, MARKER, limit } from "../protocol/validate.js";
 import { LIST_ALIASES_DEFAULT_LIMIT, LIST_ALIASES_MAX_LIMIT } from "../kms/limits.js";
 import { defineOperation } from "./operation.js";
-import { catalog, fromVault, resolveKey, vault } from "./shared.js";
+import { catalog, fromVault, internal, resolveKey, vault } from "./shared.js";
 
 interface Input { KeyId?: string; Limit?: number; Marker?: string }
 
@@ -13,7 +13,7 @@ export const listAliases = defineOperation<Input>({
     let keyId: string | undefined;
     if (input.KeyId !== undefined) {
       const key = await resolveKey(ctx, input.KeyId, false);
-      fromVault(await vault(ctx, key.keyId).describe(ctx.caller.accountId), key.arn);
+      fromVault(await vault(ctx, key.keyId).describe(internal(ctx)), key.arn);
       keyId = key.keyId;
     }
     const prefix = `arn:aws:kms:${ctx.region}:${ctx.caller.accountId}:`;

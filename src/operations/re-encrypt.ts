@@ -3,7 +3,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { CIPHERTEXT_BLOB, keyOfBlob, mapMissingKey } from "./decrypt.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob: Uint8Array;
@@ -42,7 +42,7 @@ export const reEncrypt = defineOperation<Input>({
     try {
       r = fromVault(
         await vault(ctx, source.keyId).reEncrypt(
-          ctx.caller.accountId,
+          audited(ctx),
           input.CiphertextBlob,
           input.SourceEncryptionContext,
           { region: ctx.region, keyId: destination.keyId },
@@ -50,6 +50,7 @@ export const reEncrypt = defineOperation<Input>({
           input.DryRun,
         ),
         source.arn,
+        ctx,
       );
     } catch (e) {
       mapMissingKey(e);

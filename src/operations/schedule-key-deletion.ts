@@ -2,7 +2,7 @@ import { KmsError } from "../protocol/errors.js";
 import { KEY_ID } from "../protocol/validate.js";
 import { DEFAULT_PENDING_WINDOW_DAYS, MAX_PENDING_WINDOW_DAYS, MIN_PENDING_WINDOW_DAYS } from "../kms/limits.js";
 import { defineOperation } from "./operation.js";
-import { fromVault, resolveKey, vault } from "./shared.js";
+import { audited, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input { KeyId: string; PendingWindowInDays?: number }
 
@@ -16,7 +16,7 @@ export const scheduleKeyDeletion = defineOperation<Input>({
       throw new KmsError("ValidationException", `PendingWindowInDays must be between ${MIN_PENDING_WINDOW_DAYS} and ${MAX_PENDING_WINDOW_DAYS} days.`);
     }
     const key = await resolveKey(ctx, input.KeyId, false);
-    const r = fromVault(await vault(ctx, key.keyId).scheduleDeletion(ctx.caller.accountId, days), key.arn);
+    const r = fromVault(await vault(ctx, key.keyId).scheduleDeletion(audited(ctx), days), key.arn, ctx);
     return { KeyId: r.keyArn, DeletionDate: r.deletionDate, KeyState: r.state, PendingWindowInDays: days };
   },
 });

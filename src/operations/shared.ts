@@ -4,26 +4,12 @@ import { regionStub } from "../env.js";
 import { KmsError, notFound } from "../protocol/errors.js";
 import { aliasArn, keyArn, parseKeyRef } from "../kms/ids.js";
 import { catalogName, vaultName } from "../vault/naming.js";
-import type { VaultErrorCode, VaultResult } from "../vault/types.js";
+import { VAULT_ERROR_TYPES, type VaultCaller, type VaultErrorCode, type VaultResult } from "../vault/types.js";
 import type { OpContext } from "./context.js";
 
 export const vault = (ctx: OpContext, keyId: string) => regionStub(ctx.env.KEY_VAULT, ctx.placement, vaultName(ctx.region, keyId));
 export const catalog = (ctx: OpContext) => regionStub(ctx.env.CATALOG, ctx.placement, catalogName(ctx.region, ctx.caller.accountId));
 
-const ERROR_TYPES: Record<VaultErrorCode, string> = {
-  NotFound: "NotFoundException",
-  Disabled: "DisabledException",
-  InvalidState: "KMSInvalidStateException",
-  InvalidCiphertext: "InvalidCiphertextException",
-  IncorrectKey: "IncorrectKeyException",
-  UnsupportedOperation: "UnsupportedOperationException",
-  LimitExceeded: "LimitExceededException",
-  AlreadyExists: "AlreadyExistsException",
-  Conflict: "ConflictException",
-  InvalidMarker: "InvalidMarkerException",
-  Tag: "TagException",
-  Validation: "ValidationException",
-};
 
 // Decrypt failures stay generic on the wire; the detail goes to the audit record only.
 const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
@@ -31,11 +17,21 @@ const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
   IncorrectKey: "The key ID in the request does not identify a KMS key that can perform this operation.",
 };
 
-/** The value of a vault result, or the matching AWS error. `subject` names the key in NotFound messages. */
-export function fromVault<T>(r: VaultResult<T>, subject?: string): T {
+/** The caller as a vault sees it, with the request's audit draft: the vault records the outcome. */
+export const audited = (ctx: OpContext): VaultCaller => ({ account: ctx.caller.accountId, audit: ctx.audit.draft });
+/** The caller for a vault call that is only part of a request (the handler records it). */
+export const internal = (ctx: OpContext): VaultCaller => ({ account: ctx.caller.accountId });
+
+/**
+ * The value of a vault result, or the matching AWS error. `subject` names the key in NotFound
+ * messages. With ctx, notes whether the vault already wrote the request's audit record.
+ */
+export function fromVault<T>(r: VaultResult<T>, subject?: string, ctx?: OpContext): T {
+  if (ctx && r.audited) ctx.audit.recorded = true;
+  if (subject && ctx) ctx.audit.keyArn ??= subject;
   if (r.ok) return r.value;
   const message = r.code === "NotFound" && subject ? `Key '${subject}' does not exist` : (GENERIC_MESSAGES[r.code] ?? r.message);
-  throw new KmsError(ERROR_TYPES[r.code], message, r.detail);
+  throw new KmsError(VAULT_ERROR_TYPES[r.code], message, r.detail);
 }
 
 export interface ResolvedKey {
@@ -56,6 +52,7 @@ export async function resolveKey(ctx: OpContext, value: string, allowAlias: bool
   if (ref.kind === "key") {
     const arn = keyArn(ref.region ?? ctx.region, ref.account ?? account, ref.keyId);
     if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account)) throw notFound(`Key '${arn}' does not exist`);
+    ctx.audit.keyArn ??= arn;
     return { keyId: ref.keyId, arn };
   }
   const arnOfAlias = aliasArn(ref.region ?? ctx.region, ref.account ?? account, ref.aliasName);
@@ -63,6 +60,7 @@ export async function resolveKey(ctx: OpContext, value: string, allowAlias: bool
   if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account)) throw notFound(`Alias ${arnOfAlias} is not found.`);
   const keyId = await catalog(ctx).resolveAlias(ref.aliasName);
   if (!keyId) throw notFound(`Alias ${arnOfAlias} is not found.`);
+  ctx.audit.keyArn ??= keyArn(ctx.region, account, keyId);
   return { keyId, arn: keyArn(ctx.region, account, keyId), alias: ref.aliasName };
 }
 

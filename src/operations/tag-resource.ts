@@ -1,7 +1,7 @@
 import { KEY_ID } from "../protocol/validate.js";
 import type { Tag } from "../vault/types.js";
 import { defineOperation } from "./operation.js";
-import { fromVault, resolveKey, vault } from "./shared.js";
+import { audited, fromVault, resolveKey, vault } from "./shared.js";
 import { TAG_LIST, checkTags } from "./tags.js";
 
 interface Input { KeyId: string; Tags: Tag[] }
@@ -13,7 +13,7 @@ export const tagResource = defineOperation<Input>({
   async run(ctx, input) {
     checkTags(input.Tags);
     const key = await resolveKey(ctx, input.KeyId, false);
-    fromVault(await vault(ctx, key.keyId).tag(ctx.caller.accountId, input.Tags), key.arn);
+    fromVault(await vault(ctx, key.keyId).tag(audited(ctx), input.Tags), key.arn, ctx);
     return {};
   },
 });

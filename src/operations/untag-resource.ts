@@ -1,7 +1,7 @@
 import { KEY_ID } from "../protocol/validate.js";
 import { MAX_TAG_KEY } from "../kms/limits.js";
 import { defineOperation } from "./operation.js";
-import { fromVault, resolveKey, vault } from "./shared.js";
+import { audited, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input { KeyId: string; TagKeys: string[] }
 
@@ -11,7 +11,7 @@ export const untagResource = defineOperation<Input>({
   schema: { KeyId: { ...KEY_ID, required: true }, TagKeys: { kind: "list", item: { kind: "string", min: 1, max: MAX_TAG_KEY }, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);
-    fromVault(await vault(ctx, key.keyId).untag(ctx.caller.accountId, input.TagKeys), key.arn);
+    fromVault(await vault(ctx, key.keyId).untag(audited(ctx), input.TagKeys), key.arn, ctx);
     return {};
   },
 });

@@ -1,10 +1,11 @@
 // One KMS request: route → auth → operation (→ vault DO → crypto core) → response.
 // Every failure is a KmsError, rendered in one place (renderError).
 import type { Env } from "../env.js";
-import { authenticate } from "../auth/authenticate.js";
+import { authenticate, type Observed } from "../auth/authenticate.js";
+import { recordRequest, requestDraft } from "../audit/trail.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
-import type { OpContext } from "../operations/context.js";
+import type { AuditState, OpContext } from "../operations/context.js";
 import { JSON_CONTENT_TYPE, parseBody } from "./codec.js";
 import { KmsError } from "./errors.js";
 import { validate } from "./validate.js";
@@ -48,22 +49,43 @@ async function readBody(request: Request): Promise<Uint8Array> {
 }
 
 export async function handleKmsRequest(request: Request, env: Env, requestId: string, now = Date.now()): Promise<Response> {
+  const target = request.headers.get("x-amz-target") ?? "";
+  const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+  const observed: Observed = {};
+  let input: Record<string, unknown> | undefined;
+  let audit: AuditState | undefined;
+  let response: Response;
+  let failure: KmsError | undefined;
   try {
     const url = new URL(request.url);
     const body = await readBody(request);
-    const { principal, region } = await authenticate(env, request, url, body, now);
-    const target = request.headers.get("x-amz-target") ?? "";
-    const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+    const { principal, region } = await authenticate(env, request, url, body, now, observed);
     const op = OPERATIONS.get(name);
     if (!op) {
       if (NOT_YET_IMPLEMENTED.has(name)) throw new KmsError("UnsupportedOperationException", `${name} is not supported by EdgeKMS yet.`);
       throw new KmsError("UnknownOperationException", target ? `Unknown operation ${target}` : "Missing X-Amz-Target header");
     }
-    const input = validate<never>(op.schema, parseBody(new TextDecoder().decode(body)));
-    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now };
-    const output = await op.run(ctx, input);
-    return new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });
+    const parsed = parseBody(new TextDecoder().decode(body));
+    input = parsed;
+    const validated = validate<never>(op.schema, parsed);
+    input = validated;
+    audit = { draft: requestDraft(env, request, requestId, now, name, observed, input) };
+    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit };
+    const output = await op.run(ctx, validated);
+    response = new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });
   } catch (err) {
-    return renderError(err, requestId);
+    failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
+    response = renderError(err, requestId);
   }
+  // Every request leaves exactly one record, durable before the response leaves: the vault
+  // wrote it (audit.recorded), or it is appended to the account's AuditLog here.
+  if (!audit?.recorded) {
+    try {
+      await recordRequest(env, audit ?? { draft: requestDraft(env, request, requestId, now, name, observed, input) }, failure);
+    } catch (err) {
+      console.error(`request ${requestId}: audit record could not be stored`, err instanceof Error ? err.message : String(err));
+      return renderError(new KmsError("DependencyTimeoutException", "The request could not be recorded; it was not completed. Retry."), requestId);
+    }
+  }
+  return response;
 }

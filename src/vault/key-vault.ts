@@ -10,10 +10,12 @@ import { regionStub } from "../env.js";
 import { encodeHeader, decodeHeader, HEADER_LENGTH, IV_LENGTH } from "./blob.js";
 import { encodeContext } from "./context.js";
 import { deriveRootKey } from "./root-key.js";
-import { catalogName, vaultName } from "./naming.js";
+import { auditLogName, catalogName, vaultName } from "./naming.js";
+import { GroupCommit } from "./group-commit.js";
+import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/record.js";
 import {
-  fail, ok,
-  type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultResult,
+  fail, ok, VAULT_ERROR_TYPES,
+  type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
 } from "./types.js";
 
 const DAY_MS = 86_400_000;
@@ -22,6 +24,14 @@ const MAX_TAGS = 50;
 const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
 const RECORD = "key";
 const RECORD_VERSION = 1;
+const OUTBOX = "audit:";
+/** How soon outbox records are forwarded to the account's AuditLog. */
+const FORWARD_DELAY_MS = 1000;
+const FORWARD_BATCH = 500;
+const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
+
+/** Records the success of a state change: called where the change is saved, so both share one write. */
+type SuccessRecord = (responseElements?: Record<string, unknown> | null) => CloudTrailRecord | undefined;
 
 /** A version of the key material, stored wrapped (docs/formats.md, "Key record"). */
 interface Material {
@@ -69,6 +79,9 @@ export class KeyVault extends DurableObject<Env> {
   private rec: KeyRecord | undefined;
   private rootKey: Uint8Array | undefined;
   private readonly plainMaterial = new Map<number, Uint8Array>();
+  private readonly commit = new GroupCommit(this.ctx.storage);
+  /** Real time at which the outbox is to be forwarded, when it holds records. */
+  private outboxDue: number | undefined;
   /** Milliseconds added to the wall clock; tests move time forward with it. */
   clockOffsetMs = 0;
 
@@ -76,6 +89,7 @@ export class KeyVault extends DurableObject<Env> {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       this.rec = await ctx.storage.get<KeyRecord>(RECORD);
+      if ((await ctx.storage.list({ prefix: OUTBOX, limit: 1 })).size) this.outboxDue = Date.now();
     });
   }
 
@@ -107,19 +121,90 @@ export class KeyVault extends DurableObject<Env> {
     return key;
   }
 
-  private async save(rec: KeyRecord): Promise<void> {
+  /**
+   * Saves the key record, and the request's audit record with it: both puts are issued
+   * without an await between them, so they commit in one transaction, and the output gate
+   * holds the response until that transaction is durable.
+   */
+  private async save(rec: KeyRecord, audit?: CloudTrailRecord): Promise<void> {
     this.rec = rec;
-    await this.ctx.storage.put(RECORD, rec);
-    await this.scheduleAlarm(rec);
+    const writes = [this.ctx.storage.put(RECORD, rec)];
+    if (audit) {
+      writes.push(this.ctx.storage.put(OUTBOX + `${audit.eventTime}:${audit.eventID}`, audit));
+      this.outboxDue ??= Date.now() + FORWARD_DELAY_MS;
+    }
+    writes.push(this.scheduleAlarm(rec));
+    await Promise.all(writes);
   }
 
-  private async scheduleAlarm(rec: KeyRecord): Promise<void> {
+  private async scheduleAlarm(rec: KeyRecord | undefined): Promise<void> {
     const due = [
-      rec.state === "PendingDeletion" ? rec.deletionDate : undefined,
-      rec.rotationEnabled && rec.state !== "PendingDeletion" ? rec.nextRotation : undefined,
+      rec?.state === "PendingDeletion" && rec.deletionDate !== undefined ? rec.deletionDate - this.clockOffsetMs : undefined,
+      rec?.rotationEnabled && rec.state !== "PendingDeletion" && rec.nextRotation !== undefined ? rec.nextRotation - this.clockOffsetMs : undefined,
+      this.outboxDue,
     ].filter((x): x is number => x !== undefined);
-    if (due.length) await this.ctx.storage.setAlarm(Math.min(...due) - this.clockOffsetMs);
+    if (due.length) await this.ctx.storage.setAlarm(Math.min(...due));
     else await this.ctx.storage.deleteAlarm();
+  }
+
+  // ---- audit -------------------------------------------------------------------------
+
+  /**
+   * Runs one operation and records its outcome when the caller passed an audit draft and the
+   * key is the caller's (otherwise the handler records it). State changes record their success
+   * through `success` in the same write as the change; everything else (reads, crypto,
+   * failures) goes through group commit.
+   */
+  private async audited<T>(caller: VaultCaller, body: (success: SuccessRecord) => Promise<VaultResult<T>>, dryRun = false): Promise<VaultResult<T>> {
+    let recorded = false;
+    const success: SuccessRecord = (responseElements) => {
+      if (!caller.audit || !this.rec) return undefined;
+      recorded = true;
+      return completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn });
+    };
+    const result = await body(success);
+    if (!caller.audit) return result;
+    if (recorded) return { ...result, audited: true };
+    const rec = this.rec;
+    if (!rec || rec.account !== caller.account) return result;
+    const record = !result.ok
+      ? completeRecord(caller.audit, { errorCode: VAULT_ERROR_TYPES[result.code], errorMessage: result.detail ?? result.message, keyArn: rec.arn })
+      : dryRun
+        ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
+        : completeRecord(caller.audit, { keyArn: rec.arn });
+    await this.toOutbox(record);
+    return { ...result, audited: true };
+  }
+
+  private async toOutbox(record: CloudTrailRecord): Promise<void> {
+    const write = this.commit.write(OUTBOX + `${record.eventTime}:${record.eventID}`, record);
+    if (this.outboxDue === undefined) {
+      this.outboxDue = Date.now() + FORWARD_DELAY_MS;
+      await Promise.all([write, this.scheduleAlarm(this.rec)]);
+    } else {
+      await write;
+    }
+  }
+
+  private auditLog(region: string, account: string) {
+    return regionStub(this.env.AUDIT_LOG, this.env.REGIONS[region] ?? {}, auditLogName(region, account));
+  }
+
+  /** Hands the outbox to the account's AuditLog, which dedupes by eventID, then clears it. */
+  async forwardAudit(): Promise<number> {
+    let forwarded = 0;
+    for (;;) {
+      const rows = await this.ctx.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit: FORWARD_BATCH });
+      if (rows.size === 0) break;
+      const records = [...rows.values()];
+      const { awsRegion: region, recipientAccountId: account } = records[0];
+      // One AuditLog per account and region; records of one vault share both.
+      await this.auditLog(region, account).append(region, account, records);
+      await this.ctx.storage.delete([...rows.keys()]);
+      forwarded += records.length;
+    }
+    this.outboxDue = undefined;
+    return forwarded;
   }
 
   /** The key record if it exists and belongs to the caller's account. */
@@ -212,7 +297,11 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- lifecycle ---------------------------------------------------------------------
 
-  async create(p: CreateKeyParams, arn: string): Promise<VaultResult<KeyMetadata>> {
+  async create(caller: VaultCaller, p: CreateKeyParams, arn: string): Promise<VaultResult<KeyMetadata>> {
+    return this.audited(caller, (success) => this.createKey(p, arn, success));
+  }
+
+  private async createKey(p: CreateKeyParams, arn: string, success: SuccessRecord): Promise<VaultResult<KeyMetadata>> {
     if (this.rec) return fail("AlreadyExists", "Key already exists");
     const material = await this.newMaterial(p, 1);
     const rec: KeyRecord = {
@@ -230,182 +319,234 @@ export class KeyVault extends DurableObject<Env> {
       currentVersion: 1,
       materials: [material],
     };
-    await this.save(rec);
+    this.rec = rec;
+    await this.save(rec, success({ keyMetadata: this.metadata(rec) }));
     return ok(this.metadata(rec));
   }
 
-  async describe(account: string): Promise<VaultResult<KeyMetadata>> {
-    const r = this.owned(account);
-    return r.ok ? ok(this.metadata(r.value)) : r;
+  async describe(caller: VaultCaller): Promise<VaultResult<KeyMetadata>> {
+    return this.audited<KeyMetadata>(caller, async () => {
+      const account = caller.account;
+      const r = this.owned(account);
+      return r.ok ? ok(this.metadata(r.value)) : r;
+    });
   }
 
-  async enable(account: string): Promise<VaultResult<null>> {
-    const r = this.owned(account);
-    if (!r.ok) return r;
-    if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
-    let rec: KeyRecord = { ...r.value, state: "Enabled" };
-    // A key that missed its rotation while disabled rotates as soon as it is enabled (§8.2).
-    if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now()) {
-      rec = await this.rotate(rec, "AUTOMATIC");
-      rec.nextRotation = this.now() + rec.rotationPeriodDays! * DAY_MS;
-    }
-    await this.save(rec);
-    return ok(null);
+  async enable(caller: VaultCaller): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.owned(account);
+      if (!r.ok) return r;
+      if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
+      let rec: KeyRecord = { ...r.value, state: "Enabled" };
+      // A key that missed its rotation while disabled rotates as soon as it is enabled (§8.2).
+      if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now()) {
+        rec = await this.rotate(rec, "AUTOMATIC");
+        rec.nextRotation = this.now() + rec.rotationPeriodDays! * DAY_MS;
+      }
+      await this.save(rec, success());
+      return ok(null);
+    });
   }
 
-  async disable(account: string): Promise<VaultResult<null>> {
-    const r = this.owned(account);
-    if (!r.ok) return r;
-    if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
-    await this.save({ ...r.value, state: "Disabled" });
-    return ok(null);
+  async disable(caller: VaultCaller): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.owned(account);
+      if (!r.ok) return r;
+      if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
+      await this.save({ ...r.value, state: "Disabled" }, success());
+      return ok(null);
+    });
   }
 
-  async scheduleDeletion(account: string, days: number): Promise<VaultResult<{ keyArn: string; deletionDate: number; state: KeyState }>> {
-    const r = this.owned(account);
-    if (!r.ok) return r;
-    if (r.value.state === "PendingDeletion") return this.stateError(r.value);
-    const deletionDate = this.now() + days * DAY_MS;
-    await this.save({ ...r.value, state: "PendingDeletion", deletionDate });
-    return ok({ keyArn: r.value.arn, deletionDate: deletionDate / 1000, state: "PendingDeletion" as KeyState });
+  async scheduleDeletion(caller: VaultCaller, days: number): Promise<VaultResult<{ keyArn: string; deletionDate: number; state: KeyState }>> {
+    return this.audited<{ keyArn: string; deletionDate: number; state: KeyState }>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.owned(account);
+      if (!r.ok) return r;
+      if (r.value.state === "PendingDeletion") return this.stateError(r.value);
+      const deletionDate = this.now() + days * DAY_MS;
+      await this.save({ ...r.value, state: "PendingDeletion", deletionDate }, success({ keyId: r.value.arn, keyState: "PendingDeletion", deletionDate: new Date(deletionDate).toISOString() }));
+      return ok({ keyArn: r.value.arn, deletionDate: deletionDate / 1000, state: "PendingDeletion" as KeyState });
+    });
   }
 
-  async cancelDeletion(account: string): Promise<VaultResult<{ keyArn: string }>> {
-    const r = this.owned(account);
-    if (!r.ok) return r;
-    if (r.value.state !== "PendingDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
-    const rec: KeyRecord = { ...r.value, state: "Disabled" };
-    delete rec.deletionDate;
-    await this.save(rec);
-    return ok({ keyArn: rec.arn });
+  async cancelDeletion(caller: VaultCaller): Promise<VaultResult<{ keyArn: string }>> {
+    return this.audited<{ keyArn: string }>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.owned(account);
+      if (!r.ok) return r;
+      if (r.value.state !== "PendingDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
+      const rec: KeyRecord = { ...r.value, state: "Disabled" };
+      delete rec.deletionDate;
+      await this.save(rec, success());
+      return ok({ keyArn: rec.arn });
+    });
   }
 
-  async updateDescription(account: string, description: string): Promise<VaultResult<null>> {
-    const r = this.notPendingDeletion(account);
-    if (!r.ok) return r;
-    await this.save({ ...r.value, description });
-    return ok(null);
+  async updateDescription(caller: VaultCaller, description: string): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.notPendingDeletion(account);
+      if (!r.ok) return r;
+      await this.save({ ...r.value, description }, success());
+      return ok(null);
+    });
   }
 
-  /** Alarm: destroy the key at the end of its deletion window, or rotate it when due. */
+  /** Alarm: forward audit records; destroy the key at the end of its deletion window, or rotate it when due. */
   async alarm(): Promise<void> {
+    if (this.outboxDue !== undefined && this.outboxDue <= Date.now()) {
+      try {
+        await this.forwardAudit();
+      } catch (e) {
+        console.error(`audit forwarding failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
+        this.outboxDue = Date.now() + 10 * FORWARD_DELAY_MS;
+      }
+    }
     const rec = this.rec;
-    if (!rec) return;
     const now = this.now();
-    if (rec.state === "PendingDeletion" && rec.deletionDate !== undefined && rec.deletionDate <= now) {
+    if (rec?.state === "PendingDeletion" && rec.deletionDate !== undefined && rec.deletionDate <= now) {
       await this.destroy(rec);
       return;
     }
-    if (rec.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now) {
+    if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now) {
       const rotated = await this.rotate(rec, "AUTOMATIC");
       rotated.nextRotation = now + rec.rotationPeriodDays! * DAY_MS;
-      await this.save(rotated);
+      await this.save(rotated, serviceEvent("RotateKey", rec.region, rec.account, rec.arn, now));
       return;
     }
     await this.scheduleAlarm(rec);
   }
 
+  /** End of the deletion window: audit first (outbox, then the DeleteKey event), then destroy. */
   private async destroy(rec: KeyRecord): Promise<void> {
+    await this.forwardAudit();
+    await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now())]);
     const catalog = regionStub(this.env.CATALOG, this.env.REGIONS[rec.region] ?? {}, catalogName(rec.region, rec.account));
     await catalog.removeKey(rec.keyId);
     for (const k of this.plainMaterial.values()) k.fill(0);
     this.plainMaterial.clear();
     this.rec = undefined;
+    this.outboxDue = undefined;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
 
   // ---- cryptographic operations ------------------------------------------------------
 
-  async encrypt(account: string, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<EncryptResult>> {
-    const r = this.usable(account);
-    if (!r.ok) return r;
-    if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
-    const { blob, keyMaterialId } = await this.seal(r.value, plaintext, context);
-    return ok({ blob, keyArn: r.value.arn, keyMaterialId });
+  async encrypt(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<EncryptResult>> {
+    return this.audited<EncryptResult>(caller, async () => {
+      const account = caller.account;
+      const r = this.usable(account);
+      if (!r.ok) return r;
+      if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
+      const { blob, keyMaterialId } = await this.seal(r.value, plaintext, context);
+      return ok({ blob, keyArn: r.value.arn, keyMaterialId });
+    }, dryRun);
   }
 
-  async decrypt(account: string, blob: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<DecryptResult>> {
-    const r = this.usable(account);
-    if (!r.ok) return r;
-    const opened = await this.open(r.value, blob, context);
-    if (!opened.ok) return opened;
-    if (dryRun) {
-      opened.value.plaintext.fill(0);
-      return ok({ plaintext: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: opened.value.keyMaterialId });
-    }
-    return ok({ ...opened.value, keyArn: r.value.arn });
+  async decrypt(caller: VaultCaller, blob: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<DecryptResult>> {
+    return this.audited<DecryptResult>(caller, async () => {
+      const account = caller.account;
+      const r = this.usable(account);
+      if (!r.ok) return r;
+      const opened = await this.open(r.value, blob, context);
+      if (!opened.ok) return opened;
+      if (dryRun) {
+        opened.value.plaintext.fill(0);
+        return ok({ plaintext: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: opened.value.keyMaterialId });
+      }
+      return ok({ ...opened.value, keyArn: r.value.arn });
+    }, dryRun);
   }
 
-  async generateDataKey(account: string, numberOfBytes: number, context: Record<string, string> | undefined, withPlaintext: boolean, dryRun = false): Promise<VaultResult<DataKeyResult>> {
-    const r = this.usable(account);
-    if (!r.ok) return r;
-    if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
-    const dataKey = crypto.getRandomValues(new Uint8Array(numberOfBytes));
-    const { blob, keyMaterialId } = await this.seal(r.value, dataKey, context);
-    if (!withPlaintext) dataKey.fill(0);
-    return ok({ blob, keyArn: r.value.arn, keyMaterialId, ...(withPlaintext ? { plaintext: dataKey } : {}) });
+  async generateDataKey(caller: VaultCaller, numberOfBytes: number, context: Record<string, string> | undefined, withPlaintext: boolean, dryRun = false): Promise<VaultResult<DataKeyResult>> {
+    return this.audited<DataKeyResult>(caller, async () => {
+      const account = caller.account;
+      const r = this.usable(account);
+      if (!r.ok) return r;
+      if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
+      const dataKey = crypto.getRandomValues(new Uint8Array(numberOfBytes));
+      const { blob, keyMaterialId } = await this.seal(r.value, dataKey, context);
+      if (!withPlaintext) dataKey.fill(0);
+      return ok({ blob, keyArn: r.value.arn, keyMaterialId, ...(withPlaintext ? { plaintext: dataKey } : {}) });
+    }, dryRun);
   }
 
   /** ReEncrypt from this (source) key straight to the destination vault: plaintext never leaves the vaults. */
   async reEncrypt(
-    account: string,
+    caller: VaultCaller,
     blob: Uint8Array,
     sourceContext: Record<string, string> | undefined,
     destination: { region: string; keyId: string },
     destinationContext: Record<string, string> | undefined,
     dryRun = false,
   ): Promise<VaultResult<ReEncryptResult>> {
-    const r = this.usable(account);
-    if (!r.ok) return r;
-    const opened = await this.open(r.value, blob, sourceContext);
-    if (!opened.ok) return opened;
-    const sameKey = destination.keyId === r.value.keyId;
-    try {
-      let dest: VaultResult<EncryptResult>;
-      if (sameKey) {
-        dest = await this.encrypt(account, opened.value.plaintext, destinationContext, dryRun);
-      } else {
-        const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
-        dest = (await stub.encrypt(account, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+    return this.audited<ReEncryptResult>(caller, async () => {
+      const account = caller.account;
+      const r = this.usable(account);
+      if (!r.ok) return r;
+      const opened = await this.open(r.value, blob, sourceContext);
+      if (!opened.ok) return opened;
+      const sameKey = destination.keyId === r.value.keyId;
+      try {
+        // The destination encryption is part of this request: its record is this vault's.
+        let dest: VaultResult<EncryptResult>;
+        if (sameKey) {
+          dest = await this.encrypt({ account }, opened.value.plaintext, destinationContext, dryRun);
+        } else {
+          const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
+          dest = (await stub.encrypt({ account }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+        }
+        if (!dest.ok) return dest;
+        return ok({
+          blob: dest.value.blob,
+          sourceKeyArn: r.value.arn,
+          destinationKeyArn: dest.value.keyArn,
+          sourceKeyMaterialId: opened.value.keyMaterialId,
+          destinationKeyMaterialId: dest.value.keyMaterialId,
+        });
+      } finally {
+        opened.value.plaintext.fill(0);
       }
-      if (!dest.ok) return dest;
-      return ok({
-        blob: dest.value.blob,
-        sourceKeyArn: r.value.arn,
-        destinationKeyArn: dest.value.keyArn,
-        sourceKeyMaterialId: opened.value.keyMaterialId,
-        destinationKeyMaterialId: dest.value.keyMaterialId,
-      });
-    } finally {
-      opened.value.plaintext.fill(0);
-    }
+    }, dryRun);
   }
 
   // ---- tags --------------------------------------------------------------------------
 
-  async tag(account: string, tags: Tag[]): Promise<VaultResult<null>> {
-    const r = this.notPendingDeletion(account);
-    if (!r.ok) return r;
-    for (const t of tags) if (t.TagKey.startsWith("aws:")) return fail("Tag", "Tag keys cannot start with the reserved prefix 'aws:'");
-    const merged = new Map(r.value.tags.map((t) => [t.TagKey, t.TagValue]));
-    for (const t of tags) merged.set(t.TagKey, t.TagValue);
-    if (merged.size > MAX_TAGS) return fail("LimitExceeded", `A key can have at most ${MAX_TAGS} tags`);
-    await this.save({ ...r.value, tags: [...merged].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
-    return ok(null);
+  async tag(caller: VaultCaller, tags: Tag[]): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.notPendingDeletion(account);
+      if (!r.ok) return r;
+      for (const t of tags) if (t.TagKey.startsWith("aws:")) return fail("Tag", "Tag keys cannot start with the reserved prefix 'aws:'");
+      const merged = new Map(r.value.tags.map((t) => [t.TagKey, t.TagValue]));
+      for (const t of tags) merged.set(t.TagKey, t.TagValue);
+      if (merged.size > MAX_TAGS) return fail("LimitExceeded", `A key can have at most ${MAX_TAGS} tags`);
+      await this.save({ ...r.value, tags: [...merged].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) }, success());
+      return ok(null);
+    });
   }
 
-  async untag(account: string, keys: string[]): Promise<VaultResult<null>> {
-    const r = this.notPendingDeletion(account);
-    if (!r.ok) return r;
-    const drop = new Set(keys);
-    await this.save({ ...r.value, tags: r.value.tags.filter((t) => !drop.has(t.TagKey)) });
-    return ok(null);
+  async untag(caller: VaultCaller, keys: string[]): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.notPendingDeletion(account);
+      if (!r.ok) return r;
+      const drop = new Set(keys);
+      await this.save({ ...r.value, tags: r.value.tags.filter((t) => !drop.has(t.TagKey)) }, success());
+      return ok(null);
+    });
   }
 
-  async listTags(account: string): Promise<VaultResult<Tag[]>> {
-    const r = this.owned(account);
-    return r.ok ? ok(r.value.tags) : r;
+  async listTags(caller: VaultCaller): Promise<VaultResult<Tag[]>> {
+    return this.audited<Tag[]>(caller, async () => {
+      const account = caller.account;
+      const r = this.owned(account);
+      return r.ok ? ok(r.value.tags) : r;
+    });
   }
 
   // ---- rotation ----------------------------------------------------------------------
@@ -416,74 +557,92 @@ export class KeyVault extends DurableObject<Env> {
     return r.value.state === "Enabled" ? r : this.stateError(r.value);
   }
 
-  async enableRotation(account: string, periodDays: number): Promise<VaultResult<null>> {
-    const r = this.rotationChange(account);
-    if (!r.ok) return r;
-    const rec = r.value;
-    // Re-enabling keeps the schedule if the period is unchanged; otherwise it starts now.
-    const nextRotation = rec.rotationEnabled && rec.rotationPeriodDays === periodDays && rec.nextRotation !== undefined
-      ? rec.nextRotation
-      : this.now() + periodDays * DAY_MS;
-    await this.save({ ...rec, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotation });
-    return ok(null);
-  }
-
-  async disableRotation(account: string): Promise<VaultResult<null>> {
-    const r = this.rotationChange(account);
-    if (!r.ok) return r;
-    const rec: KeyRecord = { ...r.value, rotationEnabled: false };
-    delete rec.nextRotation;
-    await this.save(rec);
-    return ok(null);
-  }
-
-  async rotationStatus(account: string): Promise<VaultResult<RotationStatus & { keyArn: string }>> {
-    const r = this.owned(account);
-    if (!r.ok) return r;
-    const rec = r.value;
-    const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion";
-    return ok({
-      keyArn: rec.arn,
-      KeyRotationEnabled: enabled,
-      ...(enabled ? { RotationPeriodInDays: rec.rotationPeriodDays, NextRotationDate: rec.nextRotation! / 1000 } : {}),
+  async enableRotation(caller: VaultCaller, periodDays: number): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.rotationChange(account);
+      if (!r.ok) return r;
+      const rec = r.value;
+      // Re-enabling keeps the schedule if the period is unchanged; otherwise it starts now.
+      const nextRotation = rec.rotationEnabled && rec.rotationPeriodDays === periodDays && rec.nextRotation !== undefined
+        ? rec.nextRotation
+        : this.now() + periodDays * DAY_MS;
+      await this.save({ ...rec, rotationEnabled: true, rotationPeriodDays: periodDays, nextRotation }, success());
+      return ok(null);
     });
   }
 
-  async rotateOnDemand(account: string): Promise<VaultResult<{ keyArn: string }>> {
-    const r = this.rotationChange(account);
-    if (!r.ok) return r;
-    const rec = r.value;
-    if (rec.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
-      return fail("LimitExceeded", `${rec.arn} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
-    }
-    if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation - this.now() < ON_DEMAND_CONFLICT_WINDOW_MS) {
-      return fail("Conflict", `An automatic rotation of ${rec.arn} is in progress or about to start.`);
-    }
-    const rotated = await this.rotate(rec, "ON_DEMAND");
-    await this.save({ ...rotated, onDemandRotations: rec.onDemandRotations + 1 });
-    return ok({ keyArn: rec.arn });
+  async disableRotation(caller: VaultCaller): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.rotationChange(account);
+      if (!r.ok) return r;
+      const rec: KeyRecord = { ...r.value, rotationEnabled: false };
+      delete rec.nextRotation;
+      await this.save(rec, success());
+      return ok(null);
+    });
+  }
+
+  async rotationStatus(caller: VaultCaller): Promise<VaultResult<RotationStatus & { keyArn: string }>> {
+    return this.audited<RotationStatus & { keyArn: string }>(caller, async () => {
+      const account = caller.account;
+      const r = this.owned(account);
+      if (!r.ok) return r;
+      const rec = r.value;
+      const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion";
+      return ok({
+        keyArn: rec.arn,
+        KeyRotationEnabled: enabled,
+        ...(enabled ? { RotationPeriodInDays: rec.rotationPeriodDays, NextRotationDate: rec.nextRotation! / 1000 } : {}),
+      });
+    });
+  }
+
+  async rotateOnDemand(caller: VaultCaller): Promise<VaultResult<{ keyArn: string }>> {
+    return this.audited<{ keyArn: string }>(caller, async (success) => {
+      const account = caller.account;
+      const r = this.rotationChange(account);
+      if (!r.ok) return r;
+      const rec = r.value;
+      if (rec.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
+        return fail("LimitExceeded", `${rec.arn} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
+      }
+      if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation - this.now() < ON_DEMAND_CONFLICT_WINDOW_MS) {
+        return fail("Conflict", `An automatic rotation of ${rec.arn} is in progress or about to start.`);
+      }
+      const rotated = await this.rotate(rec, "ON_DEMAND");
+      await this.save({ ...rotated, onDemandRotations: rec.onDemandRotations + 1 }, success());
+      return ok({ keyArn: rec.arn });
+    });
   }
 
   /** Rotations, oldest first; with includeAll, the original material too. */
-  async listRotations(account: string, includeAll = false): Promise<VaultResult<RotationEntry[]>> {
-    const r = this.owned(account);
-    if (!r.ok) return r;
-    const rec = r.value;
-    return ok(
-      rec.materials
-        .filter((m) => includeAll || m.rotationType)
-        .map((m) => ({
-          KeyId: rec.arn,
-          KeyMaterialId: m.id,
-          KeyMaterialState: m.version === rec.currentVersion ? ("CURRENT" as const) : ("NON_CURRENT" as const),
-          ...(m.rotationType ? { RotationDate: m.created / 1000, RotationType: m.rotationType } : {}),
-        })),
-    );
+  async listRotations(caller: VaultCaller, includeAll = false): Promise<VaultResult<RotationEntry[]>> {
+    return this.audited<RotationEntry[]>(caller, async () => {
+      const account = caller.account;
+      const r = this.owned(account);
+      if (!r.ok) return r;
+      const rec = r.value;
+      return ok(
+        rec.materials
+          .filter((m) => includeAll || m.rotationType)
+          .map((m) => ({
+            KeyId: rec.arn,
+            KeyMaterialId: m.id,
+            KeyMaterialState: m.version === rec.currentVersion ? ("CURRENT" as const) : ("NON_CURRENT" as const),
+            ...(m.rotationType ? { RotationDate: m.created / 1000, RotationType: m.rotationType } : {}),
+          })),
+      );
+    });
   }
 
   /** For alias checks: the key's state and usage, if the caller's account owns it. */
-  async aliasTarget(account: string): Promise<VaultResult<{ state: KeyState; keyUsage: string; arn: string }>> {
-    const r = this.owned(account);
-    return r.ok ? ok({ state: r.value.state, keyUsage: "ENCRYPT_DECRYPT", arn: r.value.arn }) : r;
+  async aliasTarget(caller: VaultCaller): Promise<VaultResult<{ state: KeyState; keyUsage: string; arn: string }>> {
+    return this.audited<{ state: KeyState; keyUsage: string; arn: string }>(caller, async () => {
+      const account = caller.account;
+      const r = this.owned(account);
+      return r.ok ? ok({ state: r.value.state, keyUsage: "ENCRYPT_DECRYPT", arn: r.value.arn }) : r;
+    });
   }
 }

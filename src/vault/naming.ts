@@ -3,3 +3,5 @@
 export const vaultName = (region: string, keyId: string): string => `${region}/key/${keyId}`;
 export const catalogName = (region: string, account: string): string => `${region}/account/${account}`;
 export const IDENTITY_STORE_NAME = "global/identities";
+export const auditLogName = (region: string, account: string): string => `${region}/audit/${account}`;
+export const auditSignerName = (region: string): string => `${region}/audit-signer`;

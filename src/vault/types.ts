@@ -17,9 +17,32 @@ export type VaultErrorCode =
   | "Tag"
   | "Validation";
 
+/** `audited` is set when the vault wrote the request's audit record itself. */
 export type VaultResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; code: VaultErrorCode; message: string; detail?: string };
+  | { ok: true; value: T; audited?: true }
+  | { ok: false; code: VaultErrorCode; message: string; detail?: string; audited?: true };
+
+/** The AWS error type of each vault result code (also what audit records name). */
+export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
+  NotFound: "NotFoundException",
+  Disabled: "DisabledException",
+  InvalidState: "KMSInvalidStateException",
+  InvalidCiphertext: "InvalidCiphertextException",
+  IncorrectKey: "IncorrectKeyException",
+  UnsupportedOperation: "UnsupportedOperationException",
+  LimitExceeded: "LimitExceededException",
+  AlreadyExists: "AlreadyExistsException",
+  Conflict: "ConflictException",
+  InvalidMarker: "InvalidMarkerException",
+  Tag: "TagException",
+  Validation: "ValidationException",
+};
+
+/** Who calls a vault: the caller's account, and the request's audit draft when the vault is to record it. */
+export interface VaultCaller {
+  account: string;
+  audit?: import("../audit/record.js").AuditDraft;
+}
 
 export const ok = <T>(value: T): VaultResult<T> => ({ ok: true, value });
 export const fail = (code: VaultErrorCode, message: string, detail?: string): VaultResult<never> => ({ ok: false, code, message, detail });

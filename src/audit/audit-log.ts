@@ -1,0 +1,219 @@
+// AuditLog: one Durable Object per account and region. Receives CloudTrail records (from the
+// vaults' outboxes and from the Worker), keeps them durable until they are delivered to R2 as
+// gzip'd {"Records":[…]} objects, and writes the signed, chained digests. See docs/audit.md.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.js";
+import { regionStub } from "../env.js";
+import { GroupCommit } from "../vault/group-commit.js";
+import { auditSignerName } from "../vault/naming.js";
+import { digestObjectKey, digestSigningString, gunzip, gzip, logBody, logObjectKey, sha256Hex } from "./objects.js";
+import { isoSeconds, type CloudTrailRecord } from "./record.js";
+import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
+
+export const DELIVERY_INTERVAL_MS = 60_000;
+export const DELIVERY_BATCH = 1000;
+export const DIGEST_INTERVAL_MS = 3_600_000;
+const DEDUPE_WINDOW_MS = 24 * 3_600_000;
+const MAX_BACKOFF_MS = 300_000;
+
+interface Meta { account: string; region: string; created: number }
+interface Batch { objectKey: string; recordKeys: string[] }
+interface Delivered { objectKey: string; hashValue: string; oldestEventTime: string; newestEventTime: string; count: number }
+interface LastDigest { objectKey: string; hashValue: string; signature: string; endTime: string }
+
+export interface TailEntry { delivered: boolean; record: CloudTrailRecord }
+
+/** Which R2 bucket a region's audit goes to: EU regions stay in the EU bucket. */
+export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name: string } {
+  return env.REGIONS[region]?.jurisdiction === "eu"
+    ? { bucket: env.AUDIT_BUCKET_EU, name: env.AUDIT_BUCKET_EU_NAME }
+    : { bucket: env.AUDIT_BUCKET, name: env.AUDIT_BUCKET_NAME };
+}
+
+const recordKey = (r: CloudTrailRecord) => `r:${r.eventTime}:${r.eventID}`;
+
+async function getMany<T>(storage: DurableObjectStorage, keys: string[]): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
+  for (let i = 0; i < keys.length; i += 128) {
+    for (const [k, v] of await storage.get<T>(keys.slice(i, i + 128))) out.set(k, v);
+  }
+  return out;
+}
+
+async function deleteMany(storage: DurableObjectStorage, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 128) await storage.delete(keys.slice(i, i + 128));
+}
+
+export class AuditLog extends DurableObject<Env> {
+  private readonly commit = new GroupCommit(this.ctx.storage);
+  private meta: Meta | undefined;
+  private appendedSinceAlarm = 0;
+  /** Test hook: the next n R2 writes fail, as an outage would. */
+  failR2Writes = 0;
+
+  private async ensureMeta(region: string, account: string): Promise<Meta> {
+    this.meta ??= await this.ctx.storage.get<Meta>("meta");
+    if (!this.meta) {
+      this.meta = { account, region, created: Date.now() };
+      await this.ctx.storage.put("meta", this.meta);
+      await this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
+    }
+    return this.meta;
+  }
+
+  /** Stores records durably (group commit). Records already delivered (same eventID) are dropped. */
+  async append(region: string, account: string, records: CloudTrailRecord[]): Promise<void> {
+    await this.ensureMeta(region, account);
+    const seen = await getMany<number>(this.ctx.storage, records.map((r) => `d:${r.eventID}`));
+    const fresh = records.filter((r) => !seen.has(`d:${r.eventID}`));
+    await Promise.all(fresh.map((r) => this.commit.write(recordKey(r), r)));
+    this.appendedSinceAlarm += fresh.length;
+    const current = await this.ctx.storage.getAlarm();
+    const due = this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
+    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  async alarm(): Promise<void> {
+    if (!(await this.ctx.storage.get<Meta>("meta"))) return;
+    try {
+      await this.deliverAll();
+      const next = (await this.ctx.storage.get<number>("digest:next")) ?? 0;
+      if (next <= Date.now()) await this.writeDigest();
+      await this.ctx.storage.delete("attempts");
+      this.appendedSinceAlarm = 0;
+      await this.ctx.storage.setAlarm(Math.min((await this.ctx.storage.get<number>("digest:next"))!, Date.now() + DELIVERY_INTERVAL_MS));
+    } catch (e) {
+      const attempts = ((await this.ctx.storage.get<number>("attempts")) ?? 0) + 1;
+      await this.ctx.storage.put("attempts", attempts);
+      console.error(`audit delivery failed (attempt ${attempts}): ${e instanceof Error ? e.message : String(e)}`);
+      await this.ctx.storage.setAlarm(Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS));
+    }
+  }
+
+  /** Delivers every pending record now and writes a digest. */
+  async flush(): Promise<{ objects: string[]; digest?: string }> {
+    if (!(await this.ctx.storage.get<Meta>("meta"))) return { objects: [] };
+    const objects = await this.deliverAll();
+    const digest = await this.writeDigest();
+    return { objects, digest };
+  }
+
+  /** Delivers pending records in batches of DELIVERY_BATCH. Returns the object keys written. */
+  private async deliverAll(): Promise<string[]> {
+    const written: string[] = [];
+    for (;;) {
+      const key = await this.deliverOne();
+      if (!key) return written;
+      written.push(key);
+    }
+  }
+
+  /**
+   * One batch. Its object name and members are stored before the R2 write, so a retry after
+   * a crash writes the same object again (no duplicate); records are deleted only after R2
+   * confirms the object.
+   */
+  private async deliverOne(): Promise<string | undefined> {
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
+    let batch = await this.ctx.storage.get<Batch>("batch");
+    if (!batch) {
+      const rows = await this.ctx.storage.list<CloudTrailRecord>({ prefix: "r:", limit: DELIVERY_BATCH });
+      if (rows.size === 0) return undefined;
+      const recordKeys = [...rows.keys()];
+      const unique = (await sha256Hex(`${recordKeys[0]}\n${recordKeys[recordKeys.length - 1]}\n${recordKeys.length}`)).slice(0, 16);
+      batch = { objectKey: logObjectKey(meta.account, meta.region, Date.now(), unique), recordKeys };
+      await this.ctx.storage.put("batch", batch);
+    }
+    const records = [...(await getMany<CloudTrailRecord>(this.ctx.storage, batch.recordKeys)).values()];
+    const body = logBody(records);
+    const hashValue = await sha256Hex(body);
+    const { bucket } = auditBucket(this.env, meta.region);
+    if (this.failR2Writes > 0) {
+      this.failR2Writes--;
+      throw new Error("injected R2 failure");
+    }
+    await bucket.put(batch.objectKey, await gzip(body), {
+      httpMetadata: { contentType: "application/json", contentEncoding: "gzip" },
+      customMetadata: { "sha256-uncompressed": hashValue, records: String(records.length) },
+    });
+    const head = await bucket.head(batch.objectKey);
+    if (!head || head.customMetadata?.["sha256-uncompressed"] !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
+    const times = records.map((r) => r.eventTime).sort();
+    const delivered: Delivered = { objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: records.length };
+    const now = Date.now();
+    const marks = Object.fromEntries(records.map((r) => [`d:${r.eventID}`, now]));
+    const markKeys = Object.keys(marks);
+    for (let i = 0; i < markKeys.length; i += 128) this.ctx.storage.put(Object.fromEntries(markKeys.slice(i, i + 128).map((k) => [k, now])));
+    this.ctx.storage.put(`o:${batch.objectKey}`, delivered);
+    await deleteMany(this.ctx.storage, [...batch.recordKeys, "batch"]);
+    return batch.objectKey;
+  }
+
+  /** Writes the next digest of the chain (also when no log object was delivered). */
+  private async writeDigest(): Promise<string> {
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
+    const { bucket, name } = auditBucket(this.env, meta.region);
+    const files = [...(await this.ctx.storage.list<Delivered>({ prefix: "o:" })).values()];
+    const last = await this.ctx.storage.get<LastDigest>("digest:last");
+    const now = Date.now();
+    const key = digestObjectKey(meta.account, meta.region, now);
+    const signer = regionStub(this.env.AUDIT_SIGNER, this.env.REGIONS[meta.region] ?? {}, auditSignerName(meta.region));
+    const publicKey = await signer.publicKey(meta.region);
+    const times = files.flatMap((f) => [f.oldestEventTime, f.newestEventTime]).sort();
+    const endTime = isoSeconds(now);
+    const digest = {
+      awsAccountId: meta.account,
+      digestStartTime: last?.endTime ?? isoSeconds(meta.created),
+      digestEndTime: endTime,
+      digestS3Bucket: name,
+      digestS3Object: key,
+      digestPublicKeyFingerprint: publicKey.fingerprint,
+      digestSignatureAlgorithm: DIGEST_SIGNATURE_ALGORITHM,
+      newestEventTime: times.length ? times[times.length - 1] : null,
+      oldestEventTime: times.length ? times[0] : null,
+      previousDigestS3Bucket: last ? name : null,
+      previousDigestS3Object: last?.objectKey ?? null,
+      previousDigestHashValue: last?.hashValue ?? null,
+      previousDigestHashAlgorithm: last ? "SHA-256" : null,
+      previousDigestSignature: last?.signature ?? null,
+      logFiles: files.map((f) => ({ s3Bucket: name, s3Object: f.objectKey, hashValue: f.hashValue, hashAlgorithm: "SHA-256", newestEventTime: f.newestEventTime, oldestEventTime: f.oldestEventTime })),
+    };
+    const body = new TextEncoder().encode(JSON.stringify(digest));
+    const hashValue = await sha256Hex(body);
+    const signature = await signer.sign(meta.region, digestSigningString(endTime, name, key, hashValue, last?.signature ?? null));
+    await bucket.put(key, await gzip(body), {
+      httpMetadata: { contentType: "application/json", contentEncoding: "gzip" },
+      customMetadata: { signature, "signature-algorithm": DIGEST_SIGNATURE_ALGORITHM },
+    });
+    if (!(await bucket.head(key))) throw new Error(`R2 did not confirm ${key}`);
+    this.ctx.storage.put("digest:last", { objectKey: key, hashValue, signature, endTime } satisfies LastDigest);
+    this.ctx.storage.put("digest:next", now + DIGEST_INTERVAL_MS);
+    await deleteMany(this.ctx.storage, files.map((f) => `o:${f.objectKey}`));
+    await this.pruneDedupeMarks(now);
+    return key;
+  }
+
+  private async pruneDedupeMarks(now: number): Promise<void> {
+    const marks = await this.ctx.storage.list<number>({ prefix: "d:", limit: 10_000 });
+    await deleteMany(this.ctx.storage, [...marks].filter(([, t]) => t < now - DEDUPE_WINDOW_MS).map(([k]) => k));
+  }
+
+  /** Recent records: those delivered since the last digest and those not yet delivered. */
+  async tail(limit: number, eventName?: string, keyArn?: string): Promise<TailEntry[]> {
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
+    if (!meta) return [];
+    const out: TailEntry[] = [];
+    const { bucket } = auditBucket(this.env, meta.region);
+    for (const f of (await this.ctx.storage.list<Delivered>({ prefix: "o:" })).values()) {
+      const obj = await bucket.get(f.objectKey);
+      if (!obj) continue;
+      const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj.arrayBuffer())))) as { Records: CloudTrailRecord[] };
+      for (const record of Records) out.push({ delivered: true, record });
+    }
+    for (const record of (await this.ctx.storage.list<CloudTrailRecord>({ prefix: "r:" })).values()) out.push({ delivered: false, record });
+    const matches = out.filter((e) =>
+      (eventName === undefined || e.record.eventName === eventName) &&
+      (keyArn === undefined || (e.record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`))));
+    return matches.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime)).slice(-limit);
+  }
+}

@@ -1,0 +1,44 @@
+// Object names and bodies of delivered logs and digests (reference §7.3, docs/audit.md).
+import type { CloudTrailRecord } from "./record.js";
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+function stamp(ms: number, seconds: boolean): { y: string; m: string; d: string; ts: string } {
+  const t = new Date(ms);
+  const y = String(t.getUTCFullYear()), m = pad(t.getUTCMonth() + 1), d = pad(t.getUTCDate());
+  const hm = `${pad(t.getUTCHours())}${pad(t.getUTCMinutes())}`;
+  return { y, m, d, ts: `${y}${m}${d}T${hm}${seconds ? pad(t.getUTCSeconds()) : ""}Z` };
+}
+
+/** AWSLogs/<acct>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/<acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz */
+export function logObjectKey(account: string, region: string, ms: number, unique: string): string {
+  const { y, m, d, ts } = stamp(ms, false);
+  return `AWSLogs/${account}/CloudTrail/${region}/${y}/${m}/${d}/${account}_CloudTrail_${region}_${ts}_${unique}.json.gz`;
+}
+
+/** AWSLogs/<acct>/CloudTrail-Digest/<region>/<YYYY>/<MM>/<DD>/<acct>_CloudTrail-Digest_<region>_<trail>_<region>_<YYYYMMDDTHHMMSSZ>.json.gz */
+export function digestObjectKey(account: string, region: string, ms: number): string {
+  const { y, m, d, ts } = stamp(ms, true);
+  return `AWSLogs/${account}/CloudTrail-Digest/${region}/${y}/${m}/${d}/${account}_CloudTrail-Digest_${region}_edgekms_${region}_${ts}.json.gz`;
+}
+
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+export async function gzip(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+export const logBody = (records: CloudTrailRecord[]): Uint8Array => new TextEncoder().encode(JSON.stringify({ Records: records }));
+
+/** The string a digest's signature covers (reference §7.3). */
+export const digestSigningString = (endTime: string, bucket: string, key: string, hashHex: string, previousSignature: string | null): string =>
+  `${endTime}\n${bucket}/${key}\n${hashHex}\n${previousSignature ?? ""}`;
