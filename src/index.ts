@@ -1,7 +1,9 @@
-// EdgeKMS Worker entry: the AWS KMS wire protocol on POST /, plus a health route.
+// EdgeKMS Worker entry: the AWS KMS wire protocol on POST /, the operator's admin API on
+// POST /admin, and a health route.
 import { Hono } from "hono";
 import type { Env } from "./env.js";
 import { handleKmsRequest, renderError } from "./protocol/handler.js";
+import { handleAdminRequest } from "./admin/handler.js";
 import { KmsError } from "./protocol/errors.js";
 
 export { KeyVault } from "./vault/key-vault.js";
@@ -14,6 +16,7 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ service: "edgekms", status: "ok" }));
 app.post("/", (c) => handleKmsRequest(c.req.raw, c.env, crypto.randomUUID()));
+app.post("/admin", (c) => handleAdminRequest(c.req.raw, c.env, crypto.randomUUID()));
 app.notFound(() => renderError(new KmsError("UnknownOperationException", "KMS requests are POST / with an X-Amz-Target header"), crypto.randomUUID()));
 app.onError((err) => renderError(err, crypto.randomUUID()));
 

@@ -155,7 +155,9 @@ export class AuditLog extends DurableObject<Env> {
     const { bucket, name } = auditBucket(this.env, meta.region);
     const files = [...(await this.ctx.storage.list<Delivered>({ prefix: "o:" })).values()];
     const last = await this.ctx.storage.get<LastDigest>("digest:last");
-    const now = Date.now();
+    // Digest names have one-second precision: each digest ends strictly after the previous one,
+    // so that two digests never share an object key.
+    const now = Math.max(Date.now(), last ? Date.parse(last.endTime) + 1000 : 0);
     const key = digestObjectKey(meta.account, meta.region, now);
     const signer = regionStub(this.env.AUDIT_SIGNER, this.env.REGIONS[meta.region] ?? {}, auditSignerName(meta.region));
     const publicKey = await signer.publicKey(meta.region);
@@ -187,7 +189,7 @@ export class AuditLog extends DurableObject<Env> {
     });
     if (!(await bucket.head(key))) throw new Error(`R2 did not confirm ${key}`);
     this.ctx.storage.put("digest:last", { objectKey: key, hashValue, signature, endTime } satisfies LastDigest);
-    this.ctx.storage.put("digest:next", now + DIGEST_INTERVAL_MS);
+    this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
     await deleteMany(this.ctx.storage, files.map((f) => `o:${f.objectKey}`));
     await this.pruneDedupeMarks(now);
     return key;
@@ -199,7 +201,7 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /** Recent records: those delivered since the last digest and those not yet delivered. */
-  async tail(limit: number, eventName?: string, keyArn?: string): Promise<TailEntry[]> {
+  async recent(limit: number, eventName?: string, keyArn?: string): Promise<TailEntry[]> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
     if (!meta) return [];
     const out: TailEntry[] = [];

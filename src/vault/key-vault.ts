@@ -190,6 +190,11 @@ export class KeyVault extends DurableObject<Env> {
     return regionStub(this.env.AUDIT_LOG, this.env.REGIONS[region] ?? {}, auditLogName(region, account));
   }
 
+  /** Records still waiting in the outbox (for `audit tail`). */
+  async pendingAudit(limit: number): Promise<CloudTrailRecord[]> {
+    return [...(await this.ctx.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit })).values()];
+  }
+
   /** Hands the outbox to the account's AuditLog, which dedupes by eventID, then clears it. */
   async forwardAudit(): Promise<number> {
     let forwarded = 0;

@@ -45,6 +45,7 @@ export interface SignOptions {
 
 export async function signRequest(url: string, target: string, body: string, o: SignOptions): Promise<Record<string, string>> {
   const u = new URL(url);
+  const path = u.pathname;
   const signer = new SignatureV4({
     service: o.service ?? "kms",
     region: o.region,
@@ -58,12 +59,12 @@ export async function signRequest(url: string, target: string, body: string, o: 
       protocol: u.protocol,
       hostname: u.hostname,
       port: u.port ? Number(u.port) : undefined,
-      path: "/",
+      path,
       query: {},
       headers: {
         host: u.host,
         "content-type": "application/x-amz-json-1.1",
-        "x-amz-target": `TrentService.${target}`,
+        "x-amz-target": target.includes(".") ? target : `TrentService.${target}`,
         ...(o.extraHeaders ?? {}),
       },
       body,

@@ -42,3 +42,8 @@ export async function ok<T = Record<string, unknown>>(target: string, input: unk
 export const b64 = (s: string | Uint8Array): string => btoa(typeof s === "string" ? s : String.fromCharCode(...s));
 export const unb64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 export const text = (s: string): string => new TextDecoder().decode(unb64(s));
+
+/** Calls the operator's admin API (POST /admin, X-Amz-Target EdgeKMSAdmin.<op>). */
+export async function admin<T = Record<string, unknown>>(op: string, input: unknown = {}, opts: Parameters<typeof call>[2] = {}): Promise<KmsResponse<T>> {
+  return call<T>(`EdgeKMSAdmin.${op}`, input, { endpoint: `${ENDPOINT}admin`, ...opts });
+}

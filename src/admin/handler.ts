@@ -1,0 +1,123 @@
+// The operator's admin API: POST /admin, X-Amz-Target "EdgeKMSAdmin.<Operation>", SigV4 as
+// for KMS, and only the operator (bootstrap) principal may call it. Used by `npx edgekms audit`.
+import type { Env } from "../env.js";
+import { regionStub } from "../env.js";
+import { authenticate } from "../auth/authenticate.js";
+import { auditBucket, type TailEntry } from "../audit/audit-log.js";
+import type { CloudTrailRecord } from "../audit/record.js";
+import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js";
+import { KmsError } from "../protocol/errors.js";
+import { renderError } from "../protocol/handler.js";
+import { validate } from "../protocol/validate.js";
+import { auditLogName, auditSignerName, catalogName, vaultName } from "../vault/naming.js";
+import { MAX_BODY_BYTES } from "../kms/limits.js";
+
+const PREFIX = "EdgeKMSAdmin.";
+const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
+
+interface Scope { env: Env; region: string; account: string }
+
+const auditLog = (s: Scope) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditLogName(s.region, s.account));
+const keyVault = (s: Scope, keyId: string) => regionStub(s.env.KEY_VAULT, s.env.REGIONS[s.region], vaultName(s.region, keyId));
+
+/** Every key of the account in the region (for outbox operations). */
+async function allKeyIds(s: Scope): Promise<string[]> {
+  const catalog = regionStub(s.env.CATALOG, s.env.REGIONS[s.region], catalogName(s.region, s.account));
+  const ids: string[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const r = await catalog.listKeys(1000, marker);
+    if (!r.ok) break;
+    ids.push(...r.value.items.map((k) => k.KeyId));
+    if (!r.value.nextMarker) break;
+    marker = r.value.nextMarker;
+  }
+  return ids;
+}
+
+const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s: Scope, input: Record<string, unknown>): Promise<unknown> }> = {
+  /** Forward every vault outbox, deliver everything to R2 and write a digest. */
+  AuditFlush: {
+    schema: { Account: ACCOUNT },
+    async run(s) {
+      let forwarded = 0;
+      for (const id of await allKeyIds(s)) forwarded += await keyVault(s, id).forwardAudit();
+      const r = await auditLog(s).flush();
+      return { ForwardedFromVaults: forwarded, Objects: r.objects, Digest: r.digest ?? null };
+    },
+  },
+  /** Recent records, newest last; Delivered=false for those not yet in R2 (in vaults or the AuditLog). */
+  AuditTail: {
+    schema: { Account: ACCOUNT, Limit: { kind: "int", min: 1, max: 10_000 }, EventName: { kind: "string", max: 128 }, KeyId: { kind: "string", max: 2048 } },
+    async run(s, input) {
+      const limit = (input.Limit as number | undefined) ?? 100;
+      const eventName = input.EventName as string | undefined;
+      const key = input.KeyId as string | undefined;
+      const entries: TailEntry[] = await auditLog(s).recent(limit, eventName, key);
+      for (const id of await allKeyIds(s)) {
+        for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
+          if (eventName !== undefined && record.eventName !== eventName) continue;
+          if (key !== undefined && !(record.resources ?? []).some((r) => r.ARN === key || r.ARN.endsWith(`/${key}`))) continue;
+          entries.push({ delivered: false, record });
+        }
+      }
+      entries.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime));
+      return { Entries: entries.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })) };
+    },
+  },
+  /** Delivered log or digest objects of the account and region, in key order. */
+  AuditList: {
+    schema: { Account: ACCOUNT, Kind: { kind: "enum", values: ["logs", "digests"] }, Cursor: { kind: "string", max: 1024 } },
+    async run(s, input) {
+      const kind = input.Kind === "digests" ? "CloudTrail-Digest" : "CloudTrail";
+      const { bucket, name } = auditBucket(s.env, s.region);
+      const listed = await bucket.list({ prefix: `AWSLogs/${s.account}/${kind}/${s.region}/`, cursor: input.Cursor as string | undefined, include: ["customMetadata"] });
+      return {
+        Bucket: name,
+        Objects: listed.objects.map((o) => ({ Key: o.key, Size: o.size, Uploaded: o.uploaded.toISOString(), Metadata: o.customMetadata ?? {} })),
+        ...(listed.truncated ? { Cursor: listed.cursor } : {}),
+      };
+    },
+  },
+  /** One object (gzip bytes, base64) with its metadata. */
+  AuditGet: {
+    schema: { Account: ACCOUNT, Key: { kind: "string", min: 1, max: 1024, required: true } },
+    async run(s, input) {
+      const key = input.Key as string;
+      if (!key.startsWith(`AWSLogs/${s.account}/`)) throw new KmsError("AccessDeniedException", "The object is outside the account's audit trail.");
+      const obj = await auditBucket(s.env, s.region).bucket.get(key);
+      if (!obj) throw new KmsError("NotFoundException", `No audit object ${key}`);
+      return { Key: key, Body: encodeBase64(new Uint8Array(await obj.arrayBuffer())), Metadata: obj.customMetadata ?? {} };
+    },
+  },
+  /** The region's digest-signing public key. */
+  AuditPublicKey: {
+    schema: {},
+    async run(s) {
+      const signer = regionStub(s.env.AUDIT_SIGNER, s.env.REGIONS[s.region], auditSignerName(s.region));
+      const k = await signer.publicKey(s.region);
+      return { PublicKey: k.spki, Fingerprint: k.fingerprint, Algorithm: k.algorithm };
+    },
+  },
+};
+
+export async function handleAdminRequest(request: Request, env: Env, requestId: string, now = Date.now()): Promise<Response> {
+  try {
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (body.length > MAX_BODY_BYTES) throw new KmsError("ValidationException", "Request body too large");
+    const { principal, region } = await authenticate(env, request, new URL(request.url), body, now);
+    if (principal.accessKeyId !== env.BOOTSTRAP_ACCESS_KEY_ID) {
+      throw new KmsError("AccessDeniedException", `User: ${principal.arn} is not authorized to use the EdgeKMS admin API`);
+    }
+    const target = request.headers.get("x-amz-target") ?? "";
+    const op = target.startsWith(PREFIX) ? OPERATIONS[target.slice(PREFIX.length)] : undefined;
+    if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${target}`);
+    const input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
+    const out = await op.run({ env, region, account: (input.Account as string | undefined) ?? principal.accountId }, input);
+    return new Response(JSON.stringify(out), {
+      headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() },
+    });
+  } catch (err) {
+    return renderError(err, requestId);
+  }
+}

@@ -1,0 +1,177 @@
+// The audit trail: one record per request, durable before the response, delivered to R2
+// exactly once, never holding secrets; digests signed and chained.
+import { describe, expect, it } from "vitest";
+import { SELF, env as testEnv, abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { Env } from "../../src/env.js";
+import { gunzip } from "../../src/audit/objects.js";
+import type { CloudTrailRecord } from "../../src/audit/record.js";
+import type { AuditLog } from "../../src/audit/audit-log.js";
+import { auditLogName } from "../../src/vault/naming.js";
+import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
+
+const env = testEnv as unknown as Env;
+
+async function deliveredRecords(): Promise<CloudTrailRecord[]> {
+  const out: CloudTrailRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const listed = await env.AUDIT_BUCKET.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/`, cursor });
+    for (const o of listed.objects) {
+      const obj = await env.AUDIT_BUCKET.get(o.key);
+      const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer()))));
+      out.push(...Records);
+    }
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
+  return out;
+}
+
+async function flush(): Promise<void> {
+  const r = await admin("AuditFlush");
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
+const byRequestId = (records: CloudTrailRecord[]) => {
+  const m = new Map<string, CloudTrailRecord[]>();
+  for (const r of records) if (r.requestID) m.set(r.requestID, [...(m.get(r.requestID) ?? []), r]);
+  return m;
+};
+
+describe("audit trail", () => {
+  it("N concurrent mixed requests leave exactly N records, each with its request id", async () => {
+    const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const kinds = [
+      () => call("Encrypt", { KeyId: key, Plaintext: b64("audit me") }),
+      () => call("GenerateDataKey", { KeyId: key, KeySpec: "AES_256" }),
+      () => call("DescribeKey", { KeyId: "alias/none" }),
+      () => call("Encrypt", { KeyId: key, Plaintext: 42 }),
+      () => call("ListKeys", {}, { secretAccessKey: "wrong" }),
+      () => call("ListKeys", {}, { accessKeyId: "AKIAUNKNOWNKEY000000" }),
+      () => call("Decrypt", { CiphertextBlob: b64(new Uint8Array(60)) }),
+      () => call("NoSuchOperation", {}),
+    ];
+    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => kinds[i % kinds.length]()));
+    const ids = responses.map((r) => r.headers.get("x-amzn-RequestId")!);
+    expect(new Set(ids).size).toBe(40);
+    await flush();
+    const records = byRequestId(await deliveredRecords());
+    for (const [i, id] of ids.entries()) {
+      const rs = records.get(id) ?? [];
+      expect(rs, `request ${i} (${responses[i].status} ${responses[i].body.__type ?? "ok"})`).toHaveLength(1);
+      const rec = rs[0];
+      expect(rec.errorCode).toBe(responses[i].body.__type);
+      expect(rec).toMatchObject({ eventVersion: "1.08", eventSource: "kms.amazonaws.com", managementEvent: true, eventCategory: "Management", eventType: "AwsApiCall" });
+    }
+    const enc = records.get(ids[0])![0];
+    expect(enc).toMatchObject({ eventName: "Encrypt", awsRegion: "us-east-1", readOnly: true, recipientAccountId: ACCOUNT, responseElements: null });
+    expect(enc.userIdentity).toMatchObject({ type: "Root", accountId: ACCOUNT, accessKeyId: "AKIAEDGEKMSTEST00001" });
+    expect(enc.requestParameters).toMatchObject({ keyId: key, encryptionAlgorithm: "SYMMETRIC_DEFAULT" });
+    expect(enc.resources![0].ARN).toBe(`arn:aws:kms:us-east-1:${ACCOUNT}:key/${key}`);
+    const badSig = records.get(ids[4])![0];
+    expect(badSig.errorCode).toBe("InvalidSignatureException");
+    expect(badSig.userIdentity.accessKeyId).toBe("AKIAEDGEKMSTEST00001");
+    const unknownKey = records.get(ids[5])![0];
+    expect(unknownKey.userIdentity).toMatchObject({ type: "Unknown", accessKeyId: "AKIAUNKNOWNKEY000000" });
+  });
+
+  it("records are durable before the response: aborting every Durable Object loses none", async () => {
+    const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const ids: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const rs = await Promise.all(Array.from({ length: 15 }, () => call("Encrypt", { KeyId: key, Plaintext: b64("x") })));
+      ids.push(...rs.map((r) => r.headers.get("x-amzn-RequestId")!));
+      await abortAllDurableObjects();
+    }
+    await flush();
+    const records = byRequestId(await deliveredRecords());
+    for (const id of ids) expect(records.get(id), id).toHaveLength(1);
+  });
+
+  it("R2 failures are retried, and every record is delivered once", async () => {
+    const r = await call("GenerateRandom", { NumberOfBytes: 8 });
+    const id = r.headers.get("x-amzn-RequestId")!;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
+    await runInDurableObject(log, (instance: AuditLog) => { instance.failR2Writes = 2; });
+    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
+    await runDurableObjectAlarm(log); // retry 2: fails too
+    await runDurableObjectAlarm(log); // retry 3: delivers
+    await flush();
+    const found = (await deliveredRecords()).filter((x) => x.requestID === id);
+    expect(found).toHaveLength(1);
+  });
+
+  it("never records plaintext, data keys, ciphertext or secrets", async () => {
+    const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const secret = "top-secret-plaintext-0123456789";
+    const enc = await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: key, Plaintext: b64(secret), EncryptionContext: { purpose: "scan" } });
+    const dk = await ok<{ Plaintext: string; CiphertextBlob: string }>("GenerateDataKey", { KeyId: key, NumberOfBytes: 32 });
+    await ok("Decrypt", { CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { purpose: "scan" } });
+    const rnd = await ok<{ Plaintext: string }>("GenerateRandom", { NumberOfBytes: 32 });
+    await flush();
+    const text = JSON.stringify(await deliveredRecords());
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    for (const needle of [secret, b64(secret), enc.CiphertextBlob, dk.Plaintext, hex(unb64(dk.Plaintext)), dk.CiphertextBlob, rnd.Plaintext, "test-secret-access-key-for-the-workers-tests/0001"]) {
+      expect(text.includes(needle), `record contains ${needle.slice(0, 12)}…`).toBe(false);
+    }
+    expect(text).toContain('"purpose":"scan"'); // encryption context is logged in clear, as in AWS
+  });
+
+  it("rotation and deletion leave AwsServiceEvent records", async () => {
+    const { KeyId } = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
+    await ok("EnableKeyRotation", { KeyId, RotationPeriodInDays: 90 });
+    const { vaultName } = await import("../../src/vault/naming.js");
+    const vault = env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", KeyId)));
+    await runInDurableObject(vault, (i: { clockOffsetMs: number }) => { i.clockOffsetMs += 91 * 86_400_000; });
+    await runDurableObjectAlarm(vault);
+    await ok("ScheduleKeyDeletion", { KeyId, PendingWindowInDays: 7 });
+    await runInDurableObject(vault, (i: { clockOffsetMs: number }) => { i.clockOffsetMs += 8 * 86_400_000; });
+    await runDurableObjectAlarm(vault);
+    await flush();
+    const events = (await deliveredRecords()).filter((r) => r.eventType === "AwsServiceEvent" && r.serviceEventDetails?.keyId === KeyId);
+    expect(events.map((e) => e.eventName).sort()).toEqual(["DeleteKey", "RotateKey"]);
+    expect(events[0].userIdentity).toMatchObject({ invokedBy: "AWS Internal" });
+  });
+
+  it("digests list every log object with its hash, chain to the previous one, and verify with the public key", async () => {
+    await call("GenerateRandom", { NumberOfBytes: 4 });
+    await flush();
+    await call("GenerateRandom", { NumberOfBytes: 4 });
+    await flush();
+    const listed = await env.AUDIT_BUCKET.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail-Digest/`, include: ["customMetadata"] });
+    const digests = await Promise.all(listed.objects.map(async (o) => {
+      const obj = await env.AUDIT_BUCKET.get(o.key);
+      const raw = await gunzip(new Uint8Array(await obj!.arrayBuffer()));
+      return { key: o.key, raw, json: JSON.parse(new TextDecoder().decode(raw)), signature: obj!.customMetadata!.signature };
+    }));
+    digests.sort((a, b) => a.json.digestEndTime.localeCompare(b.json.digestEndTime) || a.key.localeCompare(b.key));
+    expect(digests.length).toBeGreaterThanOrEqual(2);
+    const pk = await admin<{ PublicKey: string }>("AuditPublicKey");
+    const key = await crypto.subtle.importKey("spki", unb64(pk.body.PublicKey), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const hex = async (b: Uint8Array) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", b)), (x) => x.toString(16).padStart(2, "0")).join("");
+    for (const [i, d] of digests.entries()) {
+      const hash = await hex(d.raw);
+      const signed = `${d.json.digestEndTime}\nedgekms-audit/${d.key}\n${hash}\n${d.json.previousDigestSignature ?? ""}`;
+      const sig = Uint8Array.from(d.signature.match(/../g)!.map((h: string) => parseInt(h, 16)));
+      expect(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, sig, new TextEncoder().encode(signed)), d.key).toBe(true);
+      if (i > 0) {
+        expect(d.json.previousDigestS3Object).toBe(digests[i - 1].key);
+        expect(d.json.previousDigestHashValue).toBe(await hex(digests[i - 1].raw));
+        expect(d.json.previousDigestSignature).toBe(digests[i - 1].signature);
+      }
+      for (const f of d.json.logFiles) {
+        const obj = await env.AUDIT_BUCKET.get(f.s3Object);
+        expect(await hex(await gunzip(new Uint8Array(await obj!.arrayBuffer())))).toBe(f.hashValue);
+      }
+    }
+  });
+
+  it("the admin API is the operator's only, and tail shows undelivered records", async () => {
+    const r = await call("EncryptNothing", {});
+    const id = r.headers.get("x-amzn-RequestId")!;
+    const tail = await admin<{ Entries: { Delivered: boolean; Record: CloudTrailRecord }[] }>("AuditTail", { Limit: 1000 });
+    expect(tail.status).toBe(200);
+    expect(tail.body.Entries.find((e) => e.Record.requestID === id)?.Delivered).toBe(false);
+    const res = await SELF.fetch(`${ENDPOINT}admin`, { method: "POST", body: "{}" });
+    expect(res.status).toBe(400);
+  });
+});
