@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 // @ts-expect-error: plain ESM script without types
 import { startServer } from "../scripts/serve.mjs";
-import { signRequest } from "../test/support/signer.ts";
+import { signRequest } from "../src/cli/sign.ts";
 import { table } from "./harness.ts";
 
 const DURATION = process.env.BENCH_SECONDS ?? "5";

@@ -1,7 +1,7 @@
 // Bad input of every kind gets the right AWS error type and a 4xx, never a 500.
 import { describe, expect, it } from "vitest";
 import { SELF } from "cloudflare:test";
-import { signRequest } from "../support/signer.js";
+import { signRequest } from "../../src/cli/sign.js";
 import { ACCESS_KEY_ID, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok } from "./kms.js";
 
 async function newKey(): Promise<string> {

@@ -1,7 +1,7 @@
 // A minimal KMS client for tests inside workerd: signs with @smithy/signature-v4 and calls
 // the Worker through SELF.fetch.
 import { SELF } from "cloudflare:test";
-import { signRequest, type SignOptions } from "../support/signer.js";
+import { signRequest, type SignOptions } from "../../src/cli/sign.js";
 
 export const ACCOUNT = "111122223333";
 export const ACCESS_KEY_ID = "AKIAEDGEKMSTEST00001";

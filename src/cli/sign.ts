@@ -1,5 +1,5 @@
-// SigV4 signing for tests with @smithy/signature-v4 (the AWS SDK's own signer), backed by
-// WebCrypto so that it runs both in Node and inside workerd.
+// SigV4 signing with @smithy/signature-v4 (the AWS SDK's own signer), backed by WebCrypto so
+// that it runs in Node (the CLI, benchmarks) and inside workerd (tests).
 import { SignatureV4 } from "@smithy/signature-v4";
 
 class WebCryptoSha256 {

@@ -1,0 +1,126 @@
+// `edgekms audit <export|verify|tail|flush>`: the operator's view of the audit trail.
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { adminCall, type ClientConfig } from "./admin-client.js";
+import { verifyTrail, type TrailObjects } from "./verify.js";
+
+interface ListedObject { Key: string; Size: number; Uploaded: string; Metadata: Record<string, string> }
+interface Listing { Bucket: string; Objects: ListedObject[]; Cursor?: string }
+interface TailEntry { Delivered: boolean; Record: { eventTime: string; eventName: string; eventID: string; requestID?: string; errorCode?: string; userIdentity: { arn?: string; accessKeyId?: string }; resources?: { ARN: string }[] } }
+
+export interface AuditOptions {
+  account?: string;
+  out?: string;
+  dir?: string;
+  since?: string;
+  until?: string;
+  follow?: boolean;
+  eventName?: string;
+  key?: string;
+  limit?: number;
+}
+
+/** Object names carry YYYYMMDDTHHmm(ss)Z; --since/--until compare against it. */
+function inRange(key: string, o: AuditOptions): boolean {
+  const m = /_(\d{8}T\d{4})(\d{2})?Z(?:_[0-9a-f]+)?\.json\.gz$/.exec(key);
+  if (!m) return true;
+  const t = Date.parse(`${m[1].slice(0, 4)}-${m[1].slice(4, 6)}-${m[1].slice(6, 8)}T${m[1].slice(9, 11)}:${m[1].slice(11, 13)}:${m[2] ?? "00"}Z`);
+  return (!o.since || t >= Date.parse(o.since)) && (!o.until || t <= Date.parse(o.until));
+}
+
+async function listAll(cfg: ClientConfig, o: AuditOptions, kind: "logs" | "digests"): Promise<Listing> {
+  const all: ListedObject[] = [];
+  let cursor: string | undefined;
+  let bucket = "";
+  do {
+    const page = await adminCall<Listing>(cfg, "AuditList", { Kind: kind, ...(o.account ? { Account: o.account } : {}), ...(cursor ? { Cursor: cursor } : {}) });
+    bucket = page.Bucket;
+    all.push(...page.Objects.filter((x) => inRange(x.Key, o)));
+    cursor = page.Cursor;
+  } while (cursor);
+  return { Bucket: bucket, Objects: all };
+}
+
+async function fetchTrail(cfg: ClientConfig, o: AuditOptions): Promise<TrailObjects> {
+  const logs = await listAll(cfg, o, "logs");
+  const digests = await listAll(cfg, o, "digests");
+  const get = async (k: string) => adminCall<{ Body: string; Metadata: Record<string, string> }>(cfg, "AuditGet", { Key: k, ...(o.account ? { Account: o.account } : {}) });
+  const trail: TrailObjects = { bucket: logs.Bucket || digests.Bucket, logs: new Map(), digests: new Map(), publicKeySpki: (await adminCall<{ PublicKey: string }>(cfg, "AuditPublicKey")).PublicKey };
+  for (const x of logs.Objects) trail.logs.set(x.Key, Buffer.from((await get(x.Key)).Body, "base64"));
+  for (const x of digests.Objects) {
+    const g = await get(x.Key);
+    trail.digests.set(x.Key, { body: Buffer.from(g.Body, "base64"), signature: g.Metadata.signature ?? "" });
+  }
+  return trail;
+}
+
+const MANIFEST = "edgekms-audit-export.json";
+
+/** An export directory: the objects under their keys, and a manifest with signatures and the public key. */
+function readExport(dir: string): TrailObjects {
+  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")) as { bucket: string; publicKey: string; signatures: Record<string, string> };
+  const trail: TrailObjects = { bucket: manifest.bucket, logs: new Map(), digests: new Map(), publicKeySpki: manifest.publicKey };
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith(".json.gz")) {
+        const key = relative(dir, p).split("\\").join("/");
+        if (key.includes("/CloudTrail-Digest/")) trail.digests.set(key, { body: readFileSync(p), signature: manifest.signatures[key] ?? "" });
+        else trail.logs.set(key, readFileSync(p));
+      }
+    }
+  };
+  walk(dir);
+  return trail;
+}
+
+export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptions): Promise<number> {
+  switch (cmd) {
+    case "flush": {
+      const r = await adminCall<{ ForwardedFromVaults: number; Objects: string[]; Digest: string | null }>(cfg, "AuditFlush", o.account ? { Account: o.account } : {});
+      console.log(`forwarded ${r.ForwardedFromVaults} record(s) from vaults; delivered ${r.Objects.length} object(s)`);
+      for (const k of r.Objects) console.log(`  ${k}`);
+      if (r.Digest) console.log(`digest ${r.Digest}`);
+      return 0;
+    }
+    case "export": {
+      if (!o.out) throw new Error("export needs --out DIR");
+      const trail = await fetchTrail(cfg, o);
+      const signatures: Record<string, string> = {};
+      for (const [k, v] of [...trail.logs, ...[...trail.digests].map(([k, d]) => [k, d.body] as const)]) {
+        mkdirSync(dirname(join(o.out, k)), { recursive: true });
+        writeFileSync(join(o.out, k), v);
+      }
+      for (const [k, d] of trail.digests) signatures[k] = d.signature;
+      writeFileSync(join(o.out, MANIFEST), JSON.stringify({ bucket: trail.bucket, publicKey: trail.publicKeySpki, signatures }, null, 2));
+      console.log(`exported ${trail.logs.size} log object(s) and ${trail.digests.size} digest(s) to ${o.out}`);
+      return 0;
+    }
+    case "verify": {
+      const trail = o.dir ? readExport(o.dir) : await fetchTrail(cfg, o);
+      const problems = verifyTrail(trail, { partial: Boolean(o.since || o.until) });
+      for (const p of problems) console.log(`${p.kind.toUpperCase()} ${p.object}: ${p.detail}`);
+      console.log(problems.length ? `verification FAILED: ${problems.length} problem(s)` : `verified ${trail.logs.size} log object(s) against ${trail.digests.size} digest(s): OK`);
+      return problems.length ? 1 : 0;
+    }
+    case "tail": {
+      const seen = new Set<string>();
+      for (;;) {
+        const r = await adminCall<{ Entries: TailEntry[] }>(cfg, "AuditTail", {
+          Limit: o.limit ?? 50, ...(o.account ? { Account: o.account } : {}), ...(o.eventName ? { EventName: o.eventName } : {}), ...(o.key ? { KeyId: o.key } : {}),
+        });
+        for (const e of r.Entries) {
+          if (seen.has(e.Record.eventID)) continue;
+          seen.add(e.Record.eventID);
+          const who = e.Record.userIdentity.arn ?? e.Record.userIdentity.accessKeyId ?? "-";
+          console.log(`${e.Record.eventTime} ${e.Record.eventName} ${e.Record.errorCode ?? "OK"} ${who} ${e.Record.resources?.[0]?.ARN ?? "-"} ${e.Record.requestID ?? "-"}${e.Delivered ? "" : " (not yet delivered)"}`);
+        }
+        if (!o.follow) return 0;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+    default:
+      throw new Error(`unknown audit command '${cmd}' (export, verify, tail, flush)`);
+  }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// npx edgekms audit <export|verify|tail|flush> [options]
+// Endpoint and credentials come from the usual AWS environment variables or from flags.
+import { parseArgs } from "node:util";
+import { auditCommand } from "./audit.js";
+
+const USAGE = `usage: edgekms audit <command> [options]
+  flush                                 deliver buffered records to R2 now, and write a digest
+  export --out DIR [--since T] [--until T]   download log and digest objects
+  verify [--dir DIR] [--since T]        check log objects against the digest chain (exit 1 on failure)
+  tail [--follow] [--event-name X] [--key K] [--limit N]   recent records, also those not yet delivered
+options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
+         --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" },
+      account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
+      follow: { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
+    },
+  });
+  const [group, cmd] = positionals;
+  if (values.help || group !== "audit" || !cmd) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const cfg = {
+    endpoint: values.endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? "http://localhost:8787",
+    region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    accessKeyId: values["access-key-id"] ?? process.env.AWS_ACCESS_KEY_ID ?? "",
+    secretAccessKey: values["secret-access-key"] ?? process.env.AWS_SECRET_ACCESS_KEY ?? "",
+  };
+  if (!cfg.accessKeyId || !cfg.secretAccessKey) {
+    console.error("edgekms: credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or flags)");
+    return 2;
+  }
+  return auditCommand(cmd, cfg, {
+    account: values.account, out: values.out, dir: values.dir, since: values.since, until: values.until,
+    follow: values.follow, eventName: values["event-name"], key: values.key, limit: values.limit ? Number(values.limit) : undefined,
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`edgekms: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,88 @@
+// Verification of an audit trail against its digest chain (reference §7.3): digest
+// signatures, the previous-digest links, and the SHA-256 of every listed log object.
+import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+
+export interface TrailObjects {
+  bucket: string;
+  logs: Map<string, Uint8Array>; // object key → gzip bytes
+  digests: Map<string, { body: Uint8Array; signature: string }>;
+  publicKeySpki: string; // base64 DER
+}
+
+export interface Problem {
+  kind: "missing" | "modified" | "extra" | "out-of-order" | "bad-signature";
+  object: string;
+  detail: string;
+}
+
+interface Digest {
+  digestEndTime: string;
+  digestS3Object: string;
+  previousDigestS3Object: string | null;
+  previousDigestHashValue: string | null;
+  previousDigestSignature: string | null;
+  logFiles: { s3Object: string; hashValue: string }[];
+}
+
+const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+/** Returns every problem found; an empty list means the trail verifies. */
+export function verifyTrail(t: TrailObjects, opts: { partial?: boolean } = {}): Problem[] {
+  const problems: Problem[] = [];
+  const key = createPublicKey({ key: Buffer.from(t.publicKeySpki, "base64"), format: "der", type: "spki" });
+  const digests: { key: string; raw: Uint8Array; hash: string; signature: string; d: Digest }[] = [];
+  for (const [k, v] of t.digests) {
+    let raw: Uint8Array;
+    let d: Digest;
+    try {
+      raw = gunzipSync(v.body);
+      d = JSON.parse(Buffer.from(raw).toString("utf8"));
+    } catch {
+      problems.push({ kind: "modified", object: k, detail: "digest is not gzip'd JSON" });
+      continue;
+    }
+    digests.push({ key: k, raw, hash: sha256(raw), signature: v.signature, d });
+  }
+  digests.sort((a, b) => a.d.digestEndTime.localeCompare(b.d.digestEndTime) || a.key.localeCompare(b.key));
+  const listed = new Set<string>();
+  for (const [i, g] of digests.entries()) {
+    const signed = `${g.d.digestEndTime}\n${t.bucket}/${g.key}\n${g.hash}\n${g.d.previousDigestSignature ?? ""}`;
+    const sigOk = /^[0-9a-f]+$/.test(g.signature) &&
+      verifySignature("sha256", Buffer.from(signed), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(g.signature, "hex"));
+    if (!sigOk || g.d.digestS3Object !== g.key) problems.push({ kind: "bad-signature", object: g.key, detail: "digest signature does not verify" });
+    const prev = digests[i - 1];
+    if (prev) {
+      if (g.d.previousDigestS3Object !== prev.key || g.d.previousDigestHashValue !== prev.hash || g.d.previousDigestSignature !== prev.signature) {
+        problems.push({ kind: "out-of-order", object: g.key, detail: `does not chain to ${prev.key} (previous link: ${g.d.previousDigestS3Object})` });
+      }
+    } else if (g.d.previousDigestS3Object !== null && !opts.partial) {
+      problems.push({ kind: "missing", object: g.d.previousDigestS3Object, detail: `digest referenced by ${g.key} is missing` });
+    }
+    for (const f of g.d.logFiles) {
+      listed.add(f.s3Object);
+      const obj = t.logs.get(f.s3Object);
+      if (!obj) {
+        if (!opts.partial) problems.push({ kind: "missing", object: f.s3Object, detail: `listed in ${g.key}` });
+        continue;
+      }
+      let hash: string;
+      try {
+        hash = sha256(gunzipSync(obj));
+      } catch {
+        hash = "not gzip";
+      }
+      if (hash !== f.hashValue) problems.push({ kind: "modified", object: f.s3Object, detail: `SHA-256 ${hash} != ${f.hashValue} in ${g.key}` });
+    }
+  }
+  // A log object delivered after the newest digest is pending (the next digest will list it);
+  // any other unlisted object is extra. Object names carry their delivery minute.
+  const newest = digests.length ? digests[digests.length - 1].d.digestEndTime.replace(/[-:]/g, "").slice(0, 13) + "Z" : "";
+  for (const k of t.logs.keys()) {
+    if (listed.has(k)) continue;
+    const stamp = /_(\d{8}T\d{4}Z)_[0-9a-f]+\.json\.gz$/.exec(k)?.[1] ?? "";
+    if (stamp && stamp >= newest) continue;
+    problems.push({ kind: "extra", object: k, detail: "not listed in any digest" });
+  }
+  return problems;
+}
