@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { E2E } from "./client.js";
+import { remember } from "./secrets.js";
 
 const AWS = "/usr/bin/aws";
 
@@ -31,6 +32,7 @@ describe("AWS CLI v2 against EdgeKMS", () => {
     const md = JSON.parse(aws("kms", "create-key", "--description", "from the cli")).KeyMetadata;
     expect(md).toMatchObject({ KeyState: "Enabled", Description: "from the cli", AWSAccountId: E2E.account });
 
+    remember("attack at dawn");
     writeFileSync(join(dir, "plain.txt"), "attack at dawn");
     const encrypted = JSON.parse(aws("kms", "encrypt", "--key-id", md.KeyId, "--plaintext", `fileb://${join(dir, "plain.txt")}`, "--encryption-context", "app=cli"));
     expect(encrypted.KeyId).toBe(md.Arn);
@@ -42,6 +44,7 @@ describe("AWS CLI v2 against EdgeKMS", () => {
 
     const dk = JSON.parse(aws("kms", "generate-data-key", "--key-id", md.Arn, "--key-spec", "AES_256"));
     expect(Buffer.from(dk.Plaintext, "base64").length).toBe(32);
+    remember(Buffer.from(dk.Plaintext, "base64"));
     writeFileSync(join(dir, "dk.bin"), Buffer.from(dk.CiphertextBlob, "base64"));
     const dkBack = JSON.parse(aws("kms", "decrypt", "--ciphertext-blob", `fileb://${join(dir, "dk.bin")}`));
     expect(dkBack.Plaintext).toBe(dk.Plaintext);

@@ -1,5 +1,6 @@
 import { inject } from "vitest";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { remember } from "./secrets.js";
 
 export const E2E = {
   account: "444455556666",
@@ -7,11 +8,24 @@ export const E2E = {
   secretAccessKey: "e2e-test-secret-access-key-not-for-production-use",
 };
 
+/** A KMS client that remembers every plaintext it sends or receives (see secrets.ts). */
 export function kmsClient(region = "us-east-1"): KMSClient {
-  return new KMSClient({
+  const client = new KMSClient({
     endpoint: inject("kmsEndpoint"),
     region,
     credentials: { accessKeyId: E2E.accessKeyId, secretAccessKey: E2E.secretAccessKey },
     maxAttempts: 1,
   });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Plaintext?: Uint8Array };
+      if (input.Plaintext) remember(input.Plaintext);
+      const result = await next(args);
+      const output = result.output as { Plaintext?: Uint8Array };
+      if (output.Plaintext) remember(output.Plaintext);
+      return result;
+    },
+    { step: "initialize", name: "rememberSecrets" },
+  );
+  return client;
 }

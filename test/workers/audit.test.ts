@@ -175,3 +175,21 @@ describe("audit trail", () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe("audit jurisdiction", () => {
+  it("records of EU regions are delivered to the EU bucket only", async () => {
+    const r = await call("GenerateRandom", { NumberOfBytes: 4 }, { region: "eu-west-1" });
+    const id = r.headers.get("x-amzn-RequestId")!;
+    expect((await admin("AuditFlush", {}, { region: "eu-west-1" })).status).toBe(200);
+    const find = async (bucket: R2Bucket) => {
+      const listed = await bucket.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/eu-west-1/` });
+      for (const o of listed.objects) {
+        const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await (await bucket.get(o.key))!.arrayBuffer()))));
+        if (Records.some((x: CloudTrailRecord) => x.requestID === id)) return true;
+      }
+      return false;
+    };
+    expect(await find(env.AUDIT_BUCKET_EU)).toBe(true);
+    expect(await find(env.AUDIT_BUCKET)).toBe(false);
+  });
+});
