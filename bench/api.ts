@@ -13,6 +13,10 @@ import { signRequest } from "../src/cli/sign.ts";
 import { table } from "./harness.ts";
 
 const DURATION = process.env.BENCH_SECONDS ?? "5";
+/** Optional narrowing for exploratory runs: a regex on the request name, a list of connection counts, in-memory state. */
+const FILTER = new RegExp(process.env.BENCH_FILTER ?? ".");
+const CONNS = (process.env.BENCH_CONNS ?? "1,16,64").split(",").map(Number);
+const IN_MEMORY = process.env.BENCH_STATE === "memory";
 const VARS = {
   BOOTSTRAP_ACCOUNT_ID: "123456789012",
   BOOTSTRAP_ACCESS_KEY_ID: "AKIAEDGEKMSBENCH0001",
@@ -77,7 +81,7 @@ function runWrk(wrk: string, url: string, conns: number, script?: string): Resul
 
 const wrk = ensureWrk();
 const stateDir = mkdtempSync(join(tmpdir(), "edgekms-bench-state-"));
-const { url, mf } = await startServer({ port: await freePort(), persist: stateDir, vars: VARS });
+const { url, mf } = await startServer({ port: await freePort(), persist: IN_MEMORY ? false : stateDir, vars: VARS });
 try {
   const kms = new KMSClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY } });
   const keys: string[] = [];
@@ -95,12 +99,12 @@ try {
     ["GenerateDataKey", (i) => sign("GenerateDataKey", { KeyId: keys[i], KeySpec: "AES_256" })],
   ];
 
-  console.log(`\nKMS API in one workerd via miniflare's API; wrk ${DURATION}s per row, loopback, SigV4 verified on every request\n`);
+  console.log(`\nKMS API in one workerd via miniflare's API (state ${IN_MEMORY ? "in memory" : "on disk"}); wrk ${DURATION}s per row, loopback, SigV4 verified on every request\n`);
   const rows: string[][] = [];
-  for (const c of [1, 16, 64]) {
+  for (const c of CONNS) {
     const bare = runWrk(wrk, `${url}/health`, c);
     rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", String(bare.errors)]);
-    for (const [name, make] of scenarios) {
+    for (const [name, make] of scenarios.filter(([n]) => FILTER.test(n))) {
       for (const nKeys of [1, 16]) {
         // signed just before each run, so every replay is well inside the 5-minute window
         const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i)));

@@ -4,7 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
-import { GroupCommit } from "../vault/group-commit.js";
+import { GroupCommit, deleteMany, getMany } from "../vault/group-commit.js";
 import { auditSignerName } from "../vault/naming.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logBody, logObjectKey, sha256Hex } from "./objects.js";
 import { isoSeconds, type CloudTrailRecord } from "./record.js";
@@ -32,18 +32,6 @@ export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name:
 
 const recordKey = (r: CloudTrailRecord) => `r:${r.eventTime}:${r.eventID}`;
 
-async function getMany<T>(storage: DurableObjectStorage, keys: string[]): Promise<Map<string, T>> {
-  const out = new Map<string, T>();
-  for (let i = 0; i < keys.length; i += 128) {
-    for (const [k, v] of await storage.get<T>(keys.slice(i, i + 128))) out.set(k, v);
-  }
-  return out;
-}
-
-async function deleteMany(storage: DurableObjectStorage, keys: string[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += 128) await storage.delete(keys.slice(i, i + 128));
-}
-
 export class AuditLog extends DurableObject<Env> {
   private readonly commit = new GroupCommit(this.ctx.storage);
   private meta: Meta | undefined;
@@ -61,13 +49,17 @@ export class AuditLog extends DurableObject<Env> {
     return this.meta;
   }
 
-  /** Stores records durably (group commit). Records already delivered (same eventID) are dropped. */
-  async append(region: string, account: string, records: CloudTrailRecord[]): Promise<void> {
+  /**
+   * Stores records durably (group commit). A vault's batch carries an id: a batch already
+   * taken (a vault retrying after a crash) is not taken again.
+   */
+  async append(region: string, account: string, records: CloudTrailRecord[], batchId?: string): Promise<void> {
     await this.ensureMeta(region, account);
-    const seen = await getMany<number>(this.ctx.storage, records.map((r) => `d:${r.eventID}`));
-    const fresh = records.filter((r) => !seen.has(`d:${r.eventID}`));
-    await Promise.all(fresh.map((r) => this.commit.write(recordKey(r), r)));
-    this.appendedSinceAlarm += fresh.length;
+    if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
+    const writes = records.map((r) => this.commit.write(recordKey(r), r));
+    if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
+    await Promise.all(writes);
+    this.appendedSinceAlarm += records.length;
     const current = await this.ctx.storage.getAlarm();
     const due = this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
     if (current === null || current > due) await this.ctx.storage.setAlarm(due);
@@ -140,10 +132,6 @@ export class AuditLog extends DurableObject<Env> {
     if (!head || head.customMetadata?.["sha256-uncompressed"] !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
     const times = records.map((r) => r.eventTime).sort();
     const delivered: Delivered = { objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: records.length };
-    const now = Date.now();
-    const marks = Object.fromEntries(records.map((r) => [`d:${r.eventID}`, now]));
-    const markKeys = Object.keys(marks);
-    for (let i = 0; i < markKeys.length; i += 128) this.ctx.storage.put(Object.fromEntries(markKeys.slice(i, i + 128).map((k) => [k, now])));
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);
     await deleteMany(this.ctx.storage, [...batch.recordKeys, "batch"]);
     return batch.objectKey;
@@ -191,12 +179,13 @@ export class AuditLog extends DurableObject<Env> {
     this.ctx.storage.put("digest:last", { objectKey: key, hashValue, signature, endTime } satisfies LastDigest);
     this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
     await deleteMany(this.ctx.storage, files.map((f) => `o:${f.objectKey}`));
-    await this.pruneDedupeMarks(now);
+    await this.pruneBatchMarks(Date.now());
     return key;
   }
 
-  private async pruneDedupeMarks(now: number): Promise<void> {
-    const marks = await this.ctx.storage.list<number>({ prefix: "d:", limit: 10_000 });
+  /** Batch ids are remembered for a day: far longer than any vault retries. */
+  private async pruneBatchMarks(now: number): Promise<void> {
+    const marks = await this.ctx.storage.list<number>({ prefix: "b:", limit: 10_000 });
     await deleteMany(this.ctx.storage, [...marks].filter(([, t]) => t < now - DEDUPE_WINDOW_MS).map(([k]) => k));
   }
 

@@ -26,3 +26,17 @@ export class GroupCommit {
     await Promise.all(writes);
   }
 }
+
+/** storage.get of any number of keys (the API takes 128 per call). */
+export async function getMany<T>(storage: DurableObjectStorage, keys: string[]): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
+  for (let i = 0; i < keys.length; i += 128) {
+    for (const [k, v] of await storage.get<T>(keys.slice(i, i + 128))) out.set(k, v);
+  }
+  return out;
+}
+
+/** storage.delete of any number of keys. */
+export async function deleteMany(storage: DurableObjectStorage, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 128) await storage.delete(keys.slice(i, i + 128));
+}

@@ -11,7 +11,7 @@ import { encodeHeader, decodeHeader, HEADER_LENGTH, IV_LENGTH } from "./blob.js"
 import { encodeContext } from "./context.js";
 import { deriveRootKey } from "./root-key.js";
 import { auditLogName, catalogName, vaultName } from "./naming.js";
-import { GroupCommit } from "./group-commit.js";
+import { GroupCommit, deleteMany, getMany } from "./group-commit.js";
 import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/record.js";
 import {
   fail, ok, VAULT_ERROR_TYPES,
@@ -25,6 +25,7 @@ const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
 const RECORD = "key";
 const RECORD_VERSION = 1;
 const OUTBOX = "audit:";
+const OUTBOX_BATCH = "audit-batch";
 /** How soon outbox records are forwarded to the account's AuditLog. */
 const FORWARD_DELAY_MS = 1000;
 const FORWARD_BATCH = 500;
@@ -195,17 +196,28 @@ export class KeyVault extends DurableObject<Env> {
     return [...(await this.ctx.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit })).values()];
   }
 
-  /** Hands the outbox to the account's AuditLog, which dedupes by eventID, then clears it. */
+  /**
+   * Hands the outbox to the account's AuditLog, in batches. A batch's id and members are stored
+   * before it is sent, so a retry after a crash resends exactly that batch, which the AuditLog
+   * recognises by its id and does not take twice.
+   */
   async forwardAudit(): Promise<number> {
     let forwarded = 0;
     for (;;) {
-      const rows = await this.ctx.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit: FORWARD_BATCH });
-      if (rows.size === 0) break;
-      const records = [...rows.values()];
-      const { awsRegion: region, recipientAccountId: account } = records[0];
-      // One AuditLog per account and region; records of one vault share both.
-      await this.auditLog(region, account).append(region, account, records);
-      await this.ctx.storage.delete([...rows.keys()]);
+      let batch = await this.ctx.storage.get<{ id: string; keys: string[] }>(OUTBOX_BATCH);
+      if (!batch) {
+        const rows = await this.ctx.storage.list({ prefix: OUTBOX, limit: FORWARD_BATCH });
+        if (rows.size === 0) break;
+        batch = { id: crypto.randomUUID(), keys: [...rows.keys()] };
+        await this.ctx.storage.put(OUTBOX_BATCH, batch);
+      }
+      const records = [...(await getMany<CloudTrailRecord>(this.ctx.storage, batch.keys)).values()];
+      if (records.length) {
+        const { awsRegion: region, recipientAccountId: account } = records[0];
+        // One AuditLog per account and region; the records of one vault share both.
+        await this.auditLog(region, account).append(region, account, records, batch.id);
+      }
+      await deleteMany(this.ctx.storage, [...batch.keys, OUTBOX_BATCH]);
       forwarded += records.length;
     }
     this.outboxDue = undefined;
