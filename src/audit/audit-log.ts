@@ -15,6 +15,8 @@ export const DELIVERY_BATCH = 1000;
 export const DIGEST_INTERVAL_MS = 3_600_000;
 const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
+/** How many recently delivered objects `recent()` reads back. */
+const RECENT_OBJECTS = 5;
 
 interface Meta { account: string; region: string; created: number }
 interface Batch { objectKey: string; recordKeys: string[] }
@@ -133,6 +135,8 @@ export class AuditLog extends DurableObject<Env> {
     const times = records.map((r) => r.eventTime).sort();
     const delivered: Delivered = { objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: records.length };
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);
+    const recent = (await this.ctx.storage.get<string[]>("recent")) ?? [];
+    this.ctx.storage.put("recent", [...recent, batch.objectKey].slice(-RECENT_OBJECTS));
     await deleteMany(this.ctx.storage, [...batch.recordKeys, "batch"]);
     return batch.objectKey;
   }
@@ -189,14 +193,14 @@ export class AuditLog extends DurableObject<Env> {
     await deleteMany(this.ctx.storage, [...marks].filter(([, t]) => t < now - DEDUPE_WINDOW_MS).map(([k]) => k));
   }
 
-  /** Recent records: those delivered since the last digest and those not yet delivered. */
+  /** Recent records: those of the last few delivered objects, and those not yet delivered. */
   async recent(limit: number, eventName?: string, keyArn?: string): Promise<TailEntry[]> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
     if (!meta) return [];
     const out: TailEntry[] = [];
     const { bucket } = auditBucket(this.env, meta.region);
-    for (const f of (await this.ctx.storage.list<Delivered>({ prefix: "o:" })).values()) {
-      const obj = await bucket.get(f.objectKey);
+    for (const objectKey of (await this.ctx.storage.get<string[]>("recent")) ?? []) {
+      const obj = await bucket.get(objectKey);
       if (!obj) continue;
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj.arrayBuffer())))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });

@@ -171,6 +171,9 @@ describe("audit trail", () => {
     const tail = await admin<{ Entries: { Delivered: boolean; Record: CloudTrailRecord }[] }>("AuditTail", { Limit: 1000 });
     expect(tail.status).toBe(200);
     expect(tail.body.Entries.find((e) => e.Record.requestID === id)?.Delivered).toBe(false);
+    await flush();
+    const after = await admin<{ Entries: { Delivered: boolean; Record: CloudTrailRecord }[] }>("AuditTail", { Limit: 1000 });
+    expect(after.body.Entries.find((e) => e.Record.requestID === id)?.Delivered).toBe(true);
     const res = await SELF.fetch(`${ENDPOINT}admin`, { method: "POST", body: "{}" });
     expect(res.status).toBe(400);
   });
