@@ -1,0 +1,119 @@
+// Condition operators of the IAM policy language. A request context maps lower-cased keys to
+// a string or a list of strings (multi-valued keys such as kms:EncryptionContextKeys).
+
+import type { ConditionClause } from "./document.js";
+
+export type ContextValue = string | string[] | undefined;
+export type RequestContext = Record<string, ContextValue>;
+
+/** `*` matches any run of characters, `?` any one (StringLike, ArnLike, actions, resources). */
+export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
+  const p = ignoreCase ? pattern.toLowerCase() : pattern;
+  const v = ignoreCase ? value.toLowerCase() : value;
+  // iterative matcher with backtracking on the last '*'
+  let pi = 0, vi = 0, star = -1, mark = 0;
+  while (vi < v.length) {
+    if (pi < p.length && (p[pi] === "?" || p[pi] === v[vi])) { pi++; vi++; }
+    else if (pi < p.length && p[pi] === "*") { star = pi++; mark = vi; }
+    else if (star >= 0) { pi = star + 1; vi = ++mark; }
+    else return false;
+  }
+  while (pi < p.length && p[pi] === "*") pi++;
+  return pi === p.length;
+}
+
+function parseIp(s: string): { v6: boolean; bytes: number[] } | undefined {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) {
+    const b = s.split(".").map(Number);
+    return b.every((x) => x <= 255) ? { v6: false, bytes: b } : undefined;
+  }
+  if (!s.includes(":")) return undefined;
+  const [head, tail] = s.split("::");
+  if (s.split("::").length > 2) return undefined;
+  const h = head ? head.split(":") : [];
+  const t = tail !== undefined ? (tail ? tail.split(":") : []) : [];
+  if (tail === undefined && h.length !== 8) return undefined;
+  const groups = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return { v6: true, bytes: groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 255]; }) };
+}
+
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const [net, bitsText] = cidr.split("/");
+  const a = parseIp(ip), n = parseIp(net);
+  if (!a || !n || a.v6 !== n.v6) return false;
+  const bits = bitsText === undefined ? n.bytes.length * 8 : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > n.bytes.length * 8) return false;
+  for (let i = 0; i < bits; i++) {
+    const bit = (x: number[]) => (x[i >> 3] >> (7 - (i & 7))) & 1;
+    if (bit(a.bytes) !== bit(n.bytes)) return false;
+  }
+  return true;
+}
+
+/** ARN matching segment by segment (arn:partition:service:region:account:resource), wildcards within each. */
+function arnMatch(pattern: string, value: string): boolean {
+  const p = pattern.split(":"), v = value.split(":");
+  if (p.length < 6 || v.length < 6) return false;
+  const pr = [...p.slice(0, 5), p.slice(5).join(":")], vr = [...v.slice(0, 5), v.slice(5).join(":")];
+  return pr.every((seg, i) => wildcardMatch(seg, vr[i]));
+}
+
+const parseDate = (s: string): number => (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : Date.parse(s));
+
+/** One value against one policy value, for a non-negated base operator. */
+function positive(base: string, policyValue: string, value: string): boolean {
+  switch (base) {
+    case "StringEquals": return value === policyValue;
+    case "StringEqualsIgnoreCase": return value.toLowerCase() === policyValue.toLowerCase();
+    case "StringLike": return wildcardMatch(policyValue, value);
+    case "NumericEquals": return Number(value) === Number(policyValue);
+    case "NumericLessThan": return Number(value) < Number(policyValue);
+    case "NumericLessThanEquals": return Number(value) <= Number(policyValue);
+    case "NumericGreaterThan": return Number(value) > Number(policyValue);
+    case "NumericGreaterThanEquals": return Number(value) >= Number(policyValue);
+    case "DateEquals": return parseDate(value) === parseDate(policyValue);
+    case "DateLessThan": return parseDate(value) < parseDate(policyValue);
+    case "DateLessThanEquals": return parseDate(value) <= parseDate(policyValue);
+    case "DateGreaterThan": return parseDate(value) > parseDate(policyValue);
+    case "DateGreaterThanEquals": return parseDate(value) >= parseDate(policyValue);
+    case "Bool": return value.toLowerCase() === policyValue.toLowerCase();
+    case "IpAddress": return ipInCidr(value, policyValue);
+    case "ArnEquals": case "ArnLike": return arnMatch(policyValue, value);
+    default: return false;
+  }
+}
+
+// Negated operators and the positive operator they negate.
+const NEGATED: Record<string, string> = {
+  StringNotEquals: "StringEquals",
+  StringNotEqualsIgnoreCase: "StringEqualsIgnoreCase",
+  StringNotLike: "StringLike",
+  NumericNotEquals: "NumericEquals",
+  DateNotEquals: "DateEquals",
+  NotIpAddress: "IpAddress",
+  ArnNotEquals: "ArnEquals",
+  ArnNotLike: "ArnLike",
+};
+
+/** Whether a single request value satisfies the clause's operator against its policy values. */
+function valueMatches(c: ConditionClause, value: string): boolean {
+  const base = NEGATED[c.operator];
+  if (base) return !c.values.some((pv) => positive(base, pv, value)); // NOR over the values
+  return c.values.some((pv) => positive(c.operator, pv, value)); // OR over the values
+}
+
+/** Evaluates one condition clause against the request context. */
+export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
+  const raw = ctx[c.key];
+  const present = raw !== undefined && !(Array.isArray(raw) && raw.length === 0);
+  if (c.operator === "Null") {
+    // "Null": {"key": "true"} holds when the key is absent.
+    return c.values.some((v) => (v.toLowerCase() === "true") === !present);
+  }
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (c.set === "ForAllValues") return values.every((v) => valueMatches(c, v)); // true for an empty set
+  if (c.set === "ForAnyValue") return values.some((v) => valueMatches(c, v)); // false for an empty set
+  if (!present) return c.ifExists || c.operator in NEGATED;
+  return values.some((v) => valueMatches(c, v));
+}

@@ -1,0 +1,140 @@
+// Parsing of IAM-style policy documents (key policies and identity policies) into a checked,
+// normalised form. Anything malformed is reported with a reason (MalformedPolicyDocument).
+
+export type Effect = "Allow" | "Deny";
+
+export interface PrincipalSpec {
+  any: boolean; // "*" or {"AWS": "*"}
+  aws: string[]; // account ids, root/user/role ARNs
+  service: string[];
+}
+
+export interface ConditionClause {
+  operator: string; // base operator, e.g. StringEquals
+  ifExists: boolean;
+  set?: "ForAnyValue" | "ForAllValues";
+  key: string; // lower-cased for lookup
+  values: string[];
+}
+
+export interface Statement {
+  sid?: string;
+  effect: Effect;
+  principal?: PrincipalSpec;
+  notPrincipal?: PrincipalSpec;
+  actions?: string[];
+  notActions?: string[];
+  resources?: string[];
+  notResources?: string[];
+  conditions: ConditionClause[];
+}
+
+export interface PolicyDocument {
+  version?: string;
+  id?: string;
+  statements: Statement[];
+}
+
+export class PolicyError extends Error {}
+
+export const OPERATORS = new Set([
+  "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+  "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
+  "DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+  "Bool", "Null", "IpAddress", "NotIpAddress", "ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike",
+]);
+
+const asList = (v: unknown, what: string): string[] => {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0 || list.some((x) => typeof x !== "string" && typeof x !== "number" && typeof x !== "boolean")) {
+    throw new PolicyError(`${what} must be a string or a non-empty list of strings`);
+  }
+  return list.map(String);
+};
+
+function principal(v: unknown, what: string): PrincipalSpec {
+  if (v === "*") return { any: true, aws: [], service: [] };
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new PolicyError(`${what} must be "*" or an object`);
+  const out: PrincipalSpec = { any: false, aws: [], service: [] };
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k === "AWS") {
+      const list = asList(x, `${what}.AWS`);
+      if (list.includes("*")) out.any = true;
+      for (const p of list) {
+        if (p !== "*" && !/^\d{12}$/.test(p) && !/^arn:aws[a-z-]*:iam::\d{12}:(root|user\/.+|role\/.+|assumed-role\/.+)$/.test(p)) {
+          throw new PolicyError(`${what}.AWS has an invalid principal: ${p}`);
+        }
+      }
+      out.aws = list.filter((p) => p !== "*");
+    } else if (k === "Service") {
+      out.service = asList(x, `${what}.Service`);
+    } else {
+      throw new PolicyError(`${what} has an unsupported principal type: ${k}`);
+    }
+  }
+  return out;
+}
+
+function conditions(v: unknown): ConditionClause[] {
+  if (v === undefined) return [];
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new PolicyError("Condition must be an object");
+  const out: ConditionClause[] = [];
+  for (const [rawOp, block] of Object.entries(v as Record<string, unknown>)) {
+    let op = rawOp;
+    let set: ConditionClause["set"];
+    const q = /^(ForAnyValue|ForAllValues):(.+)$/.exec(op);
+    if (q) {
+      set = q[1] as ConditionClause["set"];
+      op = q[2];
+    }
+    const ifExists = op.endsWith("IfExists");
+    if (ifExists) op = op.slice(0, -"IfExists".length);
+    if (!OPERATORS.has(op) || (ifExists && op === "Null")) throw new PolicyError(`Unknown condition operator: ${rawOp}`);
+    if (block === null || typeof block !== "object" || Array.isArray(block)) throw new PolicyError(`Condition ${rawOp} must map keys to values`);
+    for (const [key, values] of Object.entries(block as Record<string, unknown>)) {
+      out.push({ operator: op, ifExists, set, key: key.toLowerCase(), values: asList(values, `Condition ${rawOp}.${key}`) });
+    }
+  }
+  return out;
+}
+
+function pair(s: Record<string, unknown>, a: string, b: string, required: boolean): [string[] | undefined, string[] | undefined] {
+  if (s[a] !== undefined && s[b] !== undefined) throw new PolicyError(`A statement cannot have both ${a} and ${b}`);
+  if (required && s[a] === undefined && s[b] === undefined) throw new PolicyError(`A statement needs ${a} or ${b}`);
+  return [s[a] === undefined ? undefined : asList(s[a], a), s[b] === undefined ? undefined : asList(s[b], b)];
+}
+
+/** Parses policy JSON text; throws PolicyError with the reason when it is malformed. */
+export function parsePolicy(text: string): PolicyDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new PolicyError("The policy is not valid JSON");
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new PolicyError("The policy must be a JSON object");
+  const d = doc as Record<string, unknown>;
+  if (d.Version !== undefined && d.Version !== "2012-10-17" && d.Version !== "2008-10-17") throw new PolicyError(`Unsupported policy Version: ${String(d.Version)}`);
+  const raw = Array.isArray(d.Statement) ? d.Statement : d.Statement === undefined ? [] : [d.Statement];
+  if (raw.length === 0) throw new PolicyError("The policy has no Statement");
+  const statements = raw.map((st, i): Statement => {
+    if (st === null || typeof st !== "object" || Array.isArray(st)) throw new PolicyError(`Statement ${i} must be an object`);
+    const s = st as Record<string, unknown>;
+    if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new PolicyError(`Statement ${i} needs Effect Allow or Deny`);
+    if (s.Principal !== undefined && s.NotPrincipal !== undefined) throw new PolicyError("A statement cannot have both Principal and NotPrincipal");
+    const [actions, notActions] = pair(s, "Action", "NotAction", true);
+    const [resources, notResources] = pair(s, "Resource", "NotResource", false);
+    return {
+      ...(typeof s.Sid === "string" ? { sid: s.Sid } : {}),
+      effect: s.Effect,
+      ...(s.Principal !== undefined ? { principal: principal(s.Principal, "Principal") } : {}),
+      ...(s.NotPrincipal !== undefined ? { notPrincipal: principal(s.NotPrincipal, "NotPrincipal") } : {}),
+      ...(actions ? { actions } : {}),
+      ...(notActions ? { notActions } : {}),
+      ...(resources ? { resources } : {}),
+      ...(notResources ? { notResources } : {}),
+      conditions: conditions(s.Condition),
+    };
+  });
+  return { ...(typeof d.Version === "string" ? { version: d.Version } : {}), ...(typeof d.Id === "string" ? { id: d.Id } : {}), statements };
+}

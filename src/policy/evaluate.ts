@@ -1,0 +1,59 @@
+// Evaluation of one policy document for one request: explicit Deny, Allow, or no match.
+// Combining the key policy, identity policies and grants is the caller's (authorization) job.
+import type { PolicyDocument, PrincipalSpec, Statement } from "./document.js";
+import { clauseHolds, wildcardMatch, type RequestContext } from "./conditions.js";
+
+export interface PolicyRequest {
+  /** e.g. "kms:Encrypt" */
+  action: string;
+  /** The key ARN (or "*" for operations without a resource). */
+  resource: string;
+  principal: { arn: string; accountId: string; service?: string };
+  context: RequestContext;
+}
+
+export type Decision = "Deny" | "Allow" | "NoMatch";
+
+const rootArn = (account: string) => `arn:aws:iam::${account}:root`;
+
+/**
+ * Whether a Principal element names the caller. An account id or account root ARN names the
+ * account as a whole: every principal of the account (the key policy then delegates to IAM).
+ */
+export function principalMatches(spec: PrincipalSpec, p: PolicyRequest["principal"]): boolean {
+  if (spec.any) return true;
+  if (p.service && spec.service.includes(p.service)) return true;
+  return spec.aws.some((a) => a === p.accountId || a === rootArn(p.accountId) || a === p.arn);
+}
+
+/** Actions are case-insensitive and may use wildcards ("kms:*", "kms:Generate*"). */
+const actionMatches = (patterns: string[], action: string) => patterns.some((p) => wildcardMatch(p, action, true));
+const resourceMatches = (patterns: string[], resource: string) => patterns.some((p) => p === "*" || wildcardMatch(p, resource));
+
+export function statementApplies(s: Statement, r: PolicyRequest, withPrincipal: boolean): boolean {
+  if (withPrincipal) {
+    if (s.principal && !principalMatches(s.principal, r.principal)) return false;
+    if (s.notPrincipal && principalMatches(s.notPrincipal, r.principal)) return false;
+    if (!s.principal && !s.notPrincipal) return false;
+  }
+  if (s.actions && !actionMatches(s.actions, r.action)) return false;
+  if (s.notActions && actionMatches(s.notActions, r.action)) return false;
+  if (s.resources && !resourceMatches(s.resources, r.resource)) return false;
+  if (s.notResources && resourceMatches(s.notResources, r.resource)) return false;
+  return s.conditions.every((c) => clauseHolds(c, r.context));
+}
+
+/**
+ * Deny if any applicable statement denies; else Allow if any allows; else NoMatch.
+ * Resource policies (key policies) match on Principal; identity policies have none
+ * (withPrincipal = false: they apply to the principal they are attached to).
+ */
+export function evaluatePolicy(doc: PolicyDocument, r: PolicyRequest, withPrincipal: boolean): Decision {
+  let allowed = false;
+  for (const s of doc.statements) {
+    if (!statementApplies(s, r, withPrincipal)) continue;
+    if (s.effect === "Deny") return "Deny";
+    allowed = true;
+  }
+  return allowed ? "Allow" : "NoMatch";
+}

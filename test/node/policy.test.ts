@@ -1,0 +1,212 @@
+// The policy language as a pure function: a table of cases covering every operator, the
+// IfExists suffix, ForAnyValue/ForAllValues, principals, actions, resources and effects.
+import { describe, expect, it } from "vitest";
+import { parsePolicy, PolicyError } from "../../src/policy/document.js";
+import { evaluatePolicy, type Decision, type PolicyRequest } from "../../src/policy/evaluate.js";
+import type { RequestContext } from "../../src/policy/conditions.js";
+
+const ACCT = "111122223333";
+const KEY = `arn:aws:kms:us-east-1:${ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const ALICE = `arn:aws:iam::${ACCT}:user/alice`;
+
+function req(over: Partial<PolicyRequest> & { ctx?: RequestContext } = {}): PolicyRequest {
+  return {
+    action: over.action ?? "kms:Encrypt",
+    resource: over.resource ?? KEY,
+    principal: over.principal ?? { arn: ALICE, accountId: ACCT },
+    context: Object.fromEntries(Object.entries(over.ctx ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+  };
+}
+
+const stmt = (s: Record<string, unknown>) => ({ Effect: "Allow", Principal: { AWS: ACCT }, Action: "kms:*", Resource: "*", ...s });
+const policy = (...statements: Record<string, unknown>[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+const cond = (c: Record<string, unknown>) => policy(stmt({ Condition: c }));
+
+type Case = [name: string, policy: string, request: PolicyRequest, expected: Decision];
+const NOW = "2026-11-28T12:00:00Z";
+
+const CASES: Case[] = [
+  // principals
+  ["Principal * matches anyone", policy(stmt({ Principal: "*" })), req({ principal: { arn: "arn:aws:iam::999988887777:root", accountId: "999988887777" } }), "Allow"],
+  ["Principal AWS * matches anyone", policy(stmt({ Principal: { AWS: "*" } })), req(), "Allow"],
+  ["account id names every principal of the account", policy(stmt({ Principal: { AWS: ACCT } })), req(), "Allow"],
+  ["account root ARN names the account", policy(stmt({ Principal: { AWS: `arn:aws:iam::${ACCT}:root` } })), req(), "Allow"],
+  ["user ARN matches that user", policy(stmt({ Principal: { AWS: ALICE } })), req(), "Allow"],
+  ["user ARN does not match another user", policy(stmt({ Principal: { AWS: `arn:aws:iam::${ACCT}:user/bob` } })), req(), "NoMatch"],
+  ["another account does not match", policy(stmt({ Principal: { AWS: "999988887777" } })), req(), "NoMatch"],
+  ["list of principals: any one", policy(stmt({ Principal: { AWS: ["999988887777", ALICE] } })), req(), "Allow"],
+  ["service principal matches the service", policy(stmt({ Principal: { Service: "cloudtrail.amazonaws.com" } })), req({ principal: { arn: "", accountId: ACCT, service: "cloudtrail.amazonaws.com" } }), "Allow"],
+  ["service principal does not match a user", policy(stmt({ Principal: { Service: "cloudtrail.amazonaws.com" } })), req(), "NoMatch"],
+  ["NotPrincipal excludes the named user", policy(stmt({ Principal: undefined, NotPrincipal: { AWS: ALICE } })), req(), "NoMatch"],
+  ["NotPrincipal applies to others", policy(stmt({ Principal: undefined, NotPrincipal: { AWS: `arn:aws:iam::${ACCT}:user/bob` } })), req(), "Allow"],
+  // actions
+  ["exact action", policy(stmt({ Action: "kms:Encrypt" })), req(), "Allow"],
+  ["actions are case-insensitive", policy(stmt({ Action: "KMS:encrypt" })), req(), "Allow"],
+  ["kms:* matches every KMS action", policy(stmt({ Action: "kms:*" })), req({ action: "kms:ScheduleKeyDeletion" }), "Allow"],
+  ["kms:Generate* matches GenerateDataKey", policy(stmt({ Action: "kms:Generate*" })), req({ action: "kms:GenerateDataKey" }), "Allow"],
+  ["kms:Generate* does not match Encrypt", policy(stmt({ Action: "kms:Generate*" })), req(), "NoMatch"],
+  ["kms:ReEncrypt* matches ReEncryptFrom", policy(stmt({ Action: "kms:ReEncrypt*" })), req({ action: "kms:ReEncryptFrom" }), "Allow"],
+  ["list of actions", policy(stmt({ Action: ["kms:Decrypt", "kms:Encrypt"] })), req(), "Allow"],
+  ["action of another service", policy(stmt({ Action: "s3:*" })), req(), "NoMatch"],
+  ["* action", policy(stmt({ Action: "*" })), req(), "Allow"],
+  ["NotAction excludes the action", policy(stmt({ Action: undefined, NotAction: "kms:Encrypt" })), req(), "NoMatch"],
+  ["NotAction allows other actions", policy(stmt({ Action: undefined, NotAction: "kms:Decrypt" })), req(), "Allow"],
+  ["? matches one character", policy(stmt({ Action: "kms:?ncrypt" })), req(), "Allow"],
+  // resources
+  ["Resource *", policy(stmt({ Resource: "*" })), req(), "Allow"],
+  ["exact key ARN", policy(stmt({ Resource: KEY })), req(), "Allow"],
+  ["key ARN wildcard", policy(stmt({ Resource: `arn:aws:kms:us-east-1:${ACCT}:key/*` })), req(), "Allow"],
+  ["another key", policy(stmt({ Resource: `arn:aws:kms:us-east-1:${ACCT}:key/other` })), req(), "NoMatch"],
+  ["another region", policy(stmt({ Resource: `arn:aws:kms:eu-west-1:${ACCT}:key/*` })), req(), "NoMatch"],
+  ["NotResource excludes", policy(stmt({ Resource: undefined, NotResource: KEY })), req(), "NoMatch"],
+  ["NotResource includes others", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:us-east-1:${ACCT}:key/other` })), req(), "Allow"],
+  // effects
+  ["explicit Deny wins over Allow", policy(stmt({}), stmt({ Effect: "Deny", Action: "kms:Encrypt" })), req(), "Deny"],
+  ["Deny first, Allow later: still Deny", policy(stmt({ Effect: "Deny" }), stmt({})), req(), "Deny"],
+  ["Deny of another action does not apply", policy(stmt({}), stmt({ Effect: "Deny", Action: "kms:Decrypt" })), req(), "Allow"],
+  ["Deny whose condition fails does not apply", policy(stmt({}), stmt({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })), req({ ctx: { "aws:SecureTransport": "true" } }), "Allow"],
+  ["no applicable statement", policy(stmt({ Action: "kms:Decrypt" })), req(), "NoMatch"],
+  ["two allows", policy(stmt({ Action: "kms:Decrypt" }), stmt({ Action: "kms:Encrypt" })), req(), "Allow"],
+  // StringEquals family
+  ["StringEquals match", cond({ StringEquals: { "kms:CallerAccount": ACCT } }), req({ ctx: { "kms:CallerAccount": ACCT } }), "Allow"],
+  ["StringEquals mismatch", cond({ StringEquals: { "kms:CallerAccount": ACCT } }), req({ ctx: { "kms:CallerAccount": "999988887777" } }), "NoMatch"],
+  ["StringEquals missing key", cond({ StringEquals: { "kms:CallerAccount": ACCT } }), req(), "NoMatch"],
+  ["StringEquals is case-sensitive", cond({ StringEquals: { "kms:EncryptionContext:purpose": "Test" } }), req({ ctx: { "kms:EncryptionContext:purpose": "test" } }), "NoMatch"],
+  ["StringEquals values OR", cond({ StringEquals: { "kms:EncryptionContext:purpose": ["a", "b"] } }), req({ ctx: { "kms:EncryptionContext:purpose": "b" } }), "Allow"],
+  ["condition key names are case-insensitive", cond({ StringEquals: { "KMS:CALLERACCOUNT": ACCT } }), req({ ctx: { "kms:CallerAccount": ACCT } }), "Allow"],
+  ["StringNotEquals different value", cond({ StringNotEquals: { "kms:EncryptionContext:tenant": "t1" } }), req({ ctx: { "kms:EncryptionContext:tenant": "t2" } }), "Allow"],
+  ["StringNotEquals equal value", cond({ StringNotEquals: { "kms:EncryptionContext:tenant": "t1" } }), req({ ctx: { "kms:EncryptionContext:tenant": "t1" } }), "NoMatch"],
+  ["StringNotEquals is NOR over values", cond({ StringNotEquals: { "kms:EncryptionContext:tenant": ["t1", "t2"] } }), req({ ctx: { "kms:EncryptionContext:tenant": "t2" } }), "NoMatch"],
+  ["StringNotEquals missing key holds", cond({ StringNotEquals: { "kms:EncryptionContext:tenant": "t1" } }), req(), "Allow"],
+  ["StringEqualsIgnoreCase match", cond({ StringEqualsIgnoreCase: { "kms:EncryptionContext:purpose": "TEST" } }), req({ ctx: { "kms:EncryptionContext:purpose": "test" } }), "Allow"],
+  ["StringEqualsIgnoreCase mismatch", cond({ StringEqualsIgnoreCase: { "kms:EncryptionContext:purpose": "prod" } }), req({ ctx: { "kms:EncryptionContext:purpose": "test" } }), "NoMatch"],
+  ["StringNotEqualsIgnoreCase equal ignoring case", cond({ StringNotEqualsIgnoreCase: { "kms:EncryptionContext:purpose": "TEST" } }), req({ ctx: { "kms:EncryptionContext:purpose": "test" } }), "NoMatch"],
+  ["StringNotEqualsIgnoreCase different", cond({ StringNotEqualsIgnoreCase: { "kms:EncryptionContext:purpose": "prod" } }), req({ ctx: { "kms:EncryptionContext:purpose": "test" } }), "Allow"],
+  ["StringLike *", cond({ StringLike: { "kms:RequestAlias": "alias/app-*" } }), req({ ctx: { "kms:RequestAlias": "alias/app-prod" } }), "Allow"],
+  ["StringLike ?", cond({ StringLike: { "kms:RequestAlias": "alias/app-?" } }), req({ ctx: { "kms:RequestAlias": "alias/app-1" } }), "Allow"],
+  ["StringLike no match", cond({ StringLike: { "kms:RequestAlias": "alias/app-*" } }), req({ ctx: { "kms:RequestAlias": "alias/other" } }), "NoMatch"],
+  ["StringLike is case-sensitive", cond({ StringLike: { "kms:RequestAlias": "alias/APP-*" } }), req({ ctx: { "kms:RequestAlias": "alias/app-1" } }), "NoMatch"],
+  ["StringNotLike excludes", cond({ StringNotLike: { "aws:PrincipalArn": "*:user/admin*" } }), req({ ctx: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/admin1` } }), "NoMatch"],
+  ["StringNotLike includes others", cond({ StringNotLike: { "aws:PrincipalArn": "*:user/admin*" } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "Allow"],
+  // Numeric
+  ["NumericEquals", cond({ NumericEquals: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), req({ ctx: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), "Allow"],
+  ["NumericEquals mismatch", cond({ NumericEquals: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), req({ ctx: { "kms:ScheduleKeyDeletionPendingWindowInDays": "7" } }), "NoMatch"],
+  ["NumericNotEquals", cond({ NumericNotEquals: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), req({ ctx: { "kms:ScheduleKeyDeletionPendingWindowInDays": "7" } }), "Allow"],
+  ["NumericLessThan true", cond({ NumericLessThan: { "kms:RotationPeriodInDays": "365" } }), req({ ctx: { "kms:RotationPeriodInDays": "90" } }), "Allow"],
+  ["NumericLessThan boundary false", cond({ NumericLessThan: { "kms:RotationPeriodInDays": "365" } }), req({ ctx: { "kms:RotationPeriodInDays": "365" } }), "NoMatch"],
+  ["NumericLessThanEquals boundary", cond({ NumericLessThanEquals: { "kms:RotationPeriodInDays": "365" } }), req({ ctx: { "kms:RotationPeriodInDays": "365" } }), "Allow"],
+  ["NumericGreaterThan true", cond({ NumericGreaterThan: { "kms:ScheduleKeyDeletionPendingWindowInDays": "14" } }), req({ ctx: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), "Allow"],
+  ["NumericGreaterThan boundary false", cond({ NumericGreaterThan: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), req({ ctx: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), "NoMatch"],
+  ["NumericGreaterThanEquals boundary", cond({ NumericGreaterThanEquals: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), req({ ctx: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } }), "Allow"],
+  ["Numeric missing key", cond({ NumericLessThan: { "kms:RotationPeriodInDays": "365" } }), req(), "NoMatch"],
+  ["Numeric with a non-number", cond({ NumericLessThan: { "kms:RotationPeriodInDays": "365" } }), req({ ctx: { "kms:RotationPeriodInDays": "soon" } }), "NoMatch"],
+  // Date
+  ["DateLessThan true", cond({ DateLessThan: { "aws:CurrentTime": "2027-01-01T00:00:00Z" } }), req({ ctx: { "aws:CurrentTime": NOW } }), "Allow"],
+  ["DateLessThan false", cond({ DateLessThan: { "aws:CurrentTime": "2026-01-01T00:00:00Z" } }), req({ ctx: { "aws:CurrentTime": NOW } }), "NoMatch"],
+  ["DateGreaterThan true", cond({ DateGreaterThan: { "aws:CurrentTime": "2026-01-01T00:00:00Z" } }), req({ ctx: { "aws:CurrentTime": NOW } }), "Allow"],
+  ["DateGreaterThanEquals boundary", cond({ DateGreaterThanEquals: { "aws:CurrentTime": NOW } }), req({ ctx: { "aws:CurrentTime": NOW } }), "Allow"],
+  ["DateLessThanEquals boundary", cond({ DateLessThanEquals: { "aws:CurrentTime": NOW } }), req({ ctx: { "aws:CurrentTime": NOW } }), "Allow"],
+  ["DateEquals with epoch seconds", cond({ DateEquals: { "aws:CurrentTime": String(Date.parse(NOW) / 1000) } }), req({ ctx: { "aws:CurrentTime": NOW } }), "Allow"],
+  ["DateNotEquals", cond({ DateNotEquals: { "aws:CurrentTime": "2020-01-01T00:00:00Z" } }), req({ ctx: { "aws:CurrentTime": NOW } }), "Allow"],
+  // Bool, Null
+  ["Bool true", cond({ Bool: { "kms:GrantIsForAWSResource": "true" } }), req({ ctx: { "kms:GrantIsForAWSResource": "true" } }), "Allow"],
+  ["Bool false vs true", cond({ Bool: { "kms:GrantIsForAWSResource": "true" } }), req({ ctx: { "kms:GrantIsForAWSResource": "false" } }), "NoMatch"],
+  ["Bool missing key", cond({ Bool: { "kms:GrantIsForAWSResource": "true" } }), req(), "NoMatch"],
+  ["Bool is case-insensitive", cond({ Bool: { "aws:SecureTransport": "TRUE" } }), req({ ctx: { "aws:SecureTransport": "true" } }), "Allow"],
+  ["Null true: key absent", cond({ Null: { "kms:EncryptionContextKeys": "true" } }), req(), "Allow"],
+  ["Null true: key present", cond({ Null: { "kms:EncryptionContextKeys": "true" } }), req({ ctx: { "kms:EncryptionContextKeys": ["a"] } }), "NoMatch"],
+  ["Null false: key present", cond({ Null: { "kms:EncryptionContextKeys": "false" } }), req({ ctx: { "kms:EncryptionContextKeys": ["a"] } }), "Allow"],
+  ["Null false: key absent", cond({ Null: { "kms:EncryptionContextKeys": "false" } }), req(), "NoMatch"],
+  ["Null false: empty list counts as absent", cond({ Null: { "kms:EncryptionContextKeys": "false" } }), req({ ctx: { "kms:EncryptionContextKeys": [] } }), "NoMatch"],
+  // IpAddress
+  ["IpAddress in IPv4 CIDR", cond({ IpAddress: { "aws:SourceIp": "203.0.113.0/24" } }), req({ ctx: { "aws:SourceIp": "203.0.113.7" } }), "Allow"],
+  ["IpAddress outside CIDR", cond({ IpAddress: { "aws:SourceIp": "203.0.113.0/24" } }), req({ ctx: { "aws:SourceIp": "198.51.100.7" } }), "NoMatch"],
+  ["IpAddress single address", cond({ IpAddress: { "aws:SourceIp": "198.51.100.7" } }), req({ ctx: { "aws:SourceIp": "198.51.100.7" } }), "Allow"],
+  ["IpAddress IPv6 CIDR", cond({ IpAddress: { "aws:SourceIp": "2001:db8::/32" } }), req({ ctx: { "aws:SourceIp": "2001:db8:1234::1" } }), "Allow"],
+  ["IpAddress IPv6 outside", cond({ IpAddress: { "aws:SourceIp": "2001:db8::/32" } }), req({ ctx: { "aws:SourceIp": "2001:db9::1" } }), "NoMatch"],
+  ["IpAddress v4 address vs v6 range", cond({ IpAddress: { "aws:SourceIp": "2001:db8::/32" } }), req({ ctx: { "aws:SourceIp": "10.0.0.1" } }), "NoMatch"],
+  ["NotIpAddress outside holds", cond({ NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "aws:SourceIp": "203.0.113.7" } }), "Allow"],
+  ["NotIpAddress inside fails", cond({ NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "aws:SourceIp": "10.1.2.3" } }), "NoMatch"],
+  // Arn
+  ["ArnEquals exact", cond({ ArnEquals: { "aws:PrincipalArn": ALICE } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "Allow"],
+  ["ArnLike wildcard in resource part", cond({ ArnLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/*` } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "Allow"],
+  ["ArnLike wildcard account", cond({ ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:user/alice" } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "Allow"],
+  ["ArnLike different account", cond({ ArnLike: { "aws:PrincipalArn": "arn:aws:iam::999988887777:user/*" } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "NoMatch"],
+  ["ArnLike on a non-ARN", cond({ ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:user/*" } }), req({ ctx: { "aws:PrincipalArn": "alice" } }), "NoMatch"],
+  ["ArnNotEquals different", cond({ ArnNotEquals: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/bob` } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "Allow"],
+  ["ArnNotLike matching fails", cond({ ArnNotLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/*` } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "NoMatch"],
+  // IfExists
+  ["StringEqualsIfExists missing key holds", cond({ StringEqualsIfExists: { "kms:EncryptionContext:tenant": "t1" } }), req(), "Allow"],
+  ["StringEqualsIfExists present mismatch", cond({ StringEqualsIfExists: { "kms:EncryptionContext:tenant": "t1" } }), req({ ctx: { "kms:EncryptionContext:tenant": "t2" } }), "NoMatch"],
+  ["StringEqualsIfExists present match", cond({ StringEqualsIfExists: { "kms:EncryptionContext:tenant": "t1" } }), req({ ctx: { "kms:EncryptionContext:tenant": "t1" } }), "Allow"],
+  ["NumericLessThanIfExists missing holds", cond({ NumericLessThanIfExists: { "kms:RotationPeriodInDays": "100" } }), req(), "Allow"],
+  ["IpAddressIfExists missing holds", cond({ IpAddressIfExists: { "aws:SourceIp": "10.0.0.0/8" } }), req(), "Allow"],
+  ["BoolIfExists present false", cond({ BoolIfExists: { "kms:GrantIsForAWSResource": "true" } }), req({ ctx: { "kms:GrantIsForAWSResource": "false" } }), "NoMatch"],
+  // set operators
+  ["ForAnyValue one match", cond({ "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": ["tenant", "app"] } }), req({ ctx: { "kms:EncryptionContextKeys": ["x", "app"] } }), "Allow"],
+  ["ForAnyValue no match", cond({ "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": ["tenant"] } }), req({ ctx: { "kms:EncryptionContextKeys": ["x", "y"] } }), "NoMatch"],
+  ["ForAnyValue empty set is false", cond({ "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": ["tenant"] } }), req({ ctx: { "kms:EncryptionContextKeys": [] } }), "NoMatch"],
+  ["ForAnyValue missing key is false", cond({ "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": ["tenant"] } }), req(), "NoMatch"],
+  ["ForAllValues all match", cond({ "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["tenant", "app"] } }), req({ ctx: { "kms:EncryptionContextKeys": ["tenant", "app"] } }), "Allow"],
+  ["ForAllValues one outside", cond({ "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["tenant", "app"] } }), req({ ctx: { "kms:EncryptionContextKeys": ["tenant", "other"] } }), "NoMatch"],
+  ["ForAllValues empty set is true", cond({ "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["tenant"] } }), req({ ctx: { "kms:EncryptionContextKeys": [] } }), "Allow"],
+  ["ForAllValues missing key is true", cond({ "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["tenant"] } }), req(), "Allow"],
+  ["ForAllValues:StringLike", cond({ "ForAllValues:StringLike": { "kms:GrantOperations": ["Encrypt", "Decrypt", "GenerateDataKey*"] } }), req({ ctx: { "kms:GrantOperations": ["Decrypt", "GenerateDataKeyWithoutPlaintext"] } }), "Allow"],
+  ["ForAnyValue:StringNotEquals", cond({ "ForAnyValue:StringNotEquals": { "kms:GrantOperations": ["Decrypt"] } }), req({ ctx: { "kms:GrantOperations": ["Decrypt", "Encrypt"] } }), "Allow"],
+  ["single-valued operator on a list: any value", cond({ StringEquals: { "aws:TagKeys": "team" } }), req({ ctx: { "aws:TagKeys": ["env", "team"] } }), "Allow"],
+  // combining
+  ["two keys in one operator: AND", cond({ StringEquals: { "kms:CallerAccount": ACCT, "kms:EncryptionContext:tenant": "t1" } }), req({ ctx: { "kms:CallerAccount": ACCT, "kms:EncryptionContext:tenant": "t2" } }), "NoMatch"],
+  ["two keys in one operator: both hold", cond({ StringEquals: { "kms:CallerAccount": ACCT, "kms:EncryptionContext:tenant": "t1" } }), req({ ctx: { "kms:CallerAccount": ACCT, "kms:EncryptionContext:tenant": "t1" } }), "Allow"],
+  ["two operators: AND", cond({ StringEquals: { "kms:CallerAccount": ACCT }, IpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "kms:CallerAccount": ACCT, "aws:SourceIp": "192.0.2.1" } }), "NoMatch"],
+  ["two operators: both hold", cond({ StringEquals: { "kms:CallerAccount": ACCT }, IpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "kms:CallerAccount": ACCT, "aws:SourceIp": "10.9.9.9" } }), "Allow"],
+  ["kms:ViaService", cond({ StringEquals: { "kms:ViaService": "cloudtrail.us-east-1.amazonaws.com" } }), req({ ctx: { "kms:ViaService": "cloudtrail.us-east-1.amazonaws.com" } }), "Allow"],
+  ["kms:ViaService absent for direct calls", cond({ StringEquals: { "kms:ViaService": "cloudtrail.us-east-1.amazonaws.com" } }), req(), "NoMatch"],
+  ["aws:ResourceTag", cond({ StringEquals: { "aws:ResourceTag/team": "edge" } }), req({ ctx: { "aws:ResourceTag/team": "edge" } }), "Allow"],
+  ["aws:RequestTag mismatch", cond({ StringEquals: { "aws:RequestTag/env": "prod" } }), req({ ctx: { "aws:RequestTag/env": "dev" } }), "NoMatch"],
+  ["kms:KeySpec / kms:KeyUsage / kms:KeyOrigin", cond({ StringEquals: { "kms:KeySpec": "SYMMETRIC_DEFAULT", "kms:KeyUsage": "ENCRYPT_DECRYPT", "kms:KeyOrigin": "AWS_KMS" } }), req({ ctx: { "kms:KeySpec": "SYMMETRIC_DEFAULT", "kms:KeyUsage": "ENCRYPT_DECRYPT", "kms:KeyOrigin": "AWS_KMS" } }), "Allow"],
+  ["kms:EncryptionAlgorithm", cond({ StringEquals: { "kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT" } }), req({ ctx: { "kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256" } }), "NoMatch"],
+  ["kms:GrantConstraintType", cond({ StringEquals: { "kms:GrantConstraintType": "EncryptionContextEquals" } }), req({ ctx: { "kms:GrantConstraintType": "EncryptionContextEquals" } }), "Allow"],
+  ["kms:RetiringPrincipal", cond({ StringEquals: { "kms:RetiringPrincipal": ALICE } }), req({ ctx: { "kms:RetiringPrincipal": ALICE } }), "Allow"],
+  ["kms:ResourceAliases with ForAnyValue:StringLike", cond({ "ForAnyValue:StringLike": { "kms:ResourceAliases": "alias/finance-*" } }), req({ ctx: { "kms:ResourceAliases": ["alias/x", "alias/finance-key"] } }), "Allow"],
+  ["aws:PrincipalAccount", cond({ StringEquals: { "aws:PrincipalAccount": ACCT } }), req({ ctx: { "aws:PrincipalAccount": ACCT } }), "Allow"],
+];
+
+describe("policy evaluation table", () => {
+  it("has at least 100 cases", () => expect(CASES.length).toBeGreaterThanOrEqual(100));
+  it.each(CASES)("%s", (_name, text, request, expected) => {
+    expect(evaluatePolicy(parsePolicy(text), request, true)).toBe(expected);
+  });
+
+  it("identity policies apply without a Principal element", () => {
+    const identity = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: KEY }] });
+    expect(evaluatePolicy(parsePolicy(identity), req(), false)).toBe("Allow");
+    expect(evaluatePolicy(parsePolicy(identity), req(), true)).toBe("NoMatch");
+  });
+});
+
+describe("malformed policies", () => {
+  it.each([
+    ["not JSON", "{"],
+    ["not an object", "[]"],
+    ["no Statement", JSON.stringify({ Version: "2012-10-17" })],
+    ["bad Effect", policy(stmt({ Effect: "Maybe" }))],
+    ["Action and NotAction", policy(stmt({ NotAction: "kms:Decrypt" }))],
+    ["no Action", policy(stmt({ Action: undefined }))],
+    ["unknown condition operator", cond({ StringSortOf: { "kms:CallerAccount": ACCT } })],
+    ["NullIfExists", cond({ NullIfExists: { "kms:CallerAccount": "true" } })],
+    ["bad principal", policy(stmt({ Principal: { AWS: "alice" } }))],
+    ["Principal and NotPrincipal", policy(stmt({ NotPrincipal: { AWS: ACCT } }))],
+    ["unknown Version", JSON.stringify({ Version: "2099-01-01", Statement: [stmt({})] })],
+    ["empty action list", policy(stmt({ Action: [] }))],
+  ])("%s", (_name, text) => {
+    expect(() => parsePolicy(text)).toThrow(PolicyError);
+  });
+
+  it("the AWS default key policy parses and delegates to the account", () => {
+    const text = `{\n  "Version" : "2012-10-17",\n  "Id" : "key-default-1",\n  "Statement" : [ {\n    "Sid" : "Enable IAM User Permissions",\n    "Effect" : "Allow",\n    "Principal" : { "AWS" : "arn:aws:iam::${ACCT}:root" },\n    "Action" : "kms:*",\n    "Resource" : "*"\n  } ]\n}`;
+    const doc = parsePolicy(text);
+    expect(doc.id).toBe("key-default-1");
+    expect(evaluatePolicy(doc, req(), true)).toBe("Allow");
+    expect(evaluatePolicy(doc, req({ principal: { arn: "arn:aws:iam::999988887777:root", accountId: "999988887777" } }), true)).toBe("NoMatch");
+  });
+});
