@@ -72,6 +72,9 @@ const REQUEST_MEMBERS: Record<string, string[]> = {
   GetKeyRotationStatus: ["KeyId"],
   RotateKeyOnDemand: ["KeyId"],
   ListKeyRotations: ["KeyId", "IncludeKeyMaterial", "Limit", "Marker"],
+  GetKeyPolicy: ["KeyId", "PolicyName"],
+  PutKeyPolicy: ["KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"],
+  ListKeyPolicies: ["KeyId", "Limit", "Marker"],
 };
 
 /** Only strings, numbers, booleans and lists/maps of them: a blob never passes (it would be a Uint8Array). */
@@ -98,7 +101,7 @@ export function requestParameters(eventName: string, input: Record<string, unkno
 }
 
 // Read-only operations (CloudTrail readOnly): describe/list/get and the cryptographic operations.
-const READ_ONLY = new Set(["DescribeKey", "ListKeys", "ListAliases", "ListResourceTags", "GetKeyRotationStatus", "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"]);
+const READ_ONLY = new Set(["GetKeyPolicy", "ListKeyPolicies", "DescribeKey", "ListKeys", "ListAliases", "ListResourceTags", "GetKeyRotationStatus", "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"]);
 
 export const isReadOnly = (eventName: string): boolean => READ_ONLY.has(eventName);
 

@@ -15,9 +15,9 @@ export function checkAliasName(name: string): void {
 }
 
 /** The target of an alias must be a key of the caller that is not pending deletion. */
-export async function aliasTarget(ctx: OpContext, keyIdParam: string): Promise<ResolvedKey> {
+export async function aliasTarget(ctx: OpContext, keyIdParam: string, action: "CreateAlias" | "UpdateAlias"): Promise<ResolvedKey> {
   const key = await resolveKey(ctx, keyIdParam, false);
-  const t = fromVault(await vault(ctx, key.keyId).aliasTarget(internal(ctx)), key.arn);
+  const t = fromVault(await vault(ctx, key.keyId).aliasTarget(internal(ctx, action)), key.arn);
   if (t.state === "PendingDeletion") throw new KmsError("KMSInvalidStateException", `${key.arn} is pending deletion.`);
   return key;
 }

@@ -21,4 +21,6 @@ export interface OpContext {
   requestId: string;
   now: number;
   audit: AuditState;
+  /** Condition keys of the request (lower-cased names) for policy evaluation. */
+  policyContext: Record<string, string | string[]>;
 }

@@ -11,7 +11,7 @@ export const createAlias = defineOperation<Input>({
   schema: { AliasName: ALIAS_NAME, TargetKeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
     checkAliasName(input.AliasName);
-    const key = await aliasTarget(ctx, input.TargetKeyId);
+    const key = await aliasTarget(ctx, input.TargetKeyId, "CreateAlias");
     fromVault(await catalog(ctx).createAlias(input.AliasName, key.keyId, ctx.now));
     return {};
   },

@@ -6,6 +6,7 @@ import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "./enu
 import { defineOperation } from "./operation.js";
 import { audited, catalog, fromVault, vault } from "./shared.js";
 import { TAG_LIST, checkTags } from "./tags.js";
+import { KEY_POLICY } from "./put-key-policy.js";
 
 interface Input {
   Policy?: string;
@@ -25,7 +26,7 @@ export const createKey = defineOperation<Input>({
   name: "CreateKey",
   readOnly: false,
   schema: {
-    Policy: { kind: "string", min: 1, max: 131072 },
+    Policy: KEY_POLICY,
     Description: { kind: "string", min: 0, max: MAX_DESCRIPTION },
     KeyUsage: { kind: "enum", values: KEY_USAGES },
     KeySpec: { kind: "enum", values: KEY_SPECS },
@@ -48,7 +49,6 @@ export const createKey = defineOperation<Input>({
     if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") throw new KmsError("UnsupportedOperationException", `Origin ${input.Origin} is not supported by EdgeKMS yet.`);
     if (input.CustomKeyStoreId || input.XksKeyId) throw new KmsError("UnsupportedOperationException", "Custom key stores are not supported by EdgeKMS.");
     if (input.MultiRegion) throw new KmsError("UnsupportedOperationException", "Multi-Region keys are not supported by EdgeKMS yet.");
-    if (input.Policy !== undefined) throw new KmsError("UnsupportedOperationException", "Key policies are not supported by EdgeKMS yet; omit Policy to use the default key policy.");
     const tags = input.Tags ?? [];
     checkTags(tags);
     if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError("TagException", `A key can have at most ${MAX_TAGS_PER_KEY} tags.`);
@@ -59,7 +59,11 @@ export const createKey = defineOperation<Input>({
     fromVault(await cat.registerKey(keyId, arn));
     try {
       const metadata = fromVault(
-        await vault(ctx, keyId).create(audited(ctx), { keyId, account: ctx.caller.accountId, region: ctx.region, description: input.Description ?? "", tags }, arn),
+        await vault(ctx, keyId).create(
+          { ...audited(ctx), action: undefined },
+          { keyId, account: ctx.caller.accountId, region: ctx.region, description: input.Description ?? "", tags, policy: input.Policy, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck },
+          arn,
+        ),
         undefined,
         ctx,
       );

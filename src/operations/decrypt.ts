@@ -64,7 +64,7 @@ export const decrypt = defineOperation<Input>({
     if (ignoreCiphertext) {
       if (input.KeyId === undefined) throw new KmsError("ValidationException", "KeyId is required when DryRun ignores the ciphertext.");
       const key = await resolveKey(ctx, input.KeyId, true);
-      const md = fromVault(await vault(ctx, key.keyId).describe(internal(ctx)), key.arn);
+      const md = fromVault(await vault(ctx, key.keyId).describe(internal(ctx, "Decrypt")), key.arn);
       if (md.KeyState === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
       if (md.KeyState !== "Enabled") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${md.KeyState === "PendingDeletion" ? "pending deletion" : md.KeyState}.`);
       throw dryRunSucceeded();

@@ -15,6 +15,9 @@ import { generateDataKey } from "./generate-data-key.js";
 import { generateDataKeyWithoutPlaintext } from "./generate-data-key-without-plaintext.js";
 import { generateRandom } from "./generate-random.js";
 import { getKeyRotationStatus } from "./get-key-rotation-status.js";
+import { getKeyPolicy } from "./get-key-policy.js";
+import { listKeyPolicies } from "./list-key-policies.js";
+import { putKeyPolicy } from "./put-key-policy.js";
 import { listAliases } from "./list-aliases.js";
 import { listKeyRotations } from "./list-key-rotations.js";
 import { listKeys } from "./list-keys.js";
@@ -31,7 +34,7 @@ import { updateKeyDescription } from "./update-key-description.js";
 const ALL: Operation<any>[] = [
   cancelKeyDeletion, createAlias, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
   enableKey, enableKeyRotation, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
-  getKeyRotationStatus, listAliases, listKeyRotations, listKeys, listResourceTags, reEncrypt, rotateKeyOnDemand,
+  getKeyPolicy, getKeyRotationStatus, listAliases, listKeyPolicies, putKeyPolicy, listKeyRotations, listKeys, listResourceTags, reEncrypt, rotateKeyOnDemand,
   scheduleKeyDeletion, tagResource, untagResource, updateAlias, updateKeyDescription,
 ];
 
@@ -43,7 +46,7 @@ export const NOT_YET_IMPLEMENTED: ReadonlySet<string> = new Set([
   "ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "Decapsulate", "DeleteCustomKeyStore",
   "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
   "Encapsulate", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
-  "GetKeyPolicy", "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListGrants", "ListKeyPolicies",
-  "ListRetirableGrants", "PutKeyPolicy", "ReplicateKey", "RetireGrant", "RevokeGrant", "Sign",
+  "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListGrants",
+  "ListRetirableGrants", "ReplicateKey", "RetireGrant", "RevokeGrant", "Sign",
   "UpdateCustomKeyStore", "UpdatePrimaryRegion", "Verify", "VerifyMac",
 ]);

@@ -42,7 +42,7 @@ export const reEncrypt = defineOperation<Input>({
     try {
       r = fromVault(
         await vault(ctx, source.keyId).reEncrypt(
-          audited(ctx),
+          audited(ctx, "ReEncryptFrom"),
           input.CiphertextBlob,
           input.SourceEncryptionContext,
           { region: ctx.region, keyId: destination.keyId },

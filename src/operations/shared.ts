@@ -17,10 +17,23 @@ const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
   IncorrectKey: "The key ID in the request does not identify a KMS key that can perform this operation.",
 };
 
-/** The caller as a vault sees it, with the request's audit draft: the vault records the outcome. */
-export const audited = (ctx: OpContext): VaultCaller => ({ account: ctx.caller.accountId, audit: ctx.audit.draft });
-/** The caller for a vault call that is only part of a request (the handler records it). */
-export const internal = (ctx: OpContext): VaultCaller => ({ account: ctx.caller.accountId });
+/**
+ * The caller as a vault sees it: authorized for the request's own action (or `action`), with
+ * the request's audit draft, so that the vault records the outcome.
+ */
+export const audited = (ctx: OpContext, action = ctx.audit.draft.eventName): VaultCaller => ({
+  account: ctx.caller.accountId,
+  principalArn: ctx.caller.arn,
+  action,
+  context: ctx.policyContext,
+  audit: ctx.audit.draft,
+});
+/** The caller for a vault call that is only part of a request (the handler records it), authorized for `action` if given. */
+export const internal = (ctx: OpContext, action?: string): VaultCaller => ({
+  account: ctx.caller.accountId,
+  principalArn: ctx.caller.arn,
+  ...(action ? { action, context: ctx.policyContext } : {}),
+});
 
 /**
  * The value of a vault result, or the matching AWS error. `subject` names the key in NotFound

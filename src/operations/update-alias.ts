@@ -17,7 +17,7 @@ export const updateAlias = defineOperation<Input>({
     }
     // Every key EdgeKMS has today is SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT, so old and new
     // targets always have the same type and usage.
-    const key = await aliasTarget(ctx, input.TargetKeyId);
+    const key = await aliasTarget(ctx, input.TargetKeyId, "UpdateAlias");
     fromVault(await catalog(ctx).updateAlias(input.AliasName, key.keyId, ctx.now));
     return {};
   },

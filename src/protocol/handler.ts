@@ -3,6 +3,7 @@
 import type { Env } from "../env.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
+import { requestContext } from "../policy/request-context.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
@@ -70,7 +71,8 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     const validated = validate<never>(op.schema, parsed);
     input = validated;
     audit = { draft: requestDraft(env, request, requestId, now, name, observed, input) };
-    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit };
+    const policyContext = requestContext(principal, audit.draft.sourceIPAddress, url.protocol === "https:", now, validated as Record<string, unknown>);
+    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit, policyContext };
     const output = await op.run(ctx, validated);
     response = new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });
   } catch (err) {

@@ -13,6 +13,10 @@ import { deriveRootKey } from "./root-key.js";
 import { auditLogName, catalogName, vaultName } from "./naming.js";
 import { GroupCommit, deleteMany, getMany } from "./group-commit.js";
 import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/record.js";
+import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
+import { MAX_KEY_POLICY_BYTES } from "./key-policy.js";
+import { evaluatePolicy } from "../policy/evaluate.js";
+import { defaultKeyPolicy } from "./key-policy.js";
 import {
   fail, ok, VAULT_ERROR_TYPES,
   type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
@@ -23,7 +27,7 @@ const MAX_ON_DEMAND_ROTATIONS = 25;
 const MAX_TAGS = 50;
 const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
 const RECORD = "key";
-const RECORD_VERSION = 1;
+const RECORD_VERSION = 2;
 const OUTBOX = "audit:";
 const OUTBOX_BATCH = "audit-batch";
 /** How soon outbox records are forwarded to the account's AuditLog. */
@@ -60,6 +64,9 @@ interface KeyRecord {
   onDemandRotations: number;
   currentVersion: number;
   materials: Material[];
+  /** The key policy, as text (GetKeyPolicy returns it verbatim), and its version. */
+  policy: string;
+  policyVersion: number;
 }
 
 export interface EncryptResult { blob: Uint8Array; keyArn: string; keyMaterialId: string }
@@ -67,6 +74,9 @@ export interface DecryptResult { plaintext: Uint8Array; keyArn: string; keyMater
 export interface DataKeyResult { blob: Uint8Array; plaintext?: Uint8Array; keyArn: string; keyMaterialId: string }
 export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; destinationKeyArn: string; sourceKeyMaterialId: string; destinationKeyMaterialId: string }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
+
+/** ReEncrypt needs kms:ReEncryptTo on the destination key, with the destination's encryption context. */
+const destinationCaller = (c: VaultCaller): VaultCaller => ({ ...c, ...(c.action ? { action: "ReEncryptTo" } : {}) });
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
@@ -81,6 +91,8 @@ export class KeyVault extends DurableObject<Env> {
   private rootKey: Uint8Array | undefined;
   private readonly plainMaterial = new Map<number, Uint8Array>();
   private readonly commit = new GroupCommit(this.ctx.storage);
+  /** The key policy parsed once per policy version. */
+  private parsedPolicy: { version: number; doc: PolicyDocument } | undefined;
   /** Real time at which the outbox is to be forwarded, when it holds records. */
   private outboxDue: number | undefined;
   /** Milliseconds added to the wall clock; tests move time forward with it. */
@@ -89,7 +101,9 @@ export class KeyVault extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      this.rec = await ctx.storage.get<KeyRecord>(RECORD);
+      const stored = await ctx.storage.get<KeyRecord>(RECORD);
+      // Records of version 1 predate key policies: they get the default policy.
+      this.rec = stored && stored.policy === undefined ? { ...stored, policy: defaultKeyPolicy(stored.account), policyVersion: 1, recordVersion: RECORD_VERSION } : stored;
       if ((await ctx.storage.list({ prefix: OUTBOX, limit: 1 })).size) this.outboxDue = Date.now();
     });
   }
@@ -224,11 +238,38 @@ export class KeyVault extends DurableObject<Env> {
     return forwarded;
   }
 
-  /** The key record if it exists and belongs to the caller's account. */
-  private owned(account: string): VaultResult<KeyRecord> {
+  /** The key record if it exists, belongs to the caller's account and its key policy allows the call. */
+  private owned(caller: VaultCaller): VaultResult<KeyRecord> {
     const rec = this.rec;
-    if (!rec || rec.account !== account) return fail("NotFound", "Key does not exist");
+    if (!rec || rec.account !== caller.account) return fail("NotFound", "Key does not exist");
+    if (caller.action) {
+      const denied = this.authorize(rec, caller, caller.action);
+      if (denied) return denied;
+    }
     return ok(rec);
+  }
+
+  private policyOf(rec: KeyRecord): PolicyDocument {
+    if (this.parsedPolicy?.version !== rec.policyVersion) this.parsedPolicy = { version: rec.policyVersion, doc: parsePolicy(rec.policy) };
+    return this.parsedPolicy.doc;
+  }
+
+  /**
+   * Evaluates the key policy for the caller (reference §6.2): an explicit Deny wins; otherwise
+   * the policy must allow the caller, or the caller's account as a whole.
+   */
+  private authorize(rec: KeyRecord, caller: VaultCaller, action: string): VaultResult<never> | undefined {
+    const principal = caller.principalArn ?? `arn:aws:iam::${caller.account}:root`;
+    const context: Record<string, string | string[]> = { ...(caller.context ?? {}) };
+    context["kms:keyspec"] = "SYMMETRIC_DEFAULT";
+    context["kms:keyusage"] = "ENCRYPT_DECRYPT";
+    context["kms:keyorigin"] = "AWS_KMS";
+    context["kms:calleraccount"] = caller.account;
+    for (const t of rec.tags) context[`aws:resourcetag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+    const decision = evaluatePolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account }, context }, true);
+    if (decision === "Allow") return undefined;
+    const why = decision === "Deny" ? "with an explicit deny in a resource-based policy" : `because no resource-based policy allows the kms:${action} action`;
+    return fail("AccessDenied", `User: ${principal} is not authorized to perform: kms:${action} on resource: ${rec.arn} ${why}`);
   }
 
   private stateError(rec: KeyRecord): VaultResult<never> {
@@ -245,15 +286,15 @@ export class KeyVault extends DurableObject<Env> {
   }
 
   /** Encrypt, Decrypt, ReEncrypt and GenerateDataKey* need an Enabled key (reference §8.3). */
-  private usable(account: string): VaultResult<KeyRecord> {
-    const r = this.owned(account);
+  private usable(caller: VaultCaller): VaultResult<KeyRecord> {
+    const r = this.owned(caller);
     if (!r.ok) return r;
     return r.value.state === "Enabled" ? r : this.stateError(r.value);
   }
 
   /** Operations refused only while the key is pending deletion. */
-  private notPendingDeletion(account: string): VaultResult<KeyRecord> {
-    const r = this.owned(account);
+  private notPendingDeletion(caller: VaultCaller): VaultResult<KeyRecord> {
+    const r = this.owned(caller);
     if (!r.ok) return r;
     return r.value.state === "PendingDeletion" ? this.stateError(r.value) : r;
   }
@@ -315,11 +356,28 @@ export class KeyVault extends DurableObject<Env> {
   // ---- lifecycle ---------------------------------------------------------------------
 
   async create(caller: VaultCaller, p: CreateKeyParams, arn: string): Promise<VaultResult<KeyMetadata>> {
-    return this.audited(caller, (success) => this.createKey(p, arn, success));
+    return this.audited(caller, (success) => this.createKey(caller, p, arn, success));
   }
 
-  private async createKey(p: CreateKeyParams, arn: string, success: SuccessRecord): Promise<VaultResult<KeyMetadata>> {
+  private async createKey(caller: VaultCaller, p: CreateKeyParams, arn: string, success: SuccessRecord): Promise<VaultResult<KeyMetadata>> {
     if (this.rec) return fail("AlreadyExists", "Key already exists");
+    if (p.policy !== undefined) {
+      if (new TextEncoder().encode(p.policy).length > MAX_KEY_POLICY_BYTES) return fail("LimitExceeded", `The key policy exceeds ${MAX_KEY_POLICY_BYTES} bytes.`);
+      let doc: PolicyDocument;
+      try {
+        doc = parsePolicy(p.policy);
+      } catch (e) {
+        if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
+        throw e;
+      }
+      if (!p.bypassPolicyLockoutSafetyCheck) {
+        const probe = { policy: p.policy, policyVersion: 1, tags: p.tags, arn, account: p.account } as KeyRecord;
+        this.parsedPolicy = { version: 1, doc };
+        const locked = this.authorize(probe, caller, "PutKeyPolicy");
+        this.parsedPolicy = undefined;
+        if (locked) return fail("MalformedPolicy", "The new key policy will not allow you to update the key policy in the future.");
+      }
+    }
     const material = await this.newMaterial(p, 1);
     const rec: KeyRecord = {
       recordVersion: RECORD_VERSION,
@@ -335,6 +393,8 @@ export class KeyVault extends DurableObject<Env> {
       onDemandRotations: 0,
       currentVersion: 1,
       materials: [material],
+      policy: p.policy ?? defaultKeyPolicy(p.account),
+      policyVersion: 1,
     };
     this.rec = rec;
     await this.save(rec, success({ keyMetadata: this.metadata(rec) }));
@@ -343,16 +403,14 @@ export class KeyVault extends DurableObject<Env> {
 
   async describe(caller: VaultCaller): Promise<VaultResult<KeyMetadata>> {
     return this.audited<KeyMetadata>(caller, async () => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       return r.ok ? ok(this.metadata(r.value)) : r;
     });
   }
 
   async enable(caller: VaultCaller): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       if (!r.ok) return r;
       if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
       let rec: KeyRecord = { ...r.value, state: "Enabled" };
@@ -368,8 +426,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async disable(caller: VaultCaller): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       if (!r.ok) return r;
       if (r.value.state !== "Enabled" && r.value.state !== "Disabled") return this.stateError(r.value);
       await this.save({ ...r.value, state: "Disabled" }, success());
@@ -379,8 +436,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async scheduleDeletion(caller: VaultCaller, days: number): Promise<VaultResult<{ keyArn: string; deletionDate: number; state: KeyState }>> {
     return this.audited<{ keyArn: string; deletionDate: number; state: KeyState }>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       if (!r.ok) return r;
       if (r.value.state === "PendingDeletion") return this.stateError(r.value);
       const deletionDate = this.now() + days * DAY_MS;
@@ -391,8 +447,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async cancelDeletion(caller: VaultCaller): Promise<VaultResult<{ keyArn: string }>> {
     return this.audited<{ keyArn: string }>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       if (!r.ok) return r;
       if (r.value.state !== "PendingDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
       const rec: KeyRecord = { ...r.value, state: "Disabled" };
@@ -404,8 +459,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async updateDescription(caller: VaultCaller, description: string): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.notPendingDeletion(account);
+      const r = this.notPendingDeletion(caller);
       if (!r.ok) return r;
       await this.save({ ...r.value, description }, success());
       return ok(null);
@@ -455,8 +509,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async encrypt(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<EncryptResult>> {
     return this.audited<EncryptResult>(caller, async () => {
-      const account = caller.account;
-      const r = this.usable(account);
+      const r = this.usable(caller);
       if (!r.ok) return r;
       if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
       const { blob, keyMaterialId } = await this.seal(r.value, plaintext, context);
@@ -466,8 +519,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async decrypt(caller: VaultCaller, blob: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<DecryptResult>> {
     return this.audited<DecryptResult>(caller, async () => {
-      const account = caller.account;
-      const r = this.usable(account);
+      const r = this.usable(caller);
       if (!r.ok) return r;
       const opened = await this.open(r.value, blob, context);
       if (!opened.ok) return opened;
@@ -481,8 +533,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async generateDataKey(caller: VaultCaller, numberOfBytes: number, context: Record<string, string> | undefined, withPlaintext: boolean, dryRun = false): Promise<VaultResult<DataKeyResult>> {
     return this.audited<DataKeyResult>(caller, async () => {
-      const account = caller.account;
-      const r = this.usable(account);
+      const r = this.usable(caller);
       if (!r.ok) return r;
       if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
       const dataKey = crypto.getRandomValues(new Uint8Array(numberOfBytes));
@@ -502,8 +553,7 @@ export class KeyVault extends DurableObject<Env> {
     dryRun = false,
   ): Promise<VaultResult<ReEncryptResult>> {
     return this.audited<ReEncryptResult>(caller, async () => {
-      const account = caller.account;
-      const r = this.usable(account);
+      const r = this.usable(caller);
       if (!r.ok) return r;
       const opened = await this.open(r.value, blob, sourceContext);
       if (!opened.ok) return opened;
@@ -512,10 +562,10 @@ export class KeyVault extends DurableObject<Env> {
         // The destination encryption is part of this request: its record is this vault's.
         let dest: VaultResult<EncryptResult>;
         if (sameKey) {
-          dest = await this.encrypt({ account }, opened.value.plaintext, destinationContext, dryRun);
+          dest = await this.encrypt({ ...destinationCaller(caller), audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
         } else {
           const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
-          dest = (await stub.encrypt({ account }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+          dest = (await stub.encrypt({ ...destinationCaller(caller), audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
         }
         if (!dest.ok) return dest;
         return ok({
@@ -535,8 +585,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async tag(caller: VaultCaller, tags: Tag[]): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.notPendingDeletion(account);
+      const r = this.notPendingDeletion(caller);
       if (!r.ok) return r;
       for (const t of tags) if (t.TagKey.startsWith("aws:")) return fail("Tag", "Tag keys cannot start with the reserved prefix 'aws:'");
       const merged = new Map(r.value.tags.map((t) => [t.TagKey, t.TagValue]));
@@ -549,8 +598,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async untag(caller: VaultCaller, keys: string[]): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.notPendingDeletion(account);
+      const r = this.notPendingDeletion(caller);
       if (!r.ok) return r;
       const drop = new Set(keys);
       await this.save({ ...r.value, tags: r.value.tags.filter((t) => !drop.has(t.TagKey)) }, success());
@@ -560,24 +608,22 @@ export class KeyVault extends DurableObject<Env> {
 
   async listTags(caller: VaultCaller): Promise<VaultResult<Tag[]>> {
     return this.audited<Tag[]>(caller, async () => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       return r.ok ? ok(r.value.tags) : r;
     });
   }
 
   // ---- rotation ----------------------------------------------------------------------
 
-  private rotationChange(account: string): VaultResult<KeyRecord> {
-    const r = this.owned(account);
+  private rotationChange(caller: VaultCaller): VaultResult<KeyRecord> {
+    const r = this.owned(caller);
     if (!r.ok) return r;
     return r.value.state === "Enabled" ? r : this.stateError(r.value);
   }
 
   async enableRotation(caller: VaultCaller, periodDays: number): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.rotationChange(account);
+      const r = this.rotationChange(caller);
       if (!r.ok) return r;
       const rec = r.value;
       // Re-enabling keeps the schedule if the period is unchanged; otherwise it starts now.
@@ -591,8 +637,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async disableRotation(caller: VaultCaller): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.rotationChange(account);
+      const r = this.rotationChange(caller);
       if (!r.ok) return r;
       const rec: KeyRecord = { ...r.value, rotationEnabled: false };
       delete rec.nextRotation;
@@ -603,8 +648,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async rotationStatus(caller: VaultCaller): Promise<VaultResult<RotationStatus & { keyArn: string }>> {
     return this.audited<RotationStatus & { keyArn: string }>(caller, async () => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       if (!r.ok) return r;
       const rec = r.value;
       const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion";
@@ -618,8 +662,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async rotateOnDemand(caller: VaultCaller): Promise<VaultResult<{ keyArn: string }>> {
     return this.audited<{ keyArn: string }>(caller, async (success) => {
-      const account = caller.account;
-      const r = this.rotationChange(account);
+      const r = this.rotationChange(caller);
       if (!r.ok) return r;
       const rec = r.value;
       if (rec.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
@@ -637,8 +680,7 @@ export class KeyVault extends DurableObject<Env> {
   /** Rotations, oldest first; with includeAll, the original material too. */
   async listRotations(caller: VaultCaller, includeAll = false): Promise<VaultResult<RotationEntry[]>> {
     return this.audited<RotationEntry[]>(caller, async () => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       if (!r.ok) return r;
       const rec = r.value;
       return ok(
@@ -654,11 +696,47 @@ export class KeyVault extends DurableObject<Env> {
     });
   }
 
+  // ---- key policy --------------------------------------------------------------------
+
+  async getPolicy(caller: VaultCaller): Promise<VaultResult<string>> {
+    return this.audited<string>(caller, async () => {
+      const r = this.owned(caller);
+      return r.ok ? ok(r.value.policy) : r;
+    });
+  }
+
+  /**
+   * Replaces the key policy. Unless bypassed, the lockout safety check requires that the new
+   * policy still lets the caller call PutKeyPolicy.
+   */
+  async putPolicy(caller: VaultCaller, policy: string, bypassLockoutCheck: boolean): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const r = this.notPendingDeletion(caller);
+      if (!r.ok) return r;
+      if (new TextEncoder().encode(policy).length > MAX_KEY_POLICY_BYTES) return fail("LimitExceeded", `The key policy exceeds ${MAX_KEY_POLICY_BYTES} bytes.`);
+      let doc: PolicyDocument;
+      try {
+        doc = parsePolicy(policy);
+      } catch (e) {
+        if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
+        throw e;
+      }
+      const next: KeyRecord = { ...r.value, policy, policyVersion: r.value.policyVersion + 1 };
+      if (!bypassLockoutCheck) {
+        this.parsedPolicy = { version: next.policyVersion, doc };
+        const locked = this.authorize(next, caller, "PutKeyPolicy");
+        this.parsedPolicy = undefined;
+        if (locked) return fail("MalformedPolicy", "The new key policy will not allow you to update the key policy in the future.");
+      }
+      await this.save(next, success());
+      return ok(null);
+    });
+  }
+
   /** For alias checks: the key's state and usage, if the caller's account owns it. */
   async aliasTarget(caller: VaultCaller): Promise<VaultResult<{ state: KeyState; keyUsage: string; arn: string }>> {
     return this.audited<{ state: KeyState; keyUsage: string; arn: string }>(caller, async () => {
-      const account = caller.account;
-      const r = this.owned(account);
+      const r = this.owned(caller);
       return r.ok ? ok({ state: r.value.state, keyUsage: "ENCRYPT_DECRYPT", arn: r.value.arn }) : r;
     });
   }

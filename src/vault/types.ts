@@ -15,7 +15,9 @@ export type VaultErrorCode =
   | "Conflict"
   | "InvalidMarker"
   | "Tag"
-  | "Validation";
+  | "Validation"
+  | "AccessDenied"
+  | "MalformedPolicy";
 
 /** `audited` is set when the vault wrote the request's audit record itself. */
 export type VaultResult<T> =
@@ -36,11 +38,21 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
   InvalidMarker: "InvalidMarkerException",
   Tag: "TagException",
   Validation: "ValidationException",
+  AccessDenied: "AccessDeniedException",
+  MalformedPolicy: "MalformedPolicyDocumentException",
 };
 
-/** Who calls a vault: the caller's account, and the request's audit draft when the vault is to record it. */
+/**
+ * Who calls a vault: the caller's account; for authorization, the principal, the KMS action
+ * and the request's condition context; and the request's audit draft when the vault is to
+ * record it. Without `action`, the call is part of a request whose authorization the vault
+ * checked in another call (or that needs none).
+ */
 export interface VaultCaller {
   account: string;
+  principalArn?: string;
+  action?: string;
+  context?: Record<string, string | string[]>;
   audit?: import("../audit/record.js").AuditDraft;
 }
 
@@ -86,6 +98,9 @@ export interface CreateKeyParams {
   region: string;
   description: string;
   tags: Tag[];
+  /** The key policy text; the default key policy when absent. */
+  policy?: string;
+  bypassPolicyLockoutSafetyCheck?: boolean;
 }
 
 /** Where another vault lives (for vault-to-vault ReEncrypt). */

@@ -1,0 +1,41 @@
+// The condition keys of a request (reference §6.3), with lower-cased names as the policy
+// evaluator looks them up. Key attributes (kms:KeySpec, aws:ResourceTag/…) are added by the vault.
+import type { Principal } from "../vault/identity-store.js";
+
+export function requestContext(
+  principal: Principal,
+  sourceIp: string,
+  secure: boolean,
+  now: number,
+  input: Record<string, unknown>,
+): Record<string, string | string[]> {
+  const ctx: Record<string, string | string[]> = {
+    "aws:sourceip": sourceIp,
+    "aws:principalarn": principal.arn,
+    "aws:principalaccount": principal.accountId,
+    "aws:currenttime": new Date(now).toISOString(),
+    "aws:securetransport": String(secure),
+    "kms:calleraccount": principal.accountId,
+  };
+  const ec = (input.EncryptionContext ?? input.SourceEncryptionContext) as Record<string, string> | undefined;
+  if (ec) {
+    // Encryption-context keys are matched without regard to case in condition key names.
+    for (const [k, v] of Object.entries(ec)) ctx[`kms:encryptioncontext:${k.toLowerCase()}`] = v;
+    ctx["kms:encryptioncontextkeys"] = Object.keys(ec);
+  }
+  const str = (name: string, key: string) => { if (typeof input[name] === "string") ctx[key] = input[name] as string; };
+  str("EncryptionAlgorithm", "kms:encryptionalgorithm");
+  for (const name of ["KeyId", "DestinationKeyId", "SourceKeyId"]) {
+    if (typeof input[name] === "string" && (input[name] as string).includes("alias/")) ctx["kms:requestalias"] = (input[name] as string).slice((input[name] as string).indexOf("alias/"));
+  }
+  if (typeof input.PendingWindowInDays === "number") ctx["kms:schedulekeydeletionpendingwindowindays"] = String(input.PendingWindowInDays);
+  if (typeof input.RotationPeriodInDays === "number") ctx["kms:rotationperiodindays"] = String(input.RotationPeriodInDays);
+  if (typeof input.BypassPolicyLockoutSafetyCheck === "boolean") ctx["kms:bypasspolicylockoutsafetycheck"] = String(input.BypassPolicyLockoutSafetyCheck);
+  const tags = input.Tags as { TagKey: string; TagValue: string }[] | undefined;
+  if (Array.isArray(tags)) {
+    for (const t of tags) ctx[`aws:requesttag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+    ctx["aws:tagkeys"] = tags.map((t) => t.TagKey);
+  }
+  if (Array.isArray(input.TagKeys)) ctx["aws:tagkeys"] = input.TagKeys as string[];
+  return ctx;
+}

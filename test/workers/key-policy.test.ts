@@ -1,0 +1,98 @@
+// Key policies: the default policy, Get/Put/ListKeyPolicies, and enforcement of the key
+// policy on every key operation (explicit deny, conditions, the lockout safety check).
+import { describe, expect, it } from "vitest";
+import { ACCOUNT, admin, b64, call, ok } from "./kms.js";
+
+const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+const adminStatement = { Sid: "admin", Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:Decrypt", "kms:ScheduleKeyDeletion"], Resource: "*" };
+const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+async function newKey(input: object = {}): Promise<string> {
+  return (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", input)).KeyMetadata.KeyId;
+}
+
+describe("key policies", () => {
+  it("a new key has the default policy, exactly as AWS writes it", async () => {
+    const keyId = await newKey();
+    const r = await ok<{ Policy: string; PolicyName: string }>("GetKeyPolicy", { KeyId: keyId });
+    expect(r.PolicyName).toBe("default");
+    expect(r.Policy).toContain(`"Id" : "key-default-1"`);
+    expect(JSON.parse(r.Policy)).toEqual({
+      Version: "2012-10-17", Id: "key-default-1",
+      Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }],
+    });
+    expect(await ok("ListKeyPolicies", { KeyId: keyId })).toMatchObject({ PolicyNames: ["default"], Truncated: false });
+    expect((await call("GetKeyPolicy", { KeyId: keyId, PolicyName: "other" })).body.__type).toBe("NotFoundException");
+  });
+
+  it("an explicit Deny wins; what no statement allows is denied", async () => {
+    const keyId = await newKey();
+    const blob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: keyId, Plaintext: b64("before") })).CiphertextBlob;
+    await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc(adminStatement, { Effect: "Deny", Principal: "*", Action: "kms:Encrypt", Resource: "*" }) });
+    const enc = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") });
+    expect(enc.body.__type).toBe("AccessDeniedException");
+    expect(enc.body.message).toBe(`User: ${ROOT} is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId} with an explicit deny in a resource-based policy`);
+    expect((await call("Decrypt", { CiphertextBlob: blob })).status).toBe(200);
+    const gdk = await call("GenerateDataKey", { KeyId: keyId, KeySpec: "AES_256" });
+    expect(gdk.body.__type).toBe("AccessDeniedException");
+    expect(gdk.body.message).toContain("because no resource-based policy allows the kms:GenerateDataKey action");
+    expect((await call("DisableKey", { KeyId: keyId })).body.__type).toBe("AccessDeniedException");
+    expect((await call("TagResource", { KeyId: keyId, Tags: [{ TagKey: "a", TagValue: "b" }] })).body.__type).toBe("AccessDeniedException");
+  });
+
+  it("conditions on the encryption context and the source address", async () => {
+    const keyId = await newKey();
+    await ok("PutKeyPolicy", {
+      KeyId: keyId,
+      Policy: doc(adminStatement,
+        { Effect: "Allow", Principal: { AWS: ACCOUNT }, Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:tenant": "t1" } } },
+        { Effect: "Deny", Principal: "*", Action: "kms:GenerateDataKey*", Resource: "*", Condition: { NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } } },
+        { Effect: "Allow", Principal: { AWS: ACCOUNT }, Action: "kms:GenerateDataKey*", Resource: "*" }),
+    });
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), EncryptionContext: { tenant: "t1" } })).status).toBe(200);
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), EncryptionContext: { tenant: "t2" } })).body.__type).toBe("AccessDeniedException");
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).body.__type).toBe("AccessDeniedException");
+    // test requests come from 127.0.0.1 (no CF-Connecting-IP), outside 10.0.0.0/8
+    expect((await call("GenerateDataKey", { KeyId: keyId, KeySpec: "AES_256" })).body.__type).toBe("AccessDeniedException");
+  });
+
+  it("the lockout safety check, and bypassing it", async () => {
+    const keyId = await newKey();
+    const lockout = doc({ Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Encrypt", Resource: "*" });
+    const r = await call("PutKeyPolicy", { KeyId: keyId, Policy: lockout });
+    expect(r.body.__type).toBe("MalformedPolicyDocumentException");
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).status).toBe(200);
+    await ok("PutKeyPolicy", { KeyId: keyId, Policy: lockout, BypassPolicyLockoutSafetyCheck: true });
+    expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: doc(adminStatement) })).body.__type).toBe("AccessDeniedException");
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).status).toBe(200);
+  });
+
+  it("malformed and oversized policies", async () => {
+    const keyId = await newKey();
+    expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: "{not json" })).body.__type).toBe("MalformedPolicyDocumentException");
+    expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: doc({ Effect: "Perhaps", Principal: "*", Action: "kms:*" }) })).body.__type).toBe("MalformedPolicyDocumentException");
+    const big = doc(adminStatement, { Sid: "x".repeat(33_000), Effect: "Allow", Principal: "*", Action: "kms:Encrypt", Resource: "*" });
+    expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: big })).body.__type).toBe("LimitExceededException");
+  });
+
+  it("CreateKey with a Policy: kept verbatim, and checked like PutKeyPolicy", async () => {
+    const policy = doc(adminStatement, { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Encrypt", Resource: "*" });
+    const keyId = await newKey({ Policy: policy });
+    expect((await ok<{ Policy: string }>("GetKeyPolicy", { KeyId: keyId })).Policy).toBe(policy);
+    expect((await call("GenerateDataKey", { KeyId: keyId, KeySpec: "AES_128" })).body.__type).toBe("AccessDeniedException");
+    const locked = await call("CreateKey", { Policy: doc({ Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Encrypt", Resource: "*" }) });
+    expect(locked.body.__type).toBe("MalformedPolicyDocumentException");
+    expect((await call("CreateKey", { Policy: "[]" })).body.__type).toBe("MalformedPolicyDocumentException");
+  });
+
+  it("denials are in the audit trail, with the reason", async () => {
+    const keyId = await newKey();
+    await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc(adminStatement) });
+    const r = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") });
+    const id = r.headers.get("x-amzn-RequestId")!;
+    const tail = await admin<{ Entries: { Record: { requestID?: string; errorCode?: string; errorMessage?: string } }[] }>("AuditTail", { Limit: 1000 });
+    const rec = tail.body.Entries.find((e) => e.Record.requestID === id)?.Record;
+    expect(rec?.errorCode).toBe("AccessDeniedException");
+    expect(rec?.errorMessage).toContain("is not authorized to perform: kms:Encrypt");
+  });
+});
