@@ -1,5 +1,7 @@
-// The operator's admin API: POST /admin, X-Amz-Target "EdgeKMSAdmin.<Operation>", SigV4 as
-// for KMS, and only the operator (bootstrap) principal may call it. Used by `npx edgekms audit`.
+// The admin API: POST /admin, X-Amz-Target "EdgeKMSAdmin.<Operation>", SigV4 as for KMS.
+// The operator (bootstrap principal) may do everything, in any account; an account's root
+// may manage the users, access keys and user policies of its own account. Used by
+// `npx edgekms audit …` and `npx edgekms admin …`.
 import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
 import { authenticate } from "../auth/authenticate.js";
@@ -11,11 +13,25 @@ import { renderError } from "../protocol/handler.js";
 import { validate } from "../protocol/validate.js";
 import { auditLogName, auditSignerName, catalogName, vaultName } from "../vault/naming.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
+import { forgetCredentials } from "../auth/credentials.js";
+import { IDENTITY_STORE_NAME } from "../vault/naming.js";
+import { VAULT_ERROR_TYPES, type VaultResult } from "../vault/types.js";
 
 const PREFIX = "EdgeKMSAdmin.";
 const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
 
 interface Scope { env: Env; region: string; account: string }
+
+const identities = (s: Scope) => s.env.IDENTITY_STORE.get(s.env.IDENTITY_STORE.idFromName(IDENTITY_STORE_NAME));
+
+function value<T>(r: VaultResult<T>): T {
+  if (r.ok) return r.value;
+  throw new KmsError(r.code === "AlreadyExists" ? "EntityAlreadyExistsException" : r.code === "NotFound" ? "NoSuchEntityException" : VAULT_ERROR_TYPES[r.code], r.message);
+}
+
+const USER = { kind: "string", min: 1, max: 64, required: true } as const;
+/** Operations an account root may call for its own account; the rest are the operator's. */
+const ACCOUNT_ADMIN = new Set(["CreateUser", "CreateAccessKey", "DeleteAccessKey", "PutUserPolicy", "DeleteUserPolicy", "ListUsers"]);
 
 const auditLog = (s: Scope) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditLogName(s.region, s.account));
 const keyVault = (s: Scope, keyId: string) => regionStub(s.env.KEY_VAULT, s.env.REGIONS[s.region], vaultName(s.region, keyId));
@@ -36,6 +52,53 @@ async function allKeyIds(s: Scope): Promise<string[]> {
 }
 
 const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s: Scope, input: Record<string, unknown>): Promise<unknown> }> = {
+  /** A new account, and an access key for its root (the secret is returned once). */
+  CreateAccount: {
+    schema: { AccountId: ACCOUNT },
+    async run(s, input) {
+      return value(await identities(s).createAccount(input.AccountId as string | undefined));
+    },
+  },
+  CreateUser: {
+    schema: { Account: ACCOUNT, UserName: USER },
+    async run(s, input) {
+      return value(await identities(s).createUser(s.account, input.UserName as string));
+    },
+  },
+  /** An access key for a user, or for the account root without UserName. */
+  CreateAccessKey: {
+    schema: { Account: ACCOUNT, UserName: { ...USER, required: false } },
+    async run(s, input) {
+      return value(await identities(s).createAccessKey(s.account, input.UserName as string | undefined));
+    },
+  },
+  DeleteAccessKey: {
+    schema: { Account: ACCOUNT, AccessKeyId: { kind: "string", min: 16, max: 128, required: true } },
+    async run(s, input) {
+      value(await identities(s).deleteAccessKey(s.account, input.AccessKeyId as string));
+      return {};
+    },
+  },
+  PutUserPolicy: {
+    schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true }, PolicyDocument: { kind: "string", min: 1, max: 131072, required: true } },
+    async run(s, input) {
+      value(await identities(s).putUserPolicy(s.account, input.UserName as string, input.PolicyName as string, input.PolicyDocument as string));
+      return {};
+    },
+  },
+  DeleteUserPolicy: {
+    schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true } },
+    async run(s, input) {
+      value(await identities(s).deleteUserPolicy(s.account, input.UserName as string, input.PolicyName as string));
+      return {};
+    },
+  },
+  ListUsers: {
+    schema: { Account: ACCOUNT },
+    async run(s) {
+      return { Users: value(await identities(s).listUsers(s.account)) };
+    },
+  },
   /** Forward every vault outbox, deliver everything to R2 and write a digest. */
   AuditFlush: {
     schema: { Account: ACCOUNT },
@@ -106,14 +169,19 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     const body = new Uint8Array(await request.arrayBuffer());
     if (body.length > MAX_BODY_BYTES) throw new KmsError("ValidationException", "Request body too large");
     const { principal, region } = await authenticate(env, request, new URL(request.url), body, now);
-    if (principal.accessKeyId !== env.BOOTSTRAP_ACCESS_KEY_ID) {
-      throw new KmsError("AccessDeniedException", `User: ${principal.arn} is not authorized to use the EdgeKMS admin API`);
-    }
     const target = request.headers.get("x-amz-target") ?? "";
-    const op = target.startsWith(PREFIX) ? OPERATIONS[target.slice(PREFIX.length)] : undefined;
+    const name = target.startsWith(PREFIX) ? target.slice(PREFIX.length) : "";
+    const op = OPERATIONS[name];
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${target}`);
     const input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
-    const out = await op.run({ env, region, account: (input.Account as string | undefined) ?? principal.accountId }, input);
+    const account = (input.Account as string | undefined) ?? principal.accountId;
+    const operator = principal.accessKeyId === env.BOOTSTRAP_ACCESS_KEY_ID;
+    const accountRoot = principal.type === "Root" && principal.accountId === account && ACCOUNT_ADMIN.has(name);
+    if (!operator && !accountRoot) {
+      throw new KmsError("AccessDeniedException", `User: ${principal.arn} is not authorized to perform: edgekms-admin:${name} for account ${account}`);
+    }
+    const out = await op.run({ env, region, account }, input);
+    if (ACCOUNT_ADMIN.has(name) || name === "CreateAccount") forgetCredentials();
     return new Response(JSON.stringify(out), {
       headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() },
     });

@@ -3,10 +3,11 @@ import type { Env } from "../env.js";
 import { KmsError } from "../protocol/errors.js";
 import { checkScope, parseAuthorization, verifySignature } from "../protocol/sigv4.js";
 import type { Principal } from "../vault/identity-store.js";
+import type { Caller } from "./identity-policy.js";
 import { lookupCredential } from "./credentials.js";
 
 export interface Authenticated {
-  principal: Principal;
+  principal: Caller;
   region: string;
 }
 

@@ -18,3 +18,8 @@ export async function lookupCredential(env: Env, accessKeyId: string, now: numbe
   cache.set(accessKeyId, { value, expires: now + (value ? TTL_MS : NEGATIVE_TTL_MS) });
   return value;
 }
+
+/** Drops this isolate's cached credentials (after an identity change made through this isolate). */
+export function forgetCredentials(): void {
+  cache.clear();
+}

@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 // npx edgekms audit <export|verify|tail|flush> [options]
+// npx edgekms admin <create-account|create-user|create-access-key|…> [options]
 // Endpoint and credentials come from the usual AWS environment variables or from flags.
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
+import { adminCommand } from "./admin.js";
 
-const USAGE = `usage: edgekms audit <command> [options]
+const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options]
   flush                                 deliver buffered records to R2 now, and write a digest
   export --out DIR [--since T] [--until T]   download log and digest objects
   verify [--dir DIR] [--since T]        check log objects against the digest chain (exit 1 on failure)
   tail [--follow] [--event-name X] [--key K] [--limit N]   recent records, also those not yet delivered
+admin commands (operator; an account root for its own account):
+  create-account [--account-id ID]      a new account and its root access key (secret shown once)
+  create-user --user-name N             an IAM user in the account
+  create-access-key [--user-name N]     an access key for the user (or the account root)
+  delete-access-key --access-key K
+  put-user-policy --user-name N --policy-name P --policy-document JSON|file://PATH
+  delete-user-policy --user-name N --policy-name P
+  list-users
 options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
 
@@ -20,10 +30,11 @@ async function main(argv: string[]): Promise<number> {
       endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" },
       account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
       follow: { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
+      "account-id": { type: "string" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
     },
   });
   const [group, cmd] = positionals;
-  if (values.help || group !== "audit" || !cmd) {
+  if (values.help || (group !== "audit" && group !== "admin") || !cmd) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
@@ -36,6 +47,12 @@ async function main(argv: string[]): Promise<number> {
   if (!cfg.accessKeyId || !cfg.secretAccessKey) {
     console.error("edgekms: credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or flags)");
     return 2;
+  }
+  if (group === "admin") {
+    return adminCommand(cmd, cfg, {
+      account: values.account, accountId: values["account-id"], userName: values["user-name"], accessKeyId: values["access-key"],
+      policyName: values["policy-name"], policyDocument: values["policy-document"],
+    });
   }
   return auditCommand(cmd, cfg, {
     account: values.account, out: values.out, dir: values.dir, since: values.since, until: values.until,

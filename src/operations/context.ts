@@ -1,6 +1,6 @@
 // What an operation knows about its request.
 import type { Env, RegionPlacement } from "../env.js";
-import type { Principal } from "../vault/identity-store.js";
+import type { Caller } from "../auth/identity-policy.js";
 import type { AuditDraft } from "../audit/record.js";
 
 /** The request's audit record in the making. */
@@ -17,7 +17,7 @@ export interface OpContext {
   env: Env;
   region: string;
   placement: RegionPlacement;
-  caller: Principal;
+  caller: Caller;
   requestId: string;
   now: number;
   audit: AuditState;

@@ -30,6 +30,7 @@ export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: st
   const header = decodeHeader(blob);
   if (!header) throw invalidCiphertext("not an EdgeKMS v1 ciphertext blob");
   const arn = keyArn(ctx.region, ctx.caller.accountId, header.keyId);
+  ctx.audit.keyArn ??= arn;
   if (keyIdParam !== undefined) {
     const named = await resolveKey(ctx, keyIdParam, true);
     if (named.keyId !== header.keyId) throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);

@@ -3,6 +3,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { CIPHERTEXT_BLOB, keyOfBlob, mapMissingKey } from "./decrypt.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
+import { identityDecision } from "../auth/identity-policy.js";
 import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
@@ -45,7 +46,7 @@ export const reEncrypt = defineOperation<Input>({
           audited(ctx, "ReEncryptFrom"),
           input.CiphertextBlob,
           input.SourceEncryptionContext,
-          { region: ctx.region, keyId: destination.keyId },
+          { region: ctx.region, keyId: destination.keyId, identity: identityDecision(ctx.caller, "ReEncryptTo", destination.arn, ctx.policyContext) },
           input.DestinationEncryptionContext,
           input.DryRun,
         ),

@@ -6,6 +6,7 @@ import { aliasArn, keyArn, parseKeyRef } from "../kms/ids.js";
 import { catalogName, vaultName } from "../vault/naming.js";
 import { VAULT_ERROR_TYPES, type VaultCaller, type VaultErrorCode, type VaultResult } from "../vault/types.js";
 import type { OpContext } from "./context.js";
+import { identityDecision } from "../auth/identity-policy.js";
 
 export const vault = (ctx: OpContext, keyId: string) => regionStub(ctx.env.KEY_VAULT, ctx.placement, vaultName(ctx.region, keyId));
 export const catalog = (ctx: OpContext) => regionStub(ctx.env.CATALOG, ctx.placement, catalogName(ctx.region, ctx.caller.accountId));
@@ -22,17 +23,16 @@ const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
  * the request's audit draft, so that the vault records the outcome.
  */
 export const audited = (ctx: OpContext, action = ctx.audit.draft.eventName): VaultCaller => ({
-  account: ctx.caller.accountId,
-  principalArn: ctx.caller.arn,
-  action,
-  context: ctx.policyContext,
+  ...internal(ctx, action),
   audit: ctx.audit.draft,
 });
 /** The caller for a vault call that is only part of a request (the handler records it), authorized for `action` if given. */
 export const internal = (ctx: OpContext, action?: string): VaultCaller => ({
   account: ctx.caller.accountId,
   principalArn: ctx.caller.arn,
-  ...(action ? { action, context: ctx.policyContext } : {}),
+  ...(action
+    ? { action, context: ctx.policyContext, identity: identityDecision(ctx.caller, action, ctx.audit.keyArn ?? "*", ctx.policyContext) }
+    : {}),
 });
 
 /**

@@ -57,3 +57,21 @@ export function evaluatePolicy(doc: PolicyDocument, r: PolicyRequest, withPrinci
   }
   return allowed ? "Allow" : "NoMatch";
 }
+
+export type KeyPolicyDecision = "Deny" | "AllowPrincipal" | "AllowAccount" | "NoMatch";
+
+/**
+ * A key policy's decision, telling apart an Allow that names the caller (or "*") from one that
+ * names only the caller's account: the latter delegates to the account's identity policies.
+ */
+export function evaluateKeyPolicy(doc: PolicyDocument, r: PolicyRequest): KeyPolicyDecision {
+  let decision: KeyPolicyDecision = "NoMatch";
+  for (const s of doc.statements) {
+    if (!statementApplies(s, r, true)) continue;
+    if (s.effect === "Deny") return "Deny";
+    const direct = !s.principal || s.principal.any || s.principal.aws.includes(r.principal.arn) || (r.principal.service !== undefined && s.principal.service.includes(r.principal.service));
+    if (direct) decision = "AllowPrincipal";
+    else if (decision === "NoMatch") decision = "AllowAccount";
+  }
+  return decision;
+}

@@ -4,6 +4,7 @@ import type { Env } from "../env.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
+import { identityDecision } from "../auth/identity-policy.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
@@ -12,6 +13,16 @@ import { KmsError } from "./errors.js";
 import { validate } from "./validate.js";
 
 const TARGET_PREFIX = "TrentService.";
+
+/** Permissions granted only by identity policies (reference §2): no key is involved. */
+const IAM_ONLY = new Set(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]);
+
+function requireIdentityAllow(ctx: OpContext, action: string): void {
+  const d = identityDecision(ctx.caller, action, "*", ctx.policyContext);
+  if (d === "Root" || d === "Allow") return;
+  const why = d === "Deny" ? "with an explicit deny in an identity-based policy" : `because no identity-based policy allows the kms:${action} action`;
+  throw new KmsError("AccessDeniedException", `User: ${ctx.caller.arn} is not authorized to perform: kms:${action} on resource: * ${why}`);
+}
 
 function headers(requestId: string): Headers {
   return new Headers({ "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() });
@@ -73,6 +84,7 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     audit = { draft: requestDraft(env, request, requestId, now, name, observed, input) };
     const policyContext = requestContext(principal, audit.draft.sourceIPAddress, url.protocol === "https:", now, validated as Record<string, unknown>);
     const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit, policyContext };
+    if (IAM_ONLY.has(name)) requireIdentityAllow(ctx, name);
     const output = await op.run(ctx, validated);
     response = new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });
   } catch (err) {

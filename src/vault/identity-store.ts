@@ -5,6 +5,8 @@ import { DurableObject } from "cloudflare:workers";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import type { Env } from "../env.js";
 import { deriveRootKey } from "./root-key.js";
+import { parsePolicy, PolicyError } from "../policy/document.js";
+import { fail, ok, type VaultResult } from "./types.js";
 
 export interface Principal {
   accessKeyId: string;
@@ -16,6 +18,30 @@ export interface Principal {
 
 export interface CredentialRecord extends Principal {
   secretAccessKey: string;
+  /** The inline identity policies of an IAM user (none for an account root). */
+  policies: string[];
+}
+
+interface UserRecord {
+  userName: string;
+  arn: string;
+  created: number;
+  policies: Record<string, string>;
+}
+
+export interface UserListEntry { UserName: string; Arn: string; CreateDate: number; PolicyNames: string[]; AccessKeyIds: string[] }
+export interface NewAccessKey { AccountId: string; AccessKeyId: string; SecretAccessKey: string; UserName?: string }
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+function newAccessKeyId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return "AKIA" + Array.from(b, (x) => ALNUM[x & 31]).join("");
+}
+
+function newSecret(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(30))));
 }
 
 interface StoredCredential extends Principal {
@@ -52,12 +78,105 @@ export class IdentityStore extends DurableObject<Env> {
     return dec.decode(aesGcmOpen(await this.key(), s.iv, s.sealedSecret, enc.encode(`identity/${s.accessKeyId}`)));
   }
 
-  /** The credential of an access key, or null when there is none. */
+  /** The credential of an access key, with the user's policies, or null when there is none. */
   async lookup(accessKeyId: string): Promise<CredentialRecord | null> {
     if (accessKeyId === this.env.BOOTSTRAP_ACCESS_KEY_ID) await this.ensureBootstrap();
     const s = await this.ctx.storage.get<StoredCredential>(`ak:${accessKeyId}`);
     if (!s) return null;
     const { iv: _iv, sealedSecret: _sealed, ...principal } = s;
-    return { ...principal, secretAccessKey: await this.open(s) };
+    const user = s.userName ? await this.ctx.storage.get<UserRecord>(`user:${s.accountId}:${s.userName}`) : undefined;
+    return { ...principal, secretAccessKey: await this.open(s), policies: Object.values(user?.policies ?? {}) };
+  }
+
+  // ---- management (admin API) -------------------------------------------------------
+
+  private async issueKey(account: string, user?: UserRecord): Promise<NewAccessKey> {
+    const accessKeyId = newAccessKeyId();
+    const secret = newSecret();
+    await this.put(
+      user
+        ? { accessKeyId, accountId: account, arn: user.arn, type: "IAMUser", userName: user.userName }
+        : { accessKeyId, accountId: account, arn: `arn:aws:iam::${account}:root`, type: "Root" },
+      secret,
+    );
+    return { AccountId: account, AccessKeyId: accessKeyId, SecretAccessKey: secret, ...(user ? { UserName: user.userName } : {}) };
+  }
+
+  /** A new account and an access key for its root. The secret is shown here only. */
+  async createAccount(accountId?: string): Promise<VaultResult<NewAccessKey>> {
+    const id = accountId ?? String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
+    if (!/^\d{12}$/.test(id)) return fail("Validation", "An account id is 12 digits");
+    if (id === this.env.BOOTSTRAP_ACCOUNT_ID || (await this.ctx.storage.get(`acct:${id}`))) return fail("AlreadyExists", `Account ${id} already exists`);
+    await this.ctx.storage.put(`acct:${id}`, { id, created: Date.now() });
+    return ok(await this.issueKey(id));
+  }
+
+  private async accountExists(account: string): Promise<boolean> {
+    return account === this.env.BOOTSTRAP_ACCOUNT_ID || (await this.ctx.storage.get(`acct:${account}`)) !== undefined;
+  }
+
+  async createUser(account: string, userName: string): Promise<VaultResult<{ UserName: string; Arn: string }>> {
+    if (!(await this.accountExists(account))) return fail("NotFound", `Account ${account} does not exist`);
+    if (!USER_NAME.test(userName)) return fail("Validation", "A user name is 1–64 characters of [\\w+=,.@-]");
+    const key = `user:${account}:${userName}`;
+    if (await this.ctx.storage.get(key)) return fail("AlreadyExists", `User ${userName} already exists`);
+    const user: UserRecord = { userName, arn: `arn:aws:iam::${account}:user/${userName}`, created: Date.now(), policies: {} };
+    await this.ctx.storage.put(key, user);
+    return ok({ UserName: userName, Arn: user.arn });
+  }
+
+  async createAccessKey(account: string, userName?: string): Promise<VaultResult<NewAccessKey>> {
+    if (!(await this.accountExists(account))) return fail("NotFound", `Account ${account} does not exist`);
+    let user: UserRecord | undefined;
+    if (userName !== undefined) {
+      user = await this.ctx.storage.get<UserRecord>(`user:${account}:${userName}`);
+      if (!user) return fail("NotFound", `User ${userName} does not exist`);
+    }
+    return ok(await this.issueKey(account, user));
+  }
+
+  async deleteAccessKey(account: string, accessKeyId: string): Promise<VaultResult<null>> {
+    const s = await this.ctx.storage.get<StoredCredential>(`ak:${accessKeyId}`);
+    if (!s || s.accountId !== account) return fail("NotFound", `Access key ${accessKeyId} does not exist`);
+    if (accessKeyId === this.env.BOOTSTRAP_ACCESS_KEY_ID) return fail("Validation", "The operator's access key comes from the BOOTSTRAP_* secrets");
+    await this.ctx.storage.delete(`ak:${accessKeyId}`);
+    return ok(null);
+  }
+
+  async putUserPolicy(account: string, userName: string, policyName: string, document: string): Promise<VaultResult<null>> {
+    const key = `user:${account}:${userName}`;
+    const user = await this.ctx.storage.get<UserRecord>(key);
+    if (!user) return fail("NotFound", `User ${userName} does not exist`);
+    if (!/^[\w+=,.@-]{1,128}$/.test(policyName)) return fail("Validation", "A policy name is 1–128 characters of [\\w+=,.@-]");
+    try {
+      parsePolicy(document);
+    } catch (e) {
+      if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
+      throw e;
+    }
+    await this.ctx.storage.put(key, { ...user, policies: { ...user.policies, [policyName]: document } });
+    return ok(null);
+  }
+
+  async deleteUserPolicy(account: string, userName: string, policyName: string): Promise<VaultResult<null>> {
+    const key = `user:${account}:${userName}`;
+    const user = await this.ctx.storage.get<UserRecord>(key);
+    if (!user || !(policyName in user.policies)) return fail("NotFound", `Policy ${policyName} of user ${userName} does not exist`);
+    const { [policyName]: _gone, ...rest } = user.policies;
+    await this.ctx.storage.put(key, { ...user, policies: rest });
+    return ok(null);
+  }
+
+  async listUsers(account: string): Promise<VaultResult<UserListEntry[]>> {
+    if (!(await this.accountExists(account))) return fail("NotFound", `Account ${account} does not exist`);
+    const users = await this.ctx.storage.list<UserRecord>({ prefix: `user:${account}:` });
+    const keys = await this.ctx.storage.list<StoredCredential>({ prefix: "ak:" });
+    return ok([...users.values()].map((u) => ({
+      UserName: u.userName,
+      Arn: u.arn,
+      CreateDate: u.created / 1000,
+      PolicyNames: Object.keys(u.policies),
+      AccessKeyIds: [...keys.values()].filter((k) => k.accountId === account && k.userName === u.userName).map((k) => k.accessKeyId),
+    })));
   }
 }

@@ -15,7 +15,7 @@ import { GroupCommit, deleteMany, getMany } from "./group-commit.js";
 import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { MAX_KEY_POLICY_BYTES } from "./key-policy.js";
-import { evaluatePolicy } from "../policy/evaluate.js";
+import { evaluateKeyPolicy } from "../policy/evaluate.js";
 import { defaultKeyPolicy } from "./key-policy.js";
 import {
   fail, ok, VAULT_ERROR_TYPES,
@@ -75,8 +75,8 @@ export interface DataKeyResult { blob: Uint8Array; plaintext?: Uint8Array; keyAr
 export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; destinationKeyArn: string; sourceKeyMaterialId: string; destinationKeyMaterialId: string }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
 
-/** ReEncrypt needs kms:ReEncryptTo on the destination key, with the destination's encryption context. */
-const destinationCaller = (c: VaultCaller): VaultCaller => ({ ...c, ...(c.action ? { action: "ReEncryptTo" } : {}) });
+/** ReEncrypt needs kms:ReEncryptTo on the destination key, judged by the caller's identity policies for that key. */
+const destinationCaller = (c: VaultCaller, identity: VaultCaller["identity"]): VaultCaller => ({ ...c, ...(c.action ? { action: "ReEncryptTo", identity } : {}) });
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
@@ -255,8 +255,9 @@ export class KeyVault extends DurableObject<Env> {
   }
 
   /**
-   * Evaluates the key policy for the caller (reference §6.2): an explicit Deny wins; otherwise
-   * the policy must allow the caller, or the caller's account as a whole.
+   * The decision of reference §6.2: an explicit Deny in the key policy or the caller's identity
+   * policies wins; otherwise the key policy must allow the caller itself, or allow the caller's
+   * account (delegation) with the caller being the account root or allowed by its identity policies.
    */
   private authorize(rec: KeyRecord, caller: VaultCaller, action: string): VaultResult<never> | undefined {
     const principal = caller.principalArn ?? `arn:aws:iam::${caller.account}:root`;
@@ -266,9 +267,16 @@ export class KeyVault extends DurableObject<Env> {
     context["kms:keyorigin"] = "AWS_KMS";
     context["kms:calleraccount"] = caller.account;
     for (const t of rec.tags) context[`aws:resourcetag/${t.TagKey.toLowerCase()}`] = t.TagValue;
-    const decision = evaluatePolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account }, context }, true);
-    if (decision === "Allow") return undefined;
-    const why = decision === "Deny" ? "with an explicit deny in a resource-based policy" : `because no resource-based policy allows the kms:${action} action`;
+    const keyPolicy = evaluateKeyPolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account }, context });
+    const identity = caller.identity ?? "Root";
+    let why: string | undefined;
+    if (keyPolicy === "Deny") why = "with an explicit deny in a resource-based policy";
+    else if (identity === "Deny") why = "with an explicit deny in an identity-based policy";
+    else if (keyPolicy === "AllowPrincipal") return undefined;
+    else if (keyPolicy === "AllowAccount") {
+      if (identity === "Root" || identity === "Allow") return undefined;
+      why = `because no identity-based policy allows the kms:${action} action`;
+    } else why = `because no resource-based policy allows the kms:${action} action`;
     return fail("AccessDenied", `User: ${principal} is not authorized to perform: kms:${action} on resource: ${rec.arn} ${why}`);
   }
 
@@ -548,7 +556,7 @@ export class KeyVault extends DurableObject<Env> {
     caller: VaultCaller,
     blob: Uint8Array,
     sourceContext: Record<string, string> | undefined,
-    destination: { region: string; keyId: string },
+    destination: { region: string; keyId: string; identity?: VaultCaller["identity"] },
     destinationContext: Record<string, string> | undefined,
     dryRun = false,
   ): Promise<VaultResult<ReEncryptResult>> {
@@ -562,10 +570,10 @@ export class KeyVault extends DurableObject<Env> {
         // The destination encryption is part of this request: its record is this vault's.
         let dest: VaultResult<EncryptResult>;
         if (sameKey) {
-          dest = await this.encrypt({ ...destinationCaller(caller), audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
+          dest = await this.encrypt({ ...destinationCaller(caller, destination.identity), audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
         } else {
           const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
-          dest = (await stub.encrypt({ ...destinationCaller(caller), audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+          dest = (await stub.encrypt({ ...destinationCaller(caller, destination.identity), audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
         }
         if (!dest.ok) return dest;
         return ok({

@@ -53,6 +53,8 @@ export interface VaultCaller {
   principalArn?: string;
   action?: string;
   context?: Record<string, string | string[]>;
+  /** The caller's identity policies' decision for `action` on this key (Root for an account root). */
+  identity?: "Root" | "Allow" | "Deny" | "NoMatch";
   audit?: import("../audit/record.js").AuditDraft;
 }
 
