@@ -30,6 +30,8 @@ export interface CloudTrailRecord {
   serviceEventDetails?: Record<string, unknown>;
   requestID?: string;
   eventID: string;
+  /** The same for the copies of one cross-account event in both accounts. */
+  sharedEventID?: string;
   readOnly: boolean;
   resources?: { accountId: string; type: "AWS::KMS::Key"; ARN: string }[];
   eventType: "AwsApiCall" | "AwsServiceEvent";

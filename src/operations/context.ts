@@ -8,6 +8,8 @@ export interface AuditState {
   draft: AuditDraft;
   /** The key the request concerned, for the record's resources. */
   keyArn?: string;
+  /** The account the request named its key in ("*" when a ciphertext blob named it). */
+  keyAccount?: string;
   /** Set when a vault has already written the record. */
   recorded?: boolean;
   responseElements?: Record<string, unknown> | null;

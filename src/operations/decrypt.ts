@@ -31,8 +31,11 @@ export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: st
   if (!header) throw invalidCiphertext("not an EdgeKMS v1 ciphertext blob");
   const arn = keyArn(ctx.region, ctx.caller.accountId, header.keyId);
   ctx.audit.keyArn ??= arn;
+  // The blob names its key, in whatever account (the vault checks the key policy).
+  ctx.audit.keyAccount ??= "*";
   if (keyIdParam !== undefined) {
-    const named = await resolveKey(ctx, keyIdParam, true);
+    const named = await resolveKey(ctx, keyIdParam, true, true);
+    if (named.keyId === header.keyId) return { keyId: header.keyId, arn: named.arn };
     if (named.keyId !== header.keyId) throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
   }
   return { keyId: header.keyId, arn };
@@ -64,7 +67,7 @@ export const decrypt = defineOperation<Input>({
     const ignoreCiphertext = input.DryRun === true && (input.DryRunModifiers ?? []).includes("IGNORE_CIPHERTEXT");
     if (ignoreCiphertext) {
       if (input.KeyId === undefined) throw new KmsError("ValidationException", "KeyId is required when DryRun ignores the ciphertext.");
-      const key = await resolveKey(ctx, input.KeyId, true);
+      const key = await resolveKey(ctx, input.KeyId, true, true);
       const md = fromVault(await vault(ctx, key.keyId).describe(internal(ctx, "Decrypt")), key.arn);
       if (md.KeyState === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
       if (md.KeyState !== "Enabled") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${md.KeyState === "PendingDeletion" ? "pending deletion" : md.KeyState}.`);

@@ -9,7 +9,7 @@ export const describeKey = defineOperation<Input>({
   readOnly: true,
   schema: { KeyId: { ...KEY_ID, required: true }, GrantTokens: GRANT_TOKENS },
   async run(ctx, input) {
-    const key = await resolveKey(ctx, input.KeyId, true);
+    const key = await resolveKey(ctx, input.KeyId, true, true);
     return { KeyMetadata: fromVault(await vault(ctx, key.keyId).describe(audited(ctx)), key.arn, ctx) };
   },
 });

@@ -26,7 +26,7 @@ export const encrypt = defineOperation<Input>({
     DryRun: { kind: "bool" },
   },
   async run(ctx, input) {
-    const key = await resolveKey(ctx, input.KeyId, true);
+    const key = await resolveKey(ctx, input.KeyId, true, true);
     checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
     const r = fromVault(await vault(ctx, key.keyId).encrypt(audited(ctx), input.Plaintext, input.EncryptionContext, input.DryRun), key.arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();

@@ -9,7 +9,7 @@ export const getKeyRotationStatus = defineOperation<Input>({
   readOnly: true,
   schema: { KeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
-    const key = await resolveKey(ctx, input.KeyId, false);
+    const key = await resolveKey(ctx, input.KeyId, false, true);
     const { keyArn, ...status } = fromVault(await vault(ctx, key.keyId).rotationStatus(audited(ctx)), key.arn, ctx);
     return { KeyId: keyArn, ...status };
   },

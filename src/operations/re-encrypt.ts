@@ -3,7 +3,6 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { CIPHERTEXT_BLOB, keyOfBlob, mapMissingKey } from "./decrypt.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { identityDecision } from "../auth/identity-policy.js";
 import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
@@ -36,7 +35,7 @@ export const reEncrypt = defineOperation<Input>({
   },
   async run(ctx, input) {
     const source = await keyOfBlob(ctx, input.CiphertextBlob, input.SourceKeyId);
-    const destination = await resolveKey(ctx, input.DestinationKeyId, true);
+    const destination = await resolveKey(ctx, input.DestinationKeyId, true, true);
     checkSymmetricAlgorithm(input.SourceEncryptionAlgorithm, source.arn);
     checkSymmetricAlgorithm(input.DestinationEncryptionAlgorithm, destination.arn);
     let r;
@@ -46,7 +45,7 @@ export const reEncrypt = defineOperation<Input>({
           audited(ctx, "ReEncryptFrom"),
           input.CiphertextBlob,
           input.SourceEncryptionContext,
-          { region: ctx.region, keyId: destination.keyId, identity: identityDecision(ctx.caller, "ReEncryptTo", destination.arn, ctx.policyContext) },
+          { region: ctx.region, keyId: destination.keyId, account: destination.account },
           input.DestinationEncryptionContext,
           input.DryRun,
         ),

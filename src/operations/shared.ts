@@ -6,7 +6,6 @@ import { aliasArn, keyArn, parseKeyRef } from "../kms/ids.js";
 import { catalogName, vaultName } from "../vault/naming.js";
 import { VAULT_ERROR_TYPES, type VaultCaller, type VaultErrorCode, type VaultResult } from "../vault/types.js";
 import type { OpContext } from "./context.js";
-import { identityDecision } from "../auth/identity-policy.js";
 
 export const vault = (ctx: OpContext, keyId: string) => regionStub(ctx.env.KEY_VAULT, ctx.placement, vaultName(ctx.region, keyId));
 export const catalog = (ctx: OpContext) => regionStub(ctx.env.CATALOG, ctx.placement, catalogName(ctx.region, ctx.caller.accountId));
@@ -29,10 +28,9 @@ export const audited = (ctx: OpContext, action = ctx.audit.draft.eventName): Vau
 /** The caller for a vault call that is only part of a request (the handler records it), authorized for `action` if given. */
 export const internal = (ctx: OpContext, action?: string): VaultCaller => ({
   account: ctx.caller.accountId,
+  ...(ctx.audit.keyAccount ? { keyAccount: ctx.audit.keyAccount } : {}),
   principalArn: ctx.caller.arn,
-  ...(action
-    ? { action, context: ctx.policyContext, identity: identityDecision(ctx.caller, action, ctx.audit.keyArn ?? "*", ctx.policyContext) }
-    : {}),
+  ...(action ? { action, context: ctx.policyContext, principalType: ctx.caller.type, policies: ctx.caller.policies ?? [] } : {}),
 });
 
 /**
@@ -50,23 +48,28 @@ export function fromVault<T>(r: VaultResult<T>, subject?: string, ctx?: OpContex
 export interface ResolvedKey {
   keyId: string;
   arn: string;
+  /** The account the key was named in. */
+  account: string;
   /** The alias the caller named, if any. */
   alias?: string;
 }
 
 /**
- * Resolves a KeyId parameter in the caller's account and the request's region. Aliases are
- * accepted only where the API accepts them; an ARN for another region or account is not found.
+ * Resolves a KeyId parameter in the request's region. Aliases are accepted only where the API
+ * accepts them and name keys of the caller's account; a key ARN of another account is accepted
+ * only with crossAccount (the vault then decides by the key policy), else it is not found.
  */
-export async function resolveKey(ctx: OpContext, value: string, allowAlias: boolean): Promise<ResolvedKey> {
+export async function resolveKey(ctx: OpContext, value: string, allowAlias: boolean, crossAccount = false): Promise<ResolvedKey> {
   const ref = parseKeyRef(value);
   const account = ctx.caller.accountId;
   if (ref.kind === "invalid") throw notFound(`Invalid keyId '${value}'`);
   if (ref.kind === "key") {
     const arn = keyArn(ref.region ?? ctx.region, ref.account ?? account, ref.keyId);
-    if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account)) throw notFound(`Key '${arn}' does not exist`);
+    // Another account's key only by its ARN, and only where AWS allows cross-account use.
+    if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account && !crossAccount)) throw notFound(`Key '${arn}' does not exist`);
     ctx.audit.keyArn ??= arn;
-    return { keyId: ref.keyId, arn };
+    ctx.audit.keyAccount ??= ref.account ?? account;
+    return { keyId: ref.keyId, arn, account: ref.account ?? account };
   }
   const arnOfAlias = aliasArn(ref.region ?? ctx.region, ref.account ?? account, ref.aliasName);
   if (!allowAlias) throw notFound(`Invalid keyId '${value}'`);
@@ -74,7 +77,8 @@ export async function resolveKey(ctx: OpContext, value: string, allowAlias: bool
   const keyId = await catalog(ctx).resolveAlias(ref.aliasName);
   if (!keyId) throw notFound(`Alias ${arnOfAlias} is not found.`);
   ctx.audit.keyArn ??= keyArn(ctx.region, account, keyId);
-  return { keyId, arn: keyArn(ctx.region, account, keyId), alias: ref.aliasName };
+  ctx.audit.keyAccount ??= account;
+  return { keyId, arn: keyArn(ctx.region, account, keyId), account, alias: ref.aliasName };
 }
 
 export const dryRunSucceeded = (): KmsError =>

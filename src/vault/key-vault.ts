@@ -16,6 +16,7 @@ import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/re
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { MAX_KEY_POLICY_BYTES } from "./key-policy.js";
 import { evaluateKeyPolicy } from "../policy/evaluate.js";
+import { identityDecision } from "../auth/identity-policy.js";
 import { defaultKeyPolicy } from "./key-policy.js";
 import {
   fail, ok, VAULT_ERROR_TYPES,
@@ -28,6 +29,9 @@ const MAX_TAGS = 50;
 const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
 const RECORD = "key";
 const RECORD_VERSION = 2;
+/** Actions another account may perform on a key whose policy allows it (reference §2, X-acct). */
+const CROSS_ACCOUNT_ACTIONS = new Set(["DescribeKey", "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GetKeyRotationStatus"]);
+
 const OUTBOX = "audit:";
 const OUTBOX_BATCH = "audit-batch";
 /** How soon outbox records are forwarded to the account's AuditLog. */
@@ -75,8 +79,8 @@ export interface DataKeyResult { blob: Uint8Array; plaintext?: Uint8Array; keyAr
 export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; destinationKeyArn: string; sourceKeyMaterialId: string; destinationKeyMaterialId: string }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
 
-/** ReEncrypt needs kms:ReEncryptTo on the destination key, judged by the caller's identity policies for that key. */
-const destinationCaller = (c: VaultCaller, identity: VaultCaller["identity"]): VaultCaller => ({ ...c, ...(c.action ? { action: "ReEncryptTo", identity } : {}) });
+/** ReEncrypt needs kms:ReEncryptTo on the destination key. */
+const destinationCaller = (c: VaultCaller, keyAccount: string): VaultCaller => ({ ...c, keyAccount, ...(c.action ? { action: "ReEncryptTo" } : {}) });
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
@@ -181,13 +185,25 @@ export class KeyVault extends DurableObject<Env> {
     if (!caller.audit) return result;
     if (recorded) return { ...result, audited: true };
     const rec = this.rec;
-    if (!rec || rec.account !== caller.account) return result;
+    if (!rec) return result;
+    const named = caller.keyAccount ?? caller.account;
+    if (named !== "*" && named !== rec.account) return result;
+    const crossAccount = rec.account !== caller.account;
+    if (crossAccount && !(caller.action && CROSS_ACCOUNT_ACTIONS.has(caller.action))) return result;
     const record = !result.ok
       ? completeRecord(caller.audit, { errorCode: VAULT_ERROR_TYPES[result.code], errorMessage: result.detail ?? result.message, keyArn: rec.arn })
       : dryRun
         ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
         : completeRecord(caller.audit, { keyArn: rec.arn });
-    await this.toOutbox(record);
+    // Cross-account use is recorded in both accounts (one shared event id); a call the key's
+    // policy refused only in the caller's (reference §7.1).
+    if (crossAccount && record.errorCode !== "AccessDeniedException") {
+      record.sharedEventID = record.eventID;
+      const ownerCopy: CloudTrailRecord = { ...record, eventID: crypto.randomUUID(), recipientAccountId: rec.account };
+      await Promise.all([this.toOutbox(record), this.toOutbox(ownerCopy)]);
+    } else {
+      await this.toOutbox(record);
+    }
     return { ...result, audited: true };
   }
 
@@ -226,10 +242,12 @@ export class KeyVault extends DurableObject<Env> {
         await this.ctx.storage.put(OUTBOX_BATCH, batch);
       }
       const records = [...(await getMany<CloudTrailRecord>(this.ctx.storage, batch.keys)).values()];
-      if (records.length) {
-        const { awsRegion: region, recipientAccountId: account } = records[0];
-        // One AuditLog per account and region; the records of one vault share both.
-        await this.auditLog(region, account).append(region, account, records, batch.id);
+      // One AuditLog per account and region: a vault's records share the region, but
+      // cross-account use adds records for the caller's account.
+      const byAccount = new Map<string, CloudTrailRecord[]>();
+      for (const r of records) byAccount.set(r.recipientAccountId, [...(byAccount.get(r.recipientAccountId) ?? []), r]);
+      for (const [account, group] of byAccount) {
+        await this.auditLog(group[0].awsRegion, account).append(group[0].awsRegion, account, group, `${batch.id}:${account}`);
       }
       await deleteMany(this.ctx.storage, [...batch.keys, OUTBOX_BATCH]);
       forwarded += records.length;
@@ -238,10 +256,17 @@ export class KeyVault extends DurableObject<Env> {
     return forwarded;
   }
 
-  /** The key record if it exists, belongs to the caller's account and its key policy allows the call. */
+  /**
+   * The key record if it exists and the call is allowed: by the key policy for the caller's
+   * account, or — for the operations AWS allows across accounts — for another account's caller
+   * whom the key policy admits.
+   */
   private owned(caller: VaultCaller): VaultResult<KeyRecord> {
     const rec = this.rec;
-    if (!rec || rec.account !== caller.account) return fail("NotFound", "Key does not exist");
+    if (!rec) return fail("NotFound", "Key does not exist");
+    const named = caller.keyAccount ?? caller.account;
+    if (named !== "*" && named !== rec.account) return fail("NotFound", "Key does not exist");
+    if (rec.account !== caller.account && !(caller.action && CROSS_ACCOUNT_ACTIONS.has(caller.action))) return fail("NotFound", "Key does not exist");
     if (caller.action) {
       const denied = this.authorize(rec, caller, caller.action);
       if (denied) return denied;
@@ -268,7 +293,10 @@ export class KeyVault extends DurableObject<Env> {
     context["kms:calleraccount"] = caller.account;
     for (const t of rec.tags) context[`aws:resourcetag/${t.TagKey.toLowerCase()}`] = t.TagValue;
     const keyPolicy = evaluateKeyPolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account }, context });
-    const identity = caller.identity ?? "Root";
+    const identity = identityDecision(
+      { type: caller.principalType ?? "Root", arn: principal, accountId: caller.account, accessKeyId: "", policies: caller.policies },
+      action, rec.arn, context,
+    );
     let why: string | undefined;
     if (keyPolicy === "Deny") why = "with an explicit deny in a resource-based policy";
     else if (identity === "Deny") why = "with an explicit deny in an identity-based policy";
@@ -556,7 +584,7 @@ export class KeyVault extends DurableObject<Env> {
     caller: VaultCaller,
     blob: Uint8Array,
     sourceContext: Record<string, string> | undefined,
-    destination: { region: string; keyId: string; identity?: VaultCaller["identity"] },
+    destination: { region: string; keyId: string; account: string },
     destinationContext: Record<string, string> | undefined,
     dryRun = false,
   ): Promise<VaultResult<ReEncryptResult>> {
@@ -570,10 +598,10 @@ export class KeyVault extends DurableObject<Env> {
         // The destination encryption is part of this request: its record is this vault's.
         let dest: VaultResult<EncryptResult>;
         if (sameKey) {
-          dest = await this.encrypt({ ...destinationCaller(caller, destination.identity), audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
+          dest = await this.encrypt({ ...destinationCaller(caller, destination.account), audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
         } else {
           const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
-          dest = (await stub.encrypt({ ...destinationCaller(caller, destination.identity), audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+          dest = (await stub.encrypt({ ...destinationCaller(caller, destination.account), audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
         }
         if (!dest.ok) return dest;
         return ok({

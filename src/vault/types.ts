@@ -50,11 +50,17 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
  */
 export interface VaultCaller {
   account: string;
+  /**
+   * The account the request named the key in: an ARN's account, the caller's own for a key id
+   * or alias (the default), or "*" when a ciphertext blob identified the key.
+   */
+  keyAccount?: string;
   principalArn?: string;
   action?: string;
   context?: Record<string, string | string[]>;
-  /** The caller's identity policies' decision for `action` on this key (Root for an account root). */
-  identity?: "Root" | "Allow" | "Deny" | "NoMatch";
+  /** For authorization: an account root, or an IAM user with its identity policies (evaluated by the vault against the key's ARN). */
+  principalType?: "Root" | "IAMUser";
+  policies?: string[];
   audit?: import("../audit/record.js").AuditDraft;
 }
 

@@ -88,13 +88,63 @@ describe("identities and identity policies", () => {
     const theirs = (await other.send(new K.CreateKeyCommand({}))).KeyMetadata!;
     expect(theirs.AWSAccountId).toBe(acct.AccountId);
     const mine = (await kmsClient().send(new K.CreateKeyCommand({}))).KeyMetadata!;
-    const e = await other.send(new K.DescribeKeyCommand({ KeyId: mine.Arn })).then(() => undefined, (err: Error) => err);
-    expect(e?.name).toBe("NotFoundException");
+    const byId = await other.send(new K.DescribeKeyCommand({ KeyId: mine.KeyId })).then(() => undefined, (err: Error) => err);
+    expect(byId?.name).toBe("NotFoundException");
+    await denied(other.send(new K.DescribeKeyCommand({ KeyId: mine.Arn })));
     const rootCreds = { accessKeyId: acct.AccessKeyId, secretAccessKey: acct.SecretAccessKey };
     expect(admin(rootCreds, "create-user", "--user-name", "carol").code).toBe(0);
     const foreign = admin(rootCreds, "create-user", "--user-name", "mallory", "--account", E2E.account);
     expect(foreign.code).toBe(1);
     expect(foreign.out).toContain("AccessDeniedException");
     expect(admin(rootCreds, "create-account").out).toContain("AccessDeniedException");
+  });
+});
+
+describe("cross-account use", () => {
+  it("works only as the key policy and the caller's identity policies allow, and is recorded in both accounts", async () => {
+    const acct = admin(operator, "create-account").json as { AccountId: string; AccessKeyId: string; SecretAccessKey: string };
+    const bRoot = client(acct.AccessKeyId, acct.SecretAccessKey);
+    const kms = kmsClient();
+    const aRoot = `arn:aws:iam::${E2E.account}:root`;
+    const key = (await kms.send(new K.CreateKeyCommand({ Policy: JSON.stringify({ Version: "2012-10-17", Statement: [
+      { Effect: "Allow", Principal: { AWS: aRoot }, Action: "kms:*", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: acct.AccountId }, Action: ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"], Resource: "*",
+        Condition: { StringEquals: { "kms:EncryptionContext:tenant": "t1" } } },
+      { Effect: "Allow", Principal: { AWS: acct.AccountId }, Action: "kms:DescribeKey", Resource: "*" },
+    ] }) }))).KeyMetadata!;
+
+    // B's root uses A's key by ARN, within the encryption-context condition
+    const c = await bRoot.send(new K.EncryptCommand({ KeyId: key.Arn, Plaintext: enc.encode("shared"), EncryptionContext: { tenant: "t1" } }));
+    expect(c.KeyId).toBe(key.Arn);
+    const back = await bRoot.send(new K.DecryptCommand({ CiphertextBlob: c.CiphertextBlob, EncryptionContext: { tenant: "t1" } }));
+    expect(new TextDecoder().decode(back.Plaintext)).toBe("shared");
+    expect((await bRoot.send(new K.DescribeKeyCommand({ KeyId: key.Arn }))).KeyMetadata!.AWSAccountId).toBe(E2E.account);
+    await denied(bRoot.send(new K.EncryptCommand({ KeyId: key.Arn, Plaintext: enc.encode("x"), EncryptionContext: { tenant: "t2" } })));
+    await denied(bRoot.send(new K.GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256" })));
+    const byId = await bRoot.send(new K.EncryptCommand({ KeyId: key.KeyId, Plaintext: enc.encode("x"), EncryptionContext: { tenant: "t1" } })).then(() => undefined, (e: Error) => e);
+    expect(byId?.name).toBe("NotFoundException");
+    const disable = await bRoot.send(new K.DisableKeyCommand({ KeyId: key.Arn })).then(() => undefined, (e: Error) => e);
+    expect(disable?.name).toBe("NotFoundException");
+
+    // a user of B needs its own identity policy as well
+    const bRootCreds = { accessKeyId: acct.AccessKeyId, secretAccessKey: acct.SecretAccessKey };
+    admin(bRootCreds, "create-user", "--user-name", "dave");
+    const dk = admin(bRootCreds, "create-access-key", "--user-name", "dave").json as { AccessKeyId: string; SecretAccessKey: string };
+    const dave = client(dk.AccessKeyId, dk.SecretAccessKey);
+    await denied(dave.send(new K.EncryptCommand({ KeyId: key.Arn, Plaintext: enc.encode("x"), EncryptionContext: { tenant: "t1" } })));
+    admin(bRootCreds, "put-user-policy", "--user-name", "dave", "--policy-name", "use-a", "--policy-document", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: key.Arn }] }));
+    expect((await dave.send(new K.EncryptCommand({ KeyId: key.Arn, Plaintext: enc.encode("x"), EncryptionContext: { tenant: "t1" } }))).KeyId).toBe(key.Arn);
+
+    // the audit trail of both accounts holds the cross-account Encrypt, as one shared event
+    const requestId = c.$metadata.requestId!;
+    const tailOf = (account: string) => {
+      const r = spawnSync(process.execPath, [CLI, "audit", "tail", "--limit", "500", "--account", account], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, AWS_ENDPOINT_URL_KMS: inject("kmsEndpoint"), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: operator.accessKeyId, AWS_SECRET_ACCESS_KEY: operator.secretAccessKey },
+      });
+      return r.stdout;
+    };
+    expect(tailOf(E2E.account)).toContain(requestId);
+    expect(tailOf(acct.AccountId)).toContain(requestId);
   });
 });

@@ -131,8 +131,10 @@ describe("account isolation", () => {
     const k = await newKey();
     const blob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: k.KeyId, Plaintext: b64("mine") })).CiphertextBlob;
     expect((await call("DescribeKey", { KeyId: k.KeyId }, other)).body.__type).toBe("NotFoundException");
-    expect((await call("DescribeKey", { KeyId: k.Arn }, other)).body.__type).toBe("NotFoundException");
-    expect((await call("Encrypt", { KeyId: k.Arn, Plaintext: b64("x") }, other)).body.__type).toBe("NotFoundException");
+    // by ARN the key is found, and its (default) policy does not admit the other account
+    expect((await call("DescribeKey", { KeyId: k.Arn }, other)).body.__type).toBe("AccessDeniedException");
+    expect((await call("Encrypt", { KeyId: k.Arn, Plaintext: b64("x") }, other)).body.__type).toBe("AccessDeniedException");
+    expect((await call("DisableKey", { KeyId: k.Arn }, other)).body.__type).toBe("NotFoundException");
     expect((await call("Decrypt", { CiphertextBlob: blob }, other)).body.__type).toBe("AccessDeniedException");
     expect((await call("DisableKey", { KeyId: k.KeyId }, other)).body.__type).toBe("NotFoundException");
     const theirs = await ok<{ Keys: { KeyId: string }[] }>("ListKeys", {}, other);
