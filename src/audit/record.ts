@@ -77,6 +77,11 @@ const REQUEST_MEMBERS: Record<string, string[]> = {
   GetKeyPolicy: ["KeyId", "PolicyName"],
   PutKeyPolicy: ["KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"],
   ListKeyPolicies: ["KeyId", "Limit", "Marker"],
+  CreateGrant: ["KeyId", "GranteePrincipal", "RetiringPrincipal", "Operations", "Constraints", "Name"],
+  ListGrants: ["KeyId", "GrantId", "GranteePrincipal", "Limit", "Marker"],
+  ListRetirableGrants: ["RetiringPrincipal", "Limit", "Marker"],
+  RetireGrant: ["KeyId", "GrantId"],
+  RevokeGrant: ["KeyId", "GrantId"],
 };
 
 /** Only strings, numbers, booleans and lists/maps of them: a blob never passes (it would be a Uint8Array). */
@@ -103,7 +108,7 @@ export function requestParameters(eventName: string, input: Record<string, unkno
 }
 
 // Read-only operations (CloudTrail readOnly): describe/list/get and the cryptographic operations.
-const READ_ONLY = new Set(["GetKeyPolicy", "ListKeyPolicies", "DescribeKey", "ListKeys", "ListAliases", "ListResourceTags", "GetKeyRotationStatus", "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"]);
+const READ_ONLY = new Set(["ListGrants", "ListRetirableGrants", "GetKeyPolicy", "ListKeyPolicies", "DescribeKey", "ListKeys", "ListAliases", "ListResourceTags", "GetKeyRotationStatus", "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"]);
 
 export const isReadOnly = (eventName: string): boolean => READ_ONLY.has(eventName);
 

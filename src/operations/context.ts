@@ -23,6 +23,8 @@ export interface OpContext {
   requestId: string;
   now: number;
   audit: AuditState;
+  /** The request's encryption context, as given (for grant constraints). */
+  encryptionContext?: Record<string, string>;
   /** Condition keys of the request (lower-cased names) for policy evaluation. */
   policyContext: Record<string, string | string[]>;
 }

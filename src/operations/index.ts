@@ -2,6 +2,11 @@
 import type { Operation } from "./operation.js";
 import { cancelKeyDeletion } from "./cancel-key-deletion.js";
 import { createAlias } from "./create-alias.js";
+import { createGrant } from "./create-grant.js";
+import { listGrants } from "./list-grants.js";
+import { listRetirableGrants } from "./list-retirable-grants.js";
+import { retireGrant } from "./retire-grant.js";
+import { revokeGrant } from "./revoke-grant.js";
 import { createKey } from "./create-key.js";
 import { decrypt } from "./decrypt.js";
 import { deleteAlias } from "./delete-alias.js";
@@ -32,7 +37,7 @@ import { updateKeyDescription } from "./update-key-description.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ALL: Operation<any>[] = [
-  cancelKeyDeletion, createAlias, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
+  cancelKeyDeletion, createAlias, createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
   enableKey, enableKeyRotation, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
   getKeyPolicy, getKeyRotationStatus, listAliases, listKeyPolicies, putKeyPolicy, listKeyRotations, listKeys, listResourceTags, reEncrypt, rotateKeyOnDemand,
   scheduleKeyDeletion, tagResource, untagResource, updateAlias, updateKeyDescription,
@@ -43,10 +48,10 @@ export const OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map(ALL.map((
 
 /** AWS KMS operations EdgeKMS does not implement yet (UnsupportedOperationException, not UnknownOperation). */
 export const NOT_YET_IMPLEMENTED: ReadonlySet<string> = new Set([
-  "ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "Decapsulate", "DeleteCustomKeyStore",
+  "ConnectCustomKeyStore", "CreateCustomKeyStore", "Decapsulate", "DeleteCustomKeyStore",
   "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
   "Encapsulate", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
-  "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListGrants",
-  "ListRetirableGrants", "ReplicateKey", "RetireGrant", "RevokeGrant", "Sign",
+  "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial",
+  "ReplicateKey", "Sign",
   "UpdateCustomKeyStore", "UpdatePrimaryRegion", "Verify", "VerifyMac",
 ]);

@@ -30,7 +30,9 @@ export const internal = (ctx: OpContext, action?: string): VaultCaller => ({
   account: ctx.caller.accountId,
   ...(ctx.audit.keyAccount ? { keyAccount: ctx.audit.keyAccount } : {}),
   principalArn: ctx.caller.arn,
-  ...(action ? { action, context: ctx.policyContext, principalType: ctx.caller.type, policies: ctx.caller.policies ?? [] } : {}),
+  ...(action
+    ? { action, context: ctx.policyContext, principalType: ctx.caller.type, policies: ctx.caller.policies ?? [], ...(ctx.encryptionContext ? { encryptionContext: ctx.encryptionContext } : {}) }
+    : {}),
 });
 
 /**

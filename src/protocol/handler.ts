@@ -5,6 +5,7 @@ import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
 import { identityDecision } from "../auth/identity-policy.js";
+import { parseGrantToken } from "../vault/key-vault.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
@@ -83,7 +84,12 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     input = validated;
     audit = { draft: requestDraft(env, request, requestId, now, name, observed, input) };
     const policyContext = requestContext(principal, audit.draft.sourceIPAddress, url.protocol === "https:", now, validated as Record<string, unknown>);
-    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit, policyContext };
+    const fields = validated as Record<string, unknown>;
+    for (const token of (fields.GrantTokens as string[] | undefined) ?? []) {
+      if (!parseGrantToken(token)) throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
+    }
+    const encryptionContext = (fields.EncryptionContext ?? fields.SourceEncryptionContext) as Record<string, string> | undefined;
+    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit, policyContext, ...(encryptionContext ? { encryptionContext } : {}) };
     if (IAM_ONLY.has(name)) requireIdentityAllow(ctx, name);
     const output = await op.run(ctx, validated);
     response = new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });

@@ -70,6 +70,20 @@ export class Catalog extends DurableObject<Env> {
     });
   }
 
+  /** The retirement index: "<retiring principal>|<key ARN>|<grant id>" for the account's principals. */
+  async indexRetirableGrant(entry: string, present: boolean): Promise<void> {
+    if (present) await this.ctx.storage.put(`g:${entry}`, 1);
+    else await this.ctx.storage.delete(`g:${entry}`);
+  }
+
+  async retirableGrants(retiringPrincipal: string): Promise<{ keyArn: string; grantId: string }[]> {
+    const rows = await this.ctx.storage.list({ prefix: `g:${retiringPrincipal}|` });
+    return [...rows.keys()].map((k) => {
+      const [, keyArn, grantId] = k.slice(2).split("|");
+      return { keyArn, grantId };
+    });
+  }
+
   async resolveAlias(aliasName: string): Promise<string | undefined> {
     return (await this.ctx.storage.get<AliasEntry>(`a:${aliasName}`))?.targetKeyId;
   }

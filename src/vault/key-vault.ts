@@ -20,7 +20,7 @@ import { identityDecision } from "../auth/identity-policy.js";
 import { defaultKeyPolicy } from "./key-policy.js";
 import {
   fail, ok, VAULT_ERROR_TYPES,
-  type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
+  type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
 } from "./types.js";
 
 const DAY_MS = 86_400_000;
@@ -30,7 +30,29 @@ const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
 const RECORD = "key";
 const RECORD_VERSION = 2;
 /** Actions another account may perform on a key whose policy allows it (reference §2, X-acct). */
-const CROSS_ACCOUNT_ACTIONS = new Set(["DescribeKey", "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GetKeyRotationStatus"]);
+const CROSS_ACCOUNT_ACTIONS = new Set(["DescribeKey", "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GetKeyRotationStatus", "CreateGrant", "ListGrants", "RetireGrant", "RevokeGrant"]);
+const MAX_GRANTS = 50_000;
+/** Operations whose grant constraints apply: those that take an encryption context. */
+const EC_OPERATIONS = new Set(["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "CreateGrant"]);
+
+/** A stored grant (docs/formats.md, "Grants"). */
+interface Grant extends GrantListEntry { tokenSecret: string }
+
+const b64url = (b: Uint8Array) => btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+/** A grant token names the key and grant and carries a random secret; it is opaque to callers. */
+export function grantToken(keyId: string, grantId: string, secret: string): string {
+  return b64url(new TextEncoder().encode(`egt1:${keyId}:${grantId}:${secret}`));
+}
+
+export function parseGrantToken(token: string): { keyId: string; grantId: string; secret: string } | undefined {
+  try {
+    const m = /^egt1:([0-9a-z-]+):([0-9a-f]{64}):([A-Za-z0-9_-]{16,})$/.exec(atob(token.replace(/-/g, "+").replace(/_/g, "/")));
+    return m ? { keyId: m[1], grantId: m[2], secret: m[3] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const OUTBOX = "audit:";
 const OUTBOX_BATCH = "audit-batch";
@@ -95,6 +117,8 @@ export class KeyVault extends DurableObject<Env> {
   private rootKey: Uint8Array | undefined;
   private readonly plainMaterial = new Map<number, Uint8Array>();
   private readonly commit = new GroupCommit(this.ctx.storage);
+  /** The key's grants (storage keys "grant:<id>"), kept in memory. */
+  private grants = new Map<string, Grant>();
   /** The key policy parsed once per policy version. */
   private parsedPolicy: { version: number; doc: PolicyDocument } | undefined;
   /** Real time at which the outbox is to be forwarded, when it holds records. */
@@ -109,6 +133,7 @@ export class KeyVault extends DurableObject<Env> {
       // Records of version 1 predate key policies: they get the default policy.
       this.rec = stored && stored.policy === undefined ? { ...stored, policy: defaultKeyPolicy(stored.account), policyVersion: 1, recordVersion: RECORD_VERSION } : stored;
       if ((await ctx.storage.list({ prefix: OUTBOX, limit: 1 })).size) this.outboxDue = Date.now();
+      for (const g of (await ctx.storage.list<Grant>({ prefix: "grant:" })).values()) this.grants.set(g.GrantId, g);
     });
   }
 
@@ -274,6 +299,25 @@ export class KeyVault extends DurableObject<Env> {
     return ok(rec);
   }
 
+  /** Whether a grant gives the caller this operation, its constraints met (reference §2.7). */
+  private grantAllows(caller: VaultCaller, principal: string, action: string): boolean {
+    const ec = caller.encryptionContext ?? {};
+    for (const g of this.grants.values()) {
+      if (g.GranteePrincipal !== principal && g.GranteePrincipal !== caller.account && g.GranteePrincipal !== `arn:aws:iam::${caller.account}:root`) continue;
+      if (!g.Operations.includes(action)) continue;
+      const c = g.Constraints;
+      if (c && EC_OPERATIONS.has(action)) {
+        if (c.EncryptionContextEquals) {
+          const want = Object.entries(c.EncryptionContextEquals);
+          if (want.length !== Object.keys(ec).length || want.some(([k, v]) => ec[k] !== v)) continue;
+        }
+        if (c.EncryptionContextSubset && Object.entries(c.EncryptionContextSubset).some(([k, v]) => ec[k] !== v)) continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
   private policyOf(rec: KeyRecord): PolicyDocument {
     if (this.parsedPolicy?.version !== rec.policyVersion) this.parsedPolicy = { version: rec.policyVersion, doc: parsePolicy(rec.policy) };
     return this.parsedPolicy.doc;
@@ -301,10 +345,10 @@ export class KeyVault extends DurableObject<Env> {
     if (keyPolicy === "Deny") why = "with an explicit deny in a resource-based policy";
     else if (identity === "Deny") why = "with an explicit deny in an identity-based policy";
     else if (keyPolicy === "AllowPrincipal") return undefined;
-    else if (keyPolicy === "AllowAccount") {
-      if (identity === "Root" || identity === "Allow") return undefined;
-      why = `because no identity-based policy allows the kms:${action} action`;
-    } else why = `because no resource-based policy allows the kms:${action} action`;
+    else if (keyPolicy === "AllowAccount" && (identity === "Root" || identity === "Allow")) return undefined;
+    else if (this.grantAllows(caller, principal, action)) return undefined;
+    else if (keyPolicy === "AllowAccount") why = `because no identity-based policy allows the kms:${action} action`;
+    else why = `because no resource-based policy allows the kms:${action} action`;
     return fail("AccessDenied", `User: ${principal} is not authorized to perform: kms:${action} on resource: ${rec.arn} ${why}`);
   }
 
@@ -536,6 +580,7 @@ export class KeyVault extends DurableObject<Env> {
     for (const k of this.plainMaterial.values()) k.fill(0);
     this.plainMaterial.clear();
     this.rec = undefined;
+    this.grants.clear();
     this.outboxDue = undefined;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -598,10 +643,10 @@ export class KeyVault extends DurableObject<Env> {
         // The destination encryption is part of this request: its record is this vault's.
         let dest: VaultResult<EncryptResult>;
         if (sameKey) {
-          dest = await this.encrypt({ ...destinationCaller(caller, destination.account), audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
+          dest = await this.encrypt({ ...destinationCaller(caller, destination.account), encryptionContext: destinationContext, audit: undefined }, opened.value.plaintext, destinationContext, dryRun);
         } else {
           const stub = regionStub(this.env.KEY_VAULT, this.env.REGIONS[destination.region] ?? {}, vaultName(destination.region, destination.keyId));
-          dest = (await stub.encrypt({ ...destinationCaller(caller, destination.account), audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
+          dest = (await stub.encrypt({ ...destinationCaller(caller, destination.account), encryptionContext: destinationContext, audit: undefined }, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>;
         }
         if (!dest.ok) return dest;
         return ok({
@@ -730,6 +775,120 @@ export class KeyVault extends DurableObject<Env> {
           })),
       );
     });
+  }
+
+  // ---- grants ------------------------------------------------------------------------
+
+  private catalogFor(account: string) {
+    return regionStub(this.env.CATALOG, this.env.REGIONS[this.rec!.region] ?? {}, catalogName(this.rec!.region, account));
+  }
+
+  private retirementIndex(g: Grant): { account: string; entry: string } | undefined {
+    const account = g.RetiringPrincipal ? /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(g.RetiringPrincipal)?.[1] ?? (/^\d{12}$/.test(g.RetiringPrincipal) ? g.RetiringPrincipal : undefined) : undefined;
+    return account ? { account, entry: `${g.RetiringPrincipal}|${g.KeyId}|${g.GrantId}` } : undefined;
+  }
+
+  async createGrant(caller: VaultCaller, p: CreateGrantParams, dryRun = false): Promise<VaultResult<{ GrantId: string; GrantToken: string }>> {
+    return this.audited<{ GrantId: string; GrantToken: string }>(caller, async (success) => {
+      const r = this.owned(caller);
+      if (!r.ok) return r;
+      if (r.value.state === "Disabled") return this.stateError(r.value);
+      if (r.value.state !== "Enabled") return this.stateError(r.value);
+      if (dryRun) return ok({ GrantId: "", GrantToken: "" });
+      const same = p.name !== undefined ? [...this.grants.values()].find((g) => g.Name === p.name) : undefined;
+      if (same && same.GranteePrincipal === p.granteePrincipal && JSON.stringify([same.Operations, same.Constraints ?? null, same.RetiringPrincipal ?? null]) === JSON.stringify([p.operations, p.constraints ?? null, p.retiringPrincipal ?? null])) {
+        return ok({ GrantId: same.GrantId, GrantToken: grantToken(r.value.keyId, same.GrantId, same.tokenSecret) });
+      }
+      if (this.grants.size >= MAX_GRANTS) return fail("LimitExceeded", `${r.value.arn} has reached the limit of ${MAX_GRANTS} grants.`);
+      const grantId = hex(crypto.getRandomValues(new Uint8Array(32)));
+      const grant: Grant = {
+        KeyId: r.value.arn,
+        GrantId: grantId,
+        ...(p.name !== undefined ? { Name: p.name } : {}),
+        CreationDate: this.now() / 1000,
+        GranteePrincipal: p.granteePrincipal,
+        ...(p.retiringPrincipal !== undefined ? { RetiringPrincipal: p.retiringPrincipal } : {}),
+        IssuingAccount: `arn:aws:iam::${caller.account}:root`,
+        Operations: p.operations,
+        ...(p.constraints ? { Constraints: p.constraints } : {}),
+        tokenSecret: b64url(crypto.getRandomValues(new Uint8Array(24))),
+      };
+      this.grants.set(grantId, grant);
+      this.ctx.storage.put(`grant:${grantId}`, grant);
+      const index = this.retirementIndex(grant);
+      if (index) await this.catalogFor(index.account).indexRetirableGrant(index.entry, true);
+      await this.save(r.value, success({ grantId }));
+      return ok({ GrantId: grantId, GrantToken: grantToken(r.value.keyId, grantId, grant.tokenSecret) });
+    }, dryRun);
+  }
+
+  async listGrants(caller: VaultCaller, filter: { grantId?: string; granteePrincipal?: string }): Promise<VaultResult<GrantListEntry[]>> {
+    return this.audited<GrantListEntry[]>(caller, async () => {
+      const r = this.owned(caller);
+      if (!r.ok) return r;
+      if (filter.grantId !== undefined && !this.grants.has(filter.grantId)) return fail("InvalidGrantId", `Grant ${filter.grantId} does not exist on ${r.value.arn}.`);
+      return ok([...this.grants.values()]
+        .filter((g) => (filter.grantId === undefined || g.GrantId === filter.grantId) && (filter.granteePrincipal === undefined || g.GranteePrincipal === filter.granteePrincipal))
+        .map(({ tokenSecret: _secret, ...entry }) => entry));
+    });
+  }
+
+  /** Grants named in the retirement index (for ListRetirableGrants). */
+  async describeGrants(grantIds: string[]): Promise<GrantListEntry[]> {
+    return grantIds.map((id) => this.grants.get(id)).filter((g): g is Grant => g !== undefined).map(({ tokenSecret: _secret, ...entry }) => entry);
+  }
+
+  private async dropGrant(g: Grant): Promise<void> {
+    this.grants.delete(g.GrantId);
+    this.ctx.storage.delete(`grant:${g.GrantId}`);
+    const index = this.retirementIndex(g);
+    if (index) await this.catalogFor(index.account).indexRetirableGrant(index.entry, false);
+  }
+
+  /**
+   * RetireGrant: by the retiring principal, by the grantee when the grant includes RetireGrant,
+   * or by the account that created the grant (reference §2.7). A token must be this key's.
+   */
+  async retireGrant(caller: VaultCaller, by: { grantId?: string; token?: string }, dryRun = false): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const rec = this.rec;
+      if (!rec) return fail("NotFound", "Key does not exist");
+      let grantId = by.grantId;
+      if (by.token !== undefined) {
+        const t = parseGrantToken(by.token);
+        if (!t || t.keyId !== rec.keyId) return fail("InvalidGrantToken", "The grant token is not valid.");
+        const g = this.grants.get(t.grantId);
+        if (g && g.tokenSecret !== t.secret) return fail("InvalidGrantToken", "The grant token is not valid.");
+        grantId = t.grantId;
+      }
+      const g = grantId !== undefined ? this.grants.get(grantId) : undefined;
+      if (!g) return fail("NotFound", `Grant ${grantId} does not exist on ${rec.arn}.`);
+      const principal = caller.principalArn ?? `arn:aws:iam::${caller.account}:root`;
+      // The issuing account: its root, or a principal of it that the policies allow kms:RetireGrant.
+      const issuer = g.IssuingAccount === `arn:aws:iam::${caller.account}:root`
+        && (caller.principalType === "Root" || this.authorize(rec, caller, "RetireGrant") === undefined);
+      const may = g.RetiringPrincipal === principal
+        || (g.GranteePrincipal === principal && g.Operations.includes("RetireGrant"))
+        || issuer;
+      if (!may) return fail("AccessDenied", `User: ${principal} is not authorized to perform: kms:RetireGrant on resource: ${rec.arn}`);
+      if (dryRun) return ok(null);
+      await this.dropGrant(g);
+      await this.save(rec, success());
+      return ok(null);
+    }, dryRun);
+  }
+
+  async revokeGrant(caller: VaultCaller, grantId: string, dryRun = false): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const r = this.owned(caller);
+      if (!r.ok) return r;
+      const g = this.grants.get(grantId);
+      if (!g) return fail("InvalidGrantId", `Grant ${grantId} does not exist on ${r.value.arn}.`);
+      if (dryRun) return ok(null);
+      await this.dropGrant(g);
+      await this.save(r.value, success());
+      return ok(null);
+    }, dryRun);
   }
 
   // ---- key policy --------------------------------------------------------------------

@@ -17,7 +17,9 @@ export type VaultErrorCode =
   | "Tag"
   | "Validation"
   | "AccessDenied"
-  | "MalformedPolicy";
+  | "MalformedPolicy"
+  | "InvalidGrantId"
+  | "InvalidGrantToken";
 
 /** `audited` is set when the vault wrote the request's audit record itself. */
 export type VaultResult<T> =
@@ -40,7 +42,35 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
   Validation: "ValidationException",
   AccessDenied: "AccessDeniedException",
   MalformedPolicy: "MalformedPolicyDocumentException",
+  InvalidGrantId: "InvalidGrantIdException",
+  InvalidGrantToken: "InvalidGrantTokenException",
 };
+
+export interface GrantConstraints {
+  EncryptionContextSubset?: Record<string, string>;
+  EncryptionContextEquals?: Record<string, string>;
+}
+
+/** A grant as ListGrants returns it (CreationDate in epoch seconds). */
+export interface GrantListEntry {
+  KeyId: string;
+  GrantId: string;
+  Name?: string;
+  CreationDate: number;
+  GranteePrincipal: string;
+  RetiringPrincipal?: string;
+  IssuingAccount: string;
+  Operations: string[];
+  Constraints?: GrantConstraints;
+}
+
+export interface CreateGrantParams {
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  operations: string[];
+  constraints?: GrantConstraints;
+  name?: string;
+}
 
 /**
  * Who calls a vault: the caller's account; for authorization, the principal, the KMS action
@@ -58,6 +88,8 @@ export interface VaultCaller {
   principalArn?: string;
   action?: string;
   context?: Record<string, string | string[]>;
+  /** The request's encryption context, as given (grant constraints compare it exactly). */
+  encryptionContext?: Record<string, string>;
   /** For authorization: an account root, or an IAM user with its identity policies (evaluated by the vault against the key's ARN). */
   principalType?: "Root" | "IAMUser";
   policies?: string[];

@@ -1,0 +1,35 @@
+import { KmsError } from "../protocol/errors.js";
+import { parseKeyRef } from "../kms/ids.js";
+import { parseGrantToken } from "../vault/key-vault.js";
+import { GRANT_ID, GRANT_TOKEN } from "./grant-shapes.js";
+import { defineOperation } from "./operation.js";
+import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+
+interface Input { GrantToken?: string; KeyId?: string; GrantId?: string; DryRun?: boolean }
+
+export const retireGrant = defineOperation<Input>({
+  name: "RetireGrant",
+  readOnly: false,
+  schema: { GrantToken: GRANT_TOKEN, KeyId: { kind: "string", min: 1, max: 2048 }, GrantId: GRANT_ID, DryRun: { kind: "bool" } },
+  async run(ctx, input) {
+    let keyId: string;
+    let arn: string;
+    if (input.GrantToken !== undefined) {
+      const t = parseGrantToken(input.GrantToken);
+      if (!t) throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
+      keyId = t.keyId;
+      arn = `key/${t.keyId}`;
+      ctx.audit.keyAccount = "*"; // the token names its key, in whatever account
+    } else {
+      if (!input.KeyId || !input.GrantId) throw new KmsError("ValidationException", "RetireGrant needs a GrantToken, or a KeyId (key ARN) and a GrantId.");
+      if (parseKeyRef(input.KeyId).kind !== "key") throw new KmsError("InvalidArnException", `Invalid key ARN ${input.KeyId}`);
+      const key = await resolveKey(ctx, input.KeyId, false, true);
+      keyId = key.keyId;
+      arn = key.arn;
+    }
+    // Retiring is decided by the grant (retiring principal, grantee, issuing account), not by the key policy.
+    fromVault(await vault(ctx, keyId).retireGrant({ ...audited(ctx), action: undefined, keyAccount: "*" }, { grantId: input.GrantId, token: input.GrantToken }, input.DryRun), arn, ctx);
+    if (input.DryRun) throw dryRunSucceeded();
+    return {};
+  },
+});
