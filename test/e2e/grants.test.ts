@@ -16,7 +16,7 @@ function admin(...args: string[]): Record<string, string> {
   return JSON.parse(r.stdout);
 }
 
-function client(c: { AccessKeyId: string; SecretAccessKey: string }): K.KMSClient {
+function client(c: Record<string, string>): K.KMSClient {
   return new K.KMSClient({ endpoint: inject("kmsEndpoint"), region: "us-east-1", credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey }, maxAttempts: 1 });
 }
 
