@@ -11,6 +11,7 @@ import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms
 import { startServer } from "../scripts/serve.mjs";
 import { signRequest } from "../src/cli/sign.ts";
 import { table } from "./harness.ts";
+import { adminCall } from "../dist/cli/admin-client.js";
 
 const DURATION = process.env.BENCH_SECONDS ?? "5";
 /** Optional narrowing for exploratory runs: a regex on the request name, a list of connection counts, in-memory state. */
@@ -89,12 +90,37 @@ try {
   const blobs = await Promise.all(keys.map(async (k) => btoa(String.fromCharCode(...(await kms.send(new EncryptCommand({ KeyId: k, Plaintext: new Uint8Array(32) }))).CiphertextBlob!))));
   const pt32 = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
 
+  // A key whose policy has 20 statements with conditions, used by an IAM user whose identity
+  // policy allows it (issue 5: policy evaluation must stay cheap).
+  const root = `arn:aws:iam::${VARS.BOOTSTRAP_ACCOUNT_ID}:root`;
+  const statements = [
+    { Sid: "admin", Effect: "Allow", Principal: { AWS: root }, Action: "kms:*", Resource: "*" },
+    ...Array.from({ length: 18 }, (_, i) => ({
+      Sid: `deny${i}`, Effect: "Deny", Principal: "*", Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*",
+      Condition: { StringEquals: { [`kms:EncryptionContext:never${i}`]: "x" }, IpAddress: { "aws:SourceIp": "203.0.113.0/24" } },
+    })),
+    { Sid: "users", Effect: "Allow", Principal: { AWS: VARS.BOOTSTRAP_ACCOUNT_ID }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*", Condition: { StringEqualsIfExists: { "kms:CallerAccount": VARS.BOOTSTRAP_ACCOUNT_ID } } },
+  ];
+  const policyKey = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) }))).KeyMetadata!;
+  const op = { endpoint: url, region: "us-east-1", accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY };
+  await adminCall(op, "CreateUser", { UserName: "bench" });
+  await adminCall(op, "PutUserPolicy", { UserName: "bench", PolicyName: "use", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [
+    { Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt"], Resource: policyKey.Arn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    { Effect: "Deny", Action: "kms:*", Resource: "*", Condition: { StringEquals: { "aws:PrincipalAccount": "000000000000" } } },
+  ] }) });
+  const benchUser = await adminCall<{ AccessKeyId: string; SecretAccessKey: string }>(op, "CreateAccessKey", { UserName: "bench" });
+
   async function sign(target: string, body: object): Promise<Signed> {
     const b = JSON.stringify(body);
     return { headers: await signRequest(`${url}/`, target, b, { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY, region: "us-east-1", contentSha256: true }), body: b };
   }
+  async function signAsUser(target: string, body: object): Promise<Signed> {
+    const b = JSON.stringify(body);
+    return { headers: await signRequest(`${url}/`, target, b, { accessKeyId: benchUser.AccessKeyId, secretAccessKey: benchUser.SecretAccessKey, region: "us-east-1", contentSha256: true }), body: b };
+  }
   const scenarios: [string, (i: number) => Promise<Signed>][] = [
     ["Encrypt 32 B", (i) => sign("Encrypt", { KeyId: keys[i], Plaintext: pt32 })],
+    ["Encrypt 32 B, 20-statement key policy + identity policy", () => signAsUser("Encrypt", { KeyId: policyKey.KeyId, Plaintext: pt32 })],
     ["Decrypt", (i) => sign("Decrypt", { CiphertextBlob: blobs[i] })],
     ["GenerateDataKey", (i) => sign("GenerateDataKey", { KeyId: keys[i], KeySpec: "AES_256" })],
   ];
@@ -105,7 +131,7 @@ try {
     const bare = runWrk(wrk, `${url}/health`, c);
     rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", String(bare.errors)]);
     for (const [name, make] of scenarios.filter(([n]) => FILTER.test(n))) {
-      for (const nKeys of [1, 16]) {
+      for (const nKeys of name.includes("policy") ? [1] : [1, 16]) {
         // signed just before each run, so every replay is well inside the 5-minute window
         const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i)));
         const r = runWrk(wrk, `${url}/`, c, luaScript(reqs));
