@@ -15,12 +15,16 @@ import { auditLogName, auditSignerName, catalogName, vaultName } from "../vault/
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { forgetCredentials } from "../auth/credentials.js";
 import { IDENTITY_STORE_NAME } from "../vault/naming.js";
-import { VAULT_ERROR_TYPES, type VaultResult } from "../vault/types.js";
+import { VAULT_ERROR_TYPES, type VaultCaller, type VaultResult } from "../vault/types.js";
+import { keyArn, newKeyId, parseKeyRef } from "../kms/ids.js";
+import { serviceManagedKeyPolicy } from "../vault/key-policy.js";
+
+const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
 const PREFIX = "EdgeKMSAdmin.";
 const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
 
-interface Scope { env: Env; region: string; account: string }
+interface Scope { env: Env; region: string; account: string; reader: VaultCaller }
 
 const identities = (s: Scope) => s.env.IDENTITY_STORE.get(s.env.IDENTITY_STORE.idFromName(IDENTITY_STORE_NAME));
 
@@ -30,8 +34,10 @@ function value<T>(r: VaultResult<T>): T {
 }
 
 const USER = { kind: "string", min: 1, max: 64, required: true } as const;
-/** Operations an account root may call for its own account; the rest are the operator's. */
+/** Operations that change identities (the isolate's credential cache is dropped after them). */
 const ACCOUNT_ADMIN = new Set(["CreateUser", "CreateAccessKey", "DeleteAccessKey", "PutUserPolicy", "DeleteUserPolicy", "ListUsers"]);
+/** Operations an account root may call for its own account; the rest are the operator's. */
+const ACCOUNT_ROOT_OPERATIONS = new Set([...ACCOUNT_ADMIN, "AuditFlush", "AuditTail", "AuditList", "AuditGet", "AuditPublicKey", "AuditSetEncryption"]);
 
 const auditLog = (s: Scope) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditLogName(s.region, s.account));
 const keyVault = (s: Scope, keyId: string) => regionStub(s.env.KEY_VAULT, s.env.REGIONS[s.region], vaultName(s.region, keyId));
@@ -116,7 +122,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       const limit = (input.Limit as number | undefined) ?? 100;
       const eventName = input.EventName as string | undefined;
       const key = input.KeyId as string | undefined;
-      const entries: TailEntry[] = await auditLog(s).recent(limit, eventName, key);
+      const entries: TailEntry[] = value(await auditLog(s).recent(s.reader, limit, eventName, key));
       for (const id of await allKeyIds(s)) {
         for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
           if (eventName !== undefined && record.eventName !== eventName) continue;
@@ -150,7 +156,52 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       if (!key.startsWith(`AWSLogs/${s.account}/`)) throw new KmsError("AccessDeniedException", "The object is outside the account's audit trail.");
       const obj = await auditBucket(s.env, s.region).bucket.get(key);
       if (!obj) throw new KmsError("NotFoundException", `No audit object ${key}`);
-      return { Key: key, Body: encodeBase64(new Uint8Array(await obj.arrayBuffer())), Metadata: obj.customMetadata ?? {} };
+      const stored = new Uint8Array(await obj.arrayBuffer());
+      const metadata = obj.customMetadata ?? {};
+      // An encrypted log object is also returned decrypted, if the caller may decrypt it through the service.
+      const decrypted = metadata["edgekms-sse-kms-key"] ? value(await auditLog(s).openObject(key, stored, metadata, s.reader)) : undefined;
+      return { Key: key, Body: encodeBase64(stored), Metadata: metadata, ...(decrypted ? { Decrypted: encodeBase64(decrypted) } : {}) };
+    },
+  },
+  /**
+   * Encrypts the account's delivered audit objects from now on: under its service-managed
+   * alias/aws/cloudtrail key (created on first use) when no KeyId is given, or under the named
+   * key of the account, whose policy must let the service generate data keys. Enabled=false stops.
+   */
+  AuditSetEncryption: {
+    schema: { Account: ACCOUNT, KeyId: { kind: "string", min: 1, max: 2048 }, Enabled: { kind: "bool" } },
+    async run(s, input) {
+      if (input.Enabled === false) {
+        await auditLog(s).setEncryption(s.region, s.account, undefined);
+        return { Enabled: false };
+      }
+      const catalog = regionStub(s.env.CATALOG, s.env.REGIONS[s.region], catalogName(s.region, s.account));
+      let keyId: string;
+      if (input.KeyId === undefined) {
+        const existing = await catalog.resolveAlias(AUDIT_KEY_ALIAS);
+        if (existing) keyId = existing;
+        else {
+          keyId = newKeyId();
+          const arn = keyArn(s.region, s.account, keyId);
+          value(await catalog.registerKey(keyId, arn));
+          value(await keyVault(s, keyId).create({ account: s.account }, {
+            keyId, account: s.account, region: s.region, tags: [], keyManager: "AWS",
+            description: "Default key that protects my EdgeKMS audit logs when no other key is defined",
+            policy: serviceManagedKeyPolicy(s.account, s.region), bypassPolicyLockoutSafetyCheck: true,
+          }, arn));
+          value(await catalog.createAlias(AUDIT_KEY_ALIAS, keyId, Date.now()));
+        }
+      } else {
+        const ref = parseKeyRef(input.KeyId as string);
+        if (ref.kind !== "key" || (ref.account && ref.account !== s.account) || (ref.region && ref.region !== s.region)) {
+          throw new KmsError("NotFoundException", `Key '${input.KeyId}' is not a key of account ${s.account} in ${s.region}`);
+        }
+        keyId = ref.keyId;
+        value(await keyVault(s, keyId).describe({ account: s.account }));
+      }
+      const arn = keyArn(s.region, s.account, keyId);
+      await auditLog(s).setEncryption(s.region, s.account, { keyId, keyArn: arn });
+      return { Enabled: true, KeyId: arn };
     },
   },
   /** The region's digest-signing public key. */
@@ -176,11 +227,15 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     const input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
     const account = (input.Account as string | undefined) ?? principal.accountId;
     const operator = principal.accessKeyId === env.BOOTSTRAP_ACCESS_KEY_ID;
-    const accountRoot = principal.type === "Root" && principal.accountId === account && ACCOUNT_ADMIN.has(name);
+    const accountRoot = principal.type === "Root" && principal.accountId === account && ACCOUNT_ROOT_OPERATIONS.has(name);
     if (!operator && !accountRoot) {
       throw new KmsError("AccessDeniedException", `User: ${principal.arn} is not authorized to perform: edgekms-admin:${name} for account ${account}`);
     }
-    const out = await op.run({ env, region, account }, input);
+    const reader: VaultCaller = {
+      account: principal.accountId, principalArn: principal.arn, principalType: principal.type, policies: principal.policies ?? [],
+      context: { "aws:principalarn": principal.arn, "aws:principalaccount": principal.accountId },
+    };
+    const out = await op.run({ env, region, account, reader }, input);
     if (ACCOUNT_ADMIN.has(name) || name === "CreateAccount") forgetCredentials();
     return new Response(JSON.stringify(out), {
       headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() },

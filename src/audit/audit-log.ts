@@ -9,6 +9,10 @@ import { auditSignerName } from "../vault/naming.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logBody, logObjectKey, sha256Hex } from "./objects.js";
 import { isoSeconds, type CloudTrailRecord } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
+import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
+import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
+import { vaultName } from "../vault/naming.js";
+import { fail, ok, type VaultCaller, type VaultResult } from "../vault/types.js";
 
 export const DELIVERY_INTERVAL_MS = 60_000;
 export const DELIVERY_BATCH = 1000;
@@ -18,9 +22,18 @@ const MAX_BACKOFF_MS = 300_000;
 /** How many recently delivered objects `recent()` reads back. */
 const RECENT_OBJECTS = 5;
 
-interface Meta { account: string; region: string; created: number }
+/** Encryption of delivered objects under a KMS key (service-managed alias/aws/cloudtrail, or the account's own). */
+export interface AuditEncryption { keyId: string; keyArn: string }
+interface Meta { account: string; region: string; created: number; encryption?: AuditEncryption }
+
+// Object metadata of an encrypted log object (docs/audit.md).
+const META_KEY = "edgekms-sse-kms-key";
+const META_DATA_KEY = "edgekms-encrypted-data-key";
+const META_IV = "edgekms-iv";
+const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 interface Batch { objectKey: string; recordKeys: string[] }
-interface Delivered { objectKey: string; hashValue: string; oldestEventTime: string; newestEventTime: string; count: number }
+interface Delivered { objectKey: string; hashValue: string; oldestEventTime: string; newestEventTime: string; count: number; encryptedWith?: string }
 interface LastDigest { objectKey: string; hashValue: string; signature: string; endTime: string }
 
 export interface TailEntry { delivered: boolean; record: CloudTrailRecord }
@@ -49,6 +62,45 @@ export class AuditLog extends DurableObject<Env> {
       await this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
     }
     return this.meta;
+  }
+
+  /** Turns encryption of delivered objects on (under the given key) or off. */
+  async setEncryption(region: string, account: string, encryption: AuditEncryption | undefined): Promise<void> {
+    const meta = await this.ensureMeta(region, account);
+    const { encryption: _old, ...rest } = meta;
+    this.meta = { ...rest, ...(encryption ? { encryption } : {}) };
+    await this.ctx.storage.put("meta", this.meta);
+  }
+
+  async encryption(): Promise<AuditEncryption | undefined> {
+    return ((this.meta ??= await this.ctx.storage.get<Meta>("meta")))?.encryption;
+  }
+
+  private keyVault(region: string, keyArn: string) {
+    return regionStub(this.env.KEY_VAULT, this.env.REGIONS[region] ?? {}, vaultName(region, keyArn.split("/").pop()!));
+  }
+
+  /**
+   * The stored bytes of a log object as gzip'd JSON: decrypted through the service for `reader`
+   * when the object is encrypted, so the key's policies decide whether the reader may.
+   */
+  async openObject(objectKey: string, stored: Uint8Array, metadata: Record<string, string>, reader: VaultCaller): Promise<VaultResult<Uint8Array>> {
+    const keyArn = metadata[META_KEY];
+    if (!keyArn) return ok(stored);
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
+    const caller: VaultCaller = {
+      ...reader,
+      keyAccount: meta.account,
+      action: "Decrypt",
+      context: { ...(reader.context ?? {}), "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": reader.account },
+    };
+    const r = await this.keyVault(meta.region, keyArn).decrypt(caller, unb64(metadata[META_DATA_KEY]), { "edgekms:audit-object": objectKey });
+    if (!r.ok) return fail(r.code, r.message, r.detail);
+    try {
+      return ok(aesGcmOpen(r.value.plaintext, unb64(metadata[META_IV]), stored, new TextEncoder().encode(objectKey)));
+    } finally {
+      r.value.plaintext.fill(0);
+    }
   }
 
   /**
@@ -120,20 +172,47 @@ export class AuditLog extends DurableObject<Env> {
     }
     const records = [...(await getMany<CloudTrailRecord>(this.ctx.storage, batch.recordKeys)).values()];
     const body = logBody(records);
-    const hashValue = await sha256Hex(body);
+    let stored = await gzip(body);
+    const customMetadata: Record<string, string> = { records: String(records.length) };
+    if (meta.encryption) {
+      // Envelope encryption: a data key per object from the account's audit key, through the service.
+      const dk = await this.keyVault(meta.region, meta.encryption.keyArn).generateDataKey(
+        {
+          account: meta.account, keyAccount: meta.account, principalArn: `arn:aws:iam::${meta.account}:root`, service: AUDIT_SERVICE_PRINCIPAL,
+          principalType: "Root", policies: [], action: "GenerateDataKey",
+          context: { "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": meta.account },
+        },
+        32, { "edgekms:audit-object": batch.objectKey }, true,
+      );
+      if (!dk.ok) throw new Error(`audit encryption key ${meta.encryption.keyArn}: ${dk.code} ${dk.message}`);
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      try {
+        stored = aesGcmSeal(dk.value.plaintext!, iv, stored, new TextEncoder().encode(batch.objectKey));
+      } finally {
+        dk.value.plaintext!.fill(0);
+      }
+      Object.assign(customMetadata, { [META_KEY]: dk.value.keyArn, [META_DATA_KEY]: b64(dk.value.blob), [META_IV]: b64(iv) });
+    }
+    // Digests list the SHA-256 of the uncompressed log, or of the stored bytes when encrypted,
+    // so that they verify without decryption.
+    const hashValue = await sha256Hex(meta.encryption ? stored : body);
+    customMetadata.sha256 = hashValue;
     const { bucket } = auditBucket(this.env, meta.region);
     if (this.failR2Writes > 0) {
       this.failR2Writes--;
       throw new Error("injected R2 failure");
     }
-    await bucket.put(batch.objectKey, await gzip(body), {
-      httpMetadata: { contentType: "application/json", contentEncoding: "gzip" },
-      customMetadata: { "sha256-uncompressed": hashValue, records: String(records.length) },
+    await bucket.put(batch.objectKey, stored, {
+      httpMetadata: meta.encryption ? { contentType: "application/octet-stream" } : { contentType: "application/json", contentEncoding: "gzip" },
+      customMetadata,
     });
     const head = await bucket.head(batch.objectKey);
-    if (!head || head.customMetadata?.["sha256-uncompressed"] !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
+    if (!head || head.customMetadata?.sha256 !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
     const times = records.map((r) => r.eventTime).sort();
-    const delivered: Delivered = { objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: records.length };
+    const delivered: Delivered = {
+      objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: records.length,
+      ...(meta.encryption ? { encryptedWith: meta.encryption.keyArn } : {}),
+    };
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);
     const recent = (await this.ctx.storage.get<string[]>("recent")) ?? [];
     this.ctx.storage.put("recent", [...recent, batch.objectKey].slice(-RECENT_OBJECTS));
@@ -170,7 +249,10 @@ export class AuditLog extends DurableObject<Env> {
       previousDigestHashValue: last?.hashValue ?? null,
       previousDigestHashAlgorithm: last ? "SHA-256" : null,
       previousDigestSignature: last?.signature ?? null,
-      logFiles: files.map((f) => ({ s3Bucket: name, s3Object: f.objectKey, hashValue: f.hashValue, hashAlgorithm: "SHA-256", newestEventTime: f.newestEventTime, oldestEventTime: f.oldestEventTime })),
+      logFiles: files.map((f) => ({
+        s3Bucket: name, s3Object: f.objectKey, hashValue: f.hashValue, hashAlgorithm: "SHA-256", newestEventTime: f.newestEventTime, oldestEventTime: f.oldestEventTime,
+        ...(f.encryptedWith ? { encryptedWith: f.encryptedWith } : {}),
+      })),
     };
     const body = new TextEncoder().encode(JSON.stringify(digest));
     const hashValue = await sha256Hex(body);
@@ -194,21 +276,23 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /** Recent records: those of the last few delivered objects, and those not yet delivered. */
-  async recent(limit: number, eventName?: string, keyArn?: string): Promise<TailEntry[]> {
+  async recent(reader: VaultCaller, limit: number, eventName?: string, keyArn?: string): Promise<VaultResult<TailEntry[]>> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
-    if (!meta) return [];
+    if (!meta) return ok([]);
     const out: TailEntry[] = [];
     const { bucket } = auditBucket(this.env, meta.region);
     for (const objectKey of (await this.ctx.storage.get<string[]>("recent")) ?? []) {
       const obj = await bucket.get(objectKey);
       if (!obj) continue;
-      const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj.arrayBuffer())))) as { Records: CloudTrailRecord[] };
+      const opened = await this.openObject(objectKey, new Uint8Array(await obj.arrayBuffer()), obj.customMetadata ?? {}, reader);
+      if (!opened.ok) return opened;
+      const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
     }
     for (const record of (await this.ctx.storage.list<CloudTrailRecord>({ prefix: "r:" })).values()) out.push({ delivered: false, record });
     const matches = out.filter((e) =>
       (eventName === undefined || e.record.eventName === eventName) &&
       (keyArn === undefined || (e.record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`))));
-    return matches.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime)).slice(-limit);
+    return ok(matches.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime)).slice(-limit));
   }
 }

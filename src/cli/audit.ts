@@ -1,6 +1,7 @@
 // `edgekms audit <export|verify|tail|flush>`: the operator's view of the audit trail.
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { adminCall, type ClientConfig } from "./admin-client.js";
 import { verifyTrail, type TrailObjects } from "./verify.js";
 
@@ -41,12 +42,16 @@ async function listAll(cfg: ClientConfig, o: AuditOptions, kind: "logs" | "diges
   return { Bucket: bucket, Objects: all };
 }
 
-async function fetchTrail(cfg: ClientConfig, o: AuditOptions): Promise<TrailObjects> {
+async function fetchTrail(cfg: ClientConfig, o: AuditOptions): Promise<TrailObjects & { decrypted: Map<string, Uint8Array> }> {
   const logs = await listAll(cfg, o, "logs");
   const digests = await listAll(cfg, o, "digests");
-  const get = async (k: string) => adminCall<{ Body: string; Metadata: Record<string, string> }>(cfg, "AuditGet", { Key: k, ...(o.account ? { Account: o.account } : {}) });
-  const trail: TrailObjects = { bucket: logs.Bucket || digests.Bucket, logs: new Map(), digests: new Map(), publicKeySpki: (await adminCall<{ PublicKey: string }>(cfg, "AuditPublicKey")).PublicKey };
-  for (const x of logs.Objects) trail.logs.set(x.Key, Buffer.from((await get(x.Key)).Body, "base64"));
+  const get = async (k: string) => adminCall<{ Body: string; Decrypted?: string; Metadata: Record<string, string> }>(cfg, "AuditGet", { Key: k, ...(o.account ? { Account: o.account } : {}) });
+  const trail: TrailObjects & { decrypted: Map<string, Uint8Array> } = { bucket: logs.Bucket || digests.Bucket, logs: new Map(), digests: new Map(), decrypted: new Map(), publicKeySpki: (await adminCall<{ PublicKey: string }>(cfg, "AuditPublicKey")).PublicKey };
+  for (const x of logs.Objects) {
+    const g = await get(x.Key);
+    trail.logs.set(x.Key, Buffer.from(g.Body, "base64"));
+    if (g.Decrypted) trail.decrypted.set(x.Key, Buffer.from(g.Decrypted, "base64"));
+  }
   for (const x of digests.Objects) {
     const g = await get(x.Key);
     trail.digests.set(x.Key, { body: Buffer.from(g.Body, "base64"), signature: g.Metadata.signature ?? "" });
@@ -93,6 +98,8 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
         writeFileSync(join(o.out, k), v);
       }
       for (const [k, d] of trail.digests) signatures[k] = d.signature;
+      // Encrypted log objects are kept as stored (the digests hash those bytes), with the decrypted records beside them.
+      for (const [k, plain] of trail.decrypted) writeFileSync(join(o.out, k.replace(/\.json\.gz$/, ".decrypted.json")), gunzipSync(plain));
       writeFileSync(join(o.out, MANIFEST), JSON.stringify({ bucket: trail.bucket, publicKey: trail.publicKeySpki, signatures }, null, 2));
       console.log(`exported ${trail.logs.size} log object(s) and ${trail.digests.size} digest(s) to ${o.out}`);
       return 0;

@@ -22,7 +22,7 @@ interface Digest {
   previousDigestS3Object: string | null;
   previousDigestHashValue: string | null;
   previousDigestSignature: string | null;
-  logFiles: { s3Object: string; hashValue: string }[];
+  logFiles: { s3Object: string; hashValue: string; encryptedWith?: string }[];
 }
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -66,9 +66,10 @@ export function verifyTrail(t: TrailObjects, opts: { partial?: boolean } = {}): 
         if (!opts.partial) problems.push({ kind: "missing", object: f.s3Object, detail: `listed in ${g.key}` });
         continue;
       }
+      // An encrypted object is listed with the hash of its stored bytes: no decryption needed.
       let hash: string;
       try {
-        hash = sha256(gunzipSync(obj));
+        hash = f.encryptedWith ? sha256(obj) : sha256(gunzipSync(obj));
       } catch {
         hash = "not gzip";
       }

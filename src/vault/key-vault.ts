@@ -90,6 +90,7 @@ interface KeyRecord {
   onDemandRotations: number;
   currentVersion: number;
   materials: Material[];
+  keyManager?: "CUSTOMER" | "AWS";
   /** The key policy, as text (GetKeyPolicy returns it verbatim), and its version. */
   policy: string;
   policyVersion: number;
@@ -336,7 +337,7 @@ export class KeyVault extends DurableObject<Env> {
     context["kms:keyorigin"] = "AWS_KMS";
     context["kms:calleraccount"] = caller.account;
     for (const t of rec.tags) context[`aws:resourcetag/${t.TagKey.toLowerCase()}`] = t.TagValue;
-    const keyPolicy = evaluateKeyPolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account }, context });
+    const keyPolicy = evaluateKeyPolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account, ...(caller.service ? { service: caller.service } : {}) }, context });
     const identity = identityDecision(
       { type: caller.principalType ?? "Root", arn: principal, accountId: caller.account, accessKeyId: "", policies: caller.policies },
       action, rec.arn, context,
@@ -393,7 +394,7 @@ export class KeyVault extends DurableObject<Env> {
       KeyState: rec.state,
       ...(rec.state === "PendingDeletion" && rec.deletionDate !== undefined ? { DeletionDate: rec.deletionDate / 1000 } : {}),
       Origin: "AWS_KMS",
-      KeyManager: "CUSTOMER",
+      KeyManager: rec.keyManager ?? "CUSTOMER",
       EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"],
       MultiRegion: false,
       CurrentKeyMaterialId: rec.materials.find((m) => m.version === rec.currentVersion)?.id,
@@ -475,6 +476,7 @@ export class KeyVault extends DurableObject<Env> {
       materials: [material],
       policy: p.policy ?? defaultKeyPolicy(p.account),
       policyVersion: 1,
+      ...(p.keyManager === "AWS" ? { keyManager: "AWS" as const, rotationEnabled: true, rotationPeriodDays: 365, nextRotation: this.now() + 365 * DAY_MS } : {}),
     };
     this.rec = rec;
     await this.save(rec, success({ keyMetadata: this.metadata(rec) }));

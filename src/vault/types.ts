@@ -86,6 +86,8 @@ export interface VaultCaller {
    */
   keyAccount?: string;
   principalArn?: string;
+  /** A service principal acting on its own behalf (e.g. the audit trail generating data keys). */
+  service?: string;
   action?: string;
   context?: Record<string, string | string[]>;
   /** The request's encryption context, as given (grant constraints compare it exactly). */
@@ -141,6 +143,8 @@ export interface CreateKeyParams {
   /** The key policy text; the default key policy when absent. */
   policy?: string;
   bypassPolicyLockoutSafetyCheck?: boolean;
+  /** "AWS" for a service-managed key (rotated yearly, its policy fixed). */
+  keyManager?: "CUSTOMER" | "AWS";
 }
 
 /** Where another vault lives (for vault-to-vault ReEncrypt). */
