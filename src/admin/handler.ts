@@ -14,6 +14,9 @@ import { validate } from "../protocol/validate.js";
 import { auditLogName, auditSignerName, catalogName, vaultName } from "../vault/naming.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { forgetCredentials } from "../auth/credentials.js";
+import type { Caller } from "../auth/identity-policy.js";
+import { parsePolicy } from "../policy/document.js";
+import { evaluatePolicy } from "../policy/evaluate.js";
 import { IDENTITY_STORE_NAME } from "../vault/naming.js";
 import { VAULT_ERROR_TYPES, type VaultCaller, type VaultResult } from "../vault/types.js";
 import { keyArn, newKeyId, parseKeyRef } from "../kms/ids.js";
@@ -22,6 +25,17 @@ import { serviceManagedKeyPolicy } from "../vault/key-policy.js";
 const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
 const PREFIX = "EdgeKMSAdmin.";
+
+/** The caller's identity policies allow iam:<action> on the resource (no explicit deny). */
+function iamAllows(principal: Caller, action: string, resource: string): boolean {
+  let allowed = false;
+  for (const text of principal.policies ?? []) {
+    const d = evaluatePolicy(parsePolicy(text), { action: `iam:${action}`, resource, principal: { arn: principal.arn, accountId: principal.accountId }, context: {} }, false);
+    if (d === "Deny") return false;
+    if (d === "Allow") allowed = true;
+  }
+  return allowed;
+}
 const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
 
 interface Scope { env: Env; region: string; account: string; reader: VaultCaller }
@@ -228,7 +242,11 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     const account = (input.Account as string | undefined) ?? principal.accountId;
     const operator = principal.accessKeyId === env.BOOTSTRAP_ACCESS_KEY_ID;
     const accountRoot = principal.type === "Root" && principal.accountId === account && ACCOUNT_ROOT_OPERATIONS.has(name);
-    if (!operator && !accountRoot) {
+    // An IAM user may manage identities of its own account where its identity policies allow iam:<Operation>.
+    const userName = (input.UserName as string | undefined) ?? "*";
+    const allowedUser = principal.type === "IAMUser" && principal.accountId === account && ACCOUNT_ADMIN.has(name)
+      && iamAllows(principal, name, `arn:aws:iam::${account}:user/${userName}`);
+    if (!operator && !accountRoot && !allowedUser) {
       throw new KmsError("AccessDeniedException", `User: ${principal.arn} is not authorized to perform: edgekms-admin:${name} for account ${account}`);
     }
     const reader: VaultCaller = {

@@ -37,5 +37,15 @@ export function requestContext(
     ctx["aws:tagkeys"] = tags.map((t) => t.TagKey);
   }
   if (Array.isArray(input.TagKeys)) ctx["aws:tagkeys"] = input.TagKeys as string[];
+  // CreateGrant
+  if (Array.isArray(input.Operations)) {
+    ctx["kms:grantoperations"] = input.Operations as string[];
+    ctx["kms:grantisforawsresource"] = "false";
+  }
+  str("GranteePrincipal", "kms:granteeprincipal");
+  str("RetiringPrincipal", "kms:retiringprincipal");
+  const constraints = input.Constraints as Record<string, unknown> | undefined;
+  if (constraints?.EncryptionContextEquals) ctx["kms:grantconstrainttype"] = "EncryptionContextEquals";
+  else if (constraints?.EncryptionContextSubset) ctx["kms:grantconstrainttype"] = "EncryptionContextSubset";
   return ctx;
 }

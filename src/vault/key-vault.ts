@@ -202,10 +202,14 @@ export class KeyVault extends DurableObject<Env> {
    */
   private async audited<T>(caller: VaultCaller, body: (success: SuccessRecord) => Promise<VaultResult<T>>, dryRun = false): Promise<VaultResult<T>> {
     let recorded = false;
+    const withBasis = (record: CloudTrailRecord): CloudTrailRecord => {
+      const basis = this.basis.get(caller);
+      return basis ? { ...record, additionalEventData: { ...(record.additionalEventData ?? {}), authorization: basis } } : record;
+    };
     const success: SuccessRecord = (responseElements) => {
       if (!caller.audit || !this.rec) return undefined;
       recorded = true;
-      return completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn });
+      return withBasis(completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn }));
     };
     const result = await body(success);
     if (!caller.audit) return result;
@@ -216,11 +220,11 @@ export class KeyVault extends DurableObject<Env> {
     if (named !== "*" && named !== rec.account) return result;
     const crossAccount = rec.account !== caller.account;
     if (crossAccount && !(caller.action && CROSS_ACCOUNT_ACTIONS.has(caller.action))) return result;
-    const record = !result.ok
+    const record = withBasis(!result.ok
       ? completeRecord(caller.audit, { errorCode: VAULT_ERROR_TYPES[result.code], errorMessage: result.detail ?? result.message, keyArn: rec.arn })
       : dryRun
         ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
-        : completeRecord(caller.audit, { keyArn: rec.arn });
+        : completeRecord(caller.audit, { keyArn: rec.arn }));
     // Cross-account use is recorded in both accounts (one shared event id); a call the key's
     // policy refused only in the caller's (reference §7.1).
     if (crossAccount && record.errorCode !== "AccessDeniedException") {
@@ -300,8 +304,13 @@ export class KeyVault extends DurableObject<Env> {
     return ok(rec);
   }
 
-  /** Whether a grant gives the caller this operation, its constraints met (reference §2.7). */
-  private grantAllows(caller: VaultCaller, principal: string, action: string): boolean {
+  private allowedBy(caller: VaultCaller, basis: string): undefined {
+    this.basis.set(caller, basis);
+    return undefined;
+  }
+
+  /** The id of a grant that gives the caller this operation, its constraints met (reference §2.7), or "". */
+  private grantAllows(caller: VaultCaller, principal: string, action: string): string {
     const ec = caller.encryptionContext ?? {};
     for (const g of this.grants.values()) {
       if (g.GranteePrincipal !== principal && g.GranteePrincipal !== caller.account && g.GranteePrincipal !== `arn:aws:iam::${caller.account}:root`) continue;
@@ -314,9 +323,9 @@ export class KeyVault extends DurableObject<Env> {
         }
         if (c.EncryptionContextSubset && Object.entries(c.EncryptionContextSubset).some(([k, v]) => ec[k] !== v)) continue;
       }
-      return true;
+      return g.GrantId;
     }
-    return false;
+    return "";
   }
 
   private policyOf(rec: KeyRecord): PolicyDocument {
@@ -329,6 +338,9 @@ export class KeyVault extends DurableObject<Env> {
    * policies wins; otherwise the key policy must allow the caller itself, or allow the caller's
    * account (delegation) with the caller being the account root or allowed by its identity policies.
    */
+  /** What allowed each caller's last authorized action (for its audit record). */
+  private readonly basis = new WeakMap<VaultCaller, string>();
+
   private authorize(rec: KeyRecord, caller: VaultCaller, action: string): VaultResult<never> | undefined {
     const principal = caller.principalArn ?? `arn:aws:iam::${caller.account}:root`;
     const context: Record<string, string | string[]> = { ...(caller.context ?? {}) };
@@ -345,9 +357,10 @@ export class KeyVault extends DurableObject<Env> {
     let why: string | undefined;
     if (keyPolicy === "Deny") why = "with an explicit deny in a resource-based policy";
     else if (identity === "Deny") why = "with an explicit deny in an identity-based policy";
-    else if (keyPolicy === "AllowPrincipal") return undefined;
-    else if (keyPolicy === "AllowAccount" && (identity === "Root" || identity === "Allow")) return undefined;
-    else if (this.grantAllows(caller, principal, action)) return undefined;
+    else if (keyPolicy === "AllowPrincipal") return this.allowedBy(caller, "key policy");
+    else if (keyPolicy === "AllowAccount" && identity === "Root") return this.allowedBy(caller, "key policy (account root)");
+    else if (keyPolicy === "AllowAccount" && identity === "Allow") return this.allowedBy(caller, "key policy and identity policy");
+    else if (this.grantAllows(caller, principal, action)) return this.allowedBy(caller, `grant ${this.grantAllows(caller, principal, action)}`);
     else if (keyPolicy === "AllowAccount") why = `because no identity-based policy allows the kms:${action} action`;
     else why = `because no resource-based policy allows the kms:${action} action`;
     return fail("AccessDenied", `User: ${principal} is not authorized to perform: kms:${action} on resource: ${rec.arn} ${why}`);

@@ -96,3 +96,45 @@ describe("key policies", () => {
     expect(rec?.errorMessage).toContain("is not authorized to perform: kms:Encrypt");
   });
 });
+
+describe("authorization details", () => {
+  type TailBody = { Entries: { Record: { requestID?: string; additionalEventData?: { authorization?: string } } }[] };
+  const basisOf = async (id: string) =>
+    (await admin<TailBody>("AuditTail", { Limit: 1000 })).body.Entries.find((e) => e.Record.requestID === id)?.Record.additionalEventData?.authorization;
+
+  it("records what allowed each call: the key policy for the root it names, a grant for its grantee", async () => {
+    const keyId = await newKey();
+    const r = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") });
+    expect(await basisOf(r.headers.get("x-amzn-RequestId")!)).toBe("key policy"); // the default policy names the root itself
+
+    const user = `grantee-${Date.now()}`;
+    expect((await admin("CreateUser", { UserName: user })).status).toBe(200);
+    const creds = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { UserName: user })).body;
+    const g = await ok<{ GrantId: string }>("CreateGrant", { KeyId: keyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/${user}`, Operations: ["Encrypt"] });
+    const u = await call("Encrypt", { KeyId: keyId, Plaintext: b64("y") }, { accessKeyId: creds.AccessKeyId, secretAccessKey: creds.SecretAccessKey });
+    expect(u.status).toBe(200);
+    expect(await basisOf(u.headers.get("x-amzn-RequestId")!)).toBe(`grant ${g.GrantId}`);
+  });
+
+  it("an IAM user manages users where its identity policy allows iam:<Operation>", async () => {
+    const name = `iam-admin-${Date.now()}`;
+    await admin("CreateUser", { UserName: name });
+    const creds = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { UserName: name })).body;
+    const as = { accessKeyId: creds.AccessKeyId, secretAccessKey: creds.SecretAccessKey };
+    expect((await admin("CreateUser", { UserName: `${name}-x` }, as)).body.__type).toBe("AccessDeniedException");
+    await admin("PutUserPolicy", { UserName: name, PolicyName: "iam", PolicyDocument: doc({ Effect: "Allow", Action: "iam:CreateUser", Resource: `arn:aws:iam::${ACCOUNT}:user/team-*` }) });
+    expect((await admin("CreateUser", { UserName: `team-${Date.now()}` }, as)).status).toBe(200);
+    expect((await admin("CreateUser", { UserName: `other-${Date.now()}` }, as)).body.__type).toBe("AccessDeniedException");
+    expect((await admin("CreateAccount", {}, as)).body.__type).toBe("AccessDeniedException");
+  });
+
+  it("kms:GrantOperations limits what grants may be created", async () => {
+    const keyId = await newKey({ Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+      { Effect: "Deny", Principal: "*", Action: "kms:CreateGrant", Resource: "*", Condition: { "ForAnyValue:StringEquals": { "kms:GrantOperations": ["Decrypt"] } } },
+    ) });
+    const grantee = `arn:aws:iam::${ACCOUNT}:user/someone`;
+    expect((await call("CreateGrant", { KeyId: keyId, GranteePrincipal: grantee, Operations: ["Encrypt", "Decrypt"] })).body.__type).toBe("AccessDeniedException");
+    expect((await call("CreateGrant", { KeyId: keyId, GranteePrincipal: grantee, Operations: ["Encrypt"] })).status).toBe(200);
+  });
+});
