@@ -204,6 +204,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
             policy: serviceManagedKeyPolicy(s.account, s.region), bypassPolicyLockoutSafetyCheck: true,
           }, arn));
           value(await catalog.createAlias(AUDIT_KEY_ALIAS, keyId, Date.now()));
+          await keyVault(s, keyId).aliasChanged(AUDIT_KEY_ALIAS, true);
         }
       } else {
         const ref = parseKeyRef(input.KeyId as string);

@@ -19,6 +19,8 @@ export interface AuditOptions {
   eventName?: string;
   key?: string;
   limit?: number;
+  keyId?: string;
+  disable?: boolean;
 }
 
 /** Object names carry YYYYMMDDTHHmm(ss)Z; --since/--until compare against it. */
@@ -89,6 +91,13 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
       if (r.Digest) console.log(`digest ${r.Digest}`);
       return 0;
     }
+    case "encrypt": {
+      const r = await adminCall<{ Enabled: boolean; KeyId?: string }>(cfg, "AuditSetEncryption", {
+        ...(o.account ? { Account: o.account } : {}), ...(o.disable ? { Enabled: false } : {}), ...(o.keyId ? { KeyId: o.keyId } : {}),
+      });
+      console.log(r.Enabled ? `audit objects are now encrypted under ${r.KeyId}` : "audit objects are no longer encrypted");
+      return 0;
+    }
     case "export": {
       if (!o.out) throw new Error("export needs --out DIR");
       const trail = await fetchTrail(cfg, o);
@@ -128,6 +137,6 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
       }
     }
     default:
-      throw new Error(`unknown audit command '${cmd}' (export, verify, tail, flush)`);
+      throw new Error(`unknown audit command '${cmd}' (export, verify, tail, flush, encrypt)`);
   }
 }

@@ -11,6 +11,7 @@ const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command
   export --out DIR [--since T] [--until T]   download log and digest objects
   verify [--dir DIR] [--since T]        check log objects against the digest chain (exit 1 on failure)
   tail [--follow] [--event-name X] [--key K] [--limit N]   recent records, also those not yet delivered
+  encrypt [--key-id K | --disable]      encrypt delivered objects under alias/aws/cloudtrail (default) or key K
 admin commands (operator; an account root for its own account):
   create-account [--account-id ID]      a new account and its root access key (secret shown once)
   create-user --user-name N             an IAM user in the account
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
       endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" },
       account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
       follow: { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
-      "account-id": { type: "string" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
+      "account-id": { type: "string" }, "key-id": { type: "string" }, disable: { type: "boolean" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
     },
   });
   const [group, cmd] = positionals;
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   return auditCommand(cmd, cfg, {
     account: values.account, out: values.out, dir: values.dir, since: values.since, until: values.until,
     follow: values.follow, eventName: values["event-name"], key: values.key, limit: values.limit ? Number(values.limit) : undefined,
+    keyId: values["key-id"], disable: values.disable,
   });
 }
 

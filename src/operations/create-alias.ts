@@ -1,7 +1,7 @@
 import { KEY_ID } from "../protocol/validate.js";
 import { ALIAS_NAME, aliasTarget, checkAliasName } from "./alias.js";
 import { defineOperation } from "./operation.js";
-import { catalog, fromVault } from "./shared.js";
+import { catalog, fromVault, vault } from "./shared.js";
 
 interface Input { AliasName: string; TargetKeyId: string }
 
@@ -13,6 +13,7 @@ export const createAlias = defineOperation<Input>({
     checkAliasName(input.AliasName);
     const key = await aliasTarget(ctx, input.TargetKeyId, "CreateAlias");
     fromVault(await catalog(ctx).createAlias(input.AliasName, key.keyId, ctx.now));
+    await vault(ctx, key.keyId).aliasChanged(input.AliasName, true);
     return {};
   },
 });

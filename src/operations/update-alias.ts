@@ -3,7 +3,7 @@ import { notFound } from "../protocol/errors.js";
 import { aliasArn } from "../kms/ids.js";
 import { ALIAS_NAME, aliasTarget } from "./alias.js";
 import { defineOperation } from "./operation.js";
-import { catalog, fromVault } from "./shared.js";
+import { catalog, fromVault, vault } from "./shared.js";
 
 interface Input { AliasName: string; TargetKeyId: string }
 
@@ -18,7 +18,11 @@ export const updateAlias = defineOperation<Input>({
     // Every key EdgeKMS has today is SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT, so old and new
     // targets always have the same type and usage.
     const key = await aliasTarget(ctx, input.TargetKeyId, "UpdateAlias");
-    fromVault(await catalog(ctx).updateAlias(input.AliasName, key.keyId, ctx.now));
+    const { previousKeyId } = fromVault(await catalog(ctx).updateAlias(input.AliasName, key.keyId, ctx.now));
+    if (previousKeyId !== key.keyId) {
+      await vault(ctx, previousKeyId).aliasChanged(input.AliasName, false);
+      await vault(ctx, key.keyId).aliasChanged(input.AliasName, true);
+    }
     return {};
   },
 });

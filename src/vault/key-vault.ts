@@ -91,6 +91,8 @@ interface KeyRecord {
   currentVersion: number;
   materials: Material[];
   keyManager?: "CUSTOMER" | "AWS";
+  /** Aliases that point at the key (kms:ResourceAliases), kept by the alias operations. */
+  aliases?: string[];
   /** The key policy, as text (GetKeyPolicy returns it verbatim), and its version. */
   policy: string;
   policyVersion: number;
@@ -349,6 +351,7 @@ export class KeyVault extends DurableObject<Env> {
     context["kms:keyorigin"] = "AWS_KMS";
     context["kms:calleraccount"] = caller.account;
     for (const t of rec.tags) context[`aws:resourcetag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+    context["kms:resourcealiases"] = rec.aliases ?? [];
     const keyPolicy = evaluateKeyPolicy(this.policyOf(rec), { action: `kms:${action}`, resource: rec.arn, principal: { arn: principal, accountId: caller.account, ...(caller.service ? { service: caller.service } : {}) }, context });
     const identity = identityDecision(
       { type: caller.principalType ?? "Root", arn: principal, accountId: caller.account, accessKeyId: "", policies: caller.policies },
@@ -941,6 +944,16 @@ export class KeyVault extends DurableObject<Env> {
       await this.save(next, success());
       return ok(null);
     });
+  }
+
+  /** Records that an alias now points at this key, or no longer does (kms:ResourceAliases). */
+  async aliasChanged(aliasName: string, present: boolean): Promise<void> {
+    const rec = this.rec;
+    if (!rec) return;
+    const aliases = new Set(rec.aliases ?? []);
+    if (present) aliases.add(aliasName);
+    else aliases.delete(aliasName);
+    await this.save({ ...rec, aliases: [...aliases].sort() });
   }
 
   /** For alias checks: the key's state and usage, if the caller's account owns it. */

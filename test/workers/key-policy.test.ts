@@ -138,3 +138,18 @@ describe("authorization details", () => {
     expect((await call("CreateGrant", { KeyId: keyId, GranteePrincipal: grantee, Operations: ["Encrypt"] })).status).toBe(200);
   });
 });
+
+describe("kms:ResourceAliases", () => {
+  it("follows the aliases that point at the key", async () => {
+    const keyId = await newKey({ Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, NotAction: "kms:Encrypt", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Encrypt", Resource: "*", Condition: { "ForAnyValue:StringLike": { "kms:ResourceAliases": "alias/finance-*" } } },
+    ) });
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).body.__type).toBe("AccessDeniedException");
+    const alias = `alias/finance-${Date.now()}`;
+    await ok("CreateAlias", { AliasName: alias, TargetKeyId: keyId });
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).status).toBe(200);
+    await ok("DeleteAlias", { AliasName: alias });
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).body.__type).toBe("AccessDeniedException");
+  });
+});
