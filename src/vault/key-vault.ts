@@ -459,21 +459,8 @@ export class KeyVault extends DurableObject<Env> {
   private async createKey(caller: VaultCaller, p: CreateKeyParams, arn: string, success: SuccessRecord): Promise<VaultResult<KeyMetadata>> {
     if (this.rec) return fail("AlreadyExists", "Key already exists");
     if (p.policy !== undefined) {
-      if (new TextEncoder().encode(p.policy).length > MAX_KEY_POLICY_BYTES) return fail("LimitExceeded", `The key policy exceeds ${MAX_KEY_POLICY_BYTES} bytes.`);
-      let doc: PolicyDocument;
-      try {
-        doc = parsePolicy(p.policy);
-      } catch (e) {
-        if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
-        throw e;
-      }
-      if (!p.bypassPolicyLockoutSafetyCheck) {
-        const probe = { policy: p.policy, policyVersion: 1, tags: p.tags, arn, account: p.account } as KeyRecord;
-        this.parsedPolicy = { version: 1, doc };
-        const locked = this.authorize(probe, caller, "PutKeyPolicy");
-        this.parsedPolicy = undefined;
-        if (locked) return fail("MalformedPolicy", "The new key policy will not allow you to update the key policy in the future.");
-      }
+      const bad = this.checkPolicy({ policy: p.policy, policyVersion: 1, tags: p.tags, arn, account: p.account } as KeyRecord, caller, p.bypassPolicyLockoutSafetyCheck ?? false);
+      if (bad) return bad;
     }
     const material = await this.newMaterial(p, 1);
     const rec: KeyRecord = {
@@ -911,6 +898,27 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- key policy --------------------------------------------------------------------
 
+  /**
+   * Checks a new key policy (in `rec`): the 32 KB quota, well-formedness, and — unless bypassed —
+   * the lockout safety check: the policy must still let the caller call PutKeyPolicy.
+   */
+  private checkPolicy(rec: KeyRecord, caller: VaultCaller, bypassLockoutCheck: boolean): VaultResult<never> | undefined {
+    if (new TextEncoder().encode(rec.policy).length > MAX_KEY_POLICY_BYTES) return fail("LimitExceeded", `The key policy exceeds ${MAX_KEY_POLICY_BYTES} bytes.`);
+    let doc: PolicyDocument;
+    try {
+      doc = parsePolicy(rec.policy);
+    } catch (e) {
+      if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
+      throw e;
+    }
+    if (bypassLockoutCheck) return undefined;
+    const saved = this.parsedPolicy;
+    this.parsedPolicy = { version: rec.policyVersion, doc };
+    const locked = this.authorize(rec, caller, "PutKeyPolicy");
+    this.parsedPolicy = saved;
+    return locked ? fail("MalformedPolicy", "The new key policy will not allow you to update the key policy in the future.") : undefined;
+  }
+
   async getPolicy(caller: VaultCaller): Promise<VaultResult<string>> {
     return this.audited<string>(caller, async () => {
       const r = this.owned(caller);
@@ -926,21 +934,9 @@ export class KeyVault extends DurableObject<Env> {
     return this.audited<null>(caller, async (success) => {
       const r = this.notPendingDeletion(caller);
       if (!r.ok) return r;
-      if (new TextEncoder().encode(policy).length > MAX_KEY_POLICY_BYTES) return fail("LimitExceeded", `The key policy exceeds ${MAX_KEY_POLICY_BYTES} bytes.`);
-      let doc: PolicyDocument;
-      try {
-        doc = parsePolicy(policy);
-      } catch (e) {
-        if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
-        throw e;
-      }
       const next: KeyRecord = { ...r.value, policy, policyVersion: r.value.policyVersion + 1 };
-      if (!bypassLockoutCheck) {
-        this.parsedPolicy = { version: next.policyVersion, doc };
-        const locked = this.authorize(next, caller, "PutKeyPolicy");
-        this.parsedPolicy = undefined;
-        if (locked) return fail("MalformedPolicy", "The new key policy will not allow you to update the key policy in the future.");
-      }
+      const bad = this.checkPolicy(next, caller, bypassLockoutCheck);
+      if (bad) return bad;
       await this.save(next, success());
       return ok(null);
     });
