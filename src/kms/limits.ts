@@ -12,6 +12,11 @@ export const MIN_ROTATION_PERIOD_DAYS = 90;
 export const MAX_ROTATION_PERIOD_DAYS = 2560;
 export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
 export const MAX_ON_DEMAND_ROTATIONS = 25;
+/** RotateKeyOnDemand is refused (ConflictException) this close to an automatic rotation. */
+export const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
+export const MAX_GRANTS_PER_KEY = 50_000;
+/** Service quota on key policy size. */
+export const MAX_KEY_POLICY_BYTES = 32 * 1024;
 export const MAX_KEYS_PER_ACCOUNT_REGION = 100_000;
 export const MAX_ALIASES_PER_KEY = 50;
 export const MAX_TAGS_PER_KEY = 50;

@@ -37,6 +37,3 @@ export function parseBody(text: string): Record<string, unknown> {
   }
   return parsed as Record<string, unknown>;
 }
-
-/** Timestamps on the wire are epoch seconds (fractions allowed). */
-export const epochSeconds = (ms: number): number => ms / 1000;

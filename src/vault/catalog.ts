@@ -4,9 +4,9 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { fail, ok, type VaultResult } from "./types.js";
+import { MAX_ALIASES_PER_KEY, MAX_KEYS_PER_ACCOUNT_REGION } from "../kms/limits.js";
 
-const MAX_KEYS = 100_000;
-const MAX_ALIASES_PER_KEY = 50;
+
 
 interface KeyEntry { keyId: string; arn: string }
 interface AliasEntry { aliasName: string; targetKeyId: string; created: number; updated: number }
@@ -38,7 +38,7 @@ function decodeMarker(marker: string, prefix: string): string | undefined {
 export class Catalog extends DurableObject<Env> {
   async registerKey(keyId: string, arn: string): Promise<VaultResult<null>> {
     const count = (await this.ctx.storage.get<number>("count")) ?? 0;
-    if (count >= MAX_KEYS) return fail("LimitExceeded", `The account has reached its limit of ${MAX_KEYS} KMS keys in this region.`);
+    if (count >= MAX_KEYS_PER_ACCOUNT_REGION) return fail("LimitExceeded", `The account has reached its limit of ${MAX_KEYS_PER_ACCOUNT_REGION} KMS keys in this region.`);
     const seq = ((await this.ctx.storage.get<number>("seq")) ?? 0) + 1;
     await this.ctx.storage.put({ seq, count: count + 1, [seqKey(seq)]: { keyId, arn } satisfies KeyEntry, [`i:${keyId}`]: seq });
     return ok(null);

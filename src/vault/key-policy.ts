@@ -14,9 +14,6 @@ export const defaultKeyPolicy = (account: string): string => `{
   } ]
 }`;
 
-/** Service quota on key policy size (reference §4.1). */
-export const MAX_KEY_POLICY_BYTES = 32 * 1024;
-
 /** The service that the audit trail acts as when it uses keys (kms:ViaService, service principal). */
 export const AUDIT_SERVICE = "cloudtrail";
 export const auditViaService = (region: string): string => `${AUDIT_SERVICE}.${region}.amazonaws.com`;

@@ -14,7 +14,7 @@ import { auditLogName, catalogName, vaultName } from "./naming.js";
 import { GroupCommit, deleteMany, getMany } from "./group-commit.js";
 import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
-import { MAX_KEY_POLICY_BYTES } from "./key-policy.js";
+import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { evaluateKeyPolicy } from "../policy/evaluate.js";
 import { identityDecision } from "../auth/identity-policy.js";
 import { defaultKeyPolicy } from "./key-policy.js";
@@ -23,15 +23,11 @@ import {
   type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
 } from "./types.js";
 
-const DAY_MS = 86_400_000;
-const MAX_ON_DEMAND_ROTATIONS = 25;
-const MAX_TAGS = 50;
-const ON_DEMAND_CONFLICT_WINDOW_MS = 20 * 60 * 1000;
+
 const RECORD = "key";
 const RECORD_VERSION = 2;
 /** Actions another account may perform on a key whose policy allows it (reference §2, X-acct). */
 const CROSS_ACCOUNT_ACTIONS = new Set(["DescribeKey", "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GetKeyRotationStatus", "CreateGrant", "ListGrants", "RetireGrant", "RevokeGrant"]);
-const MAX_GRANTS = 50_000;
 /** Operations whose grant constraints apply: those that take an encryption context. */
 const EC_OPERATIONS = new Set(["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "CreateGrant"]);
 
@@ -676,7 +672,7 @@ export class KeyVault extends DurableObject<Env> {
       for (const t of tags) if (t.TagKey.startsWith("aws:")) return fail("Tag", "Tag keys cannot start with the reserved prefix 'aws:'");
       const merged = new Map(r.value.tags.map((t) => [t.TagKey, t.TagValue]));
       for (const t of tags) merged.set(t.TagKey, t.TagValue);
-      if (merged.size > MAX_TAGS) return fail("LimitExceeded", `A key can have at most ${MAX_TAGS} tags`);
+      if (merged.size > MAX_TAGS_PER_KEY) return fail("LimitExceeded", `A key can have at most ${MAX_TAGS_PER_KEY} tags`);
       await this.save({ ...r.value, tags: [...merged].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) }, success());
       return ok(null);
     });
@@ -804,7 +800,7 @@ export class KeyVault extends DurableObject<Env> {
       if (same && same.GranteePrincipal === p.granteePrincipal && JSON.stringify([same.Operations, same.Constraints ?? null, same.RetiringPrincipal ?? null]) === JSON.stringify([p.operations, p.constraints ?? null, p.retiringPrincipal ?? null])) {
         return ok({ GrantId: same.GrantId, GrantToken: grantToken(r.value.keyId, same.GrantId, same.tokenSecret) });
       }
-      if (this.grants.size >= MAX_GRANTS) return fail("LimitExceeded", `${r.value.arn} has reached the limit of ${MAX_GRANTS} grants.`);
+      if (this.grants.size >= MAX_GRANTS_PER_KEY) return fail("LimitExceeded", `${r.value.arn} has reached the limit of ${MAX_GRANTS_PER_KEY} grants.`);
       const grantId = hex(crypto.getRandomValues(new Uint8Array(32)));
       const grant: Grant = {
         KeyId: r.value.arn,
