@@ -2,6 +2,7 @@
 // rebuild the canonical request from the signed headers, derive (and cache) the signing
 // key, and compare signatures in constant time.
 import { KmsError } from "./errors.js";
+import { timingSafeEqual } from "../crypto/compare.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -153,13 +154,8 @@ export function canonicalRequest(method: string, url: URL, headers: Headers, sig
   return [method, path, query, lines.join(""), signedHeaders.join(";"), payloadHash].join("\n");
 }
 
-/** Constant-time equality of two 64-character lowercase hex strings. */
-export function hexEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
+/** Constant-time equality of two hex strings. */
+export const hexEqual = timingSafeEqual;
 
 /** Steps 5–8 after the scope checks: throws InvalidSignatureException on any mismatch. */
 export async function verifySignature(

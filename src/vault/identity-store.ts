@@ -3,6 +3,7 @@
 // The bootstrap principal (secrets BOOTSTRAP_*) is written on first use.
 import { DurableObject } from "cloudflare:workers";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
+import { timingSafeEqual } from "../crypto/compare.js";
 import type { Env } from "../env.js";
 import { deriveRootKey } from "./root-key.js";
 import { parsePolicy, PolicyError } from "../policy/document.js";
@@ -70,7 +71,7 @@ export class IdentityStore extends DurableObject<Env> {
     const { BOOTSTRAP_ACCESS_KEY_ID: akid, BOOTSTRAP_SECRET_ACCESS_KEY: secret, BOOTSTRAP_ACCOUNT_ID: account } = this.env;
     if (!akid || !secret || !account) return;
     const existing = await this.ctx.storage.get<StoredCredential>(`ak:${akid}`);
-    if (existing && (await this.open(existing)) === secret && existing.accountId === account) return;
+    if (existing && timingSafeEqual(await this.open(existing), secret) && existing.accountId === account) return;
     await this.put({ accessKeyId: akid, accountId: account, arn: `arn:aws:iam::${account}:root`, type: "Root" }, secret);
   }
 

@@ -5,6 +5,7 @@
 // run in different vaults. See docs/architecture.md.
 import { DurableObject } from "cloudflare:workers";
 import { aesGcmOpen, aesGcmSeal, aesKeyUnwrapPad, aesKeyWrapPad, AuthenticationError } from "../crypto/index.js";
+import { timingSafeEqual } from "../crypto/compare.js";
 import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
 import { encodeHeader, decodeHeader, HEADER_LENGTH, IV_LENGTH } from "./blob.js";
@@ -859,7 +860,7 @@ export class KeyVault extends DurableObject<Env> {
         const t = parseGrantToken(by.token);
         if (!t || t.keyId !== rec.keyId) return fail("InvalidGrantToken", "The grant token is not valid.");
         const g = this.grants.get(t.grantId);
-        if (g && g.tokenSecret !== t.secret) return fail("InvalidGrantToken", "The grant token is not valid.");
+        if (g && !timingSafeEqual(g.tokenSecret, t.secret)) return fail("InvalidGrantToken", "The grant token is not valid.");
         grantId = t.grantId;
       }
       const g = grantId !== undefined ? this.grants.get(grantId) : undefined;
