@@ -35,7 +35,6 @@ import { untagResource } from "./untag-resource.js";
 import { updateAlias } from "./update-alias.js";
 import { updateKeyDescription } from "./update-key-description.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ALL: Operation<any>[] = [
   cancelKeyDeletion, createAlias, createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
   enableKey, enableKeyRotation, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
@@ -43,7 +42,6 @@ const ALL: Operation<any>[] = [
   scheduleKeyDeletion, tagResource, untagResource, updateAlias, updateKeyDescription,
 ];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map(ALL.map((op) => [op.name, op]));
 
 /** AWS KMS operations EdgeKMS does not implement yet (UnsupportedOperationException, not UnknownOperation). */
