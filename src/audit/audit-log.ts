@@ -72,10 +72,6 @@ export class AuditLog extends DurableObject<Env> {
     await this.ctx.storage.put("meta", this.meta);
   }
 
-  async encryption(): Promise<AuditEncryption | undefined> {
-    return ((this.meta ??= await this.ctx.storage.get<Meta>("meta")))?.encryption;
-  }
-
   private keyVault(region: string, keyArn: string) {
     return regionStub(this.env.KEY_VAULT, this.env.REGIONS[region] ?? {}, vaultName(region, keyArn.split("/").pop()!));
   }

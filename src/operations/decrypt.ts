@@ -36,7 +36,7 @@ export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: st
   if (keyIdParam !== undefined) {
     const named = await resolveKey(ctx, keyIdParam, true, true);
     if (named.keyId === header.keyId) return { keyId: header.keyId, arn: named.arn };
-    if (named.keyId !== header.keyId) throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
+    throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
   }
   return { keyId: header.keyId, arn };
 }

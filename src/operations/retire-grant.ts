@@ -1,6 +1,6 @@
 import { KmsError } from "../protocol/errors.js";
-import { parseKeyRef } from "../kms/ids.js";
-import { parseGrantToken } from "../vault/key-vault.js";
+import { keyArn, parseKeyRef } from "../kms/ids.js";
+import { parseGrantToken } from "../vault/grant-token.js";
 import { GRANT_ID, GRANT_TOKEN } from "./grant-shapes.js";
 import { defineOperation } from "./operation.js";
 import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
@@ -18,7 +18,7 @@ export const retireGrant = defineOperation<Input>({
       const t = parseGrantToken(input.GrantToken);
       if (!t) throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
       keyId = t.keyId;
-      arn = `key/${t.keyId}`;
+      arn = keyArn(ctx.region, ctx.caller.accountId, t.keyId);
       ctx.audit.keyAccount = "*"; // the token names its key, in whatever account
     } else {
       if (!input.KeyId || !input.GrantId) throw new KmsError("ValidationException", "RetireGrant needs a GrantToken, or a KeyId (key ARN) and a GrantId.");

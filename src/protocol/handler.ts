@@ -5,7 +5,7 @@ import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
 import { identityDecision } from "../auth/identity-policy.js";
-import { parseGrantToken } from "../vault/key-vault.js";
+import { parseGrantToken } from "../vault/grant-token.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
@@ -14,6 +14,7 @@ import { KmsError } from "./errors.js";
 import { validate } from "./validate.js";
 
 const TARGET_PREFIX = "TrentService.";
+const DECODER = new TextDecoder();
 
 /** Permissions granted only by identity policies (reference §2): no key is involved. */
 const IAM_ONLY = new Set(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]);
@@ -78,9 +79,7 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
       if (NOT_YET_IMPLEMENTED.has(name)) throw new KmsError("UnsupportedOperationException", `${name} is not supported by EdgeKMS yet.`);
       throw new KmsError("UnknownOperationException", target ? `Unknown operation ${target}` : "Missing X-Amz-Target header");
     }
-    const parsed = parseBody(new TextDecoder().decode(body));
-    input = parsed;
-    const validated = validate<never>(op.schema, parsed);
+    const validated = validate<never>(op.schema, parseBody(DECODER.decode(body)));
     input = validated;
     audit = { draft: requestDraft(env, request, requestId, now, name, observed, input) };
     const policyContext = requestContext(principal, audit.draft.sourceIPAddress, url.protocol === "https:", now, validated as Record<string, unknown>);

@@ -47,6 +47,7 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
     throw incomplete(`Credential should be scoped to a valid region, not '${scope[2] ?? ""}'. `);
   }
   if (!/^[0-9a-f]{64}$/.test(params.Signature)) throw invalid("Signature must be 64 lowercase hex characters.");
+  if (scope[4] !== "aws4_request") throw invalid(`Credential should be scoped with a valid terminator: 'aws4_request', not '${scope[4]}'.`);
   return {
     accessKeyId: scope[0],
     scopeDate: scope[1],
@@ -54,7 +55,6 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
     service: scope[3],
     signedHeaders: params.SignedHeaders.split(";"),
     signature: params.Signature,
-    ...(scope[4] !== "aws4_request" ? (() => { throw invalid("Credential should be scoped with a valid terminator: 'aws4_request', not '" + scope[4] + "'."); })() : {}),
   };
 }
 
