@@ -109,6 +109,8 @@ export class KeyVault extends DurableObject<Env> {
   private parsedPolicy: { version: number; doc: PolicyDocument } | undefined;
   /** Real time at which the outbox is to be forwarded, when it holds records. */
   private outboxDue: number | undefined;
+  /** Forwarding runs one pass at a time: alarm and flush queue behind each other. */
+  private forwarding: Promise<unknown> = Promise.resolve();
   /** Milliseconds added to the wall clock; tests move time forward with it. */
   clockOffsetMs = 0;
 
@@ -246,7 +248,26 @@ export class KeyVault extends DurableObject<Env> {
    * before it is sent, so a retry after a crash resends exactly that batch, which the AuditLog
    * recognises by its id and does not take twice.
    */
-  async forwardAudit(): Promise<number> {
+  forwardAudit(): Promise<number> {
+    const run = this.forwarding.then(() => this.forwardOutbox());
+    this.forwarding = run.catch(() => undefined);
+    return run;
+  }
+
+  private async forwardOutbox(): Promise<number> {
+    // Cleared first: a record written while this runs schedules its own alarm, so it cannot
+    // be left behind if it lands after the last listing below.
+    this.outboxDue = undefined;
+    try {
+      return await this.forwardBatches();
+    } catch (e) {
+      this.outboxDue = Date.now() + 10 * FORWARD_DELAY_MS;
+      await this.scheduleAlarm(this.rec);
+      throw e;
+    }
+  }
+
+  private async forwardBatches(): Promise<number> {
     let forwarded = 0;
     for (;;) {
       let batch = await this.ctx.storage.get<{ id: string; keys: string[] }>(OUTBOX_BATCH);
@@ -267,7 +288,6 @@ export class KeyVault extends DurableObject<Env> {
       await deleteMany(this.ctx.storage, [...batch.keys, OUTBOX_BATCH]);
       forwarded += records.length;
     }
-    this.outboxDue = undefined;
     return forwarded;
   }
 
@@ -541,7 +561,6 @@ export class KeyVault extends DurableObject<Env> {
         await this.forwardAudit();
       } catch (e) {
         console.error(`audit forwarding failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
-        this.outboxDue = Date.now() + 10 * FORWARD_DELAY_MS;
       }
     }
     const rec = this.rec;
