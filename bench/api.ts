@@ -2,7 +2,7 @@
 // server, state on disk), driven by wrk replaying pre-signed requests (SigV4 allows replay
 // inside its 5-minute window). Prints a Markdown table.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,7 +61,24 @@ end
 `;
 }
 
-interface Result { rps: number; p50: string; p99: string; errors: number }
+interface Result { rps: number; p50: string; p99: string; errors: number; cpuUsPerReq: number }
+
+/** The workerd process serving `port`; its CPU time per request is steadier than req/s on a shared VM. */
+function workerdPid(port: number): number | undefined {
+  try {
+    const out = execFileSync("ss", ["-Hltnp", `sport = :${port}`], { encoding: "utf8" });
+    return Number(/pid=(\d+)/.exec(out)?.[1]) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU seconds of a process (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function runWrk(wrk: string, url: string, conns: number, script?: string): Result {
   const dir = mkdtempSync(join(tmpdir(), "edgekms-wrk-"));
@@ -70,14 +87,18 @@ function runWrk(wrk: string, url: string, conns: number, script?: string): Resul
     writeFileSync(join(dir, "s.lua"), script);
     args.push("-s", join(dir, "s.lua"));
   }
+  const pid = workerdPid(Number(new URL(url).port));
+  const cpu0 = cpuSeconds(pid);
   const out = execFileSync(wrk, [...args, url], { encoding: "utf8" });
+  const cpu = cpuSeconds(pid) - cpu0;
   rmSync(dir, { recursive: true });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const p50 = /\s50%\s+([\d.]+\w+)/.exec(out)?.[1] ?? "?";
   const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? "?";
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sockErr = /Socket errors:.*/.exec(out)?.[0];
-  return { rps, p50, p99, errors: non2xx + (sockErr ? 1 : 0) };
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps, p50, p99, errors: non2xx + (sockErr ? 1 : 0), cpuUsPerReq: (cpu * 1e6) / total };
 }
 
 const wrk = ensureWrk();
@@ -129,17 +150,17 @@ try {
   const rows: string[][] = [];
   for (const c of CONNS) {
     const bare = runWrk(wrk, `${url}/health`, c);
-    rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", String(bare.errors)]);
+    rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", bare.cpuUsPerReq.toFixed(0), String(bare.errors)]);
     for (const [name, make] of scenarios.filter(([n]) => FILTER.test(n))) {
       for (const nKeys of name.includes("policy") ? [1] : [1, 16]) {
         // signed just before each run, so every replay is well inside the 5-minute window
         const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i)));
         const r = runWrk(wrk, `${url}/`, c, luaScript(reqs));
-        rows.push([name, String(nKeys), String(c), r.rps.toFixed(0), r.p50, r.p99, `${((100 * r.rps) / bare.rps).toFixed(0)}%`, String(r.errors)]);
+        rows.push([name, String(nKeys), String(c), r.rps.toFixed(0), r.p50, r.p99, `${((100 * r.rps) / bare.rps).toFixed(0)}%`, r.cpuUsPerReq.toFixed(0), String(r.errors)]);
       }
     }
   }
-  table(["request", "keys", "connections", "req/s", "p50", "p99", "of bare req/s", "non-2xx"], rows);
+  table(["request", "keys", "connections", "req/s", "p50", "p99", "of bare req/s", "workerd CPU µs/req", "non-2xx"], rows);
 } finally {
   await mf.dispose();
   rmSync(stateDir, { recursive: true, force: true });

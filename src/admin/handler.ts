@@ -139,6 +139,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       const entries: TailEntry[] = value(await auditLog(s).recent(s.reader, limit, eventName, key));
       for (const id of await allKeyIds(s)) {
         for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
+          if (record.recipientAccountId !== s.account) continue;
           if (eventName !== undefined && record.eventName !== eventName) continue;
           if (key !== undefined && !(record.resources ?? []).some((r) => r.ARN === key || r.ARN.endsWith(`/${key}`))) continue;
           entries.push({ delivered: false, record });

@@ -6,8 +6,8 @@ import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
 import { GroupCommit, deleteMany, getMany } from "../vault/group-commit.js";
 import { auditSignerName } from "../vault/naming.js";
-import { digestObjectKey, digestSigningString, gunzip, gzip, logBody, logObjectKey, sha256Hex } from "./objects.js";
-import { isoSeconds, type CloudTrailRecord } from "./record.js";
+import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
+import { eventTimeOfKey, isoSeconds, logBody, type CloudTrailRecord, type EncodedRecord } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
@@ -45,12 +45,15 @@ export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name:
     : { bucket: env.AUDIT_BUCKET, name: env.AUDIT_BUCKET_NAME };
 }
 
-const recordKey = (r: CloudTrailRecord) => `r:${r.eventTime}:${r.eventID}`;
+/** A stored record's JSON text. Rows of storage version 1 hold the record object itself. */
+const recordJson = (row: unknown): string => (typeof row === "string" ? row : JSON.stringify(row));
 
 export class AuditLog extends DurableObject<Env> {
   private readonly commit = new GroupCommit(this.ctx.storage);
   private meta: Meta | undefined;
   private appendedSinceAlarm = 0;
+  /** The alarm as last set (null: none), once read from storage. */
+  private alarmAt: number | null | undefined;
   /** Test hook: the next n R2 writes fail, as an outage would. */
   failR2Writes = 0;
 
@@ -103,19 +106,25 @@ export class AuditLog extends DurableObject<Env> {
    * Stores records durably (group commit). A vault's batch carries an id: a batch already
    * taken (a vault retrying after a crash) is not taken again.
    */
-  async append(region: string, account: string, records: CloudTrailRecord[], batchId?: string): Promise<void> {
+  async append(region: string, account: string, records: EncodedRecord[], batchId?: string): Promise<void> {
     await this.ensureMeta(region, account);
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
-    const writes = records.map((r) => this.commit.write(recordKey(r), r));
+    const writes = records.map((r) => this.commit.write(r.key, r.json));
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
-    await Promise.all(writes);
     this.appendedSinceAlarm += records.length;
-    const current = await this.ctx.storage.getAlarm();
     const due = this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
-    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > due) writes.push(this.setAlarm(due));
+    await Promise.all(writes);
+  }
+
+  private setAlarm(at: number): Promise<void> {
+    this.alarmAt = at;
+    return this.ctx.storage.setAlarm(at);
   }
 
   async alarm(): Promise<void> {
+    this.alarmAt = null;
     if (!(await this.ctx.storage.get<Meta>("meta"))) return;
     try {
       await this.deliverAll();
@@ -123,12 +132,12 @@ export class AuditLog extends DurableObject<Env> {
       if (next <= Date.now()) await this.writeDigest();
       await this.ctx.storage.delete("attempts");
       this.appendedSinceAlarm = 0;
-      await this.ctx.storage.setAlarm(Math.min((await this.ctx.storage.get<number>("digest:next"))!, Date.now() + DELIVERY_INTERVAL_MS));
+      await this.setAlarm(Math.min((await this.ctx.storage.get<number>("digest:next"))!, Date.now() + DELIVERY_INTERVAL_MS));
     } catch (e) {
       const attempts = ((await this.ctx.storage.get<number>("attempts")) ?? 0) + 1;
       await this.ctx.storage.put("attempts", attempts);
       console.error(`audit delivery failed (attempt ${attempts}): ${e instanceof Error ? e.message : String(e)}`);
-      await this.ctx.storage.setAlarm(Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS));
+      await this.setAlarm(Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS));
     }
   }
 
@@ -159,17 +168,17 @@ export class AuditLog extends DurableObject<Env> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
     let batch = await this.ctx.storage.get<Batch>("batch");
     if (!batch) {
-      const rows = await this.ctx.storage.list<CloudTrailRecord>({ prefix: "r:", limit: DELIVERY_BATCH });
+      const rows = await this.ctx.storage.list({ prefix: "r:", limit: DELIVERY_BATCH });
       if (rows.size === 0) return undefined;
       const recordKeys = [...rows.keys()];
       const unique = (await sha256Hex(`${recordKeys[0]}\n${recordKeys[recordKeys.length - 1]}\n${recordKeys.length}`)).slice(0, 16);
       batch = { objectKey: logObjectKey(meta.account, meta.region, Date.now(), unique), recordKeys };
       await this.ctx.storage.put("batch", batch);
     }
-    const records = [...(await getMany<CloudTrailRecord>(this.ctx.storage, batch.recordKeys)).values()];
-    const body = logBody(records);
+    const rows = await getMany<unknown>(this.ctx.storage, batch.recordKeys);
+    const body = logBody([...rows.values()].map(recordJson));
     let stored = await gzip(body);
-    const customMetadata: Record<string, string> = { records: String(records.length) };
+    const customMetadata: Record<string, string> = { records: String(rows.size) };
     if (meta.encryption) {
       // Envelope encryption: a data key per object from the account's audit key, through the service.
       const dk = await this.keyVault(meta.region, meta.encryption.keyArn).generateDataKey(
@@ -204,9 +213,9 @@ export class AuditLog extends DurableObject<Env> {
     });
     const head = await bucket.head(batch.objectKey);
     if (!head || head.customMetadata?.sha256 !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
-    const times = records.map((r) => r.eventTime).sort();
+    const times = [...rows.keys()].map(eventTimeOfKey).sort();
     const delivered: Delivered = {
-      objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: records.length,
+      objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: rows.size,
       ...(meta.encryption ? { encryptedWith: meta.encryption.keyArn } : {}),
     };
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);
@@ -285,7 +294,9 @@ export class AuditLog extends DurableObject<Env> {
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
     }
-    for (const record of (await this.ctx.storage.list<CloudTrailRecord>({ prefix: "r:" })).values()) out.push({ delivered: false, record });
+    for (const row of (await this.ctx.storage.list({ prefix: "r:" })).values()) {
+      out.push({ delivered: false, record: typeof row === "string" ? (JSON.parse(row) as CloudTrailRecord) : (row as CloudTrailRecord) });
+    }
     const matches = out.filter((e) =>
       (eventName === undefined || e.record.eventName === eventName) &&
       (keyArn === undefined || (e.record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`))));

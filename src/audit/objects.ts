@@ -1,5 +1,4 @@
 // Object names and bodies of delivered logs and digests (reference §7.3, docs/audit.md).
-import type { CloudTrailRecord } from "./record.js";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
@@ -37,7 +36,6 @@ export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-export const logBody = (records: CloudTrailRecord[]): Uint8Array => new TextEncoder().encode(JSON.stringify({ Records: records }));
 
 /** The string a digest's signature covers (reference §7.3). */
 export const digestSigningString = (endTime: string, bucket: string, key: string, hashHex: string, previousSignature: string | null): string =>

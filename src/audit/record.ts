@@ -13,6 +13,14 @@ export interface UserIdentity {
   invokedBy?: string;
 }
 
+// JSON values, to a fixed depth (a recursive type is too deep for the RPC type mapping):
+// what a record's free-form members hold.
+type JsonLeaf = string | number | boolean | null;
+type Json1 = JsonLeaf | JsonLeaf[] | { [key: string]: JsonLeaf | JsonLeaf[] };
+type Json2 = Json1 | Json1[] | { [key: string]: Json1 };
+type Json3 = Json2 | Json2[] | { [key: string]: Json2 };
+export type JsonObject = { [key: string]: Json3 };
+
 export interface CloudTrailRecord {
   eventVersion: string;
   userIdentity: UserIdentity;
@@ -24,10 +32,10 @@ export interface CloudTrailRecord {
   userAgent: string;
   errorCode?: string;
   errorMessage?: string;
-  requestParameters: Record<string, unknown> | null;
-  responseElements: Record<string, unknown> | null;
-  additionalEventData?: Record<string, unknown>;
-  serviceEventDetails?: Record<string, unknown>;
+  requestParameters: JsonObject | null;
+  responseElements: JsonObject | null;
+  additionalEventData?: JsonObject;
+  serviceEventDetails?: JsonObject;
   requestID?: string;
   eventID: string;
   /** The same for the copies of one cross-account event in both accounts. */
@@ -39,6 +47,20 @@ export interface CloudTrailRecord {
   recipientAccountId: string;
   eventCategory: "Management";
 }
+
+/**
+ * A record as the AuditLog receives and stores it: its storage key (ordered by event time) and
+ * its JSON text, encoded once where the record is completed (docs/formats.md, "Audit storage").
+ */
+export interface EncodedRecord { key: string; json: string }
+
+export const encodeRecord = (r: CloudTrailRecord): EncodedRecord => ({ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) });
+
+/** A log object's body, `{"Records":[…]}`, from the records' JSON texts: the bytes JSON.stringify({ Records }) gives. */
+export const logBody = (recordsJson: string[]): Uint8Array => new TextEncoder().encode(`{"Records":[${recordsJson.join(",")}]}`);
+
+/** The event time in a storage key `r:<eventTime>:<eventID>`. */
+export const eventTimeOfKey = (key: string): string => key.slice(2, key.lastIndexOf(":"));
 
 /** A record before the outcome is known; the vault or the handler completes it. */
 export type AuditDraft = Omit<CloudTrailRecord, "errorCode" | "errorMessage" | "responseElements" | "resources">;
@@ -94,7 +116,7 @@ function plain(v: unknown): unknown {
   return undefined;
 }
 
-export function requestParameters(eventName: string, input: Record<string, unknown> | undefined): Record<string, unknown> | null {
+export function requestParameters(eventName: string, input: Record<string, unknown> | undefined): JsonObject | null {
   const members = REQUEST_MEMBERS[eventName];
   if (!members || !input) return null;
   const out: Record<string, unknown> = {};
@@ -104,7 +126,8 @@ export function requestParameters(eventName: string, input: Record<string, unkno
     if (v !== undefined) out[camel(m)] = m.endsWith("EncryptionContext") ? input[m] : v;
   }
   if (eventName === "Decrypt" || eventName === "Encrypt") out.encryptionAlgorithm ??= "SYMMETRIC_DEFAULT";
-  return Object.keys(out).length ? out : null;
+  // plain() keeps only JSON values, as deep as the validated request members go (at most three levels).
+  return Object.keys(out).length ? (out as JsonObject) : null;
 }
 
 // Read-only operations (CloudTrail readOnly): describe/list/get and the cryptographic operations.
@@ -116,7 +139,7 @@ export const isoSeconds = (ms: number): string => new Date(ms).toISOString().rep
 
 export function completeRecord(
   draft: AuditDraft,
-  outcome: { errorCode?: string; errorMessage?: string; responseElements?: Record<string, unknown> | null; keyArn?: string },
+  outcome: { errorCode?: string; errorMessage?: string; responseElements?: JsonObject | null; keyArn?: string },
 ): CloudTrailRecord {
   const rec: CloudTrailRecord = { ...draft, responseElements: outcome.errorCode ? null : (outcome.responseElements ?? null) };
   if (outcome.errorCode) {
@@ -143,7 +166,7 @@ export function serviceEvent(eventName: "RotateKey" | "DeleteKey", region: strin
     userAgent: "AWS Internal",
     requestParameters: null,
     responseElements: null,
-    serviceEventDetails: { keyId: keyArn.split("/").pop() },
+    serviceEventDetails: { keyId: keyArn.split("/").pop() ?? "" },
     eventID: crypto.randomUUID(),
     readOnly: false,
     resources: [{ accountId: account, type: "AWS::KMS::Key", ARN: keyArn }],

@@ -1,12 +1,12 @@
 // The handler's side of the audit trail: the draft record of a request, and appending the
-// records that no vault wrote to the account's AuditLog.
+// records that no vault wrote in a state change to the account's AuditLog.
 import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
 import type { Observed } from "../auth/authenticate.js";
 import type { AuditState } from "../operations/context.js";
 import type { KmsError } from "../protocol/errors.js";
 import { auditLogName } from "../vault/naming.js";
-import { EVENT_VERSION, completeRecord, isReadOnly, isoSeconds, requestParameters, type AuditDraft, type UserIdentity } from "./record.js";
+import { EVENT_VERSION, completeRecord, encodeRecord, isReadOnly, isoSeconds, requestParameters, type AuditDraft, type UserIdentity } from "./record.js";
 
 function userIdentity(observed: Observed): UserIdentity {
   const p = observed.principal;
@@ -48,13 +48,19 @@ export function requestDraft(env: Env, request: Request, requestId: string, now:
   };
 }
 
+/**
+ * Stores the request's records: those the vault completed (two for a cross-account call), or
+ * the one completed here, each in its account's AuditLog. Resolves once all are durable.
+ */
 export async function recordRequest(env: Env, audit: AuditState, failure: KmsError | undefined): Promise<void> {
-  const record = completeRecord(audit.draft, {
-    errorCode: failure?.type,
-    errorMessage: failure ? (failure.auditDetail ?? failure.message) : undefined,
-    responseElements: audit.responseElements ?? null,
-    keyArn: audit.keyArn,
-  });
-  const { awsRegion: region, recipientAccountId: account } = record;
-  await regionStub(env.AUDIT_LOG, env.REGIONS[region] ?? {}, auditLogName(region, account)).append(region, account, [record]);
+  const records = audit.records ?? [
+    completeRecord(audit.draft, {
+      errorCode: failure?.type,
+      errorMessage: failure ? (failure.auditDetail ?? failure.message) : undefined,
+      responseElements: audit.responseElements ?? null,
+      keyArn: audit.keyArn,
+    }),
+  ];
+  await Promise.all(records.map((r) =>
+    regionStub(env.AUDIT_LOG, env.REGIONS[r.awsRegion] ?? {}, auditLogName(r.awsRegion, r.recipientAccountId)).append(r.awsRegion, r.recipientAccountId, [encodeRecord(r)])));
 }

@@ -1,7 +1,7 @@
 // What an operation knows about its request.
 import type { Env, RegionPlacement } from "../env.js";
 import type { Caller } from "../auth/identity-policy.js";
-import type { AuditDraft } from "../audit/record.js";
+import type { AuditDraft, CloudTrailRecord, JsonObject } from "../audit/record.js";
 
 /** The request's audit record in the making. */
 export interface AuditState {
@@ -10,9 +10,11 @@ export interface AuditState {
   keyArn?: string;
   /** The account the request named its key in ("*" when a ciphertext blob named it). */
   keyAccount?: string;
-  /** Set when a vault has already written the record. */
+  /** Set when a vault has already written the record (with a state change). */
   recorded?: boolean;
-  responseElements?: Record<string, unknown> | null;
+  /** The records a vault completed for the handler to store (two for cross-account use). */
+  records?: CloudTrailRecord[];
+  responseElements?: JsonObject | null;
 }
 
 export interface OpContext {

@@ -19,7 +19,7 @@ const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
 
 /**
  * The caller as a vault sees it: authorized for the request's own action (or `action`), with
- * the request's audit draft, so that the vault records the outcome.
+ * the request's audit draft, so that the vault completes the record of the outcome.
  */
 export const audited = (ctx: OpContext, action = ctx.audit.draft.eventName): VaultCaller => ({
   ...internal(ctx, action),
@@ -41,6 +41,7 @@ export const internal = (ctx: OpContext, action?: string): VaultCaller => ({
  */
 export function fromVault<T>(r: VaultResult<T>, subject?: string, ctx?: OpContext): T {
   if (ctx && r.audited) ctx.audit.recorded = true;
+  if (ctx && r.records) ctx.audit.records = r.records;
   if (subject && ctx) ctx.audit.keyArn ??= subject;
   if (r.ok) return r.value;
   const message = r.code === "NotFound" && subject ? `Key '${subject}' does not exist` : (GENERIC_MESSAGES[r.code] ?? r.message);

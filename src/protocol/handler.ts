@@ -96,8 +96,9 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
     response = renderError(err, requestId);
   }
-  // Every request leaves exactly one record, durable before the response leaves: the vault
-  // wrote it (audit.recorded), or it is appended to the account's AuditLog here.
+  // Every request leaves exactly one record (one per account for cross-account use), durable
+  // before the response leaves: the vault stored it with a state change (audit.recorded), or
+  // it is appended to the account's AuditLog here.
   if (!audit?.recorded) {
     try {
       await recordRequest(env, audit ?? { draft: requestDraft(env, request, requestId, now, name, observed, input) }, failure);

@@ -13,8 +13,8 @@ import { encodeHeader, decodeHeader, HEADER_LENGTH, IV_LENGTH } from "./blob.js"
 import { encodeContext } from "./context.js";
 import { deriveRootKey } from "./root-key.js";
 import { auditLogName, catalogName, vaultName } from "./naming.js";
-import { GroupCommit, deleteMany, getMany } from "./group-commit.js";
-import { completeRecord, serviceEvent, type CloudTrailRecord } from "../audit/record.js";
+import { deleteMany, getMany } from "./group-commit.js";
+import { completeRecord, encodeRecord, serviceEvent, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { evaluateKeyPolicy } from "../policy/evaluate.js";
@@ -45,7 +45,7 @@ const FORWARD_BATCH = 500;
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
 
 /** Records the success of a state change: called where the change is saved, so both share one write. */
-type SuccessRecord = (responseElements?: Record<string, unknown> | null) => CloudTrailRecord | undefined;
+type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
 
 /** A version of the key material, stored wrapped (docs/formats.md, "Key record"). */
 interface Material {
@@ -102,7 +102,6 @@ export class KeyVault extends DurableObject<Env> {
   private rec: KeyRecord | undefined;
   private rootKey: Uint8Array | undefined;
   private readonly plainMaterial = new Map<number, Uint8Array>();
-  private readonly commit = new GroupCommit(this.ctx.storage);
   /** The key's grants (storage keys "grant:<id>"), kept in memory. */
   private grants = new Map<string, Grant>();
   /** The key policy parsed once per policy version. */
@@ -158,11 +157,11 @@ export class KeyVault extends DurableObject<Env> {
    * without an await between them, so they commit in one transaction, and the output gate
    * holds the response until that transaction is durable.
    */
-  private async save(rec: KeyRecord, audit?: CloudTrailRecord): Promise<void> {
+  private async save(rec: KeyRecord, audit?: CloudTrailRecord | CloudTrailRecord[]): Promise<void> {
     this.rec = rec;
     const writes = [this.ctx.storage.put(RECORD, rec)];
-    if (audit) {
-      writes.push(this.ctx.storage.put(OUTBOX + `${audit.eventTime}:${audit.eventID}`, audit));
+    for (const record of audit === undefined ? [] : Array.isArray(audit) ? audit : [audit]) {
+      writes.push(this.ctx.storage.put(OUTBOX + `${record.eventTime}:${record.eventID}`, record));
       this.outboxDue ??= Date.now() + FORWARD_DELAY_MS;
     }
     writes.push(this.scheduleAlarm(rec));
@@ -182,10 +181,11 @@ export class KeyVault extends DurableObject<Env> {
   // ---- audit -------------------------------------------------------------------------
 
   /**
-   * Runs one operation and records its outcome when the caller passed an audit draft and the
-   * key is the caller's (otherwise the handler records it). State changes record their success
-   * through `success` in the same write as the change; everything else (reads, crypto,
-   * failures) goes through group commit.
+   * Runs one operation and completes the record of its outcome when the caller passed an audit
+   * draft and the key is the caller's (otherwise the handler completes it). State changes store
+   * their success record through `success`, in the same write as the change; everything else
+   * (reads, crypto, failures) returns its records, which the Worker appends to the account's
+   * AuditLog (group commit there) before it answers.
    */
   private async audited<T>(caller: VaultCaller, body: (success: SuccessRecord) => Promise<VaultResult<T>>, dryRun = false): Promise<VaultResult<T>> {
     let recorded = false;
@@ -193,10 +193,18 @@ export class KeyVault extends DurableObject<Env> {
       const basis = this.basis.get(caller);
       return basis ? { ...record, additionalEventData: { ...(record.additionalEventData ?? {}), authorization: basis } } : record;
     };
+    // Cross-account use is recorded in both accounts (one shared event id); a call the key's
+    // policy refused only in the caller's (reference §7.1).
+    const bothAccounts = (record: CloudTrailRecord): CloudTrailRecord[] => {
+      const owner = this.rec?.account;
+      if (owner === undefined || owner === caller.account || record.errorCode === "AccessDeniedException") return [record];
+      record.sharedEventID = record.eventID;
+      return [record, { ...record, eventID: crypto.randomUUID(), recipientAccountId: owner }];
+    };
     const success: SuccessRecord = (responseElements) => {
       if (!caller.audit || !this.rec) return undefined;
       recorded = true;
-      return withBasis(completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn }));
+      return bothAccounts(withBasis(completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn })));
     };
     const result = await body(success);
     if (!caller.audit) return result;
@@ -205,33 +213,13 @@ export class KeyVault extends DurableObject<Env> {
     if (!rec) return result;
     const named = caller.keyAccount ?? caller.account;
     if (named !== "*" && named !== rec.account) return result;
-    const crossAccount = rec.account !== caller.account;
-    if (crossAccount && !(caller.action && CROSS_ACCOUNT_ACTIONS.has(caller.action))) return result;
+    if (rec.account !== caller.account && !(caller.action && CROSS_ACCOUNT_ACTIONS.has(caller.action))) return result;
     const record = withBasis(!result.ok
       ? completeRecord(caller.audit, { errorCode: VAULT_ERROR_TYPES[result.code], errorMessage: result.detail ?? result.message, keyArn: rec.arn })
       : dryRun
         ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
         : completeRecord(caller.audit, { keyArn: rec.arn }));
-    // Cross-account use is recorded in both accounts (one shared event id); a call the key's
-    // policy refused only in the caller's (reference §7.1).
-    if (crossAccount && record.errorCode !== "AccessDeniedException") {
-      record.sharedEventID = record.eventID;
-      const ownerCopy: CloudTrailRecord = { ...record, eventID: crypto.randomUUID(), recipientAccountId: rec.account };
-      await Promise.all([this.toOutbox(record), this.toOutbox(ownerCopy)]);
-    } else {
-      await this.toOutbox(record);
-    }
-    return { ...result, audited: true };
-  }
-
-  private async toOutbox(record: CloudTrailRecord): Promise<void> {
-    const write = this.commit.write(OUTBOX + `${record.eventTime}:${record.eventID}`, record);
-    if (this.outboxDue === undefined) {
-      this.outboxDue = Date.now() + FORWARD_DELAY_MS;
-      await Promise.all([write, this.scheduleAlarm(this.rec)]);
-    } else {
-      await write;
-    }
+    return { ...result, records: bothAccounts(record) };
   }
 
   private auditLog(region: string, account: string) {
@@ -283,7 +271,7 @@ export class KeyVault extends DurableObject<Env> {
       const byAccount = new Map<string, CloudTrailRecord[]>();
       for (const r of records) byAccount.set(r.recipientAccountId, [...(byAccount.get(r.recipientAccountId) ?? []), r]);
       for (const [account, group] of byAccount) {
-        await this.auditLog(group[0].awsRegion, account).append(group[0].awsRegion, account, group, `${batch.id}:${account}`);
+        await this.auditLog(group[0].awsRegion, account).append(group[0].awsRegion, account, group.map(encodeRecord), `${batch.id}:${account}`);
       }
       await deleteMany(this.ctx.storage, [...batch.keys, OUTBOX_BATCH]);
       forwarded += records.length;
@@ -485,7 +473,7 @@ export class KeyVault extends DurableObject<Env> {
       ...(p.keyManager === "AWS" ? { keyManager: "AWS" as const, rotationEnabled: true, rotationPeriodDays: 365, nextRotation: this.now() + 365 * DAY_MS } : {}),
     };
     this.rec = rec;
-    await this.save(rec, success({ keyMetadata: this.metadata(rec) }));
+    await this.save(rec, success({ keyMetadata: { ...this.metadata(rec) } }));
     return ok(this.metadata(rec));
   }
 
@@ -581,7 +569,7 @@ export class KeyVault extends DurableObject<Env> {
   /** End of the deletion window: audit first (outbox, then the DeleteKey event), then destroy. */
   private async destroy(rec: KeyRecord): Promise<void> {
     await this.forwardAudit();
-    await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now())]);
+    await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [encodeRecord(serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now()))]);
     const catalog = regionStub(this.env.CATALOG, this.env.REGIONS[rec.region] ?? {}, catalogName(rec.region, rec.account));
     await catalog.removeKey(rec.keyId);
     for (const k of this.plainMaterial.values()) k.fill(0);

@@ -1,5 +1,6 @@
 // Shapes shared between the vault Durable Objects and their callers. Vaults report
 // failures as coded results (the protocol layer maps codes to AWS error types).
+import type { CloudTrailRecord } from "../audit/record.js";
 
 export type KeyState = "Enabled" | "Disabled" | "PendingDeletion" | "PendingImport" | "Unavailable" | "Creating" | "Updating";
 
@@ -21,10 +22,13 @@ export type VaultErrorCode =
   | "InvalidGrantId"
   | "InvalidGrantToken";
 
-/** `audited` is set when the vault wrote the request's audit record itself. */
+/**
+ * `audited` is set when the vault wrote the request's audit record itself (with a state
+ * change); `records` carries the records it completed for the caller to store.
+ */
 export type VaultResult<T> =
-  | { ok: true; value: T; audited?: true }
-  | { ok: false; code: VaultErrorCode; message: string; detail?: string; audited?: true };
+  | { ok: true; value: T; audited?: true; records?: CloudTrailRecord[] }
+  | { ok: false; code: VaultErrorCode; message: string; detail?: string; audited?: true; records?: CloudTrailRecord[] };
 
 /** The AWS error type of each vault result code (also what audit records name). */
 export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {

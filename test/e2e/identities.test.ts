@@ -110,7 +110,7 @@ describe("cross-account use", () => {
       { Effect: "Allow", Principal: { AWS: aRoot }, Action: "kms:*", Resource: "*" },
       { Effect: "Allow", Principal: { AWS: acct.AccountId }, Action: ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"], Resource: "*",
         Condition: { StringEquals: { "kms:EncryptionContext:tenant": "t1" } } },
-      { Effect: "Allow", Principal: { AWS: acct.AccountId }, Action: "kms:DescribeKey", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: acct.AccountId }, Action: ["kms:DescribeKey", "kms:CreateGrant"], Resource: "*" },
     ] }) }))).KeyMetadata!;
 
     // B's root uses A's key by ARN, within the encryption-context condition
@@ -135,7 +135,10 @@ describe("cross-account use", () => {
     admin(bRootCreds, "put-user-policy", "--user-name", "dave", "--policy-name", "use-a", "--policy-document", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: key.Arn }] }));
     expect((await dave.send(new K.EncryptCommand({ KeyId: key.Arn, Plaintext: enc.encode("x"), EncryptionContext: { tenant: "t1" } }))).KeyId).toBe(key.Arn);
 
-    // the audit trail of both accounts holds the cross-account Encrypt, as one shared event
+    // a state change across accounts (a grant on A's key, made by B)
+    const grant = await bRoot.send(new K.CreateGrantCommand({ KeyId: key.Arn, GranteePrincipal: `arn:aws:iam::${acct.AccountId}:root`, Operations: ["Decrypt"] }));
+
+    // the audit trails of both accounts hold the cross-account Encrypt and CreateGrant, each as one shared event
     const requestId = c.$metadata.requestId!;
     const tailOf = (account: string) => {
       const r = spawnSync(process.execPath, [CLI, "audit", "tail", "--limit", "500", "--account", account], {
@@ -145,12 +148,15 @@ describe("cross-account use", () => {
       return r.stdout;
     };
     expect(tailOf(E2E.account)).toContain(requestId);
-    // B's copy waits in the outbox of A's vault until it is forwarded (about a second): B's
-    // tail lists only B's own vaults, so it sees the record once it reaches B's AuditLog.
+    expect(tailOf(acct.AccountId)).toContain(requestId);
+    // The grant's records are stored with the change, in the outbox of A's vault: A's tail
+    // shows A's copy at once; B's shows B's copy once it is forwarded (about a second).
+    const grantRequest = grant.$metadata.requestId!;
+    expect(tailOf(E2E.account).split(grantRequest).length - 1).toBe(1);
     let seen = tailOf(acct.AccountId);
-    for (const deadline = Date.now() + 15_000; !seen.includes(requestId) && Date.now() < deadline; seen = tailOf(acct.AccountId)) {
+    for (const deadline = Date.now() + 15_000; !seen.includes(grantRequest) && Date.now() < deadline; seen = tailOf(acct.AccountId)) {
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(seen).toContain(requestId);
+    expect(seen).toContain(grantRequest);
   });
 });

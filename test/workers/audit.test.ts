@@ -100,6 +100,25 @@ describe("audit trail", () => {
     expect(found).toHaveLength(1);
   });
 
+  it("rows stored as objects by storage v1 are delivered with the JSON-text rows of v2", async () => {
+    const r = await call("GenerateRandom", { NumberOfBytes: 8 });
+    const v2 = r.headers.get("x-amzn-RequestId")!;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
+    const v1: CloudTrailRecord = {
+      eventVersion: "1.08", userIdentity: { type: "Root", accountId: ACCOUNT }, eventTime: "2026-01-01T00:00:00Z", eventSource: "kms.amazonaws.com",
+      eventName: "ListKeys", awsRegion: "us-east-1", sourceIPAddress: "127.0.0.1", userAgent: "v1", requestParameters: null, responseElements: null,
+      requestID: crypto.randomUUID(), eventID: crypto.randomUUID(), readOnly: true, eventType: "AwsApiCall", managementEvent: true,
+      recipientAccountId: ACCOUNT, eventCategory: "Management",
+    };
+    await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => {
+      await state.storage.put(`r:${v1.eventTime}:${v1.eventID}`, v1);
+    });
+    await flush();
+    const delivered = byRequestId(await deliveredRecords());
+    expect(delivered.get(v1.requestID!)).toEqual([v1]);
+    expect(delivered.get(v2)).toHaveLength(1);
+  });
+
   it("never records plaintext, data keys, ciphertext or secrets", async () => {
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
     const secret = "top-secret-plaintext-0123456789";
