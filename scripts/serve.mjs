@@ -26,6 +26,11 @@ export function bundle(outdir = `${root}.wrangler/serve-build`) {
   return modules;
 }
 
+/** A plain string var of wrangler.toml [vars]. */
+function tomlVar(name) {
+  return new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m").exec(readFileSync(`${root}wrangler.toml`, "utf8"))?.[1];
+}
+
 function tomlRegions() {
   const toml = readFileSync(`${root}wrangler.toml`, "utf8");
   const regions = {};
@@ -36,7 +41,13 @@ function tomlRegions() {
 
 /** Starts the server; returns { url, mf }. */
 export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars } = {}) {
-  const bindings = { ...(vars ?? ensureDevVars()), REGIONS: tomlRegions(), AUDIT_BUCKET_NAME: "edgekms-audit", AUDIT_BUCKET_EU_NAME: "edgekms-audit-eu" };
+  const bindings = {
+    ...(vars ?? ensureDevVars()),
+    REGIONS: tomlRegions(),
+    AUDIT_BUCKET_NAME: tomlVar("AUDIT_BUCKET_NAME"),
+    AUDIT_BUCKET_EU_NAME: tomlVar("AUDIT_BUCKET_EU_NAME"),
+    AUDIT_SHARDS: tomlVar("AUDIT_SHARDS") ?? "1",
+  };
   const mf = new Miniflare({
     modules: bundle(),
     compatibilityDate: "2026-07-01",

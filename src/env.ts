@@ -22,6 +22,8 @@ export interface Env {
   AUDIT_BUCKET_EU: R2Bucket;
   AUDIT_BUCKET_NAME: string;
   AUDIT_BUCKET_EU_NAME: string;
+  /** How many AuditLogs take an account-region's records (wrangler.toml [vars]); 1 if unset. */
+  AUDIT_SHARDS?: string;
   /** Served regions → placement (wrangler.toml [vars.REGIONS]). */
   REGIONS: Record<string, RegionPlacement>;
   BOOTSTRAP_ACCOUNT_ID: string;
@@ -29,6 +31,14 @@ export interface Env {
   BOOTSTRAP_SECRET_ACCESS_KEY: string;
   /** 32+ random bytes, base64: the root of every region root key. */
   KMS_ROOT_SECRET: string;
+}
+
+export const MAX_AUDIT_SHARDS = 64;
+
+/** The number of audit ingest shards per account-region, from AUDIT_SHARDS (1..MAX_AUDIT_SHARDS). */
+export function auditShards(env: Env): number {
+  const n = Number.parseInt(env.AUDIT_SHARDS ?? "1", 10);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_AUDIT_SHARDS) : 1;
 }
 
 /**

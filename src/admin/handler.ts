@@ -3,7 +3,7 @@
 // may manage the users, access keys and user policies of its own account. Used by
 // `npx edgekms audit …` and `npx edgekms admin …`.
 import type { Env } from "../env.js";
-import { regionStub } from "../env.js";
+import { auditShards, regionStub } from "../env.js";
 import { authenticate } from "../auth/authenticate.js";
 import { auditBucket, type TailEntry } from "../audit/audit-log.js";
 import type { CloudTrailRecord } from "../audit/record.js";
@@ -11,7 +11,7 @@ import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js
 import { KmsError } from "../protocol/errors.js";
 import { renderError } from "../protocol/handler.js";
 import { validate } from "../protocol/validate.js";
-import { auditLogName, auditSignerName, catalogName, vaultName } from "../vault/naming.js";
+import { auditLogName, auditShardName, auditSignerName, catalogName, vaultName } from "../vault/naming.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { forgetCredentials } from "../auth/credentials.js";
 import type { Caller } from "../auth/identity-policy.js";
@@ -54,6 +54,9 @@ const ACCOUNT_ADMIN = new Set(["CreateUser", "CreateAccessKey", "DeleteAccessKey
 const ACCOUNT_ROOT_OPERATIONS = new Set([...ACCOUNT_ADMIN, "AuditFlush", "AuditTail", "AuditList", "AuditGet", "AuditPublicKey", "AuditSetEncryption"]);
 
 const auditLog = (s: Scope) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditLogName(s.region, s.account));
+/** The account-region's ingest shards other than the AuditLog itself. */
+const auditShardStubs = (s: Scope) =>
+  Array.from({ length: auditShards(s.env) - 1 }, (_, i) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditShardName(s.region, s.account, i + 1)));
 const keyVault = (s: Scope, keyId: string) => regionStub(s.env.KEY_VAULT, s.env.REGIONS[s.region], vaultName(s.region, keyId));
 
 /** Every key of the account in the region (for outbox operations). */
@@ -119,14 +122,16 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       return { Users: value(await identities(s).listUsers(s.account)) };
     },
   },
-  /** Forward every vault outbox, deliver everything to R2 and write a digest. */
+  /** Forward every vault outbox and ingest shard, deliver everything to R2 and write a digest. */
   AuditFlush: {
     schema: { Account: ACCOUNT },
     async run(s) {
       let forwarded = 0;
       for (const id of await allKeyIds(s)) forwarded += await keyVault(s, id).forwardAudit();
+      let fromShards = 0;
+      for (const shard of auditShardStubs(s)) fromShards += await shard.forward();
       const r = await auditLog(s).flush();
-      return { ForwardedFromVaults: forwarded, Objects: r.objects, Digest: r.digest ?? null };
+      return { ForwardedFromVaults: forwarded, ForwardedFromShards: fromShards, Objects: r.objects, Digest: r.digest ?? null };
     },
   },
   /** Recent records, newest last; Delivered=false for those not yet in R2 (in vaults or the AuditLog). */
@@ -137,6 +142,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       const eventName = input.EventName as string | undefined;
       const key = input.KeyId as string | undefined;
       const entries: TailEntry[] = value(await auditLog(s).recent(s.reader, limit, eventName, key));
+      for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, limit, eventName, key)));
       for (const id of await allKeyIds(s)) {
         for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
           if (record.recipientAccountId !== s.account) continue;

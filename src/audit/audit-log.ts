@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
 import { GroupCommit, deleteMany, getMany } from "../vault/group-commit.js";
-import { auditSignerName } from "../vault/naming.js";
+import { auditLogName, auditSignerName } from "../vault/naming.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
 import { eventTimeOfKey, isoSeconds, logBody, type CloudTrailRecord, type EncodedRecord } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
@@ -19,12 +19,16 @@ export const DELIVERY_BATCH = 1000;
 export const DIGEST_INTERVAL_MS = 3_600_000;
 const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
+/** How soon a shard forwards its records to the AuditLog, and in batches of how many. */
+export const SHARD_FORWARD_MS = 1000;
+const SHARD_FORWARD_BATCH = 500;
 /** How many recently delivered objects `recent()` reads back. */
 const RECENT_OBJECTS = 5;
 
 /** Encryption of delivered objects under a KMS key (service-managed alias/aws/cloudtrail, or the account's own). */
 export interface AuditEncryption { keyId: string; keyArn: string }
-interface Meta { account: string; region: string; created: number; encryption?: AuditEncryption }
+/** `shard` is set (≥ 1) on an ingest shard, which forwards its records to the AuditLog (shard 0). */
+interface Meta { account: string; region: string; created: number; encryption?: AuditEncryption; shard?: number }
 
 // Object metadata of an encrypted log object (docs/audit.md).
 const META_KEY = "edgekms-sse-kms-key";
@@ -54,15 +58,17 @@ export class AuditLog extends DurableObject<Env> {
   private appendedSinceAlarm = 0;
   /** The alarm as last set (null: none), once read from storage. */
   private alarmAt: number | null | undefined;
+  /** A shard's forwarding passes, one at a time. */
+  private forwarding: Promise<unknown> = Promise.resolve();
   /** Test hook: the next n R2 writes fail, as an outage would. */
   failR2Writes = 0;
 
-  private async ensureMeta(region: string, account: string): Promise<Meta> {
+  private async ensureMeta(region: string, account: string, shard = 0): Promise<Meta> {
     this.meta ??= await this.ctx.storage.get<Meta>("meta");
     if (!this.meta) {
-      this.meta = { account, region, created: Date.now() };
+      this.meta = { account, region, created: Date.now(), ...(shard ? { shard } : {}) };
       await this.ctx.storage.put("meta", this.meta);
-      await this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
+      if (!shard) await this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
     }
     return this.meta;
   }
@@ -103,16 +109,19 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /**
-   * Stores records durably (group commit). A vault's batch carries an id: a batch already
-   * taken (a vault retrying after a crash) is not taken again.
+   * Stores records durably (group commit). A batch from a vault or a shard carries an id: a
+   * batch already taken (a sender retrying after a crash) is not taken again. `shard` names
+   * the ingest shard this object is (0: the AuditLog itself).
    */
-  async append(region: string, account: string, records: EncodedRecord[], batchId?: string): Promise<void> {
-    await this.ensureMeta(region, account);
+  async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
+    const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
     const writes = records.map((r) => this.commit.write(r.key, r.json));
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
     this.appendedSinceAlarm += records.length;
-    const due = this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
+    const due = meta.shard
+      ? Date.now() + SHARD_FORWARD_MS
+      : this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt === null || this.alarmAt > due) writes.push(this.setAlarm(due));
     await Promise.all(writes);
@@ -123,10 +132,18 @@ export class AuditLog extends DurableObject<Env> {
     return this.ctx.storage.setAlarm(at);
   }
 
+  /** Alarm: a shard forwards its records; the AuditLog delivers them to R2 and writes digests. */
   async alarm(): Promise<void> {
     this.alarmAt = null;
-    if (!(await this.ctx.storage.get<Meta>("meta"))) return;
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
+    if (!meta) return;
     try {
+      if (meta.shard) {
+        this.appendedSinceAlarm = 0;
+        await this.forward();
+        await this.ctx.storage.delete("attempts");
+        return;
+      }
       await this.deliverAll();
       const next = (await this.ctx.storage.get<number>("digest:next")) ?? 0;
       if (next <= Date.now()) await this.writeDigest();
@@ -141,9 +158,46 @@ export class AuditLog extends DurableObject<Env> {
     }
   }
 
+  /**
+   * On a shard: hands its records to the AuditLog (shard 0) in batches. A batch's id and
+   * members are stored before it is sent, so a retry after a crash resends exactly that
+   * batch, which the AuditLog does not take twice. One pass at a time (alarm and flush queue).
+   */
+  forward(): Promise<number> {
+    const run = this.forwarding.then(() => this.forwardBatches());
+    this.forwarding = run.catch(() => undefined);
+    return run;
+  }
+
+  private async forwardBatches(): Promise<number> {
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
+    if (!meta?.shard) return 0;
+    const log = regionStub(this.env.AUDIT_LOG, this.env.REGIONS[meta.region] ?? {}, auditLogName(meta.region, meta.account));
+    let forwarded = 0;
+    for (;;) {
+      let batch = await this.ctx.storage.get<{ id: string; keys: string[] }>("forward-batch");
+      if (!batch) {
+        const rows = await this.ctx.storage.list({ prefix: "r:", limit: SHARD_FORWARD_BATCH });
+        if (rows.size === 0) break;
+        batch = { id: crypto.randomUUID(), keys: [...rows.keys()] };
+        await this.ctx.storage.put("forward-batch", batch);
+      }
+      const rows = await getMany<unknown>(this.ctx.storage, batch.keys);
+      await log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: recordJson(row) })), `shard${meta.shard}:${batch.id}`);
+      await deleteMany(this.ctx.storage, [...batch.keys, "forward-batch"]);
+      forwarded += rows.size;
+    }
+    return forwarded;
+  }
+
   /** Delivers every pending record now and writes a digest. */
   async flush(): Promise<{ objects: string[]; digest?: string }> {
-    if (!(await this.ctx.storage.get<Meta>("meta"))) return { objects: [] };
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
+    if (!meta) return { objects: [] };
+    if (meta.shard) {
+      await this.forward();
+      return { objects: [] };
+    }
     const objects = await this.deliverAll();
     const digest = await this.writeDigest();
     return { objects, digest };

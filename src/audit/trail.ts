@@ -1,12 +1,12 @@
 // The handler's side of the audit trail: the draft record of a request, and appending the
 // records that no vault wrote in a state change to the account's AuditLog.
 import type { Env } from "../env.js";
-import { regionStub } from "../env.js";
+import { auditShards, regionStub } from "../env.js";
 import type { Observed } from "../auth/authenticate.js";
 import type { AuditState } from "../operations/context.js";
 import type { KmsError } from "../protocol/errors.js";
-import { auditLogName } from "../vault/naming.js";
-import { EVENT_VERSION, completeRecord, encodeRecord, isReadOnly, isoSeconds, requestParameters, type AuditDraft, type UserIdentity } from "./record.js";
+import { auditShardName } from "../vault/naming.js";
+import { EVENT_VERSION, completeRecord, encodeRecord, isReadOnly, isoSeconds, requestParameters, type AuditDraft, type CloudTrailRecord, type UserIdentity } from "./record.js";
 
 function userIdentity(observed: Observed): UserIdentity {
   const p = observed.principal;
@@ -61,6 +61,19 @@ export async function recordRequest(env: Env, audit: AuditState, failure: KmsErr
       keyArn: audit.keyArn,
     }),
   ];
-  await Promise.all(records.map((r) =>
-    regionStub(env.AUDIT_LOG, env.REGIONS[r.awsRegion] ?? {}, auditLogName(r.awsRegion, r.recipientAccountId)).append(r.awsRegion, r.recipientAccountId, [encodeRecord(r)])));
+  const shards = auditShards(env);
+  await Promise.all(records.map((r) => {
+    const shard = shardOf(r, shards);
+    return regionStub(env.AUDIT_LOG, env.REGIONS[r.awsRegion] ?? {}, auditShardName(r.awsRegion, r.recipientAccountId, shard))
+      .append(r.awsRegion, r.recipientAccountId, [encodeRecord(r)], undefined, shard);
+  }));
+}
+
+/** The ingest shard of a record: by its key, so one key's records share a shard (and its group commits); else by request. */
+function shardOf(r: CloudTrailRecord, shards: number): number {
+  if (shards === 1) return 0;
+  const s = r.resources?.[0]?.ARN ?? r.requestID ?? r.eventID;
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
 }

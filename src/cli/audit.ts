@@ -85,8 +85,8 @@ function readExport(dir: string): TrailObjects {
 export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptions): Promise<number> {
   switch (cmd) {
     case "flush": {
-      const r = await adminCall<{ ForwardedFromVaults: number; Objects: string[]; Digest: string | null }>(cfg, "AuditFlush", o.account ? { Account: o.account } : {});
-      console.log(`forwarded ${r.ForwardedFromVaults} record(s) from vaults; delivered ${r.Objects.length} object(s)`);
+      const r = await adminCall<{ ForwardedFromVaults: number; ForwardedFromShards: number; Objects: string[]; Digest: string | null }>(cfg, "AuditFlush", o.account ? { Account: o.account } : {});
+      console.log(`forwarded ${r.ForwardedFromVaults} record(s) from vaults and ${r.ForwardedFromShards} from ingest shards; delivered ${r.Objects.length} object(s)`);
       for (const k of r.Objects) console.log(`  ${k}`);
       if (r.Digest) console.log(`digest ${r.Digest}`);
       return 0;

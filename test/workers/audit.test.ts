@@ -2,11 +2,11 @@
 // exactly once, never holding secrets; digests signed and chained.
 import { describe, expect, it } from "vitest";
 import { SELF, env as testEnv, abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { Env } from "../../src/env.js";
+import { auditShards, type Env } from "../../src/env.js";
 import { gunzip } from "../../src/audit/objects.js";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
-import { auditLogName } from "../../src/vault/naming.js";
+import { auditLogName, auditShardName } from "../../src/vault/naming.js";
 import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
 
 const env = testEnv as unknown as Env;
@@ -117,6 +117,32 @@ describe("audit trail", () => {
     const delivered = byRequestId(await deliveredRecords());
     expect(delivered.get(v1.requestID!)).toEqual([v1]);
     expect(delivered.get(v2)).toHaveLength(1);
+  });
+
+  it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
+    expect(auditShards(env)).toBeGreaterThan(1); // wrangler.toml AUDIT_SHARDS
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await call("GenerateRandom", { NumberOfBytes: 8 })).headers.get("x-amzn-RequestId")!);
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
+    let resent = 0;
+    for (let n = 1; n < auditShards(env); n++) {
+      const shard = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n)));
+      // The crash: the batch was stored and sent, but its records were not deleted.
+      const sent = await runInDurableObject(shard, async (_i: AuditLog, state: DurableObjectState) => {
+        const rows = await state.storage.list<string>({ prefix: "r:" });
+        const batch = { id: crypto.randomUUID(), keys: [...rows.keys()] };
+        if (rows.size) await state.storage.put("forward-batch", batch);
+        return { id: batch.id, records: [...rows].map(([key, json]) => ({ key, json })) };
+      });
+      if (sent.records.length === 0) continue;
+      await log.append("us-east-1", ACCOUNT, sent.records, `shard${n}:${sent.id}`);
+      resent += sent.records.length;
+    }
+    expect(resent).toBeGreaterThan(0); // some of the 12 landed on shards other than 0
+    await log.flush(); // the sent records are delivered (and leave the AuditLog) before the resend
+    await flush(); // forwards every shard again: the resent batches are not taken twice
+    const delivered = byRequestId(await deliveredRecords());
+    for (const id of ids) expect(delivered.get(id), id).toHaveLength(1);
   });
 
   it("never records plaintext, data keys, ciphertext or secrets", async () => {
