@@ -151,8 +151,10 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
           entries.push({ delivered: false, record });
         }
       }
-      entries.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime));
-      return { Entries: entries.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })) };
+      // A record being forwarded can be read in both places for a moment: list it once.
+      const unique = [...new Map(entries.map((e) => [e.record.eventID, e])).values()];
+      unique.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime));
+      return { Entries: unique.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })) };
     },
   },
   /** Delivered log or digest objects of the account and region, in key order. */

@@ -152,7 +152,7 @@ describe("cross-account use", () => {
     // The grant's records are stored with the change, in the outbox of A's vault: A's tail
     // shows A's copy at once; B's shows B's copy once it is forwarded (about a second).
     const grantRequest = grant.$metadata.requestId!;
-    expect(tailOf(E2E.account).split(grantRequest).length - 1).toBe(1);
+    expect(tailOf(E2E.account)).toContain(grantRequest);
     let seen = tailOf(acct.AccountId);
     for (const deadline = Date.now() + 15_000; !seen.includes(grantRequest) && Date.now() < deadline; seen = tailOf(acct.AccountId)) {
       await new Promise((r) => setTimeout(r, 250));
