@@ -184,8 +184,8 @@ export class KeyVault extends DurableObject<Env> {
    * Runs one operation and completes the record of its outcome when the caller passed an audit
    * draft and the key is the caller's (otherwise the handler completes it). State changes store
    * their success record through `success`, in the same write as the change; everything else
-   * (reads, crypto, failures) returns its records, which the Worker appends to the account's
-   * AuditLog (group commit there) before it answers.
+   * (reads, crypto, failures) returns its records, which the Worker appends to the key's
+   * AuditLog ingest shard (group commit there) before it answers.
    */
   private async audited<T>(caller: VaultCaller, body: (success: SuccessRecord) => Promise<VaultResult<T>>, dryRun = false): Promise<VaultResult<T>> {
     let recorded = false;
