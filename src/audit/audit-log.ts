@@ -4,7 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { regionStub } from "../env.js";
-import { GroupCommit, deleteMany, getMany } from "../vault/group-commit.js";
+import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
 import { auditLogName, auditSignerName } from "../vault/naming.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
 import { eventTimeOfKey, isoSeconds, logBody, type CloudTrailRecord, type EncodedRecord } from "./record.js";
@@ -59,7 +59,7 @@ export class AuditLog extends DurableObject<Env> {
   /** The alarm as last set (null: none), once read from storage. */
   private alarmAt: number | null | undefined;
   /** A shard's forwarding passes, one at a time. */
-  private forwarding: Promise<unknown> = Promise.resolve();
+  private readonly forwarding = new OneAtATime();
   /** Test hook: the next n R2 writes fail, as an outage would. */
   failR2Writes = 0;
 
@@ -164,30 +164,15 @@ export class AuditLog extends DurableObject<Env> {
    * batch, which the AuditLog does not take twice. One pass at a time (alarm and flush queue).
    */
   forward(): Promise<number> {
-    const run = this.forwarding.then(() => this.forwardBatches());
-    this.forwarding = run.catch(() => undefined);
-    return run;
+    return this.forwarding.run(() => this.forwardBatches());
   }
 
   private async forwardBatches(): Promise<number> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
     if (!meta?.shard) return 0;
     const log = regionStub(this.env.AUDIT_LOG, this.env.REGIONS[meta.region] ?? {}, auditLogName(meta.region, meta.account));
-    let forwarded = 0;
-    for (;;) {
-      let batch = await this.ctx.storage.get<{ id: string; keys: string[] }>("forward-batch");
-      if (!batch) {
-        const rows = await this.ctx.storage.list({ prefix: "r:", limit: SHARD_FORWARD_BATCH });
-        if (rows.size === 0) break;
-        batch = { id: crypto.randomUUID(), keys: [...rows.keys()] };
-        await this.ctx.storage.put("forward-batch", batch);
-      }
-      const rows = await getMany<unknown>(this.ctx.storage, batch.keys);
-      await log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: recordJson(row) })), `shard${meta.shard}:${batch.id}`);
-      await deleteMany(this.ctx.storage, [...batch.keys, "forward-batch"]);
-      forwarded += rows.size;
-    }
-    return forwarded;
+    return forwardInBatches<unknown>(this.ctx.storage, { prefix: "r:", batchKey: "forward-batch", limit: SHARD_FORWARD_BATCH }, (batchId, rows) =>
+      log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: recordJson(row) })), `shard${meta.shard}:${batchId}`));
   }
 
   /** Delivers every pending record now and writes a digest. */

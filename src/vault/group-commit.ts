@@ -1,6 +1,7 @@
 // Group commit: writes from concurrent requests that arrive before the next flush share one
 // storage transaction. Each caller awaits its batch; the DO's output gate then holds every
 // response of the batch until that one commit is durable.
+// Also here: the storage helpers that forward rows in crash-safe batches (outboxes, shards).
 export class GroupCommit {
   private pending: Record<string, unknown> = {};
   private batch: Promise<void> | undefined;
@@ -39,4 +40,42 @@ export async function getMany<T>(storage: DurableObjectStorage, keys: string[]):
 /** storage.delete of any number of keys. */
 export async function deleteMany(storage: DurableObjectStorage, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 128) await storage.delete(keys.slice(i, i + 128));
+}
+
+/** Runs tasks one at a time, in call order; a failed task does not stop the next. */
+export class OneAtATime {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(task);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/**
+ * Hands the rows under `prefix` on through `send`, in batches of at most `limit`. A batch's id
+ * and keys are stored under `batchKey` before it is sent, so a retry after a crash resends
+ * exactly that batch (the receiver recognises its id). Rows are deleted once `send` resolves.
+ * Returns how many rows were handed on.
+ */
+export async function forwardInBatches<T>(
+  storage: DurableObjectStorage,
+  where: { prefix: string; batchKey: string; limit: number },
+  send: (batchId: string, rows: Map<string, T>) => Promise<void>,
+): Promise<number> {
+  let forwarded = 0;
+  for (;;) {
+    let batch = await storage.get<{ id: string; keys: string[] }>(where.batchKey);
+    if (!batch) {
+      const rows = await storage.list({ prefix: where.prefix, limit: where.limit });
+      if (rows.size === 0) return forwarded;
+      batch = { id: crypto.randomUUID(), keys: [...rows.keys()] };
+      await storage.put(where.batchKey, batch);
+    }
+    const rows = await getMany<T>(storage, batch.keys);
+    await send(batch.id, rows);
+    await deleteMany(storage, [...batch.keys, where.batchKey]);
+    forwarded += rows.size;
+  }
 }

@@ -13,7 +13,7 @@ import { encodeHeader, decodeHeader, HEADER_LENGTH, IV_LENGTH } from "./blob.js"
 import { encodeContext } from "./context.js";
 import { deriveRootKey } from "./root-key.js";
 import { auditLogName, catalogName, vaultName } from "./naming.js";
-import { deleteMany, getMany } from "./group-commit.js";
+import { OneAtATime, forwardInBatches } from "./group-commit.js";
 import { completeRecord, encodeRecord, serviceEvent, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
@@ -109,7 +109,7 @@ export class KeyVault extends DurableObject<Env> {
   /** Real time at which the outbox is to be forwarded, when it holds records. */
   private outboxDue: number | undefined;
   /** Forwarding runs one pass at a time: alarm and flush queue behind each other. */
-  private forwarding: Promise<unknown> = Promise.resolve();
+  private readonly forwarding = new OneAtATime();
   /** Milliseconds added to the wall clock; tests move time forward with it. */
   clockOffsetMs = 0;
 
@@ -237,9 +237,7 @@ export class KeyVault extends DurableObject<Env> {
    * recognises by its id and does not take twice.
    */
   forwardAudit(): Promise<number> {
-    const run = this.forwarding.then(() => this.forwardOutbox());
-    this.forwarding = run.catch(() => undefined);
-    return run;
+    return this.forwarding.run(() => this.forwardOutbox());
   }
 
   private async forwardOutbox(): Promise<number> {
@@ -255,28 +253,16 @@ export class KeyVault extends DurableObject<Env> {
     }
   }
 
-  private async forwardBatches(): Promise<number> {
-    let forwarded = 0;
-    for (;;) {
-      let batch = await this.ctx.storage.get<{ id: string; keys: string[] }>(OUTBOX_BATCH);
-      if (!batch) {
-        const rows = await this.ctx.storage.list({ prefix: OUTBOX, limit: FORWARD_BATCH });
-        if (rows.size === 0) break;
-        batch = { id: crypto.randomUUID(), keys: [...rows.keys()] };
-        await this.ctx.storage.put(OUTBOX_BATCH, batch);
-      }
-      const records = [...(await getMany<CloudTrailRecord>(this.ctx.storage, batch.keys)).values()];
+  private forwardBatches(): Promise<number> {
+    return forwardInBatches<CloudTrailRecord>(this.ctx.storage, { prefix: OUTBOX, batchKey: OUTBOX_BATCH, limit: FORWARD_BATCH }, async (batchId, rows) => {
       // One AuditLog per account and region: a vault's records share the region, but
       // cross-account use adds records for the caller's account.
       const byAccount = new Map<string, CloudTrailRecord[]>();
-      for (const r of records) byAccount.set(r.recipientAccountId, [...(byAccount.get(r.recipientAccountId) ?? []), r]);
+      for (const r of rows.values()) byAccount.set(r.recipientAccountId, [...(byAccount.get(r.recipientAccountId) ?? []), r]);
       for (const [account, group] of byAccount) {
-        await this.auditLog(group[0].awsRegion, account).append(group[0].awsRegion, account, group.map(encodeRecord), `${batch.id}:${account}`);
+        await this.auditLog(group[0].awsRegion, account).append(group[0].awsRegion, account, group.map(encodeRecord), `${batchId}:${account}`);
       }
-      await deleteMany(this.ctx.storage, [...batch.keys, OUTBOX_BATCH]);
-      forwarded += records.length;
-    }
-    return forwarded;
+    });
   }
 
   /**
