@@ -33,6 +33,9 @@ export default defineConfig({
                 BOOTSTRAP_ACCESS_KEY_ID: "AKIAEDGEKMSTEST00001",
                 BOOTSTRAP_SECRET_ACCESS_KEY: "test-secret-access-key-for-the-workers-tests/0001",
                 KMS_ROOT_SECRET: "ZWRnZWttcy10ZXN0LXJvb3Qtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbiE=",
+                // wrangler.toml has one AuditLog per account-region; these tests run four ingest
+                // shards, so shard forwarding is exercised as well as shard 0 (docs/audit.md).
+                AUDIT_SHARDS: "4",
               },
             },
           }),

@@ -123,7 +123,7 @@ describe("audit trail", () => {
   });
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
-    expect(auditShards(env)).toBeGreaterThan(1); // wrangler.toml AUDIT_SHARDS
+    expect(auditShards(env)).toBeGreaterThan(1); // vitest.config.ts sets AUDIT_SHARDS for these tests
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await call("GenerateRandom", { NumberOfBytes: 8 })).headers.get("x-amzn-RequestId")!);
     const shard = (n: number) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n)));
