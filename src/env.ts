@@ -60,11 +60,29 @@ export function regionNamespace<T extends Rpc.DurableObjectBranded | undefined>(
   }
 }
 
+// Object ids by namespace and region-qualified name: idFromName hashes the name on every call,
+// and ids (unlike stubs) outlive a request. Names are bounded by keys and accounts; the map is
+// dropped when it grows past MAX_CACHED_IDS.
+const ids = new WeakMap<object, Map<string, DurableObjectId>>();
+const MAX_CACHED_IDS = 10_000;
+
+function idFor<T extends Rpc.DurableObjectBranded | undefined>(ns: DurableObjectNamespace<T>, placement: RegionPlacement, name: string): DurableObjectId {
+  let byName = ids.get(ns);
+  if (!byName) ids.set(ns, (byName = new Map()));
+  const cacheKey = `${placement.jurisdiction ?? ""}|${name}`;
+  let id = byName.get(cacheKey);
+  if (!id) {
+    id = regionNamespace(ns, placement).idFromName(name);
+    if (byName.size >= MAX_CACHED_IDS) byName.clear();
+    byName.set(cacheKey, id);
+  }
+  return id;
+}
+
 export function regionStub<T extends Rpc.DurableObjectBranded | undefined>(
   ns: DurableObjectNamespace<T>,
   placement: RegionPlacement,
   name: string,
 ): DurableObjectStub<T> {
-  const view = regionNamespace(ns, placement);
-  return view.get(view.idFromName(name), placement.locationHint ? { locationHint: placement.locationHint } : undefined);
+  return regionNamespace(ns, placement).get(idFor(ns, placement, name), placement.locationHint ? { locationHint: placement.locationHint } : undefined);
 }

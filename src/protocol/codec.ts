@@ -3,6 +3,10 @@ import { KmsError } from "./errors.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
+// The runtime's own base64 (workerd has Uint8Array.fromBase64/toBase64; Node 22 does not).
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+const nativeToBase64 = typeof (Uint8Array.prototype as { toBase64?: () => string }).toBase64 === "function";
+
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Strict standard base64 with padding; anything else is a SerializationException. */
@@ -10,6 +14,7 @@ export function decodeBase64(value: string, member: string): Uint8Array {
   if (!B64.test(value)) {
     throw new KmsError("SerializationException", `Value at '${member}' is not valid base64`);
   }
+  if (nativeFromBase64) return nativeFromBase64(value);
   const bin = atob(value);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -17,6 +22,7 @@ export function decodeBase64(value: string, member: string): Uint8Array {
 }
 
 export function encodeBase64(bytes: Uint8Array): string {
+  if (nativeToBase64) return (bytes as Uint8Array & { toBase64(): string }).toBase64();
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
     s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

@@ -40,9 +40,16 @@ export function renderError(err: unknown, requestId: string): Response {
 
 /** Reads at most MAX_BODY_BYTES; a longer body is refused before it is parsed. */
 async function readBody(request: Request): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? "0");
   if (declared > MAX_BODY_BYTES) throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
   if (!request.body) return new Uint8Array(0);
+  // A declared length (without chunked framing) bounds the body, so it is read in one call.
+  if (length !== null && !request.headers.has("transfer-encoding")) {
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (body.length > MAX_BODY_BYTES) throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
+    return body;
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -95,8 +95,18 @@ export function checkScope(auth: ParsedAuthorization, headers: Headers, servedRe
 }
 
 const enc = new TextEncoder();
-const toHex = (b: ArrayBuffer | Uint8Array): string =>
-  Array.from(b instanceof Uint8Array ? b : new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+/** Lowercase hex by arithmetic, without a table or branch (it encodes the expected signature too). */
+function toHex(b: ArrayBuffer | Uint8Array): string {
+  const bytes = b instanceof Uint8Array ? b : new Uint8Array(b);
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const hi = bytes[i] >> 4;
+    const lo = bytes[i] & 15;
+    // 0..9 → '0'..'9' (48..57), 10..15 → 'a'..'f' (97..102): add 39 when the nibble exceeds 9.
+    s += String.fromCharCode(hi + 48 + (((9 - hi) >> 31) & 39), lo + 48 + (((9 - lo) >> 31) & 39));
+  }
+  return s;
+}
 
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? enc.encode(data) : data));
