@@ -7,7 +7,7 @@ import { regionStub } from "../env.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
 import { auditLogName, auditSignerName } from "../vault/naming.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
-import { eventTimeOfKey, isoSeconds, logBody, type CloudTrailRecord, type EncodedRecord } from "./record.js";
+import { isoSeconds, joinRecords, logBody, rowRecords, type CloudTrailRecord, type EncodedRecord } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
@@ -21,7 +21,8 @@ const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
 /** How soon a shard forwards its records to the AuditLog, and in batches of how many. */
 export const SHARD_FORWARD_MS = 1000;
-const SHARD_FORWARD_BATCH = 500;
+/** Rows per forwarded batch (a row holds one commit's records). */
+const SHARD_FORWARD_BATCH = 100;
 /** How many recently delivered objects `recent()` reads back. */
 const RECENT_OBJECTS = 5;
 
@@ -36,6 +37,7 @@ const META_DATA_KEY = "edgekms-encrypted-data-key";
 const META_IV = "edgekms-iv";
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+/** A delivery in progress. `recordKeys` are the keys of its rows (a v2 row held one record). */
 interface Batch { objectKey: string; recordKeys: string[] }
 interface Delivered { objectKey: string; hashValue: string; oldestEventTime: string; newestEventTime: string; count: number; encryptedWith?: string }
 interface LastDigest { objectKey: string; hashValue: string; signature: string; endTime: string }
@@ -49,11 +51,8 @@ export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name:
     : { bucket: env.AUDIT_BUCKET, name: env.AUDIT_BUCKET_NAME };
 }
 
-/** A stored record's JSON text. Rows of storage version 1 hold the record object itself. */
-const recordJson = (row: unknown): string => (typeof row === "string" ? row : JSON.stringify(row));
-
 export class AuditLog extends DurableObject<Env> {
-  private readonly commit = new GroupCommit(this.ctx.storage);
+  private readonly commit = new GroupCommit(this.ctx.storage, joinRecords);
   private meta: Meta | undefined;
   private appendedSinceAlarm = 0;
   /** The alarm as last set (null: none), once read from storage. */
@@ -109,16 +108,18 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /**
-   * Stores records durably (group commit). A batch from a vault or a shard carries an id: a
+   * Stores records durably (group commit: the records of concurrent calls share one commit
+   * and one row, docs/formats.md). A batch from a vault or a shard carries an id: a
    * batch already taken (a sender retrying after a crash) is not taken again. `shard` names
    * the ingest shard this object is (0: the AuditLog itself).
    */
   async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
-    const writes = records.map((r) => this.commit.write(r.key, r.json));
+    if (records.length === 0) return;
+    const writes = [this.commit.addToRow(records[0].key, records.map((r) => r.json))];
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
-    this.appendedSinceAlarm += records.length;
+    for (const r of records) this.appendedSinceAlarm += batchId === undefined ? 1 : rowRecords(r.json).length;
     const due = meta.shard
       ? Date.now() + SHARD_FORWARD_MS
       : this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
@@ -172,7 +173,7 @@ export class AuditLog extends DurableObject<Env> {
     if (!meta?.shard) return 0;
     const log = regionStub(this.env.AUDIT_LOG, this.env.REGIONS[meta.region] ?? {}, auditLogName(meta.region, meta.account));
     return forwardInBatches<unknown>(this.ctx.storage, { prefix: "r:", batchKey: "forward-batch", limit: SHARD_FORWARD_BATCH }, (batchId, rows) =>
-      log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: recordJson(row) })), `shard${meta.shard}:${batchId}`));
+      log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: joinRecords(rowRecords(row)) })), `shard${meta.shard}:${batchId}`));
   }
 
   /** Delivers every pending record now and writes a digest. */
@@ -199,9 +200,9 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /**
-   * One batch. Its object name and members are stored before the R2 write, so a retry after
-   * a crash writes the same object again (no duplicate); records are deleted only after R2
-   * confirms the object.
+   * One batch: the oldest rows, until they hold DELIVERY_BATCH records. Its object name and
+   * rows are stored before the R2 write, so a retry after a crash writes the same object again
+   * (no duplicate); rows are deleted only after R2 confirms the object.
    */
   private async deliverOne(): Promise<string | undefined> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
@@ -209,15 +210,22 @@ export class AuditLog extends DurableObject<Env> {
     if (!batch) {
       const rows = await this.ctx.storage.list({ prefix: "r:", limit: DELIVERY_BATCH });
       if (rows.size === 0) return undefined;
-      const recordKeys = [...rows.keys()];
+      const recordKeys: string[] = [];
+      let count = 0;
+      for (const [key, row] of rows) {
+        if (count >= DELIVERY_BATCH) break;
+        recordKeys.push(key);
+        count += rowRecords(row).length;
+      }
       const unique = (await sha256Hex(`${recordKeys[0]}\n${recordKeys[recordKeys.length - 1]}\n${recordKeys.length}`)).slice(0, 16);
       batch = { objectKey: logObjectKey(meta.account, meta.region, Date.now(), unique), recordKeys };
       await this.ctx.storage.put("batch", batch);
     }
     const rows = await getMany<unknown>(this.ctx.storage, batch.recordKeys);
-    const body = logBody([...rows.values()].map(recordJson));
+    const jsons = [...rows.values()].flatMap(rowRecords);
+    const body = logBody(jsons);
     let stored = await gzip(body);
-    const customMetadata: Record<string, string> = { records: String(rows.size) };
+    const customMetadata: Record<string, string> = { records: String(jsons.length) };
     if (meta.encryption) {
       // Envelope encryption: a data key per object from the account's audit key, through the service.
       const dk = await this.keyVault(meta.region, meta.encryption.keyArn).generateDataKey(
@@ -252,9 +260,9 @@ export class AuditLog extends DurableObject<Env> {
     });
     const head = await bucket.head(batch.objectKey);
     if (!head || head.customMetadata?.sha256 !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
-    const times = [...rows.keys()].map(eventTimeOfKey).sort();
+    const times = jsons.map((j) => (JSON.parse(j) as CloudTrailRecord).eventTime).sort();
     const delivered: Delivered = {
-      objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: rows.size,
+      objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: jsons.length,
       ...(meta.encryption ? { encryptedWith: meta.encryption.keyArn } : {}),
     };
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);
@@ -334,7 +342,7 @@ export class AuditLog extends DurableObject<Env> {
       for (const record of Records) out.push({ delivered: true, record });
     }
     for (const row of (await this.ctx.storage.list({ prefix: "r:" })).values()) {
-      out.push({ delivered: false, record: typeof row === "string" ? (JSON.parse(row) as CloudTrailRecord) : (row as CloudTrailRecord) });
+      for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });
     }
     const matches = out.filter((e) =>
       (eventName === undefined || e.record.eventName === eventName) &&

@@ -52,12 +52,27 @@ export interface CloudTrailRecord {
  * A record as the AuditLog receives and stores it: its storage key (ordered by event time) and
  * its JSON text, encoded once where the record is completed (docs/formats.md, "Audit storage").
  */
+/**
+ * A record as stored: `key` is `r:<eventTime>:<eventID>`, `json` its JSON text. A row of an
+ * AuditLog holds several (see rowRecords); a shard forwards a row as one EncodedRecord whose
+ * `json` holds its records' texts joined by newlines.
+ */
 export interface EncodedRecord { key: string; json: string }
 
 export const encodeRecord = (r: CloudTrailRecord): EncodedRecord => ({ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) });
 
 /** A log object's body, `{"Records":[…]}`, from the records' JSON texts: the bytes JSON.stringify({ Records }) gives. */
 export const logBody = (recordsJson: string[]): Uint8Array => new TextEncoder().encode(`{"Records":[${recordsJson.join(",")}]}`);
+
+/**
+ * The JSON texts of the records in a stored row (docs/formats.md, "Audit storage"): v3 rows
+ * join one commit's records with newlines, which JSON.stringify never emits (it escapes them
+ * inside strings); a v2 row is one text; a v1 row is the record object itself.
+ */
+export const rowRecords = (row: unknown): string[] => (typeof row === "string" ? row.split("\n") : [JSON.stringify(row)]);
+
+/** A row's value from its records' JSON texts. */
+export const joinRecords = (jsons: string[]): string => jsons.join("\n");
 
 /** The event time in a storage key `r:<eventTime>:<eventID>`. */
 export const eventTimeOfKey = (key: string): string => key.slice(2, key.lastIndexOf(":"));

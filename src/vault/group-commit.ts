@@ -4,19 +4,39 @@
 // Also here: the storage helpers that forward rows in crash-safe batches (outboxes, shards).
 export class GroupCommit {
   private pending: Record<string, unknown> = {};
+  private rowKey: string | undefined;
+  private rowLines: string[] = [];
   private batch: Promise<void> | undefined;
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  /** `joinRow` makes one row's value of the lines added in one batch (addToRow). */
+  constructor(private readonly storage: DurableObjectStorage, private readonly joinRow: (lines: string[]) => string = (l) => l.join("\n")) {}
 
   write(key: string, value: unknown): Promise<void> {
     this.pending[key] = value;
+    return this.schedule();
+  }
+
+  /**
+   * Adds lines to the batch's one row, stored under the key of its first line: a commit then
+   * inserts one row however many requests it carries.
+   */
+  addToRow(key: string, lines: string[]): Promise<void> {
+    this.rowKey ??= key;
+    for (const l of lines) this.rowLines.push(l);
+    return this.schedule();
+  }
+
+  private schedule(): Promise<void> {
     this.batch ??= new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.flush());
     return this.batch;
   }
 
   private async flush(): Promise<void> {
     const entries = this.pending;
+    if (this.rowKey !== undefined) entries[this.rowKey] = this.joinRow(this.rowLines);
     this.pending = {};
+    this.rowKey = undefined;
+    this.rowLines = [];
     this.batch = undefined;
     // storage.put takes at most 128 keys per call; larger batches go in chunks, in one turn.
     const keys = Object.keys(entries);

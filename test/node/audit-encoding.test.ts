@@ -1,7 +1,7 @@
 // The stored form of audit records (docs/formats.md, "Audit storage"): JSON text encoded once,
 // joined into a log body that is byte-identical to JSON.stringify of the records.
 import { describe, expect, it } from "vitest";
-import { completeRecord, encodeRecord, eventTimeOfKey, logBody, type AuditDraft } from "../../src/audit/record.js";
+import { completeRecord, encodeRecord, eventTimeOfKey, joinRecords, logBody, rowRecords, type AuditDraft } from "../../src/audit/record.js";
 
 const draft = (eventTime: string, eventName: string): AuditDraft => ({
   eventVersion: "1.08",
@@ -41,5 +41,15 @@ describe("audit record encoding", () => {
     expect(new TextDecoder().decode(body)).toBe(JSON.stringify({ Records: records }));
     expect(JSON.parse(new TextDecoder().decode(body))).toEqual({ Records: records });
     expect(new TextDecoder().decode(logBody([]))).toBe(JSON.stringify({ Records: [] }));
+  });
+
+  it("a row of storage v3 gives back its records, also when their strings hold newlines; v2 and v1 rows give one", () => {
+    const tricky = { ...records[0], userAgent: "line 1\nline 2\r\n\u2028\u2029 \\n" };
+    const all = [tricky, ...records.slice(1)];
+    const row = joinRecords(all.map((r) => encodeRecord(r).json));
+    expect(rowRecords(row).map((j) => JSON.parse(j))).toEqual(all);
+    expect(new TextDecoder().decode(logBody(rowRecords(row)))).toBe(JSON.stringify({ Records: all }));
+    expect(rowRecords(encodeRecord(tricky).json).map((j) => JSON.parse(j))).toEqual([tricky]); // v2
+    expect(rowRecords(tricky).map((j) => JSON.parse(j))).toEqual([tricky]); // v1
   });
 });

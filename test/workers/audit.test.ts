@@ -108,18 +108,38 @@ describe("audit trail", () => {
     expect(found).toHaveLength(1);
   });
 
-  it("rows stored as objects by storage v1 are delivered with the JSON-text rows of v2", async () => {
+  it("rows of storage v1 (an object) and v2 (one JSON text) are delivered with the many-record rows of v3", async () => {
     const r = await call("GenerateRandom", { NumberOfBytes: 8 });
-    const v2 = r.headers.get("x-amzn-RequestId")!;
+    const v3 = r.headers.get("x-amzn-RequestId")!;
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
     const v1: CloudTrailRecord = { ...draftRecord(crypto.randomUUID()), userAgent: "v1" };
+    const v2: CloudTrailRecord = { ...draftRecord(crypto.randomUUID()), userAgent: "v2 \n \u2028" };
     await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => {
       await state.storage.put(`r:${v1.eventTime}:${v1.eventID}`, v1);
+      await state.storage.put(`r:${v2.eventTime}:${v2.eventID}`, JSON.stringify(v2));
     });
     await flush();
     const delivered = byRequestId(await deliveredRecords());
     expect(delivered.get(v1.requestID!)).toEqual([v1]);
-    expect(delivered.get(v2)).toHaveLength(1);
+    expect(delivered.get(v2.requestID!)).toEqual([v2]);
+    expect(delivered.get(v3)).toHaveLength(1);
+  });
+
+  it("group commit: records appended together are stored as one row, and each is delivered once", async () => {
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("eu-west-1", ACCOUNT)));
+    const records = Array.from({ length: 5 }, (_, i) => ({ ...draftRecord(`row-${i}`), awsRegion: "eu-west-1", userAgent: `line ${i}\nnot a separator` }));
+    await Promise.all(records.map((r) => log.append("eu-west-1", ACCOUNT, [{ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) }])));
+    const rows = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list<string>({ prefix: "r:" })).values()]);
+    expect(rows.length).toBeLessThan(records.length); // concurrent appends shared rows
+    expect(rows.flatMap((row) => row.split("\n")).map((j) => JSON.parse(j))).toEqual(expect.arrayContaining(records));
+    expect((await log.flush()).objects).toHaveLength(1);
+    const listed = await env.AUDIT_BUCKET_EU.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/eu-west-1/` });
+    const delivered: CloudTrailRecord[] = [];
+    for (const o of listed.objects) {
+      const obj = await env.AUDIT_BUCKET_EU.get(o.key);
+      delivered.push(...JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer())))).Records);
+    }
+    for (const r of records) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
   });
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
