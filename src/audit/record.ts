@@ -49,13 +49,10 @@ export interface CloudTrailRecord {
 }
 
 /**
- * A record as the AuditLog receives and stores it: its storage key (ordered by event time) and
- * its JSON text, encoded once where the record is completed (docs/formats.md, "Audit storage").
- */
-/**
- * A record as stored: `key` is `r:<eventTime>:<eventID>`, `json` its JSON text. A row of an
- * AuditLog holds several (see rowRecords); a shard forwards a row as one EncodedRecord whose
- * `json` holds its records' texts joined by newlines.
+ * A record as the AuditLog receives it: its key `r:<eventTime>:<eventID>` (ordered by event
+ * time) and its JSON text, encoded once where the record is completed (docs/formats.md,
+ * "Audit storage"). A row holds several (rowRecords); a shard forwards a row as one
+ * EncodedRecord whose `json` holds its records' texts joined by newlines.
  */
 export interface EncodedRecord { key: string; json: string }
 

@@ -42,7 +42,10 @@ export function renderError(err: unknown, requestId: string): Response {
 async function readBody(request: Request): Promise<Uint8Array> {
   const length = request.headers.get("content-length");
   const declared = Number(length ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
+  if (declared > MAX_BODY_BYTES) {
+    await request.body?.cancel(); // refused unread: the runtime may drop it rather than buffer it
+    throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
+  }
   if (!request.body) return new Uint8Array(0);
   // A declared length (without chunked framing) bounds the body, so it is read in one call.
   if (length !== null && !request.headers.has("transfer-encoding")) {

@@ -9,7 +9,7 @@ export class GroupCommit {
   private batch: Promise<void> | undefined;
 
   /** `joinRow` makes one row's value of the lines added in one batch (addToRow). */
-  constructor(private readonly storage: DurableObjectStorage, private readonly joinRow: (lines: string[]) => string = (l) => l.join("\n")) {}
+  constructor(private readonly storage: DurableObjectStorage, private readonly joinRow: (lines: string[]) => string) {}
 
   write(key: string, value: unknown): Promise<void> {
     this.pending[key] = value;
