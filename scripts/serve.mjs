@@ -39,8 +39,8 @@ function tomlRegions() {
   return regions;
 }
 
-/** Starts the server; returns { url, mf }. */
-export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars } = {}) {
+/** Starts the server; returns { url, mf }. `inspectorPort` opens the V8 inspector (bench/profile.ts). */
+export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars, inspectorPort } = {}) {
   const bindings = {
     ...(vars ?? ensureDevVars()),
     REGIONS: tomlRegions(),
@@ -51,6 +51,7 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
   const mf = new Miniflare({
     modules: bundle(),
     compatibilityDate: "2026-07-01",
+    ...(inspectorPort ? { inspectorPort } : {}),
     compatibilityFlags: ["nodejs_compat"],
     host: "127.0.0.1",
     port,

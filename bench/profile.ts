@@ -1,0 +1,97 @@
+// npm run bench:profile — where the JavaScript time goes under Encrypt load. A V8 CPU profile
+// of the Worker's isolate (the Worker and its Durable Objects share it), taken through the
+// inspector of npm run serve's workerd while wrk replays signed Encrypt requests over 16 keys.
+// Prints the functions with the most self time; writes the whole profile for Chrome DevTools.
+// Sampling slows the server down, so read shares, not req/s.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+// @ts-expect-error: plain ESM script without types
+import { startServer } from "../scripts/serve.mjs";
+import { signRequest } from "../src/cli/sign.ts";
+import { table } from "./harness.ts";
+import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk } from "./wrk.ts";
+
+const SECONDS = process.env.BENCH_SECONDS ?? "5";
+const CONNS = Number(process.env.BENCH_CONNS ?? "16");
+const TOP = Number(process.env.BENCH_TOP ?? "30");
+const OUT = process.env.PROFILE_OUT ?? join(tmpdir(), "edgekms-encrypt.cpuprofile");
+const SAMPLING_US = 200;
+
+interface CallFrame { functionName: string; url: string; lineNumber: number }
+interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
+interface Profile { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number }
+
+/** A minimal Chrome DevTools Protocol session over the inspector's WebSocket. */
+async function inspect(url: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  let next = 0;
+  const waiting = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(String(ev.data)) as { id?: number; result?: unknown };
+    if (m.id !== undefined) waiting.get(m.id)?.(m.result);
+  };
+  return {
+    call: (method, params = {}) => new Promise((resolve) => {
+      const id = ++next;
+      waiting.set(id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    }),
+    close: () => ws.close(),
+  };
+}
+
+/** Self samples per function (name and place in the bundle), heaviest first. */
+function selfTime(p: Profile): [string, number][] {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const out = new Map<string, number>();
+  for (const id of p.samples) {
+    const f = byId.get(id)!.callFrame;
+    const label = f.url ? `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}` : f.functionName || "(native, unnamed)";
+    out.set(label, (out.get(label) ?? 0) + 1);
+  }
+  return [...out].sort((a, b) => b[1] - a[1]);
+}
+
+const wrk = ensureWrk();
+const inspectorPort = await freePort();
+const stateDir = mkdtempSync(join(tmpdir(), "edgekms-profile-state-"));
+const { url, mf } = await startServer({ port: await freePort(), persist: stateDir, vars: VARS, inspectorPort });
+try {
+  const kms = new KMSClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY } });
+  const keys: string[] = [];
+  for (let i = 0; i < 16; i++) keys.push((await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
+  const plaintext = btoa("x".repeat(32));
+  const requests = await Promise.all(keys.map(async (KeyId) => {
+    const body = JSON.stringify({ KeyId, Plaintext: plaintext });
+    return { body, headers: await signRequest(`${url}/`, "Encrypt", body, { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY, region: "us-east-1", contentSha256: true }) };
+  }));
+  const script = luaScript(requests);
+  runWrk(wrk, `${url}/`, CONNS, "2", script); // warm-up
+
+  // miniflare names the Worker's own isolate "core:user:<name>"; the others are its plumbing.
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { title: string; webSocketDebuggerUrl: string }[];
+  const target = targets.find((t) => t.title.includes("core:user:"));
+  if (!target) throw new Error(`no Worker isolate among the inspector's targets: ${targets.map((t) => t.title).join(", ")}`);
+  const session = await inspect(target.webSocketDebuggerUrl);
+  await session.call("Profiler.enable");
+  await session.call("Profiler.setSamplingInterval", { interval: SAMPLING_US });
+  await session.call("Profiler.start");
+  const r = runWrk(wrk, `${url}/`, CONNS, SECONDS, script);
+  const { profile } = (await session.call("Profiler.stop")) as { profile: Profile };
+  session.close();
+  writeFileSync(OUT, JSON.stringify(profile));
+
+  const total = profile.samples.length;
+  const usPerSample = (profile.endTime - profile.startTime) / total;
+  console.log(`\nEncrypt 32 B over 16 keys, ${CONNS} connections, ${SECONDS} s under the profiler: ${r.requests} requests (${r.rps.toFixed(0)} req/s, ${r.errors} errors)`);
+  console.log(`${total} samples of the Worker's isolate, one per ${usPerSample.toFixed(0)} µs; whole profile: ${OUT}\n`);
+  table(["function (bundle .wrangler/serve-build/index.js)", "self samples", "share", "µs per request"],
+    selfTime(profile).slice(0, TOP).map(([label, n]) => [label, String(n), `${((100 * n) / total).toFixed(1)}%`, ((n * usPerSample) / r.requests).toFixed(1)]));
+  console.log("\n(idle): the isolate waits (other isolates, I/O, commits); (program): native code of the runtime outside any function.");
+} finally {
+  await mf.dispose();
+  rmSync(stateDir, { recursive: true, force: true });
+}
