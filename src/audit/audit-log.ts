@@ -21,8 +21,8 @@ const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
 /** How soon a shard forwards its records to the AuditLog, and in batches of how many. */
 export const SHARD_FORWARD_MS = 1000;
-/** Rows per forwarded batch (a row holds one commit's records). */
-const SHARD_FORWARD_BATCH = 100;
+/** Rows per forwarded batch: a row holds one commit's records, up to MAX_ROW_CHARS. */
+const SHARD_FORWARD_BATCH = 16;
 /** How many recently delivered objects `recent()` reads back. */
 const RECENT_OBJECTS = 5;
 
@@ -117,7 +117,7 @@ export class AuditLog extends DurableObject<Env> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
     if (records.length === 0) return;
-    const writes = [this.commit.addToRow(records[0].key, records.map((r) => r.json))];
+    const writes = [this.commit.addToRow(records.map((r) => ({ key: r.key, line: r.json })))];
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
     for (const r of records) this.appendedSinceAlarm += batchId === undefined ? 1 : rowRecords(r.json).length;
     const due = meta.shard

@@ -2,13 +2,20 @@
 // storage transaction. Each caller awaits its batch; the DO's output gate then holds every
 // response of the batch until that one commit is durable.
 // Also here: the storage helpers that forward rows in crash-safe batches (outboxes, shards).
+/**
+ * The most characters of lines in one row (addToRow). Storage takes values up to 2 MB; a
+ * character is at most 3 bytes of UTF-8.
+ */
+export const MAX_ROW_CHARS = 256 * 1024;
+
+interface Row { key: string; lines: string[]; chars: number }
+
 export class GroupCommit {
   private pending: Record<string, unknown> = {};
-  private rowKey: string | undefined;
-  private rowLines: string[] = [];
+  private rows: Row[] = [];
   private batch: Promise<void> | undefined;
 
-  /** `joinRow` makes one row's value of the lines added in one batch (addToRow). */
+  /** `joinRow` makes one row's value of its lines (addToRow). */
   constructor(private readonly storage: DurableObjectStorage, private readonly joinRow: (lines: string[]) => string) {}
 
   write(key: string, value: unknown): Promise<void> {
@@ -17,12 +24,19 @@ export class GroupCommit {
   }
 
   /**
-   * Adds lines to the batch's one row, stored under the key of its first line: a commit then
-   * inserts one row however many requests it carries.
+   * Adds lines to the batch's row, stored under the key of its first line: a commit then
+   * inserts one row however many requests it carries (a new row starts past MAX_ROW_CHARS).
    */
-  addToRow(key: string, lines: string[]): Promise<void> {
-    this.rowKey ??= key;
-    for (const l of lines) this.rowLines.push(l);
+  addToRow(lines: { key: string; line: string }[]): Promise<void> {
+    for (const { key, line } of lines) {
+      const row = this.rows.at(-1);
+      if (row && row.chars + line.length <= MAX_ROW_CHARS) {
+        row.lines.push(line);
+        row.chars += line.length;
+      } else {
+        this.rows.push({ key, lines: [line], chars: line.length });
+      }
+    }
     return this.schedule();
   }
 
@@ -33,10 +47,9 @@ export class GroupCommit {
 
   private async flush(): Promise<void> {
     const entries = this.pending;
-    if (this.rowKey !== undefined) entries[this.rowKey] = this.joinRow(this.rowLines);
+    for (const row of this.rows) entries[row.key] = this.joinRow(row.lines);
     this.pending = {};
-    this.rowKey = undefined;
-    this.rowLines = [];
+    this.rows = [];
     this.batch = undefined;
     // storage.put takes at most 128 keys per call; larger batches go in chunks, in one turn.
     const keys = Object.keys(entries);

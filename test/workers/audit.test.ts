@@ -7,6 +7,7 @@ import { gunzip } from "../../src/audit/objects.js";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
 import { auditLogName, auditShardName } from "../../src/vault/naming.js";
+import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
 import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
 
 const env = testEnv as unknown as Env;
@@ -140,6 +141,23 @@ describe("audit trail", () => {
       delivered.push(...JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer())))).Records);
     }
     for (const r of records) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
+  });
+
+  it("group commit: a commit past MAX_ROW_CHARS continues in a new row, and every record is delivered once", async () => {
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("eu-central-1", ACCOUNT)));
+    const big = Array.from({ length: 3 }, (_, i) => ({ ...draftRecord(`big-${i}`), awsRegion: "eu-central-1", userAgent: String(i).repeat(MAX_ROW_CHARS / 2 - 1000) }));
+    await log.append("eu-central-1", ACCOUNT, big.map((r) => ({ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) })));
+    const rows = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list<string>({ prefix: "r:" })).values()]);
+    expect(rows.map((row) => row.split("\n").length)).toEqual([2, 1]);
+    for (const row of rows) expect(row.length).toBeLessThanOrEqual(MAX_ROW_CHARS + 1);
+    await log.flush();
+    const listed = await env.AUDIT_BUCKET_EU.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/eu-central-1/` });
+    const delivered: CloudTrailRecord[] = [];
+    for (const o of listed.objects) {
+      const obj = await env.AUDIT_BUCKET_EU.get(o.key);
+      delivered.push(...JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer())))).Records);
+    }
+    for (const r of big) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
   });
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
