@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { SELF, env as testEnv, abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { auditShards, type Env } from "../../src/env.js";
 import { gunzip } from "../../src/audit/objects.js";
-import type { CloudTrailRecord } from "../../src/audit/record.js";
+import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
 import { auditLogName, auditShardName } from "../../src/vault/naming.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
@@ -12,13 +12,14 @@ import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
 
 const env = testEnv as unknown as Env;
 
-async function deliveredRecords(): Promise<CloudTrailRecord[]> {
+/** The records delivered to a bucket (the account's, in every region of the non-EU bucket by default). */
+async function deliveredRecords(bucket = env.AUDIT_BUCKET, prefix = `AWSLogs/${ACCOUNT}/CloudTrail/`): Promise<CloudTrailRecord[]> {
   const out: CloudTrailRecord[] = [];
   let cursor: string | undefined;
   do {
-    const listed = await env.AUDIT_BUCKET.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/`, cursor });
+    const listed = await bucket.list({ prefix, cursor });
     for (const o of listed.objects) {
-      const obj = await env.AUDIT_BUCKET.get(o.key);
+      const obj = await bucket.get(o.key);
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer()))));
       out.push(...Records);
     }
@@ -26,6 +27,10 @@ async function deliveredRecords(): Promise<CloudTrailRecord[]> {
   } while (cursor);
   return out;
 }
+
+/** The AuditLog's stored rows (values of its `r:` keys). */
+const storedRows = (log: DurableObjectStub<AuditLog>) =>
+  runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list<string>({ prefix: "r:" })).values()]);
 
 async function flush(): Promise<void> {
   const r = await admin("AuditFlush");
@@ -116,8 +121,8 @@ describe("audit trail", () => {
     const v1: CloudTrailRecord = { ...draftRecord(crypto.randomUUID()), userAgent: "v1" };
     const v2: CloudTrailRecord = { ...draftRecord(crypto.randomUUID()), userAgent: "v2 \n \u2028" };
     await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => {
-      await state.storage.put(`r:${v1.eventTime}:${v1.eventID}`, v1);
-      await state.storage.put(`r:${v2.eventTime}:${v2.eventID}`, JSON.stringify(v2));
+      await state.storage.put(encodeRecord(v1).key, v1); // v1: the record object
+      await state.storage.put(encodeRecord(v2).key, encodeRecord(v2).json); // v2: one JSON text
     });
     await flush();
     const delivered = byRequestId(await deliveredRecords());
@@ -129,34 +134,24 @@ describe("audit trail", () => {
   it("group commit: records appended together are stored as one row, and each is delivered once", async () => {
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("eu-west-1", ACCOUNT)));
     const records = Array.from({ length: 5 }, (_, i) => ({ ...draftRecord(`row-${i}`), awsRegion: "eu-west-1", userAgent: `line ${i}\nnot a separator` }));
-    await Promise.all(records.map((r) => log.append("eu-west-1", ACCOUNT, [{ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) }])));
-    const rows = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list<string>({ prefix: "r:" })).values()]);
+    await Promise.all(records.map((r) => log.append("eu-west-1", ACCOUNT, [encodeRecord(r)])));
+    const rows = await storedRows(log);
     expect(rows.length).toBeLessThan(records.length); // concurrent appends shared rows
     expect(rows.flatMap((row) => row.split("\n")).map((j) => JSON.parse(j))).toEqual(expect.arrayContaining(records));
     expect((await log.flush()).objects).toHaveLength(1);
-    const listed = await env.AUDIT_BUCKET_EU.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/eu-west-1/` });
-    const delivered: CloudTrailRecord[] = [];
-    for (const o of listed.objects) {
-      const obj = await env.AUDIT_BUCKET_EU.get(o.key);
-      delivered.push(...JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer())))).Records);
-    }
+    const delivered = await deliveredRecords(env.AUDIT_BUCKET_EU, `AWSLogs/${ACCOUNT}/CloudTrail/eu-west-1/`);
     for (const r of records) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
   });
 
   it("group commit: a commit past MAX_ROW_CHARS continues in a new row, and every record is delivered once", async () => {
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("eu-central-1", ACCOUNT)));
     const big = Array.from({ length: 3 }, (_, i) => ({ ...draftRecord(`big-${i}`), awsRegion: "eu-central-1", userAgent: String(i).repeat(MAX_ROW_CHARS / 2 - 1000) }));
-    await log.append("eu-central-1", ACCOUNT, big.map((r) => ({ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) })));
-    const rows = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list<string>({ prefix: "r:" })).values()]);
+    await log.append("eu-central-1", ACCOUNT, big.map(encodeRecord));
+    const rows = await storedRows(log);
     expect(rows.map((row) => row.split("\n").length)).toEqual([2, 1]);
     for (const row of rows) expect(row.length).toBeLessThanOrEqual(MAX_ROW_CHARS + 1);
     await log.flush();
-    const listed = await env.AUDIT_BUCKET_EU.list({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/eu-central-1/` });
-    const delivered: CloudTrailRecord[] = [];
-    for (const o of listed.objects) {
-      const obj = await env.AUDIT_BUCKET_EU.get(o.key);
-      delivered.push(...JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await obj!.arrayBuffer())))).Records);
-    }
+    const delivered = await deliveredRecords(env.AUDIT_BUCKET_EU, `AWSLogs/${ACCOUNT}/CloudTrail/eu-central-1/`);
     for (const r of big) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
   });
 
@@ -176,7 +171,7 @@ describe("audit trail", () => {
     const crashed = [1, 2].map((i) => ({ ...draftRecord(`crash-${i}`), eventTime: "2026-01-01T00:00:0" + i + "Z" }));
     const sent = await runInDurableObject(shard(1), async (_i: AuditLog, state: DurableObjectState) => {
       await state.storage.deleteAlarm(); // no forwarding pass of its own meanwhile
-      const rows = crashed.map((r) => ({ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) }));
+      const rows = crashed.map(encodeRecord);
       for (const r of rows) await state.storage.put(r.key, r.json);
       const batch = { id: crypto.randomUUID(), keys: rows.map((r) => r.key) };
       await state.storage.put("forward-batch", batch);
