@@ -141,8 +141,10 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       const limit = (input.Limit as number | undefined) ?? 100;
       const eventName = input.EventName as string | undefined;
       const key = input.KeyId as string | undefined;
-      const entries: TailEntry[] = value(await auditLog(s).recent(s.reader, limit, eventName, key));
-      for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, limit, eventName, key)));
+      // Records move from vault outboxes and ingest shards to the AuditLog, and on to R2. Each
+      // place is read before the one its records move to, so a record moving meanwhile is read
+      // twice (and listed once) rather than missed.
+      const entries: TailEntry[] = [];
       for (const id of await allKeyIds(s)) {
         for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
           if (record.recipientAccountId !== s.account) continue;
@@ -151,7 +153,8 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
           entries.push({ delivered: false, record });
         }
       }
-      // A record being forwarded can be read in both places for a moment: list it once.
+      for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, limit, eventName, key)));
+      entries.push(...value(await auditLog(s).recent(s.reader, limit, eventName, key)));
       const unique = [...new Map(entries.map((e) => [e.record.eventID, e])).values()];
       unique.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime));
       return { Entries: unique.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })) };

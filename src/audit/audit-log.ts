@@ -332,6 +332,11 @@ export class AuditLog extends DurableObject<Env> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
     if (!meta) return ok([]);
     const out: TailEntry[] = [];
+    // Rows before objects: a delivery can finish while the objects are read (R2 reads let other
+    // events in), and its records are then in the delivered objects or in the rows read before.
+    for (const row of (await this.ctx.storage.list({ prefix: "r:" })).values()) {
+      for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });
+    }
     const { bucket } = auditBucket(this.env, meta.region);
     for (const objectKey of (await this.ctx.storage.get<string[]>("recent")) ?? []) {
       const obj = await bucket.get(objectKey);
@@ -340,9 +345,6 @@ export class AuditLog extends DurableObject<Env> {
       if (!opened.ok) return opened;
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
-    }
-    for (const row of (await this.ctx.storage.list({ prefix: "r:" })).values()) {
-      for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });
     }
     const matches = out.filter((e) =>
       (eventName === undefined || e.record.eventName === eventName) &&
