@@ -5,7 +5,7 @@
 import type { Env } from "../env.js";
 import { auditShards, regionStub } from "../env.js";
 import { authenticate } from "../auth/authenticate.js";
-import { auditBucket, type TailEntry } from "../audit/audit-log.js";
+import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import type { CloudTrailRecord } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
@@ -147,10 +147,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       const entries: TailEntry[] = [];
       for (const id of await allKeyIds(s)) {
         for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
-          if (record.recipientAccountId !== s.account) continue;
-          if (eventName !== undefined && record.eventName !== eventName) continue;
-          if (key !== undefined && !(record.resources ?? []).some((r) => r.ARN === key || r.ARN.endsWith(`/${key}`))) continue;
-          entries.push({ delivered: false, record });
+          if (record.recipientAccountId === s.account && tailMatches(record, eventName, key)) entries.push({ delivered: false, record });
         }
       }
       for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, limit, eventName, key)));

@@ -44,6 +44,11 @@ interface LastDigest { objectKey: string; hashValue: string; signature: string; 
 
 export interface TailEntry { delivered: boolean; record: CloudTrailRecord }
 
+/** Whether a record is one a tail asked for: of the event name, and of the key (an ARN or a key id), when given. */
+export const tailMatches = (record: CloudTrailRecord, eventName?: string, keyArn?: string): boolean =>
+  (eventName === undefined || record.eventName === eventName) &&
+  (keyArn === undefined || (record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`)));
+
 /** Which R2 bucket a region's audit goes to: EU regions stay in the EU bucket. */
 export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name: string } {
   return env.REGIONS[region]?.jurisdiction === "eu"
@@ -346,9 +351,7 @@ export class AuditLog extends DurableObject<Env> {
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
     }
-    const matches = out.filter((e) =>
-      (eventName === undefined || e.record.eventName === eventName) &&
-      (keyArn === undefined || (e.record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`))));
+    const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn));
     return ok(matches.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime)).slice(-limit));
   }
 }

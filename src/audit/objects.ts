@@ -36,7 +36,6 @@ export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-
 /** The string a digest's signature covers (reference §7.3). */
 export const digestSigningString = (endTime: string, bucket: string, key: string, hashHex: string, previousSignature: string | null): string =>
   `${endTime}\n${bucket}/${key}\n${hashHex}\n${previousSignature ?? ""}`;

@@ -71,9 +71,6 @@ export const rowRecords = (row: unknown): string[] => (typeof row === "string" ?
 /** A row's value from its records' JSON texts. */
 export const joinRecords = (jsons: string[]): string => jsons.join("\n");
 
-/** The event time in a storage key `r:<eventTime>:<eventID>`. */
-export const eventTimeOfKey = (key: string): string => key.slice(2, key.lastIndexOf(":"));
-
 /** A record before the outcome is known; the vault or the handler completes it. */
 export type AuditDraft = Omit<CloudTrailRecord, "errorCode" | "errorMessage" | "responseElements" | "resources">;
 

@@ -1,7 +1,7 @@
 // The stored form of audit records (docs/formats.md, "Audit storage"): JSON text encoded once,
 // joined into a log body that is byte-identical to JSON.stringify of the records.
 import { describe, expect, it } from "vitest";
-import { completeRecord, encodeRecord, eventTimeOfKey, joinRecords, logBody, rowRecords, type AuditDraft } from "../../src/audit/record.js";
+import { completeRecord, encodeRecord, joinRecords, logBody, rowRecords, type AuditDraft } from "../../src/audit/record.js";
 
 const draft = (eventTime: string, eventName: string): AuditDraft => ({
   eventVersion: "1.08",
@@ -21,6 +21,9 @@ const draft = (eventTime: string, eventName: string): AuditDraft => ({
   recipientAccountId: "111122223333",
   eventCategory: "Management",
 });
+
+/** The event time in a storage key `r:<eventTime>:<eventID>` (docs/formats.md). */
+const eventTimeOfKey = (key: string): string => key.slice(2, key.lastIndexOf(":"));
 
 describe("audit record encoding", () => {
   const records = [
