@@ -36,8 +36,8 @@ export function freePort(): Promise<number> {
 /** A pre-signed request (SigV4 allows replay inside its 5-minute window). */
 export interface Signed { headers: Record<string, string>; body: string }
 
-/** A wrk script that sends the requests in turn. */
-export function luaScript(requests: Signed[]): string {
+/** A wrk script that sends the requests in turn, to `path`. */
+export function luaScript(requests: Signed[], path = "/"): string {
   const reqs = requests.map((r) => {
     const h = Object.entries(r.headers).filter(([k]) => k !== "host" && k !== "content-length")
       .map(([k, v]) => `[${JSON.stringify(k)}]=${JSON.stringify(v)}`).join(",");
@@ -48,7 +48,7 @@ local n = 0
 request = function()
   n = n % #reqs + 1
   local r = reqs[n]
-  return wrk.format("POST", "/", r.headers, r.body)
+  return wrk.format("POST", ${JSON.stringify(path)}, r.headers, r.body)
 end
 `;
 }
