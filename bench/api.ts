@@ -7,9 +7,8 @@ import { join } from "node:path";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 // @ts-expect-error: plain ESM script without types
 import { startServer } from "../scripts/serve.mjs";
-import { signRequest } from "../src/cli/sign.ts";
 import { table } from "./harness.ts";
-import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, type Signed } from "./wrk.ts";
+import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, signKms, type Signed } from "./wrk.ts";
 import { adminCall } from "../dist/cli/admin-client.js";
 
 const DURATION = process.env.BENCH_SECONDS ?? "5";
@@ -67,14 +66,8 @@ try {
   ] }) });
   const benchUser = await adminCall<{ AccessKeyId: string; SecretAccessKey: string }>(op, "CreateAccessKey", { UserName: "bench" });
 
-  async function sign(target: string, body: object): Promise<Signed> {
-    const b = JSON.stringify(body);
-    return { headers: await signRequest(`${url}/`, target, b, { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY, region: "us-east-1", contentSha256: true }), body: b };
-  }
-  async function signAsUser(target: string, body: object): Promise<Signed> {
-    const b = JSON.stringify(body);
-    return { headers: await signRequest(`${url}/`, target, b, { accessKeyId: benchUser.AccessKeyId, secretAccessKey: benchUser.SecretAccessKey, region: "us-east-1", contentSha256: true }), body: b };
-  }
+  const sign = (target: string, body: object) => signKms(url, target, body);
+  const signAsUser = (target: string, body: object) => signKms(url, target, body, { accessKeyId: benchUser.AccessKeyId, secretAccessKey: benchUser.SecretAccessKey });
   const scenarios: [string, (i: number) => Promise<Signed>][] = [
     ["Encrypt 32 B", (i) => sign("Encrypt", { KeyId: keys[i], Plaintext: pt32 })],
     ["Encrypt 32 B, 20-statement key policy + identity policy", () => signAsUser("Encrypt", { KeyId: policyKey.KeyId, Plaintext: pt32 })],

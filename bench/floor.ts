@@ -12,10 +12,9 @@ import { join } from "node:path";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { Miniflare } from "miniflare";
 // @ts-expect-error: plain ESM script without types
-import { startServer } from "../scripts/serve.mjs";
-import { signRequest } from "../src/cli/sign.ts";
+import { compatibilityDate, startServer } from "../scripts/serve.mjs";
 import { table } from "./harness.ts";
-import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, type Signed } from "./wrk.ts";
+import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, signKms, type Signed } from "./wrk.ts";
 
 const SECONDS = process.env.BENCH_SECONDS ?? "3";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "5");
@@ -41,7 +40,7 @@ const stateDir = mkdtempSync(join(tmpdir(), "edgekms-floor-state-"));
 const floorPort = await freePort();
 const floor = new Miniflare({
   modules: [{ type: "ESModule", path: "worker.js", contents: stripTypeScriptTypes(readFileSync(new URL("floor/worker.ts", import.meta.url), "utf8")) }],
-  compatibilityDate: "2026-07-01",
+  compatibilityDate,
   compatibilityFlags: ["nodejs_compat"],
   host: "127.0.0.1",
   port: floorPort,
@@ -56,10 +55,7 @@ try {
   for (let i = 0; i < KEYS; i++) keys.push((await kms.send(new CreateKeyCommand({ Description: `floor bench ${i}` }))).KeyMetadata!.KeyId!);
   const plaintext = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
   // Both servers get the same signed Encrypt requests; the floor Worker reads them and ignores them.
-  const signed = (url: string): Promise<Signed[]> => Promise.all(keys.map(async (k) => {
-    const body = JSON.stringify({ KeyId: k, Plaintext: plaintext });
-    return { body, headers: await signRequest(`${url}/`, "Encrypt", body, { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY, region: "us-east-1", contentSha256: true }) };
-  }));
+  const signed = (url: string): Promise<Signed[]> => Promise.all(keys.map((KeyId) => signKms(url, "Encrypt", { KeyId, Plaintext: plaintext })));
 
   console.log(`\nThe floor of an audited Encrypt: two workerd processes through miniflare's API (state ${IN_MEMORY ? "in memory" : "on disk"}), wrk ${SECONDS} s per route, ${ROUNDS} rounds, ${KEYS} keys\n`);
   for (const c of CONNS) {

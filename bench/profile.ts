@@ -9,9 +9,8 @@ import { join } from "node:path";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 // @ts-expect-error: plain ESM script without types
 import { startServer } from "../scripts/serve.mjs";
-import { signRequest } from "../src/cli/sign.ts";
 import { table } from "./harness.ts";
-import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk } from "./wrk.ts";
+import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, signKms } from "./wrk.ts";
 
 const SECONDS = process.env.BENCH_SECONDS ?? "5";
 const CONNS = Number(process.env.BENCH_CONNS ?? "16");
@@ -64,10 +63,7 @@ try {
   const keys: string[] = [];
   for (let i = 0; i < 16; i++) keys.push((await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
   const plaintext = btoa("x".repeat(32));
-  const requests = await Promise.all(keys.map(async (KeyId) => {
-    const body = JSON.stringify({ KeyId, Plaintext: plaintext });
-    return { body, headers: await signRequest(`${url}/`, "Encrypt", body, { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY, region: "us-east-1", contentSha256: true }) };
-  }));
+  const requests = await Promise.all(keys.map((KeyId) => signKms(url, "Encrypt", { KeyId, Plaintext: plaintext })));
   const script = luaScript(requests);
   runWrk(wrk, `${url}/`, CONNS, "2", script); // warm-up
 

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { signRequest } from "../src/cli/sign.ts";
 
 /** Test-only identities and root secret of the benchmark servers (never used elsewhere). */
 export const BENCH_VARS = {
@@ -35,6 +36,12 @@ export function freePort(): Promise<number> {
 
 /** A pre-signed request (SigV4 allows replay inside its 5-minute window). */
 export interface Signed { headers: Record<string, string>; body: string }
+
+/** A request to `url`'s KMS endpoint, signed JS-SDK style (with x-amz-content-sha256) as `who`: the bench's bootstrap identity unless given. */
+export async function signKms(url: string, target: string, body: object, who = { accessKeyId: BENCH_VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: BENCH_VARS.BOOTSTRAP_SECRET_ACCESS_KEY }): Promise<Signed> {
+  const text = JSON.stringify(body);
+  return { body: text, headers: await signRequest(`${url}/`, target, text, { ...who, region: "us-east-1", contentSha256: true }) };
+}
 
 /** A wrk script that sends the requests in turn, to `path`. */
 export function luaScript(requests: Signed[], path = "/"): string {

@@ -31,6 +31,9 @@ function tomlVar(name) {
   return new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m").exec(readFileSync(`${root}wrangler.toml`, "utf8"))?.[1];
 }
 
+/** The Worker's compatibility date, as wrangler.toml sets it. */
+export const compatibilityDate = tomlVar("compatibility_date");
+
 function tomlRegions() {
   const toml = readFileSync(`${root}wrangler.toml`, "utf8");
   const regions = {};
@@ -50,7 +53,7 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
   };
   const mf = new Miniflare({
     modules: bundle(),
-    compatibilityDate: "2026-07-01",
+    compatibilityDate,
     ...(inspectorPort ? { inspectorPort } : {}),
     compatibilityFlags: ["nodejs_compat"],
     host: "127.0.0.1",
