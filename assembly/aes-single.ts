@@ -4,7 +4,7 @@
 // lookup()). Every row is read for every byte, no memory address depends on data, and
 // nothing branches on it.
 import { RKB } from "./layout";
-import { rounds } from "./aes";
+import { rounds } from "./schedule";
 
 // FIPS-197 Figure 7 (S-box) and Figure 14 (inverse S-box), row r = high nibble r.
 const SBOX: usize = memory.data<u8>([

@@ -6,9 +6,7 @@
 import { KEY, RKB, RK, S, BLK } from "./layout";
 import { ghashBlock } from "./ghash";
 import { subBytes1 } from "./aes-single";
-
-/** Number of rounds of the expanded key, or 0 when none is loaded. */
-export let rounds: i32 = 0;
+import { rounds } from "./schedule";
 
 const M55 = i64x2.splat(0x5555555555555555);
 const M33 = i64x2.splat(0x3333333333333333);

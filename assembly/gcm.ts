@@ -5,9 +5,10 @@
 // Open is two-pass: GHASH over the ciphertext, constant-time tag check, and only then
 // CTR decryption, so no plaintext exists in the module before the tag is verified.
 import { BUF, BUF_SIZE, KEY, BLK, KS, J0, CTR, EJ0, TAG, TAGC, OK, ERR_KEY_LENGTH, ERR_IV_LENGTH, ERR_DATA_LENGTH, ERR_AUTH, ERR_STATE } from "./layout";
-import { encrypt8, expandKey, rounds } from "./aes";
+import { encrypt8, expandKey } from "./aes";
+import { rounds } from "./schedule";
 import { ghashInit, ghashUpdate, ghashOutput } from "./ghash";
-import { touch } from "./wipe";
+import { touch } from "./watermark";
 
 let ready = false;
 let verified = false; // the tag of the current open has been checked

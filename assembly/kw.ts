@@ -4,7 +4,7 @@
 import { BUF, BUF_SIZE, OK, ERR_KEY_LENGTH, ERR_DATA_LENGTH, ERR_AUTH } from "./layout";
 import { expandKey } from "./aes";
 import { encrypt1, decrypt1 } from "./aes-single";
-import { touch } from "./wipe";
+import { touch } from "./watermark";
 
 const KW_IV: u64 = 0xa6a6a6a6a6a6a6a6; // RFC 3394 §2.2.3.1 default IV
 const KWP_ICV: u64 = 0xa65959a6; // RFC 5649 §3 alternative IV, high half
