@@ -1,9 +1,11 @@
 // The admin API: POST /admin, X-Amz-Target "EdgeKMSAdmin.<Operation>", SigV4 as for KMS.
-// The operator (bootstrap principal) may do everything, in any account; an account's root
-// may manage the users, access keys and user policies of its own account. Used by
-// `npx edgekms audit …` and `npx edgekms admin …`.
+// Each operation names the permission it needs and the resource it touches; the one authorizer
+// (src/authz) decides: the operator (bootstrap principal) may do everything, in any account; an
+// account root manages its own account; an IAM user where its identity policies allow
+// iam:<Action> on the ARN of the user it touches (as IAM does). Used by `npx edgekms audit …`
+// and `npx edgekms admin …`.
 import type { Env } from "../env.js";
-import { auditShards, regionStub } from "../env.js";
+import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate } from "../auth/authenticate.js";
 import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import type { CloudTrailRecord } from "../audit/record.js";
@@ -11,14 +13,15 @@ import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js
 import { KmsError } from "../protocol/errors.js";
 import { renderError } from "../protocol/handler.js";
 import { validate } from "../protocol/validate.js";
-import { auditLogName, auditShardName, auditSignerName, catalogName, vaultName } from "../vault/naming.js";
-import { MAX_BODY_BYTES } from "../kms/limits.js";
+import { readBody } from "../protocol/body.js";
 import { forgetCredentials } from "../auth/credentials.js";
-import type { Caller } from "../auth/identity-policy.js";
-import { parsePolicy } from "../policy/document.js";
-import { evaluatePolicy } from "../policy/evaluate.js";
-import { IDENTITY_STORE_NAME } from "../vault/naming.js";
-import { VAULT_ERROR_TYPES, type VaultCaller, type VaultResult } from "../vault/types.js";
+import type { Caller } from "../auth/caller.js";
+import { authorize } from "../authz/authorize.js";
+import { identityPolicies } from "../authz/identity-policies.js";
+import type { RequestContext } from "../policy/conditions.js";
+import { SKIP, VAULT_ERROR_TYPES, type VaultCaller, type VaultResult } from "../vault/types.js";
+import { permissionOf } from "../operations/operation.js";
+import { decrypt } from "../operations/decrypt.js";
 import { keyArn, newKeyId, parseKeyRef } from "../kms/ids.js";
 import { serviceManagedKeyPolicy } from "../vault/key-policy.js";
 
@@ -26,21 +29,24 @@ const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
 const PREFIX = "EdgeKMSAdmin.";
 
-/** The caller's identity policies allow iam:<action> on the resource (no explicit deny). */
-function iamAllows(principal: Caller, action: string, resource: string): boolean {
-  let allowed = false;
-  for (const text of principal.policies ?? []) {
-    const d = evaluatePolicy(parsePolicy(text), { action: `iam:${action}`, resource, principal: { arn: principal.arn, accountId: principal.accountId }, context: {} }, false);
-    if (d === "Deny") return false;
-    if (d === "Allow") allowed = true;
-  }
-  return allowed;
-}
 const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
 
-interface Scope { env: Env; region: string; account: string; reader: VaultCaller }
+interface Scope { env: Env; region: string; account: string; caller: Caller; reader: VaultCaller }
 
-const identities = (s: Scope) => s.env.IDENTITY_STORE.get(s.env.IDENTITY_STORE.idFromName(IDENTITY_STORE_NAME));
+/**
+ * What an admin operation touches, for the authorizer: the action ("iam:CreateUser"…), the ARN of
+ * the resource, and who may at all (rootOnly: the account root or the operator; operatorOnly).
+ */
+interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean }
+
+const userArn = (account: string, userName: string) => `arn:aws:iam::${account}:user/${userName}`;
+const rootOf = (account: string) => `arn:aws:iam::${account}:root`;
+/** An IAM action on the user the request names. */
+const onUser = (action: string) => (s: Scope, input: Record<string, unknown>): AdminAccess => ({ action: `iam:${action}`, resource: userArn(s.account, input.UserName as string) });
+/** The account's audit trail: its root (or the operator) only. */
+const auditTrail = (action: string) => (s: Scope): AdminAccess => ({ action: `edgekms:${action}`, resource: `arn:aws:cloudtrail:${s.region}:${s.account}:trail/edgekms`, rootOnly: true });
+
+const identities = (s: Scope) => identityStore(s.env);
 
 function value<T>(r: VaultResult<T>): T {
   if (r.ok) return r.value;
@@ -48,20 +54,18 @@ function value<T>(r: VaultResult<T>): T {
 }
 
 const USER = { kind: "string", min: 1, max: 64, required: true } as const;
-/** Operations that change identities (the isolate's credential cache is dropped after them). */
-const ACCOUNT_ADMIN = new Set(["CreateUser", "CreateAccessKey", "DeleteAccessKey", "PutUserPolicy", "DeleteUserPolicy", "ListUsers"]);
-/** Operations an account root may call for its own account; the rest are the operator's. */
-const ACCOUNT_ROOT_OPERATIONS = new Set([...ACCOUNT_ADMIN, "AuditFlush", "AuditTail", "AuditList", "AuditGet", "AuditPublicKey", "AuditSetEncryption"]);
 
-const auditLog = (s: Scope) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditLogName(s.region, s.account));
+const auditLog = (s: Scope) => auditLogStub(s.env, s.region, s.account);
 /** The account-region's ingest shards other than the AuditLog itself. */
 const auditShardStubs = (s: Scope) =>
-  Array.from({ length: auditShards(s.env) - 1 }, (_, i) => regionStub(s.env.AUDIT_LOG, s.env.REGIONS[s.region], auditShardName(s.region, s.account, i + 1)));
-const keyVault = (s: Scope, keyId: string) => regionStub(s.env.KEY_VAULT, s.env.REGIONS[s.region], vaultName(s.region, keyId));
+  Array.from({ length: auditShards(s.env) - 1 }, (_, i) => auditLogStub(s.env, s.region, s.account, i + 1));
+/** The caller of a vault call the authorizer already decided for the admin operation. */
+const adminCaller = (s: Scope): VaultCaller => ({ ...s.reader, account: s.account, principalArn: rootOf(s.account), principalType: "Root", policies: [], authz: { skip: SKIP.admin } });
+const keyVault = (s: Scope, keyId: string) => vaultStub(s.env, s.region, keyId);
 
 /** Every key of the account in the region (for outbox operations). */
 async function allKeyIds(s: Scope): Promise<string[]> {
-  const catalog = regionStub(s.env.CATALOG, s.env.REGIONS[s.region], catalogName(s.region, s.account));
+  const catalog = catalogStub(s.env, s.region, s.account);
   const ids: string[] = [];
   let marker: string | undefined;
   for (;;) {
@@ -74,29 +78,61 @@ async function allKeyIds(s: Scope): Promise<string[]> {
   return ids;
 }
 
-const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s: Scope, input: Record<string, unknown>): Promise<unknown> }> = {
+interface AdminOperation {
+  schema: Parameters<typeof validate>[0];
+  /** What the call needs the authorizer to allow (may read the identity store, e.g. whose access key it is). */
+  access(s: Scope, input: Record<string, unknown>): AdminAccess | Promise<AdminAccess>;
+  /** It changes identities: this isolate's credential cache is dropped after it. */
+  changesIdentities?: boolean;
+  run(s: Scope, input: Record<string, unknown>): Promise<unknown>;
+}
+
+const OPERATIONS: Record<string, AdminOperation> = {
   /** A new account, and an access key for its root (the secret is returned once). */
   CreateAccount: {
     schema: { AccountId: ACCOUNT },
+    access: () => ({ action: "edgekms:CreateAccount", resource: "*", operatorOnly: true }),
+    changesIdentities: true,
     async run(s, input) {
       return value(await identities(s).createAccount(input.AccountId as string | undefined));
     },
   },
   CreateUser: {
     schema: { Account: ACCOUNT, UserName: USER },
+    access: onUser("CreateUser"),
+    changesIdentities: true,
     async run(s, input) {
       return value(await identities(s).createUser(s.account, input.UserName as string));
     },
   },
-  /** An access key for a user, or for the account root without UserName. */
+  /**
+   * An access key for the named user; without UserName, for the caller itself (as IAM does): an
+   * IAM user's own, or the account root's, which only the root or the operator may create.
+   */
   CreateAccessKey: {
     schema: { Account: ACCOUNT, UserName: { ...USER, required: false } },
+    access: (s, input) => {
+      const userName = (input.UserName as string | undefined) ?? (s.caller.type === "IAMUser" ? s.caller.userName : undefined);
+      return userName !== undefined
+        ? { action: "iam:CreateAccessKey", resource: userArn(s.account, userName) }
+        : { action: "iam:CreateAccessKey", resource: rootOf(s.account), rootOnly: true };
+    },
+    changesIdentities: true,
     async run(s, input) {
-      return value(await identities(s).createAccessKey(s.account, input.UserName as string | undefined));
+      const userName = (input.UserName as string | undefined) ?? (s.caller.type === "IAMUser" && s.caller.accountId === s.account ? s.caller.userName : undefined);
+      return value(await identities(s).createAccessKey(s.account, userName));
     },
   },
+  /** Checked against the ARN of the access key's owner: a root's key only by the root or the operator. */
   DeleteAccessKey: {
     schema: { Account: ACCOUNT, AccessKeyId: { kind: "string", min: 16, max: 128, required: true } },
+    async access(s, input) {
+      const owner = value(await identities(s).accessKeyOwner(s.account, input.AccessKeyId as string));
+      return owner.userName !== undefined
+        ? { action: "iam:DeleteAccessKey", resource: userArn(s.account, owner.userName) }
+        : { action: "iam:DeleteAccessKey", resource: rootOf(s.account), rootOnly: true };
+    },
+    changesIdentities: true,
     async run(s, input) {
       value(await identities(s).deleteAccessKey(s.account, input.AccessKeyId as string));
       return {};
@@ -104,6 +140,8 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   },
   PutUserPolicy: {
     schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true }, PolicyDocument: { kind: "string", min: 1, max: 131072, required: true } },
+    access: onUser("PutUserPolicy"),
+    changesIdentities: true,
     async run(s, input) {
       value(await identities(s).putUserPolicy(s.account, input.UserName as string, input.PolicyName as string, input.PolicyDocument as string));
       return {};
@@ -111,6 +149,8 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   },
   DeleteUserPolicy: {
     schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true } },
+    access: onUser("DeleteUserPolicy"),
+    changesIdentities: true,
     async run(s, input) {
       value(await identities(s).deleteUserPolicy(s.account, input.UserName as string, input.PolicyName as string));
       return {};
@@ -118,6 +158,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   },
   ListUsers: {
     schema: { Account: ACCOUNT },
+    access: (s) => ({ action: "iam:ListUsers", resource: userArn(s.account, "*") }),
     async run(s) {
       return { Users: value(await identities(s).listUsers(s.account)) };
     },
@@ -125,6 +166,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   /** Forward every vault outbox and ingest shard, deliver everything to R2 and write a digest. */
   AuditFlush: {
     schema: { Account: ACCOUNT },
+    access: auditTrail("AuditFlush"),
     async run(s) {
       let forwarded = 0;
       for (const id of await allKeyIds(s)) forwarded += await keyVault(s, id).forwardAudit();
@@ -137,6 +179,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   /** Recent records, newest last; Delivered=false for those not yet in R2 (in vaults or the AuditLog). */
   AuditTail: {
     schema: { Account: ACCOUNT, Limit: { kind: "int", min: 1, max: 10_000 }, EventName: { kind: "string", max: 128 }, KeyId: { kind: "string", max: 2048 } },
+    access: auditTrail("AuditTail"),
     async run(s, input) {
       const limit = (input.Limit as number | undefined) ?? 100;
       const eventName = input.EventName as string | undefined;
@@ -146,7 +189,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
       // twice (and listed once) rather than missed.
       const entries: TailEntry[] = [];
       for (const id of await allKeyIds(s)) {
-        for (const record of (await keyVault(s, id).pendingAudit(limit)) as CloudTrailRecord[]) {
+        for (const record of (await keyVault(s, id).pendingAudit(SKIP.admin, limit)) as CloudTrailRecord[]) {
           if (record.recipientAccountId === s.account && tailMatches(record, eventName, key)) entries.push({ delivered: false, record });
         }
       }
@@ -160,6 +203,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   /** Delivered log or digest objects of the account and region, in key order. */
   AuditList: {
     schema: { Account: ACCOUNT, Kind: { kind: "enum", values: ["logs", "digests"] }, Cursor: { kind: "string", max: 1024 } },
+    access: auditTrail("AuditList"),
     async run(s, input) {
       const kind = input.Kind === "digests" ? "CloudTrail-Digest" : "CloudTrail";
       const { bucket, name } = auditBucket(s.env, s.region);
@@ -174,6 +218,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   /** One object (gzip bytes, base64) with its metadata. */
   AuditGet: {
     schema: { Account: ACCOUNT, Key: { kind: "string", min: 1, max: 1024, required: true } },
+    access: auditTrail("AuditGet"),
     async run(s, input) {
       const key = input.Key as string;
       if (!key.startsWith(`AWSLogs/${s.account}/`)) throw new KmsError("AccessDeniedException", "The object is outside the account's audit trail.");
@@ -193,12 +238,13 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
    */
   AuditSetEncryption: {
     schema: { Account: ACCOUNT, KeyId: { kind: "string", min: 1, max: 2048 }, Enabled: { kind: "bool" } },
+    access: auditTrail("AuditSetEncryption"),
     async run(s, input) {
       if (input.Enabled === false) {
         await auditLog(s).setEncryption(s.region, s.account, undefined);
         return { Enabled: false };
       }
-      const catalog = regionStub(s.env.CATALOG, s.env.REGIONS[s.region], catalogName(s.region, s.account));
+      const catalog = catalogStub(s.env, s.region, s.account);
       let keyId: string;
       if (input.KeyId === undefined) {
         const existing = await catalog.resolveAlias(AUDIT_KEY_ALIAS);
@@ -207,10 +253,10 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
           keyId = newKeyId();
           const arn = keyArn(s.region, s.account, keyId);
           value(await catalog.registerKey(keyId, arn));
-          value(await keyVault(s, keyId).create({ account: s.account }, {
-            keyId, account: s.account, region: s.region, tags: [], keyManager: "AWS",
+          value(await keyVault(s, keyId).create(adminCaller(s), {
+            keyId, account: s.account, region: s.region, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", tags: [], keyManager: "AWS",
             description: "Default key that protects my EdgeKMS audit logs when no other key is defined",
-            policy: serviceManagedKeyPolicy(s.account, s.region), bypassPolicyLockoutSafetyCheck: true,
+            policy: serviceManagedKeyPolicy(s.account, s.region),
           }, arn));
           value(await catalog.createAlias(AUDIT_KEY_ALIAS, keyId, Date.now()));
           await keyVault(s, keyId).aliasChanged(AUDIT_KEY_ALIAS, true);
@@ -221,7 +267,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
           throw new KmsError("NotFoundException", `Key '${input.KeyId}' is not a key of account ${s.account} in ${s.region}`);
         }
         keyId = ref.keyId;
-        value(await keyVault(s, keyId).describe({ account: s.account }));
+        value(await keyVault(s, keyId).describe(adminCaller(s)));
       }
       const arn = keyArn(s.region, s.account, keyId);
       await auditLog(s).setEncryption(s.region, s.account, { keyId, keyArn: arn });
@@ -231,8 +277,9 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
   /** The region's digest-signing public key. */
   AuditPublicKey: {
     schema: {},
+    access: auditTrail("AuditPublicKey"),
     async run(s) {
-      const signer = regionStub(s.env.AUDIT_SIGNER, s.env.REGIONS[s.region], auditSignerName(s.region));
+      const signer = signerStub(s.env, s.region);
       const k = await signer.publicKey(s.region);
       return { PublicKey: k.spki, Fingerprint: k.fingerprint, Algorithm: k.algorithm };
     },
@@ -241,8 +288,7 @@ const OPERATIONS: Record<string, { schema: Parameters<typeof validate>[0]; run(s
 
 export async function handleAdminRequest(request: Request, env: Env, requestId: string, now = Date.now()): Promise<Response> {
   try {
-    const body = new Uint8Array(await request.arrayBuffer());
-    if (body.length > MAX_BODY_BYTES) throw new KmsError("ValidationException", "Request body too large");
+    const body = await readBody(request);
     const { principal, region } = await authenticate(env, request, new URL(request.url), body, now);
     const target = request.headers.get("x-amz-target") ?? "";
     const name = target.startsWith(PREFIX) ? target.slice(PREFIX.length) : "";
@@ -250,21 +296,25 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${target}`);
     const input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
     const account = (input.Account as string | undefined) ?? principal.accountId;
-    const operator = principal.accessKeyId === env.BOOTSTRAP_ACCESS_KEY_ID;
-    const accountRoot = principal.type === "Root" && principal.accountId === account && ACCOUNT_ROOT_OPERATIONS.has(name);
-    // An IAM user may manage identities of its own account where its identity policies allow iam:<Operation>.
-    const userName = (input.UserName as string | undefined) ?? "*";
-    const allowedUser = principal.type === "IAMUser" && principal.accountId === account && ACCOUNT_ADMIN.has(name)
-      && iamAllows(principal, name, `arn:aws:iam::${account}:user/${userName}`);
-    if (!operator && !accountRoot && !allowedUser) {
-      throw new KmsError("AccessDeniedException", `User: ${principal.arn} is not authorized to perform: edgekms-admin:${name} for account ${account}`);
-    }
+    // An ordinary object: it travels over Durable Object RPC (the evaluator reads own keys only).
+    const context: RequestContext = { "aws:principalarn": principal.arn, "aws:principalaccount": principal.accountId };
+    // Audit objects are read through the service: decrypting them needs kms:Decrypt on their key.
     const reader: VaultCaller = {
-      account: principal.accountId, principalArn: principal.arn, principalType: principal.type, policies: principal.policies ?? [],
-      context: { "aws:principalarn": principal.arn, "aws:principalaccount": principal.accountId },
+      account: principal.accountId, principalArn: principal.arn, principalType: principal.type, policies: principal.policies ?? [], context,
+      authz: { check: permissionOf(decrypt) },
     };
-    const out = await op.run({ env, region, account, reader }, input);
-    if (ACCOUNT_ADMIN.has(name) || name === "CreateAccount") forgetCredentials();
+    const scope: Scope = { env, region, account, caller: principal, reader };
+    const access = await op.access(scope, input);
+    const decision = authorize({
+      caller: { arn: principal.arn, accountId: principal.accountId, type: principal.type, policies: identityPolicies(principal.policies ?? []), operator: principal.accessKeyId === env.BOOTSTRAP_ACCESS_KEY_ID },
+      permission: { action: access.action, iamOnly: true, crossAccount: false, usesEncryptionContext: false, ...(access.rootOnly ? { rootOnly: true } : {}), ...(access.operatorOnly ? { operatorOnly: true } : {}) },
+      resource: access.resource,
+      resourceAccount: account,
+      context,
+    });
+    if (!decision.allow) throw new KmsError("AccessDeniedException", decision.message);
+    const out = await op.run(scope, input);
+    if (op.changesIdentities) forgetCredentials();
     return new Response(JSON.stringify(out), {
       headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() },
     });

@@ -3,16 +3,18 @@
 // gzip'd {"Records":[…]} objects, and writes the signed, chained digests. See docs/audit.md.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
-import { regionStub } from "../env.js";
+import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
-import { auditLogName, auditSignerName } from "../vault/naming.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
-import { isoSeconds, joinRecords, logBody, rowRecords, type CloudTrailRecord, type EncodedRecord } from "./record.js";
+import { encodeRecord, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
-import { vaultName } from "../vault/naming.js";
 import { fail, ok, type VaultCaller, type VaultResult } from "../vault/types.js";
+import type { Permission } from "../authz/authorize.js";
+
+/** The permission the audit trail uses, as a service, to make each object's data key. */
+const SERVICE_GENERATE_DATA_KEY: Permission = { action: "kms:GenerateDataKey", iamOnly: false, crossAccount: false, usesEncryptionContext: true };
 
 export const DELIVERY_INTERVAL_MS = 60_000;
 export const DELIVERY_BATCH = 1000;
@@ -25,6 +27,25 @@ export const SHARD_FORWARD_MS = 1000;
 const SHARD_FORWARD_BATCH = 16;
 /** How many recently delivered objects `recent()` reads back. */
 const RECENT_OBJECTS = 5;
+/**
+ * Records of requests that failed authentication kept one by one per source and minute; the
+ * rest of that minute's from the source are counted into one aggregate record (docs/audit.md).
+ * Without a key anybody can send such requests, so without a bound they could flood the trail.
+ */
+export const UNAUTHENTICATED_RECORDS_PER_SOURCE_MINUTE = 10;
+const MINUTE_MS = 60_000;
+/** Storage prefix of the (source, minute) counters: `u:<minute start ms>:<source>`. */
+const COUNTER_PREFIX = "u:";
+
+/** A (source, minute) counter: all its requests (`seen`), and those past the threshold not yet in an aggregate record. */
+interface SourceMinute extends Omit<UnauthenticatedCount, "firstEventTime" | "lastEventTime"> {
+  minute: number;
+  seen: number;
+  firstEventTime?: string;
+  lastEventTime?: string;
+  /** Set once its minute has passed and its aggregate is written: a commit still pending may store it so, and it is then dropped. */
+  closed?: true;
+}
 
 /** Encryption of delivered objects under a KMS key (service-managed alias/aws/cloudtrail, or the account's own). */
 export interface AuditEncryption { keyId: string; keyArn: string }
@@ -66,6 +87,13 @@ export class AuditLog extends DurableObject<Env> {
   private readonly forwarding = new OneAtATime();
   /** Test hook: the next n R2 writes fail, as an outage would. */
   failR2Writes = 0;
+  /** Test hook: shifts the clock that unauthenticated requests are counted by (their minute). */
+  clockOffsetMs = 0;
+  /**
+   * The (source, minute) counters of unauthenticated requests, read from storage once; from then
+   * on this map is the truth, and storage gets its counters' states through the group commit.
+   */
+  private counters: Promise<Map<string, SourceMinute>> | undefined;
 
   private async ensureMeta(region: string, account: string, shard = 0): Promise<Meta> {
     this.meta ??= await this.ctx.storage.get<Meta>("meta");
@@ -86,7 +114,7 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   private keyVault(region: string, keyArn: string) {
-    return regionStub(this.env.KEY_VAULT, this.env.REGIONS[region] ?? {}, vaultName(region, keyArn.split("/").pop()!));
+    return vaultStub(this.env, region, keyArn.split("/").pop()!);
   }
 
   /**
@@ -100,8 +128,8 @@ export class AuditLog extends DurableObject<Env> {
     const caller: VaultCaller = {
       ...reader,
       keyAccount: meta.account,
-      action: "Decrypt",
-      context: { ...(reader.context ?? {}), "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": reader.account },
+      // The reader's own kms:Decrypt permission (the admin handler names it), through the service.
+      context: { ...reader.context, "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": reader.account },
     };
     const r = await this.keyVault(meta.region, keyArn).decrypt(caller, unb64(metadata[META_DATA_KEY]), { "edgekms:audit-object": objectKey });
     if (!r.ok) return fail(r.code, r.message, r.detail);
@@ -125,12 +153,100 @@ export class AuditLog extends DurableObject<Env> {
     const writes = [this.commit.addToRow(records.map((r) => ({ key: r.key, line: r.json })))];
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
     for (const r of records) this.appendedSinceAlarm += batchId === undefined ? 1 : rowRecords(r.json).length;
+    writes.push(this.scheduleNextPass(meta));
+    await Promise.all(writes);
+  }
+
+  /** Schedules the next pass: a shard's forwarding; the AuditLog's delivery, at once when a batch is full. */
+  private async scheduleNextPass(meta: Meta): Promise<void> {
     const due = meta.shard
       ? Date.now() + SHARD_FORWARD_MS
       : this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null || this.alarmAt > due) writes.push(this.setAlarm(due));
+    if (this.alarmAt === null || this.alarmAt > due) await this.setAlarm(due);
+  }
+
+  private now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private loadCounters(): Promise<Map<string, SourceMinute>> {
+    if (this.counters) return this.counters;
+    const loading = this.ctx.storage.list<SourceMinute>({ prefix: COUNTER_PREFIX }).then(async (stored) => {
+      const closed = [...stored].filter(([, c]) => c.closed).map(([key]) => key);
+      if (closed.length) await deleteMany(this.ctx.storage, closed);
+      return new Map([...stored].filter(([, c]) => !c.closed));
+    });
+    // A failed read is tried again by the next caller.
+    loading.catch(() => { if (this.counters === loading) this.counters = undefined; });
+    return (this.counters = loading);
+  }
+
+  /**
+   * The record of a request that failed authentication (on the AuditLog itself, shard 0). The
+   * first UNAUTHENTICATED_RECORDS_PER_SOURCE_MINUTE of a source's minute (this object's clock)
+   * are stored as records; the rest only add to the (source, minute) counter, which a later
+   * pass turns into one aggregate record (closeCounters). The counter is written in the same
+   * group commit as the record, so what the caller was answered is counted durably.
+   */
+  async appendUnauthenticated(region: string, account: string, record: EncodedRecord, source: string, facts: { eventTime: string; eventName: string; errorCode: string }): Promise<void> {
+    const meta = this.meta ?? (await this.ensureMeta(region, account));
+    const counters = await this.loadCounters();
+    const minute = Math.floor(this.now() / MINUTE_MS) * MINUTE_MS;
+    const key = `${COUNTER_PREFIX}${minute}:${source}`;
+    let c = counters.get(key);
+    if (!c) counters.set(key, (c = { source, minute, seen: 0, count: 0, errorCodes: {}, eventNames: {} }));
+    c.seen++;
+    const writes: Promise<void>[] = [];
+    if (c.seen <= UNAUTHENTICATED_RECORDS_PER_SOURCE_MINUTE) {
+      writes.push(this.commit.addToRow([{ key: record.key, line: record.json }]));
+      this.appendedSinceAlarm++;
+    } else {
+      c.count++;
+      if (c.firstEventTime === undefined || facts.eventTime < c.firstEventTime) c.firstEventTime = facts.eventTime;
+      if (c.lastEventTime === undefined || facts.eventTime > c.lastEventTime) c.lastEventTime = facts.eventTime;
+      c.errorCodes[facts.errorCode] = (c.errorCodes[facts.errorCode] ?? 0) + 1;
+      c.eventNames[facts.eventName] = (c.eventNames[facts.eventName] ?? 0) + 1;
+    }
+    // The counter itself, not a copy: the commit stores its state as of the commit.
+    writes.push(this.commit.write(key, c), this.scheduleNextPass(meta));
     await Promise.all(writes);
+  }
+
+  /**
+   * Writes the aggregate record of each counter with requests past the threshold: of the minutes
+   * that have passed (an alarm), or also of the current one (`all`, a flush; its counter stays,
+   * so the rest of its minute is still counted). Passed minutes' counters are deleted. The
+   * records and the counter changes are issued in one turn, so they commit together.
+   */
+  private async closeCounters(all: boolean): Promise<void> {
+    const counters = await this.loadCounters();
+    if (counters.size === 0) return;
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
+    const current = Math.floor(this.now() / MINUTE_MS) * MINUTE_MS;
+    const puts: Record<string, unknown> = {};
+    const deletes: string[] = [];
+    for (const [key, c] of counters) {
+      const passed = c.minute < current;
+      if (!passed && (!all || c.count === 0)) continue;
+      if (c.count > 0) {
+        const r = encodeRecord(unauthenticatedAggregate(meta.region, meta.account, { ...c, firstEventTime: c.firstEventTime!, lastEventTime: c.lastEventTime! }, UNAUTHENTICATED_RECORDS_PER_SOURCE_MINUTE));
+        puts[r.key] = r.json; // a row of one record
+      }
+      if (passed) {
+        c.closed = true;
+        counters.delete(key);
+        deletes.push(key);
+      } else {
+        Object.assign(c, { count: 0, errorCodes: {}, eventNames: {}, firstEventTime: undefined, lastEventTime: undefined });
+        puts[key] = { ...c };
+      }
+    }
+    const ops: Promise<void>[] = [];
+    const keys = Object.keys(puts);
+    for (let i = 0; i < keys.length; i += 128) ops.push(this.ctx.storage.put(Object.fromEntries(keys.slice(i, i + 128).map((k) => [k, puts[k]]))));
+    for (let i = 0; i < deletes.length; i += 128) ops.push(this.ctx.storage.delete(deletes.slice(i, i + 128)).then(() => undefined));
+    await Promise.all(ops);
   }
 
   private setAlarm(at: number): Promise<void> {
@@ -150,6 +266,7 @@ export class AuditLog extends DurableObject<Env> {
         await this.ctx.storage.delete("attempts");
         return;
       }
+      await this.closeCounters(false);
       await this.deliverAll();
       const next = (await this.ctx.storage.get<number>("digest:next")) ?? 0;
       if (next <= Date.now()) await this.writeDigest();
@@ -176,7 +293,7 @@ export class AuditLog extends DurableObject<Env> {
   private async forwardBatches(): Promise<number> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
     if (!meta?.shard) return 0;
-    const log = regionStub(this.env.AUDIT_LOG, this.env.REGIONS[meta.region] ?? {}, auditLogName(meta.region, meta.account));
+    const log = auditLogStub(this.env, meta.region, meta.account);
     return forwardInBatches<unknown>(this.ctx.storage, { prefix: "r:", batchKey: "forward-batch", limit: SHARD_FORWARD_BATCH }, (batchId, rows) =>
       log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: joinRecords(rowRecords(row)) })), `shard${meta.shard}:${batchId}`));
   }
@@ -189,6 +306,7 @@ export class AuditLog extends DurableObject<Env> {
       await this.forward();
       return { objects: [] };
     }
+    await this.closeCounters(true);
     const objects = await this.deliverAll();
     const digest = await this.writeDigest();
     return { objects, digest };
@@ -236,7 +354,9 @@ export class AuditLog extends DurableObject<Env> {
       const dk = await this.keyVault(meta.region, meta.encryption.keyArn).generateDataKey(
         {
           account: meta.account, keyAccount: meta.account, principalArn: `arn:aws:iam::${meta.account}:root`, service: AUDIT_SERVICE_PRINCIPAL,
-          principalType: "Root", policies: [], action: "GenerateDataKey",
+          principalType: "Root", policies: [],
+          // The service acts in the key's own account, on the key's policy alone (or a grant to it).
+          authz: { check: SERVICE_GENERATE_DATA_KEY },
           context: { "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": meta.account },
         },
         32, { "edgekms:audit-object": batch.objectKey }, true,
@@ -287,7 +407,7 @@ export class AuditLog extends DurableObject<Env> {
     // so that two digests never share an object key.
     const now = Math.max(Date.now(), last ? Date.parse(last.endTime) + 1000 : 0);
     const key = digestObjectKey(meta.account, meta.region, now);
-    const signer = regionStub(this.env.AUDIT_SIGNER, this.env.REGIONS[meta.region] ?? {}, auditSignerName(meta.region));
+    const signer = signerStub(this.env, meta.region);
     const publicKey = await signer.publicKey(meta.region);
     const times = files.flatMap((f) => [f.oldestEventTime, f.newestEventTime]).sort();
     const endTime = isoSeconds(now);

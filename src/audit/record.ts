@@ -76,44 +76,17 @@ export type AuditDraft = Omit<CloudTrailRecord, "errorCode" | "errorMessage" | "
 
 const camel = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
-// Request members that may appear in requestParameters, per operation. Anything not listed
-// (Plaintext, CiphertextBlob, Policy text, grant tokens…) is left out.
-const REQUEST_MEMBERS: Record<string, string[]> = {
-  CreateKey: ["Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Origin", "BypassPolicyLockoutSafetyCheck", "Tags", "MultiRegion"],
-  DescribeKey: ["KeyId"],
-  ListKeys: ["Limit", "Marker"],
-  EnableKey: ["KeyId"],
-  DisableKey: ["KeyId"],
-  ScheduleKeyDeletion: ["KeyId", "PendingWindowInDays"],
-  CancelKeyDeletion: ["KeyId"],
-  UpdateKeyDescription: ["KeyId", "Description"],
-  Encrypt: ["KeyId", "EncryptionContext", "EncryptionAlgorithm"],
-  Decrypt: ["KeyId", "EncryptionContext", "EncryptionAlgorithm"],
-  ReEncrypt: ["SourceKeyId", "DestinationKeyId", "SourceEncryptionContext", "DestinationEncryptionContext", "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"],
-  GenerateDataKey: ["KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"],
-  GenerateDataKeyWithoutPlaintext: ["KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"],
-  GenerateRandom: ["NumberOfBytes"],
-  CreateAlias: ["AliasName", "TargetKeyId"],
-  UpdateAlias: ["AliasName", "TargetKeyId"],
-  DeleteAlias: ["AliasName"],
-  ListAliases: ["KeyId", "Limit", "Marker"],
-  TagResource: ["KeyId", "Tags"],
-  UntagResource: ["KeyId", "TagKeys"],
-  ListResourceTags: ["KeyId", "Limit", "Marker"],
-  EnableKeyRotation: ["KeyId", "RotationPeriodInDays"],
-  DisableKeyRotation: ["KeyId"],
-  GetKeyRotationStatus: ["KeyId"],
-  RotateKeyOnDemand: ["KeyId"],
-  ListKeyRotations: ["KeyId", "IncludeKeyMaterial", "Limit", "Marker"],
-  GetKeyPolicy: ["KeyId", "PolicyName"],
-  PutKeyPolicy: ["KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"],
-  ListKeyPolicies: ["KeyId", "Limit", "Marker"],
-  CreateGrant: ["KeyId", "GranteePrincipal", "RetiringPrincipal", "Operations", "Constraints", "Name"],
-  ListGrants: ["KeyId", "GrantId", "GranteePrincipal", "Limit", "Marker"],
-  ListRetirableGrants: ["RetiringPrincipal", "Limit", "Marker"],
-  RetireGrant: ["KeyId", "GrantId"],
-  RevokeGrant: ["KeyId", "GrantId"],
-};
+/**
+ * What a record needs to know of its operation, declared once in the operation's definition
+ * (src/operations/*.ts): whether it only reads, and which request members its requestParameters
+ * may carry. Anything not listed (Plaintext, CiphertextBlob, grant tokens…) is left out.
+ */
+export interface AuditFacts {
+  readOnly: boolean;
+  auditMembers: readonly string[];
+  /** Members recorded with this value when the request leaves them out (Decrypt's encryptionAlgorithm, as AWS records it). */
+  auditDefaults?: Readonly<Record<string, string>>;
+}
 
 /** Only strings, numbers, booleans and lists/maps of them: a blob never passes (it would be a Uint8Array). */
 function plain(v: unknown): unknown {
@@ -125,24 +98,18 @@ function plain(v: unknown): unknown {
   return undefined;
 }
 
-export function requestParameters(eventName: string, input: Record<string, unknown> | undefined): JsonObject | null {
-  const members = REQUEST_MEMBERS[eventName];
-  if (!members || !input) return null;
+export function requestParameters(facts: AuditFacts | undefined, input: Record<string, unknown> | undefined): JsonObject | null {
+  if (!facts || !input) return null;
   const out: Record<string, unknown> = {};
-  for (const m of members) {
+  for (const m of facts.auditMembers) {
     if (input[m] === undefined) continue;
     const v = plain(input[m]);
     if (v !== undefined) out[camel(m)] = m.endsWith("EncryptionContext") ? input[m] : v;
   }
-  if (eventName === "Decrypt" || eventName === "Encrypt") out.encryptionAlgorithm ??= "SYMMETRIC_DEFAULT";
+  for (const [m, v] of Object.entries(facts.auditDefaults ?? {})) out[camel(m)] ??= v;
   // plain() keeps only JSON values, as deep as the validated request members go (at most three levels).
   return Object.keys(out).length ? (out as JsonObject) : null;
 }
-
-// Read-only operations (CloudTrail readOnly): describe/list/get and the cryptographic operations.
-const READ_ONLY = new Set(["ListGrants", "ListRetirableGrants", "GetKeyPolicy", "ListKeyPolicies", "DescribeKey", "ListKeys", "ListAliases", "ListResourceTags", "GetKeyRotationStatus", "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"]);
-
-export const isReadOnly = (eventName: string): boolean => READ_ONLY.has(eventName);
 
 export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -160,6 +127,56 @@ export function completeRecord(
     rec.resources = [{ accountId: account, type: "AWS::KMS::Key", ARN: outcome.keyArn }];
   }
   return rec;
+}
+
+/** Requests that failed authentication from one source in one minute, counted rather than recorded one by one (AuditLog). */
+export interface UnauthenticatedCount {
+  /** The address, or an IPv6 /64 (trail.ts aggregationSource). */
+  source: string;
+  /** How many, and the event times of the first and the last of them. */
+  count: number;
+  firstEventTime: string;
+  lastEventTime: string;
+  /** How many of them had each error code, and each event name (both from fixed sets: error types, operations, "Unknown"). */
+  errorCodes: Record<string, number>;
+  eventNames: Record<string, number>;
+}
+
+/** The most frequent name of a count (the first in name order among equals). */
+const mostFrequent = (counts: Record<string, number>): string | undefined =>
+  Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))[0]?.[0];
+
+/**
+ * The one record standing for aggregated unauthenticated requests: their count, first and last
+ * event time in additionalEventData, and, as errorCode and eventName, the most frequent ones.
+ */
+export function unauthenticatedAggregate(region: string, account: string, c: UnauthenticatedCount, recordedOneByOne: number): CloudTrailRecord {
+  const eventName = mostFrequent(c.eventNames) ?? "Unknown";
+  return {
+    eventVersion: EVENT_VERSION,
+    userIdentity: { type: "Unknown" },
+    eventTime: c.lastEventTime,
+    eventSource: "kms.amazonaws.com",
+    eventName,
+    awsRegion: region,
+    sourceIPAddress: c.source,
+    userAgent: "",
+    errorCode: mostFrequent(c.errorCodes) ?? "",
+    errorMessage: `${c.count} more requests from ${c.source} failed authentication in this minute; the first ${recordedOneByOne} of the minute are recorded one by one.`,
+    requestParameters: null,
+    responseElements: null,
+    additionalEventData: {
+      aggregatedUnauthenticatedRequests: c.count, firstEventTime: c.firstEventTime, lastEventTime: c.lastEventTime,
+      errorCodes: { ...c.errorCodes }, eventNames: { ...c.eventNames },
+    },
+    eventID: crypto.randomUUID(),
+    // None of the requests it stands for was carried out.
+    readOnly: true,
+    eventType: "AwsApiCall",
+    managementEvent: true,
+    recipientAccountId: account,
+    eventCategory: "Management",
+  };
 }
 
 /** Internal events (RotateKey, DeleteKey) carry no caller. */

@@ -3,7 +3,7 @@ import type { Env } from "../env.js";
 import { KmsError } from "../protocol/errors.js";
 import { checkScope, parseAuthorization, verifySignature } from "../protocol/sigv4.js";
 import type { Principal } from "../vault/identity-store.js";
-import type { Caller } from "./identity-policy.js";
+import type { Caller } from "./caller.js";
 import { lookupCredential } from "./credentials.js";
 
 export interface Authenticated {
@@ -11,7 +11,11 @@ export interface Authenticated {
   region: string;
 }
 
-/** What authentication saw, filled in as it goes, so that even a rejected request can be attributed in its audit record. */
+/**
+ * What authentication saw, filled in as it goes, so that even a rejected request can be
+ * attributed in its audit record: the access key id and region it claimed, and the principal
+ * once (and only once) its signature is verified.
+ */
 export interface Observed {
   accessKeyId?: string;
   region?: string;
@@ -29,8 +33,10 @@ export async function authenticate(env: Env, request: Request, url: URL, body: U
   }
   const credential = await lookupCredential(env, auth.accessKeyId, now);
   if (!credential) throw new KmsError("UnrecognizedClientException", "The security token included in the request is invalid.");
+  await verifySignature(request.method, url, request.headers, body, auth, xAmzDate, credential);
+  // Named only now: before the signature is verified, the caller has shown no more than that it
+  // knows an access key id, and its records must not speak for that key's principal.
   const { secretAccessKey: _secret, ...principal } = credential;
   observed.principal = principal;
-  await verifySignature(request.method, url, request.headers, body, auth, xAmzDate, credential);
   return { principal, region: auth.region };
 }

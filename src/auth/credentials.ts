@@ -1,7 +1,7 @@
 // Access key → credential, from the identity store, cached per isolate so that the request
 // path rarely leaves the Worker.
 import type { Env } from "../env.js";
-import { IDENTITY_STORE_NAME } from "../vault/naming.js";
+import { identityStore } from "../placement.js";
 import type { CredentialRecord } from "../vault/identity-store.js";
 
 const TTL_MS = 60_000;
@@ -12,7 +12,7 @@ const cache = new Map<string, { value: CredentialRecord | null; expires: number 
 export async function lookupCredential(env: Env, accessKeyId: string, now: number): Promise<CredentialRecord | null> {
   const hit = cache.get(accessKeyId);
   if (hit && hit.expires > now) return hit.value;
-  const store = env.IDENTITY_STORE.get(env.IDENTITY_STORE.idFromName(IDENTITY_STORE_NAME));
+  const store = identityStore(env);
   const value = (await store.lookup(accessKeyId)) as CredentialRecord | null;
   if (cache.size >= MAX_ENTRIES) cache.clear();
   cache.set(accessKeyId, { value, expires: now + (value ? TTL_MS : NEGATIVE_TTL_MS) });

@@ -1,10 +1,13 @@
-// Alias rules shared by CreateAlias, UpdateAlias and DeleteAlias (reference §2.4).
-import { KmsError } from "../protocol/errors.js";
+// Alias rules shared by CreateAlias, UpdateAlias and DeleteAlias. An alias operation needs its
+// permission twice: on the alias (identity policies, alias ARN) and on each key involved (the
+// key's policies): for UpdateAlias both the current and the new target.
+// https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html
+import { KmsError, notFound } from "../protocol/errors.js";
 import type { Field } from "../protocol/validate.js";
-import { ALIAS_NAME_RE } from "../kms/ids.js";
+import { ALIAS_NAME_RE, aliasArn } from "../kms/ids.js";
 import { MAX_ALIAS_NAME } from "../kms/limits.js";
 import type { OpContext } from "./context.js";
-import { fromVault, internal, resolveKey, type ResolvedKey, vault } from "./shared.js";
+import { catalog, checkedFor, fromVault, requireIdentityAllow, resolveKey, type ResolvedKey, vault } from "./shared.js";
 
 export const ALIAS_NAME: Field = { kind: "string", min: 1, max: MAX_ALIAS_NAME, pattern: /^[a-zA-Z0-9:/_-]+$/, required: true };
 
@@ -14,10 +17,29 @@ export function checkAliasName(name: string): void {
   if (name.startsWith("alias/aws/")) throw new KmsError("InvalidAliasNameException", `Alias ${name} cannot begin with alias/aws/, which is reserved for AWS managed keys.`);
 }
 
-/** The target of an alias must be a key of the caller that is not pending deletion. */
-export async function aliasTarget(ctx: OpContext, keyIdParam: string, action: "CreateAlias" | "UpdateAlias"): Promise<ResolvedKey> {
+/** The alias half of the permission: the caller's identity policies on the alias ARN. */
+export function authorizeAlias(ctx: OpContext, aliasName: string): void {
+  requireIdentityAllow(ctx, aliasArn(ctx.region, ctx.caller.accountId, aliasName));
+}
+
+/** An existing customer alias's current target (UpdateAlias, DeleteAlias). */
+export async function currentTarget(ctx: OpContext, aliasName: string): Promise<ResolvedKey> {
+  const missing = () => notFound(`Alias ${aliasArn(ctx.region, ctx.caller.accountId, aliasName)} is not found.`);
+  if (aliasName.startsWith("alias/aws/") || !aliasName.startsWith("alias/")) throw missing();
+  const keyId = await catalog(ctx).resolveAlias(aliasName);
+  if (!keyId) throw missing();
+  return resolveKey(ctx, keyId, false);
+}
+
+/** The key half: the key's policies allow the alias operation on it. Returns the key's state, spec and usage. */
+export async function authorizeAliasKey(ctx: OpContext, key: ResolvedKey) {
+  return fromVault(await vault(ctx, key.keyId).aliasTarget(checkedFor(ctx)), key.arn);
+}
+
+/** A new target must be a key of the caller's, not pending deletion, that the key's policies let it point the alias at. */
+export async function aliasTarget(ctx: OpContext, keyIdParam: string): Promise<ResolvedKey & { keySpec: string; keyUsage: string }> {
   const key = await resolveKey(ctx, keyIdParam, false);
-  const t = fromVault(await vault(ctx, key.keyId).aliasTarget(internal(ctx, action)), key.arn);
+  const t = await authorizeAliasKey(ctx, key);
   if (t.state === "PendingDeletion") throw new KmsError("KMSInvalidStateException", `${key.arn} is pending deletion.`);
-  return key;
+  return { ...key, keySpec: t.keySpec, keyUsage: t.keyUsage };
 }

@@ -1,7 +1,9 @@
 // What an operation knows about its request.
 import type { Env, RegionPlacement } from "../env.js";
-import type { Caller } from "../auth/identity-policy.js";
+import type { Caller } from "../auth/caller.js";
 import type { AuditDraft, CloudTrailRecord, JsonObject } from "../audit/record.js";
+import type { RequestContext } from "../policy/conditions.js";
+import type { Operation } from "./operation.js";
 
 /** The request's audit record in the making. */
 export interface AuditState {
@@ -21,6 +23,8 @@ export interface OpContext {
   env: Env;
   region: string;
   placement: RegionPlacement;
+  /** The operation being run (its facts decide how it is authorized). */
+  op: Operation<any>;
   caller: Caller;
   requestId: string;
   now: number;
@@ -28,5 +32,7 @@ export interface OpContext {
   /** The request's encryption context, as given (for grant constraints). */
   encryptionContext?: Record<string, string>;
   /** Condition keys of the request (lower-cased names) for policy evaluation. */
-  policyContext: Record<string, string | string[]>;
+  policyContext: RequestContext;
+  /** Condition keys of the request as if its encryption context were `ec` (ReEncrypt's destination). */
+  policyContextWith(ec: Record<string, string> | undefined): RequestContext;
 }

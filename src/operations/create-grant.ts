@@ -1,7 +1,7 @@
 import { KmsError } from "../protocol/errors.js";
 import { GRANT_TOKENS, KEY_ID } from "../protocol/validate.js";
 import type { GrantConstraints } from "../vault/types.js";
-import { GRANT_OPERATIONS, MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE, PRINCIPAL, SYMMETRIC_GRANT_OPERATIONS } from "./grant-shapes.js";
+import { GRANT_OPERATIONS, MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE, PRINCIPAL } from "./grant-shapes.js";
 import { defineOperation } from "./operation.js";
 import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
@@ -21,6 +21,9 @@ interface Input {
 export const createGrant = defineOperation<Input>({
   name: "CreateGrant",
   readOnly: false,
+  auditMembers: ["KeyId", "GranteePrincipal", "RetiringPrincipal", "Operations", "Constraints", "Name"],
+  iamOnly: false,
+  crossAccount: true,
   schema: {
     KeyId: { ...KEY_ID, required: true },
     GranteePrincipal: PRINCIPAL,
@@ -39,15 +42,13 @@ export const createGrant = defineOperation<Input>({
     }
     if (!input.GranteePrincipal) throw new KmsError("ValidationException", "1 validation error detected: Value null at 'granteePrincipal' failed to satisfy constraint: Member must not be null");
     if (input.Operations.length === 0) throw new KmsError("ValidationException", "A grant needs at least one operation.");
-    const invalid = input.Operations.filter((op) => !SYMMETRIC_GRANT_OPERATIONS.has(op));
-    if (invalid.length) throw new KmsError("ValidationException", `Grant operations ${invalid.join(", ")} are not valid for a symmetric encryption key.`);
     const c = input.Constraints;
     for (const m of [c?.EncryptionContextSubset, c?.EncryptionContextEquals]) {
       if (m && (Object.keys(m).length > MAX_CONSTRAINT_PAIRS || Object.values(m).some((v) => v.length > MAX_CONSTRAINT_VALUE))) {
         throw new KmsError("ValidationException", `Grant constraints hold at most ${MAX_CONSTRAINT_PAIRS} pairs with values of at most ${MAX_CONSTRAINT_VALUE} characters.`);
       }
     }
-    const key = await resolveKey(ctx, input.KeyId, false, true);
+    const key = await resolveKey(ctx, input.KeyId, false);
     const constraints = c && (c.EncryptionContextSubset || c.EncryptionContextEquals)
       ? { ...(c.EncryptionContextSubset ? { EncryptionContextSubset: c.EncryptionContextSubset } : {}), ...(c.EncryptionContextEquals ? { EncryptionContextEquals: c.EncryptionContextEquals } : {}) }
       : undefined;

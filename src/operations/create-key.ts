@@ -3,10 +3,12 @@ import { keyArn, newKeyId } from "../kms/ids.js";
 import { MAX_DESCRIPTION, MAX_TAGS_PER_KEY } from "../kms/limits.js";
 import type { Tag } from "../vault/types.js";
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "./enums.js";
-import { defineOperation } from "./operation.js";
-import { audited, catalog, fromVault, vault } from "./shared.js";
+import { defineOperation, permissionOf } from "./operation.js";
+import { callerWith, catalog, fromVault, vault } from "./shared.js";
+import { findKeyType } from "../vault/key-types/index.js";
+import { SKIP } from "../vault/types.js";
 import { TAG_LIST, checkTags } from "./tags.js";
-import { KEY_POLICY } from "./put-key-policy.js";
+import { KEY_POLICY, putKeyPolicy } from "./put-key-policy.js";
 
 interface Input {
   Policy?: string;
@@ -25,6 +27,9 @@ interface Input {
 export const createKey = defineOperation<Input>({
   name: "CreateKey",
   readOnly: false,
+  auditMembers: ["Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Origin", "BypassPolicyLockoutSafetyCheck", "Tags", "MultiRegion"],
+  iamOnly: true,
+  crossAccount: false,
   schema: {
     Policy: KEY_POLICY,
     Description: { kind: "string", min: 0, max: MAX_DESCRIPTION },
@@ -43,9 +48,10 @@ export const createKey = defineOperation<Input>({
       throw new KmsError("ValidationException", "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.");
     }
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
-    const usage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
-    if (spec !== "SYMMETRIC_DEFAULT") throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} is not supported by EdgeKMS yet.`);
-    if (usage !== "ENCRYPT_DECRYPT") throw new KmsError("ValidationException", `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`);
+    const type = findKeyType(spec);
+    if (!type) throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} is not supported by EdgeKMS yet.`);
+    const usage = input.KeyUsage ?? type.usages[0];
+    if (!type.usages.includes(usage)) throw new KmsError("ValidationException", `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`);
     if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") throw new KmsError("UnsupportedOperationException", `Origin ${input.Origin} is not supported by EdgeKMS yet.`);
     if (input.CustomKeyStoreId || input.XksKeyId) throw new KmsError("UnsupportedOperationException", "Custom key stores are not supported by EdgeKMS.");
     if (input.MultiRegion) throw new KmsError("UnsupportedOperationException", "Multi-Region keys are not supported by EdgeKMS yet.");
@@ -60,8 +66,12 @@ export const createKey = defineOperation<Input>({
     try {
       const metadata = fromVault(
         await vault(ctx, keyId).create(
-          { ...audited(ctx), action: undefined },
-          { keyId, account: ctx.caller.accountId, region: ctx.region, description: input.Description ?? "", tags, policy: input.Policy, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck },
+          { ...callerWith(ctx, { skip: SKIP.noKeyYet }), audit: ctx.audit.draft },
+          {
+            keyId, account: ctx.caller.accountId, region: ctx.region, keySpec: spec, keyUsage: usage, description: input.Description ?? "", tags, policy: input.Policy,
+            // The lockout safety check asks whether the new policy lets the caller put a key policy later.
+            ...(input.BypassPolicyLockoutSafetyCheck ? {} : { lockout: permissionOf(putKeyPolicy) }),
+          },
           arn,
         ),
         undefined,

@@ -29,7 +29,7 @@ export async function generateDataKeyIn(ctx: OpContext, input: DataKeyInput, wit
     throw new KmsError("ValidationException", "Please specify either number of bytes or key spec.");
   }
   const bytes = input.NumberOfBytes ?? (input.KeySpec === "AES_128" ? 16 : 32);
-  const key = await resolveKey(ctx, input.KeyId, true, true);
+  const key = await resolveKey(ctx, input.KeyId, true);
   const r = fromVault(await vault(ctx, key.keyId).generateDataKey(audited(ctx), bytes, input.EncryptionContext, withPlaintext, input.DryRun), key.arn, ctx);
   if (input.DryRun) throw dryRunSucceeded();
   return r;

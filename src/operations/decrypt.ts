@@ -7,7 +7,7 @@ import { decodeHeader } from "../vault/blob.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
 import type { OpContext } from "./context.js";
-import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, internal, resolveKey, vault } from "./shared.js";
+import { audited, checkedFor, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob?: Uint8Array;
@@ -34,7 +34,7 @@ export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: st
   // The blob names its key, in whatever account (the vault checks the key policy).
   ctx.audit.keyAccount ??= "*";
   if (keyIdParam !== undefined) {
-    const named = await resolveKey(ctx, keyIdParam, true, true);
+    const named = await resolveKey(ctx, keyIdParam, true);
     if (named.keyId === header.keyId) return { keyId: header.keyId, arn: named.arn };
     throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
   }
@@ -52,6 +52,12 @@ export function mapMissingKey(e: unknown): never {
 export const decrypt = defineOperation<Input>({
   name: "Decrypt",
   readOnly: true,
+  auditMembers: ["KeyId", "EncryptionContext", "EncryptionAlgorithm"],
+  // AWS records the algorithm even when the request leaves it out.
+  auditDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
+  iamOnly: false,
+  crossAccount: true,
+  encryptionContext: "EncryptionContext",
   schema: {
     CiphertextBlob: CIPHERTEXT_BLOB,
     EncryptionContext: ENCRYPTION_CONTEXT,
@@ -67,8 +73,8 @@ export const decrypt = defineOperation<Input>({
     const ignoreCiphertext = input.DryRun === true && (input.DryRunModifiers ?? []).includes("IGNORE_CIPHERTEXT");
     if (ignoreCiphertext) {
       if (input.KeyId === undefined) throw new KmsError("ValidationException", "KeyId is required when DryRun ignores the ciphertext.");
-      const key = await resolveKey(ctx, input.KeyId, true, true);
-      const md = fromVault(await vault(ctx, key.keyId).describe(internal(ctx, "Decrypt")), key.arn);
+      const key = await resolveKey(ctx, input.KeyId, true);
+      const md = fromVault(await vault(ctx, key.keyId).describe(checkedFor(ctx)), key.arn);
       if (md.KeyState === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
       if (md.KeyState !== "Enabled") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${md.KeyState === "PendingDeletion" ? "pending deletion" : md.KeyState}.`);
       throw dryRunSucceeded();

@@ -1,6 +1,4 @@
-import { notFound } from "../protocol/errors.js";
-import { aliasArn } from "../kms/ids.js";
-import { ALIAS_NAME } from "./alias.js";
+import { ALIAS_NAME, authorizeAlias, authorizeAliasKey, currentTarget } from "./alias.js";
 import { defineOperation } from "./operation.js";
 import { catalog, fromVault, vault } from "./shared.js";
 
@@ -9,12 +7,15 @@ interface Input { AliasName: string }
 export const deleteAlias = defineOperation<Input>({
   name: "DeleteAlias",
   readOnly: false,
+  auditMembers: ["AliasName"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { AliasName: ALIAS_NAME },
   async run(ctx, input) {
-    if (input.AliasName.startsWith("alias/aws/") || !input.AliasName.startsWith("alias/")) {
-      throw notFound(`Alias ${aliasArn(ctx.region, ctx.caller.accountId, input.AliasName)} is not found.`);
-    }
-    const { targetKeyId } = fromVault(await catalog(ctx).deleteAlias(input.AliasName));
+    authorizeAlias(ctx, input.AliasName);
+    const current = await currentTarget(ctx, input.AliasName);
+    await authorizeAliasKey(ctx, current);
+    const { targetKeyId } = fromVault(await catalog(ctx).deleteAlias(input.AliasName, current.keyId));
     await vault(ctx, targetKeyId).aliasChanged(input.AliasName, false);
     return {};
   },

@@ -8,6 +8,9 @@ interface Input { KeyId: string; RotationPeriodInDays?: number }
 export const enableKeyRotation = defineOperation<Input>({
   name: "EnableKeyRotation",
   readOnly: false,
+  auditMembers: ["KeyId", "RotationPeriodInDays"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, RotationPeriodInDays: { kind: "int", min: MIN_ROTATION_PERIOD_DAYS, max: MAX_ROTATION_PERIOD_DAYS } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

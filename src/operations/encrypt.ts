@@ -17,6 +17,12 @@ interface Input {
 export const encrypt = defineOperation<Input>({
   name: "Encrypt",
   readOnly: true,
+  auditMembers: ["KeyId", "EncryptionContext", "EncryptionAlgorithm"],
+  // AWS records the algorithm even when the request leaves it out.
+  auditDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
+  iamOnly: false,
+  crossAccount: true,
+  encryptionContext: "EncryptionContext",
   schema: {
     KeyId: { ...KEY_ID, required: true },
     Plaintext: { kind: "blob", min: 1, max: MAX_PLAINTEXT, required: true },
@@ -26,7 +32,7 @@ export const encrypt = defineOperation<Input>({
     DryRun: { kind: "bool" },
   },
   async run(ctx, input) {
-    const key = await resolveKey(ctx, input.KeyId, true, true);
+    const key = await resolveKey(ctx, input.KeyId, true);
     checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
     const r = fromVault(await vault(ctx, key.keyId).encrypt(audited(ctx), input.Plaintext, input.EncryptionContext, input.DryRun), key.arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();

@@ -5,6 +5,10 @@ import { defineOperation } from "./operation.js";
 export const generateDataKeyWithoutPlaintext = defineOperation<DataKeyInput>({
   name: "GenerateDataKeyWithoutPlaintext",
   readOnly: true,
+  auditMembers: ["KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"],
+  iamOnly: false,
+  crossAccount: true,
+  encryptionContext: "EncryptionContext",
   schema: DATA_KEY_SCHEMA,
   async run(ctx, input) {
     const r = await generateDataKeyIn(ctx, input, false);

@@ -6,6 +6,10 @@ import { defineOperation } from "./operation.js";
 export const generateDataKey = defineOperation<DataKeyInput & { Recipient?: unknown }>({
   name: "GenerateDataKey",
   readOnly: true,
+  auditMembers: ["KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"],
+  iamOnly: false,
+  crossAccount: true,
+  encryptionContext: "EncryptionContext",
   schema: {
     ...DATA_KEY_SCHEMA,
     Recipient: { kind: "struct", fields: { KeyEncryptionAlgorithm: { kind: "enum", values: ["RSAES_OAEP_SHA_256"] }, AttestationDocument: { kind: "blob", min: 1, max: 262144 } } },

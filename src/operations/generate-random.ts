@@ -8,6 +8,9 @@ interface Input { NumberOfBytes?: number; CustomKeyStoreId?: string; Recipient?:
 export const generateRandom = defineOperation<Input>({
   name: "GenerateRandom",
   readOnly: true,
+  auditMembers: ["NumberOfBytes"],
+  iamOnly: true,
+  crossAccount: false,
   schema: {
     NumberOfBytes: { kind: "int", min: 1, max: MAX_RANDOM_BYTES },
     CustomKeyStoreId: { kind: "string", min: 1, max: 64 },

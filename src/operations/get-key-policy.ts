@@ -12,6 +12,9 @@ export const DEFAULT_POLICY_NAME = "default";
 export const getKeyPolicy = defineOperation<Input>({
   name: "GetKeyPolicy",
   readOnly: true,
+  auditMembers: ["KeyId", "PolicyName"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, PolicyName: POLICY_NAME },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

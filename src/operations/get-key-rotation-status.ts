@@ -7,9 +7,12 @@ interface Input { KeyId: string }
 export const getKeyRotationStatus = defineOperation<Input>({
   name: "GetKeyRotationStatus",
   readOnly: true,
+  auditMembers: ["KeyId"],
+  iamOnly: false,
+  crossAccount: true,
   schema: { KeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
-    const key = await resolveKey(ctx, input.KeyId, false, true);
+    const key = await resolveKey(ctx, input.KeyId, false);
     const { keyArn, ...status } = fromVault(await vault(ctx, key.keyId).rotationStatus(audited(ctx)), key.arn, ctx);
     return { KeyId: keyArn, ...status };
   },

@@ -2,8 +2,6 @@
 import type { Field } from "../protocol/validate.js";
 
 export const GRANT_OPERATIONS = ["Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate", "GetPublicKey", "DescribeKey", "CreateGrant", "RetireGrant"] as const;
-/** Grant operations a symmetric encryption key can take. */
-export const SYMMETRIC_GRANT_OPERATIONS = new Set(["Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "DescribeKey", "CreateGrant", "RetireGrant"]);
 export const PRINCIPAL: Field = { kind: "string", min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ };
 export const GRANT_ID: Field = { kind: "string", min: 1, max: 128 };
 export const GRANT_TOKEN: Field = { kind: "string", min: 1, max: 8192 };

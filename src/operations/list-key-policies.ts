@@ -8,6 +8,9 @@ interface Input { KeyId: string; Limit?: number; Marker?: string }
 export const listKeyPolicies = defineOperation<Input>({
   name: "ListKeyPolicies",
   readOnly: true,
+  auditMembers: ["KeyId", "Limit", "Marker"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, Limit: limit(1000), Marker: MARKER },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

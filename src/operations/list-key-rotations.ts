@@ -9,6 +9,9 @@ interface Input { KeyId: string; IncludeKeyMaterial?: string; Limit?: number; Ma
 export const listKeyRotations = defineOperation<Input>({
   name: "ListKeyRotations",
   readOnly: true,
+  auditMembers: ["KeyId", "IncludeKeyMaterial", "Limit", "Marker"],
+  iamOnly: false,
+  crossAccount: false,
   schema: {
     KeyId: { ...KEY_ID, required: true },
     IncludeKeyMaterial: { kind: "enum", values: INCLUDE_KEY_MATERIAL },

@@ -8,6 +8,9 @@ interface Input { Limit?: number; Marker?: string }
 export const listKeys = defineOperation<Input>({
   name: "ListKeys",
   readOnly: true,
+  auditMembers: ["Limit", "Marker"],
+  iamOnly: true,
+  crossAccount: false,
   schema: { Limit: limit(LIST_KEYS_MAX_LIMIT), Marker: MARKER },
   async run(ctx, input) {
     const page = fromVault(await catalog(ctx).listKeys(input.Limit ?? LIST_KEYS_DEFAULT_LIMIT, input.Marker));

@@ -8,6 +8,9 @@ interface Input { KeyId: string; Limit?: number; Marker?: string }
 export const listResourceTags = defineOperation<Input>({
   name: "ListResourceTags",
   readOnly: true,
+  auditMembers: ["KeyId", "Limit", "Marker"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, Limit: limit(LIST_TAGS_MAX_LIMIT), Marker: MARKER },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

@@ -1,4 +1,8 @@
-// The shape of one KMS operation: its input schema and its run function.
+// The shape of one KMS operation: its input schema, its facts, and its run function. Every
+// fact is declared here once, in the operation's own file; the lists the rest of the service
+// needs (read-only events, audit members, IAM-only permissions, cross-account use) are read
+// from the operation table (index.ts), never kept beside it.
+import type { Permission } from "../authz/authorize.js";
 import type { Schema } from "../protocol/validate.js";
 import type { OpContext } from "./context.js";
 
@@ -7,7 +11,25 @@ export interface Operation<I = never> {
   schema: Schema;
   /** Whether the operation only reads (CloudTrail readOnly). */
   readOnly: boolean;
+  /** Request members its audit record's requestParameters may carry (never plaintext, blobs, policy text or tokens). */
+  auditMembers: readonly string[];
+  /** Members its record carries with this value when the request leaves them out. */
+  auditDefaults?: Readonly<Record<string, string>>;
+  /** Its permission is granted only by identity policies, on no key (the handler asks the authorizer before `run`). */
+  iamOnly: boolean;
+  /** It may name a key of another account (by key ARN or ciphertext). */
+  crossAccount: boolean;
+  /** The request member holding the encryption context that condition keys and grant constraints see. */
+  encryptionContext?: "EncryptionContext" | "SourceEncryptionContext";
   run(ctx: OpContext, input: I): Promise<Record<string, unknown>>;
 }
 
 export const defineOperation = <I>(op: Operation<I>): Operation<I> => op;
+
+/** The permission an operation needs, as the authorizer takes it: `action` defaults to the operation's name. */
+export const permissionOf = (op: Operation<any>, action: string = op.name): Permission => ({
+  action: `kms:${action}`,
+  iamOnly: op.iamOnly,
+  crossAccount: op.crossAccount,
+  usesEncryptionContext: op.encryptionContext !== undefined,
+});

@@ -12,6 +12,9 @@ export const KEY_POLICY: Field = { kind: "string", min: 1, max: 131072, pattern:
 export const putKeyPolicy = defineOperation<Input>({
   name: "PutKeyPolicy",
   readOnly: false,
+  auditMembers: ["KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, Policy: { ...KEY_POLICY, required: true }, PolicyName: POLICY_NAME, BypassPolicyLockoutSafetyCheck: { kind: "bool" } },
   async run(ctx, input) {
     if ((input.PolicyName ?? DEFAULT_POLICY_NAME) !== DEFAULT_POLICY_NAME) throw new KmsError("ValidationException", "PolicyName must be \"default\".");

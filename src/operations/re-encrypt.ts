@@ -3,7 +3,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { CIPHERTEXT_BLOB, keyOfBlob, mapMissingKey } from "./decrypt.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, checkedFor, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob: Uint8Array;
@@ -21,6 +21,10 @@ interface Input {
 export const reEncrypt = defineOperation<Input>({
   name: "ReEncrypt",
   readOnly: true,
+  auditMembers: ["SourceKeyId", "DestinationKeyId", "SourceEncryptionContext", "DestinationEncryptionContext", "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"],
+  iamOnly: false,
+  crossAccount: true,
+  encryptionContext: "SourceEncryptionContext",
   schema: {
     CiphertextBlob: { ...CIPHERTEXT_BLOB, required: true },
     SourceEncryptionContext: ENCRYPTION_CONTEXT,
@@ -35,7 +39,7 @@ export const reEncrypt = defineOperation<Input>({
   },
   async run(ctx, input) {
     const source = await keyOfBlob(ctx, input.CiphertextBlob, input.SourceKeyId);
-    const destination = await resolveKey(ctx, input.DestinationKeyId, true, true);
+    const destination = await resolveKey(ctx, input.DestinationKeyId, true);
     checkSymmetricAlgorithm(input.SourceEncryptionAlgorithm, source.arn);
     checkSymmetricAlgorithm(input.DestinationEncryptionAlgorithm, destination.arn);
     let r;
@@ -45,7 +49,14 @@ export const reEncrypt = defineOperation<Input>({
           audited(ctx, "ReEncryptFrom"),
           input.CiphertextBlob,
           input.SourceEncryptionContext,
-          { region: ctx.region, keyId: destination.keyId, account: destination.account },
+          { region: ctx.region, keyId: destination.keyId },
+          // The destination key decides kms:ReEncryptTo on the destination encryption context.
+          {
+            ...checkedFor(ctx, "ReEncryptTo"),
+            keyAccount: destination.account,
+            context: ctx.policyContextWith(input.DestinationEncryptionContext),
+            encryptionContext: input.DestinationEncryptionContext ?? {},
+          },
           input.DestinationEncryptionContext,
           input.DryRun,
         ),

@@ -1,6 +1,6 @@
 import { KmsError } from "../protocol/errors.js";
 import { keyArn, parseKeyRef } from "../kms/ids.js";
-import { parseGrantToken } from "../vault/grant-token.js";
+import { verifyGrantToken } from "../vault/grant-token.js";
 import { GRANT_ID, GRANT_TOKEN } from "./grant-shapes.js";
 import { defineOperation } from "./operation.js";
 import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
@@ -10,12 +10,15 @@ interface Input { GrantToken?: string; KeyId?: string; GrantId?: string; DryRun?
 export const retireGrant = defineOperation<Input>({
   name: "RetireGrant",
   readOnly: false,
+  auditMembers: ["KeyId", "GrantId"],
+  iamOnly: false,
+  crossAccount: true,
   schema: { GrantToken: GRANT_TOKEN, KeyId: { kind: "string", min: 1, max: 2048 }, GrantId: GRANT_ID, DryRun: { kind: "bool" } },
   async run(ctx, input) {
     let keyId: string;
     let arn: string;
     if (input.GrantToken !== undefined) {
-      const t = parseGrantToken(input.GrantToken);
+      const t = await verifyGrantToken(ctx.env.KMS_ROOT_SECRET, ctx.region, input.GrantToken);
       if (!t) throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
       keyId = t.keyId;
       arn = keyArn(ctx.region, ctx.caller.accountId, t.keyId);
@@ -23,12 +26,12 @@ export const retireGrant = defineOperation<Input>({
     } else {
       if (!input.KeyId || !input.GrantId) throw new KmsError("ValidationException", "RetireGrant needs a GrantToken, or a KeyId (key ARN) and a GrantId.");
       if (parseKeyRef(input.KeyId).kind !== "key") throw new KmsError("InvalidArnException", `Invalid key ARN ${input.KeyId}`);
-      const key = await resolveKey(ctx, input.KeyId, false, true);
+      const key = await resolveKey(ctx, input.KeyId, false);
       keyId = key.keyId;
       arn = key.arn;
     }
-    // Retiring is decided by the grant (retiring principal, grantee, issuing account), not by the key policy.
-    fromVault(await vault(ctx, keyId).retireGrant({ ...audited(ctx), action: undefined, keyAccount: "*" }, { grantId: input.GrantId, token: input.GrantToken }, input.DryRun), arn, ctx);
+    // The authorizer decides by the grant: its retiring principal, its grantee, or its issuing account.
+    fromVault(await vault(ctx, keyId).retireGrant({ ...audited(ctx), keyAccount: "*" }, { grantId: input.GrantId, token: input.GrantToken }, input.DryRun), arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();
     return {};
   },

@@ -8,9 +8,12 @@ interface Input { KeyId: string; GrantId: string; DryRun?: boolean }
 export const revokeGrant = defineOperation<Input>({
   name: "RevokeGrant",
   readOnly: false,
+  auditMembers: ["KeyId", "GrantId"],
+  iamOnly: false,
+  crossAccount: true,
   schema: { KeyId: { ...KEY_ID, required: true }, GrantId: { ...GRANT_ID, required: true }, DryRun: { kind: "bool" } },
   async run(ctx, input) {
-    const key = await resolveKey(ctx, input.KeyId, false, true);
+    const key = await resolveKey(ctx, input.KeyId, false);
     fromVault(await vault(ctx, key.keyId).revokeGrant(audited(ctx), input.GrantId, input.DryRun), key.arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();
     return {};

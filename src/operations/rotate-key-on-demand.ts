@@ -7,6 +7,9 @@ interface Input { KeyId: string }
 export const rotateKeyOnDemand = defineOperation<Input>({
   name: "RotateKeyOnDemand",
   readOnly: false,
+  auditMembers: ["KeyId"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

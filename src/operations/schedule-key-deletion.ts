@@ -9,6 +9,9 @@ interface Input { KeyId: string; PendingWindowInDays?: number }
 export const scheduleKeyDeletion = defineOperation<Input>({
   name: "ScheduleKeyDeletion",
   readOnly: false,
+  auditMembers: ["KeyId", "PendingWindowInDays"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, PendingWindowInDays: { kind: "int", min: 1, max: 365 } },
   async run(ctx, input) {
     const days = input.PendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS;

@@ -1,14 +1,16 @@
 // Helpers the operation files share: vault and catalog stubs, key resolution, and the
 // mapping of vault result codes to AWS errors.
-import { regionStub } from "../env.js";
 import { KmsError, notFound } from "../protocol/errors.js";
+import { vaultStub, catalogStub } from "../placement.js";
 import { aliasArn, keyArn, parseKeyRef } from "../kms/ids.js";
-import { catalogName, vaultName } from "../vault/naming.js";
-import { VAULT_ERROR_TYPES, type VaultCaller, type VaultErrorCode, type VaultResult } from "../vault/types.js";
+import { VAULT_ERROR_TYPES, type Authorization, type VaultCaller, type VaultErrorCode, type VaultResult } from "../vault/types.js";
+import { permissionOf } from "./operation.js";
+import { authorize } from "../authz/authorize.js";
+import { identityPolicies } from "../authz/identity-policies.js";
 import type { OpContext } from "./context.js";
 
-export const vault = (ctx: OpContext, keyId: string) => regionStub(ctx.env.KEY_VAULT, ctx.placement, vaultName(ctx.region, keyId));
-export const catalog = (ctx: OpContext) => regionStub(ctx.env.CATALOG, ctx.placement, catalogName(ctx.region, ctx.caller.accountId));
+export const vault = (ctx: OpContext, keyId: string) => vaultStub(ctx.env, ctx.region, keyId);
+export const catalog = (ctx: OpContext) => catalogStub(ctx.env, ctx.region, ctx.caller.accountId);
 
 
 // Decrypt failures stay generic on the wire; the detail goes to the audit record only.
@@ -18,21 +20,27 @@ const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
 };
 
 /**
- * The caller as a vault sees it: authorized for the request's own action (or `action`), with
- * the request's audit draft, so that the vault completes the record of the outcome.
+ * The caller as a vault sees it, with the request's audit draft (so that the vault completes the
+ * record of the outcome), to be authorized for the operation's permission (or `action`'s).
  */
-export const audited = (ctx: OpContext, action = ctx.audit.draft.eventName): VaultCaller => ({
-  ...internal(ctx, action),
+export const audited = (ctx: OpContext, action?: string): VaultCaller => ({
+  ...checkedFor(ctx, action),
   audit: ctx.audit.draft,
 });
-/** The caller for a vault call that is only part of a request (the handler records it), authorized for `action` if given. */
-export const internal = (ctx: OpContext, action?: string): VaultCaller => ({
+
+/** The caller for a vault call that is part of a request (the handler records it), authorized for the operation's permission (or `action`'s). */
+export const checkedFor = (ctx: OpContext, action?: string): VaultCaller => callerWith(ctx, { check: permissionOf(ctx.op, action) });
+
+/** The caller for a vault call with the given authorization (a permission, or a named skip). */
+export const callerWith = (ctx: OpContext, authz: Authorization): VaultCaller => ({
   account: ctx.caller.accountId,
   ...(ctx.audit.keyAccount ? { keyAccount: ctx.audit.keyAccount } : {}),
   principalArn: ctx.caller.arn,
-  ...(action
-    ? { action, context: ctx.policyContext, principalType: ctx.caller.type, policies: ctx.caller.policies ?? [], ...(ctx.encryptionContext ? { encryptionContext: ctx.encryptionContext } : {}) }
-    : {}),
+  principalType: ctx.caller.type,
+  policies: ctx.caller.policies ?? [],
+  context: ctx.policyContext,
+  ...(ctx.encryptionContext ? { encryptionContext: ctx.encryptionContext } : {}),
+  authz,
 });
 
 /**
@@ -60,9 +68,10 @@ export interface ResolvedKey {
 /**
  * Resolves a KeyId parameter in the request's region. Aliases are accepted only where the API
  * accepts them and name keys of the caller's account; a key ARN of another account is accepted
- * only with crossAccount (the vault then decides by the key policy), else it is not found.
+ * only for an operation declared cross-account (the authorizer then decides), else it is not found.
  */
-export async function resolveKey(ctx: OpContext, value: string, allowAlias: boolean, crossAccount = false): Promise<ResolvedKey> {
+export async function resolveKey(ctx: OpContext, value: string, allowAlias: boolean): Promise<ResolvedKey> {
+  const crossAccount = ctx.op.crossAccount;
   const ref = parseKeyRef(value);
   const account = ctx.caller.accountId;
   if (ref.kind === "invalid") throw notFound(`Invalid keyId '${value}'`);
@@ -114,4 +123,19 @@ export function page<T>(items: T[], limit: number, marker: string | undefined): 
   const slice = items.slice(start, start + limit);
   const truncated = start + limit < items.length;
   return { items: slice, Truncated: truncated, ...(truncated ? { NextMarker: indexMarker(start + limit) } : {}) };
+}
+
+/**
+ * Asks the authorizer about a permission on a resource that no key policy governs (IAM-only
+ * operations, alias ARNs): the caller's identity policies, in its own account. Denied → AccessDeniedException.
+ */
+export function requireIdentityAllow(ctx: OpContext, resource: string, resourceAccount = ctx.caller.accountId, action?: string): void {
+  const decision = authorize({
+    caller: { arn: ctx.caller.arn, accountId: ctx.caller.accountId, type: ctx.caller.type, policies: identityPolicies(ctx.caller.policies ?? []) },
+    permission: { ...permissionOf(ctx.op, action), iamOnly: true },
+    resource,
+    resourceAccount,
+    context: ctx.policyContext,
+  });
+  if (!decision.allow) throw new KmsError("AccessDeniedException", decision.message);
 }

@@ -9,6 +9,9 @@ interface Input { KeyId: string; Tags: Tag[] }
 export const tagResource = defineOperation<Input>({
   name: "TagResource",
   readOnly: false,
+  auditMembers: ["KeyId", "Tags"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, Tags: { ...TAG_LIST, required: true } },
   async run(ctx, input) {
     checkTags(input.Tags);

@@ -8,6 +8,9 @@ interface Input { KeyId: string; TagKeys: string[] }
 export const untagResource = defineOperation<Input>({
   name: "UntagResource",
   readOnly: false,
+  auditMembers: ["KeyId", "TagKeys"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, TagKeys: { kind: "list", item: { kind: "string", min: 1, max: MAX_TAG_KEY }, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

@@ -1,7 +1,6 @@
+import { KmsError } from "../protocol/errors.js";
 import { KEY_ID } from "../protocol/validate.js";
-import { notFound } from "../protocol/errors.js";
-import { aliasArn } from "../kms/ids.js";
-import { ALIAS_NAME, aliasTarget } from "./alias.js";
+import { ALIAS_NAME, aliasTarget, authorizeAlias, authorizeAliasKey, currentTarget } from "./alias.js";
 import { defineOperation } from "./operation.js";
 import { catalog, fromVault, vault } from "./shared.js";
 
@@ -10,15 +9,20 @@ interface Input { AliasName: string; TargetKeyId: string }
 export const updateAlias = defineOperation<Input>({
   name: "UpdateAlias",
   readOnly: false,
+  auditMembers: ["AliasName", "TargetKeyId"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { AliasName: ALIAS_NAME, TargetKeyId: { ...KEY_ID, required: true } },
   async run(ctx, input) {
-    if (input.AliasName.startsWith("alias/aws/") || !input.AliasName.startsWith("alias/")) {
-      throw notFound(`Alias ${aliasArn(ctx.region, ctx.caller.accountId, input.AliasName)} is not found.`);
+    authorizeAlias(ctx, input.AliasName);
+    const current = await currentTarget(ctx, input.AliasName);
+    // kms:UpdateAlias on the key the alias points at now, and on the new target.
+    const old = await authorizeAliasKey(ctx, current);
+    const key = await aliasTarget(ctx, input.TargetKeyId);
+    if (old.keySpec !== key.keySpec || old.keyUsage !== key.keyUsage) {
+      throw new KmsError("ValidationException", `Alias ${input.AliasName} points at a ${old.keySpec} ${old.keyUsage} key; its new target must be of the same key spec and usage.`);
     }
-    // Every key EdgeKMS has today is SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT, so old and new
-    // targets always have the same type and usage.
-    const key = await aliasTarget(ctx, input.TargetKeyId, "UpdateAlias");
-    const { previousKeyId } = fromVault(await catalog(ctx).updateAlias(input.AliasName, key.keyId, ctx.now));
+    const { previousKeyId } = fromVault(await catalog(ctx).updateAlias(input.AliasName, key.keyId, ctx.now, current.keyId));
     if (previousKeyId !== key.keyId) {
       await vault(ctx, previousKeyId).aliasChanged(input.AliasName, false);
       await vault(ctx, key.keyId).aliasChanged(input.AliasName, true);

@@ -8,6 +8,9 @@ interface Input { KeyId: string; Description: string }
 export const updateKeyDescription = defineOperation<Input>({
   name: "UpdateKeyDescription",
   readOnly: false,
+  auditMembers: ["KeyId", "Description"],
+  iamOnly: false,
+  crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, Description: { kind: "string", min: 0, max: MAX_DESCRIPTION, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

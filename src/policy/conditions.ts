@@ -1,5 +1,7 @@
 // Condition operators of the IAM policy language. A request context maps lower-cased keys to
 // a string or a list of strings (multi-valued keys such as kms:EncryptionContextKeys).
+// Evaluation never throws: a value that does not parse as the operator's type (number, date,
+// IP address, ARN) simply does not match.
 
 import type { ConditionClause } from "./document.js";
 
@@ -39,11 +41,15 @@ function parseIp(s: string): { v6: boolean; bytes: number[] } | undefined {
 }
 
 export function ipInCidr(ip: string, cidr: string): boolean {
-  const [net, bitsText] = cidr.split("/");
+  const parts = cidr.split("/");
+  if (parts.length > 2) return false;
+  const [net, bitsText] = parts;
   const a = parseIp(ip), n = parseIp(net);
   if (!a || !n || a.v6 !== n.v6) return false;
+  // Only digits: Number("") and Number(" 8") would read as a prefix length too.
+  if (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText)) return false;
   const bits = bitsText === undefined ? n.bytes.length * 8 : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > n.bytes.length * 8) return false;
+  if (bits > n.bytes.length * 8) return false;
   for (let i = 0; i < bits; i++) {
     const bit = (x: number[]) => (x[i >> 3] >> (7 - (i & 7))) & 1;
     if (bit(a.bytes) !== bit(n.bytes)) return false;
@@ -59,7 +65,14 @@ function arnMatch(pattern: string, value: string): boolean {
   return pr.every((seg, i) => wildcardMatch(seg, vr[i]));
 }
 
-const parseDate = (s: string): number => (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : Date.parse(s));
+// Numbers are integers or decimals, dates are W3C ISO 8601 dates or epoch seconds, per "IAM JSON
+// policy elements: Condition operators" (docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+/** Number() alone would also read "", " 7" and "0x10" as numbers. */
+const parseNumber = (s: string): number => (/^[+-]?\d+(\.\d+)?$/.test(s) ? Number(s) : NaN);
+/** An ISO 8601 date, or date-time with a zone. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+/** Epoch seconds or ISO 8601; NaN otherwise (Date.parse alone is lenient: V8 reads "March 7" as a date in 2001). */
+const parseDate = (s: string): number => (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : ISO_DATE.test(s) ? Date.parse(s) : NaN);
 
 /** One value against one policy value, for a non-negated base operator. */
 function positive(base: string, policyValue: string, value: string): boolean {
@@ -67,11 +80,11 @@ function positive(base: string, policyValue: string, value: string): boolean {
     case "StringEquals": return value === policyValue;
     case "StringEqualsIgnoreCase": return value.toLowerCase() === policyValue.toLowerCase();
     case "StringLike": return wildcardMatch(policyValue, value);
-    case "NumericEquals": return Number(value) === Number(policyValue);
-    case "NumericLessThan": return Number(value) < Number(policyValue);
-    case "NumericLessThanEquals": return Number(value) <= Number(policyValue);
-    case "NumericGreaterThan": return Number(value) > Number(policyValue);
-    case "NumericGreaterThanEquals": return Number(value) >= Number(policyValue);
+    case "NumericEquals": return parseNumber(value) === parseNumber(policyValue);
+    case "NumericLessThan": return parseNumber(value) < parseNumber(policyValue);
+    case "NumericLessThanEquals": return parseNumber(value) <= parseNumber(policyValue);
+    case "NumericGreaterThan": return parseNumber(value) > parseNumber(policyValue);
+    case "NumericGreaterThanEquals": return parseNumber(value) >= parseNumber(policyValue);
     case "DateEquals": return parseDate(value) === parseDate(policyValue);
     case "DateLessThan": return parseDate(value) < parseDate(policyValue);
     case "DateLessThanEquals": return parseDate(value) <= parseDate(policyValue);
@@ -84,28 +97,30 @@ function positive(base: string, policyValue: string, value: string): boolean {
   }
 }
 
-// Negated operators and the positive operator they negate.
-const NEGATED: Record<string, string> = {
-  StringNotEquals: "StringEquals",
-  StringNotEqualsIgnoreCase: "StringEqualsIgnoreCase",
-  StringNotLike: "StringLike",
-  NumericNotEquals: "NumericEquals",
-  DateNotEquals: "DateEquals",
-  NotIpAddress: "IpAddress",
-  ArnNotEquals: "ArnEquals",
-  ArnNotLike: "ArnLike",
-};
+// Negated operators and the positive operator they negate (a Map: no inherited entries).
+const NEGATED: ReadonlyMap<string, string> = new Map([
+  ["StringNotEquals", "StringEquals"],
+  ["StringNotEqualsIgnoreCase", "StringEqualsIgnoreCase"],
+  ["StringNotLike", "StringLike"],
+  ["NumericNotEquals", "NumericEquals"],
+  ["DateNotEquals", "DateEquals"],
+  ["NotIpAddress", "IpAddress"],
+  ["ArnNotEquals", "ArnEquals"],
+  ["ArnNotLike", "ArnLike"],
+]);
 
 /** Whether a single request value satisfies the clause's operator against its policy values. */
 function valueMatches(c: ConditionClause, value: string): boolean {
-  const base = NEGATED[c.operator];
+  const base = NEGATED.get(c.operator);
   if (base) return !c.values.some((pv) => positive(base, pv, value)); // NOR over the values
   return c.values.some((pv) => positive(c.operator, pv, value)); // OR over the values
 }
 
 /** Evaluates one condition clause against the request context. */
 export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
-  const raw = ctx[c.key];
+  // Own keys only: on an ordinary object "constructor" or "__proto__" would otherwise find
+  // Object.prototype's members, making an absent key present with a non-string value.
+  const raw = Object.hasOwn(ctx, c.key) ? ctx[c.key] : undefined;
   const present = raw !== undefined && !(Array.isArray(raw) && raw.length === 0);
   if (c.operator === "Null") {
     // "Null": {"key": "true"} holds when the key is absent.
@@ -114,6 +129,6 @@ export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
   const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   if (c.set === "ForAllValues") return values.every((v) => valueMatches(c, v)); // true for an empty set
   if (c.set === "ForAnyValue") return values.some((v) => valueMatches(c, v)); // false for an empty set
-  if (!present) return c.ifExists || c.operator in NEGATED;
+  if (!present) return c.ifExists || NEGATED.has(c.operator);
   return values.some((v) => valueMatches(c, v));
 }

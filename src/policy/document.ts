@@ -37,6 +37,20 @@ export interface PolicyDocument {
 
 export class PolicyError extends Error {}
 
+/**
+ * A key policy is a resource-based policy: each statement names its principals (Principal or
+ * NotPrincipal). An identity (IAM) policy applies to the identity it is attached to and names
+ * none. See "Key policies in AWS KMS" (docs.aws.amazon.com/kms/latest/developerguide/key-policies.html)
+ * and "IAM JSON policy elements: Principal" (docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+ */
+/**
+ * "key" and "identity" are what PutKeyPolicy/CreateKey and PutUserPolicy accept. "stored-key"
+ * reads a key policy stored before statements without a Principal were refused: such a
+ * statement never applied (a key policy statement applies only to the principals it names),
+ * so it is kept and still never applies, rather than making the key unusable.
+ */
+export type PolicyKind = "key" | "identity" | "stored-key";
+
 export const OPERATORS = new Set([
   "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
   "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
@@ -104,8 +118,8 @@ function pair(s: Record<string, unknown>, a: string, b: string, required: boolea
   return [s[a] === undefined ? undefined : asList(s[a], a), s[b] === undefined ? undefined : asList(s[b], b)];
 }
 
-/** Parses policy JSON text; throws PolicyError with the reason when it is malformed. */
-export function parsePolicy(text: string): PolicyDocument {
+/** Parses policy JSON text of the given kind; throws PolicyError with the reason when it is malformed. */
+export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -122,6 +136,9 @@ export function parsePolicy(text: string): PolicyDocument {
     const s = st as Record<string, unknown>;
     if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new PolicyError(`Statement ${i} needs Effect Allow or Deny`);
     if (s.Principal !== undefined && s.NotPrincipal !== undefined) throw new PolicyError("A statement cannot have both Principal and NotPrincipal");
+    const names = s.Principal !== undefined || s.NotPrincipal !== undefined;
+    if (kind === "key" && !names) throw new PolicyError(`Statement ${i} of a key policy needs a Principal or NotPrincipal`);
+    if (kind === "identity" && names) throw new PolicyError(`Statement ${i} of an identity policy cannot specify a Principal or NotPrincipal`);
     const [actions, notActions] = pair(s, "Action", "NotAction", true);
     const [resources, notResources] = pair(s, "Resource", "NotResource", false);
     return {

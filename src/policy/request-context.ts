@@ -1,14 +1,17 @@
 // The condition keys of a request (reference §6.3), with lower-cased names as the policy
 // evaluator looks them up. Key attributes (kms:KeySpec, aws:ResourceTag/…) are added by the vault.
-import type { Principal } from "../vault/identity-store.js";
 
 export function requestContext(
-  principal: Principal,
+  principal: { arn: string; accountId: string },
   sourceIp: string,
   secure: boolean,
   now: number,
   input: Record<string, unknown>,
 ): Record<string, string | string[]> {
+  // An ordinary object, not a null-prototype one: it travels to the key's vault over Durable
+  // Object RPC, whose structured clone refuses null-prototype objects. So the evaluator looks up
+  // own keys only (conditions.ts), and every key set here has a fixed prefix, so no user string
+  // (encryption-context or tag key) can be "__proto__" itself.
   const ctx: Record<string, string | string[]> = {
     "aws:sourceip": sourceIp,
     "aws:principalarn": principal.arn,
@@ -20,7 +23,14 @@ export function requestContext(
   const ec = (input.EncryptionContext ?? input.SourceEncryptionContext) as Record<string, string> | undefined;
   if (ec) {
     // Encryption-context keys are matched without regard to case in condition key names.
-    for (const [k, v] of Object.entries(ec)) ctx[`kms:encryptioncontext:${k.toLowerCase()}`] = v;
+    // Condition key names ignore case, but context keys do not: keys that differ only in case
+    // ("tier", "TIER") give one condition key with every value, so no pair can hide another
+    // (a Deny matches if any of them does).
+    for (const [k, v] of Object.entries(ec)) {
+      const name = `kms:encryptioncontext:${k.toLowerCase()}`;
+      const seen = Object.hasOwn(ctx, name) ? ctx[name] : undefined;
+      ctx[name] = seen === undefined ? v : [...(Array.isArray(seen) ? seen : [seen]), v];
+    }
     ctx["kms:encryptioncontextkeys"] = Object.keys(ec);
   }
   const str = (name: string, key: string) => { if (typeof input[name] === "string") ctx[key] = input[name] as string; };

@@ -4,11 +4,11 @@ import type { Env } from "../env.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
-import { identityDecision } from "../auth/identity-policy.js";
-import { parseGrantToken } from "../vault/grant-token.js";
-import { MAX_BODY_BYTES } from "../kms/limits.js";
+import { verifyGrantToken } from "../vault/grant-token.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
+import { requireIdentityAllow } from "../operations/shared.js";
+import { readBody } from "./body.js";
 import { JSON_CONTENT_TYPE, parseBody } from "./codec.js";
 import { KmsError } from "./errors.js";
 import { validate } from "./validate.js";
@@ -16,14 +16,13 @@ import { validate } from "./validate.js";
 const TARGET_PREFIX = "TrentService.";
 const DECODER = new TextDecoder();
 
-/** Permissions granted only by identity policies (reference §2): no key is involved. */
-const IAM_ONLY = new Set(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]);
-
-function requireIdentityAllow(ctx: OpContext, action: string): void {
-  const d = identityDecision(ctx.caller, action, "*", ctx.policyContext);
-  if (d === "Root" || d === "Allow") return;
-  const why = d === "Deny" ? "with an explicit deny in an identity-based policy" : `because no identity-based policy allows the kms:${action} action`;
-  throw new KmsError("AccessDeniedException", `User: ${ctx.caller.arn} is not authorized to perform: kms:${action} on resource: * ${why}`);
+/** A grant token is genuine and its grant's grantee is the caller (the account, its root, or the principal itself). */
+async function checkGrantToken(env: Env, region: string, caller: { arn: string; accountId: string }, token: string): Promise<void> {
+  const claims = await verifyGrantToken(env.KMS_ROOT_SECRET, region, token);
+  const grantee = claims?.grantee;
+  if (grantee !== caller.arn && grantee !== caller.accountId && grantee !== `arn:aws:iam::${caller.accountId}:root`) {
+    throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
+  }
 }
 
 function headers(requestId: string): Headers {
@@ -36,40 +35,6 @@ export function renderError(err: unknown, requestId: string): Response {
   const h = headers(requestId);
   h.set("x-amzn-ErrorType", e.type);
   return new Response(JSON.stringify(e.body()), { status: e.status, headers: h });
-}
-
-/** Reads at most MAX_BODY_BYTES; a longer body is refused before it is parsed. */
-async function readBody(request: Request): Promise<Uint8Array> {
-  const length = request.headers.get("content-length");
-  const declared = Number(length ?? "0");
-  if (declared > MAX_BODY_BYTES) {
-    await request.body?.cancel(); // refused unread: the runtime may drop it rather than buffer it
-    throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
-  }
-  if (!request.body) return new Uint8Array(0);
-  // A declared length (without chunked framing) bounds the body, so it is read in one call.
-  if (length !== null && !request.headers.has("transfer-encoding")) {
-    const body = new Uint8Array(await request.arrayBuffer());
-    if (body.length > MAX_BODY_BYTES) throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
-    return body;
-  }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) { body.set(c, o); o += c.length; }
-  return body;
 }
 
 export async function handleKmsRequest(request: Request, env: Env, requestId: string, now = Date.now()): Promise<Response> {
@@ -91,27 +56,34 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     }
     const validated = validate<never>(op.schema, parseBody(DECODER.decode(body)));
     input = validated;
-    audit = { draft: requestDraft(env, request, requestId, now, name, observed, input) };
-    const policyContext = requestContext(principal, audit.draft.sourceIPAddress, url.protocol === "https:", now, validated as Record<string, unknown>);
+    audit = { draft: requestDraft(env, request, requestId, now, name, op, observed, input) };
     const fields = validated as Record<string, unknown>;
-    for (const token of (fields.GrantTokens as string[] | undefined) ?? []) {
-      if (!parseGrantToken(token)) throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
-    }
-    const encryptionContext = (fields.EncryptionContext ?? fields.SourceEncryptionContext) as Record<string, string> | undefined;
-    const ctx: OpContext = { env, region, placement: env.REGIONS[region], caller: principal, requestId, now, audit, policyContext, ...(encryptionContext ? { encryptionContext } : {}) };
-    if (IAM_ONLY.has(name)) requireIdentityAllow(ctx, name);
+    const contextOf = (input: Record<string, unknown>) => requestContext(principal, audit!.draft.sourceIPAddress, url.protocol === "https:", now, input);
+    for (const token of (fields.GrantTokens as string[] | undefined) ?? []) await checkGrantToken(env, region, principal, token);
+    const encryptionContext = op.encryptionContext ? (fields[op.encryptionContext] as Record<string, string> | undefined) : undefined;
+    const ctx: OpContext = {
+      env, region, placement: env.REGIONS[region], op, caller: principal, requestId, now, audit,
+      policyContext: contextOf(fields),
+      policyContextWith: (ec) => contextOf({ ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined }),
+      ...(encryptionContext ? { encryptionContext } : {}),
+    };
+    // IAM-only permissions involve no key: the authorizer decides them here, before the operation runs.
+    if (op.iamOnly) requireIdentityAllow(ctx, "*");
     const output = await op.run(ctx, validated);
     response = new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });
   } catch (err) {
     failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
     response = renderError(err, requestId);
   }
-  // Every request leaves exactly one record (one per account for cross-account use), durable
-  // before the response leaves: the vault stored it with a state change (audit.recorded), or
-  // it is appended to the account's AuditLog here.
+  // Every request leaves exactly one record (one per account for cross-account use; past a
+  // threshold, requests that failed authentication are counted into one per source and minute,
+  // docs/audit.md), durable before the response leaves: the vault stored it with a state change
+  // (audit.recorded), or it is appended to the account's AuditLog here.
   if (!audit?.recorded) {
     try {
-      await recordRequest(env, audit ?? { draft: requestDraft(env, request, requestId, now, name, observed, input) }, failure);
+      // The record names an operation only if X-Amz-Target names a real one: the rest is the caller's text.
+      const eventName = OPERATIONS.has(name) || NOT_YET_IMPLEMENTED.has(name) ? name : "Unknown";
+      await recordRequest(env, audit ?? { draft: requestDraft(env, request, requestId, now, eventName, OPERATIONS.get(name), observed, input) }, failure);
     } catch (err) {
       console.error(`request ${requestId}: audit record could not be stored`, err instanceof Error ? err.message : String(err));
       return renderError(new KmsError("DependencyTimeoutException", "The request could not be recorded; it was not completed. Retry."), requestId);

@@ -32,7 +32,9 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
   if (algorithm !== ALGORITHM) {
     throw incomplete(`Unsupported AWS 'algorithm': '${algorithm}'. Only ${ALGORITHM} is supported.`);
   }
-  const params: Record<string, string> = {};
+  // Without a prototype, so that a pair named __proto__ or constructor is data like any other
+  // and no inherited property can stand in for a missing component.
+  const params: Record<string, string> = Object.create(null);
   for (const part of header.slice(space + 1).split(",")) {
     const p = part.trim();
     if (!p) continue;
@@ -83,8 +85,16 @@ export function checkScope(auth: ParsedAuthorization, headers: Headers, servedRe
   if (auth.scopeDate !== xAmzDate.slice(0, 8)) {
     throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`);
   }
+  // "The host header must be included as a signed header … Any x-amz-* headers that you plan to
+  // include in your request must also be added" (AWS docs, "Create a signed AWS API request",
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). X-Amz-Target
+  // names the operation: left unsigned, one captured request could be replayed as any other
+  // operation taking the same body (DescribeKey as DisableKey). A request without it runs nothing.
   if (!auth.signedHeaders.includes("host")) throw invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   if (!auth.signedHeaders.includes("x-amz-date")) throw invalid("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+  if (headers.has("x-amz-target") && !auth.signedHeaders.includes("x-amz-target")) {
+    throw invalid("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+  }
   if (t < now - MAX_CLOCK_SKEW_MS) {
     throw invalid(`Signature expired: ${xAmzDate} is now earlier than ${amzDate(now - MAX_CLOCK_SKEW_MS)} (${amzDate(now)} - 5 min.)`);
   }
@@ -177,12 +187,19 @@ export async function verifySignature(
   xAmzDate: string,
   credential: Credential,
 ): Promise<void> {
+  // The signature always covers the body's own SHA-256. UNSIGNED-PAYLOAD (an S3 option, AWS docs
+  // "Authenticating Requests: Using the Authorization Header", https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html)
+  // would leave the body free to change under a valid signature, so it is refused here, as is
+  // any claimed hash that is not the body's.
   const payloadHash = await sha256Hex(body);
   const claimed = headers.get("x-amz-content-sha256");
-  if (claimed !== null && claimed !== "UNSIGNED-PAYLOAD" && !hexEqual(claimed.toLowerCase(), payloadHash)) {
+  if (claimed === "UNSIGNED-PAYLOAD") {
+    throw invalid("'x-amz-content-sha256: UNSIGNED-PAYLOAD' is not accepted: the signature must cover the SHA-256 of the request body.");
+  }
+  if (claimed !== null && !hexEqual(claimed.toLowerCase(), payloadHash)) {
     throw invalid("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
-  const canonical = canonicalRequest(method, url, headers, auth.signedHeaders, claimed !== null && claimed === "UNSIGNED-PAYLOAD" ? claimed : payloadHash);
+  const canonical = canonicalRequest(method, url, headers, auth.signedHeaders, payloadHash);
   const stringToSign = [ALGORITHM, xAmzDate, `${auth.scopeDate}/${auth.region}/${auth.service}/aws4_request`, await sha256Hex(canonical)].join("\n");
   const key = await signingKey(auth.accessKeyId, credential.secretAccessKey, auth.scopeDate, auth.region);
   const expected = toHex(await hmac(key, stringToSign));

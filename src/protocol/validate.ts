@@ -1,6 +1,9 @@
 // Input validation at the boundary, from the service model's constraints. Constraint
 // failures collect into one ValidationException ("N validation errors detected: …",
 // camelCase member paths); a member of the wrong JSON type is a SerializationException.
+// Every user string (member, list item, map key and value) must be well-formed Unicode: JSON
+// can carry a lone UTF-16 surrogate ("\ud800"), which UTF-8 encoding would silently replace by
+// U+FFFD, so two different encryption contexts would encode, and authenticate, alike.
 import { KmsError, validationError } from "./errors.js";
 import { decodeBase64 } from "./codec.js";
 
@@ -19,6 +22,10 @@ export type Field = Rule & { required?: boolean };
 export type Schema = Record<string, Field>;
 
 const camel = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+// String.prototype.isWellFormed is ES2024 (workerd and Node >= 20 have it); the project's lib is ES2023.
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+const WELL_FORMED = "be a well-formed Unicode string (no unpaired surrogate code units)";
+const WELL_FORMED_MAP = "have keys and values that are well-formed Unicode strings (no unpaired surrogate code units)";
 const typeError = (path: string, expected: string): KmsError =>
   new KmsError("SerializationException", `Value at '${path}' must be ${expected}`);
 
@@ -28,6 +35,8 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
   switch (rule.kind) {
     case "string": {
       if (typeof value !== "string") throw typeError(path, "a string");
+      // Not echoed: the value is refused as a whole, before any other constraint looks at it.
+      if (!isWellFormed(value)) { fail(WELL_FORMED); return value; }
       if (rule.min !== undefined && value.length < rule.min) fail(`have length greater than or equal to ${rule.min}`, `'${value}'`);
       if (rule.max !== undefined && value.length > rule.max) fail(`have length less than or equal to ${rule.max}`);
       if (rule.pattern && !rule.pattern.test(value)) fail(`satisfy regular expression pattern: ${rule.pattern.source}`, `'${value}'`);
@@ -54,18 +63,27 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
       return value;
     case "enum":
       if (typeof value !== "string") throw typeError(path, "a string");
+      if (!isWellFormed(value)) { fail(WELL_FORMED); return value; }
       if (!rule.values.includes(value)) fail(`satisfy enum value set: [${rule.values.join(", ")}]`, `'${value}'`);
       return value;
     case "map": {
       if (value === null || typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a map of strings");
-      const out: Record<string, string> = {};
+      // Every key ("__proto__", "constructor", …) is data: Object.fromEntries defines own
+      // properties, where `out[k] = v` would call the Object.prototype "__proto__" setter and
+      // drop the pair. The map keeps Object.prototype because Durable Object RPC (structured
+      // clone) refuses null-prototype objects, so readers look up own keys only.
+      const out: [string, string][] = [];
+      let malformed = false;
       for (const [k, v] of Object.entries(value)) {
+        if (!isWellFormed(k)) { malformed = true; continue; } // not echoed in a member path
         if (typeof v !== "string") throw typeError(`${path}.${k}`, "a string");
+        if (!isWellFormed(v)) { malformed = true; continue; }
         if (rule.keyMax !== undefined && k.length > rule.keyMax) fail(`have keys of length less than or equal to ${rule.keyMax}`);
         if (rule.valueMax !== undefined && v.length > rule.valueMax) fail(`have values of length less than or equal to ${rule.valueMax}`);
-        out[k] = v;
+        out.push([k, v]);
       }
-      return out;
+      if (malformed) fail(WELL_FORMED_MAP);
+      return Object.fromEntries(out);
     }
     case "list": {
       if (!Array.isArray(value)) throw typeError(path, "a list");
@@ -83,7 +101,7 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
 function validateInto(schema: Schema, body: Record<string, unknown>, prefix: string, errors: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema)) {
-    const value = body[name];
+    const value = Object.hasOwn(body, name) ? body[name] : undefined;
     const path = prefix + camel(name);
     if (value === undefined || value === null) {
       if (field.required) errors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);

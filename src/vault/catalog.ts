@@ -99,9 +99,14 @@ export class Catalog extends DurableObject<Env> {
     return ok(null);
   }
 
-  async updateAlias(aliasName: string, keyId: string, now: number): Promise<VaultResult<{ previousKeyId: string }>> {
+  /**
+   * Points an alias at another key. `expectedKeyId` is the target the caller was authorized on:
+   * if the alias moved since, nothing changes (ConflictException; the caller may retry).
+   */
+  async updateAlias(aliasName: string, keyId: string, now: number, expectedKeyId: string): Promise<VaultResult<{ previousKeyId: string }>> {
     const entry = await this.ctx.storage.get<AliasEntry>(`a:${aliasName}`);
     if (!entry) return fail("NotFound", `Alias ${aliasName} is not found.`);
+    if (entry.targetKeyId !== expectedKeyId) return fail("Conflict", `Alias ${aliasName} changed while it was being updated; retry.`);
     if (entry.targetKeyId === keyId) return ok({ previousKeyId: keyId });
     const n = (await this.ctx.storage.get<number>(`n:${keyId}`)) ?? 0;
     if (n >= MAX_ALIASES_PER_KEY) return fail("LimitExceeded", `A KMS key can have at most ${MAX_ALIASES_PER_KEY} aliases`);
@@ -114,9 +119,11 @@ export class Catalog extends DurableObject<Env> {
     return ok({ previousKeyId: entry.targetKeyId });
   }
 
-  async deleteAlias(aliasName: string): Promise<VaultResult<{ targetKeyId: string }>> {
+  /** Deletes an alias, if it still points at `expectedKeyId` (the key the caller was authorized on). */
+  async deleteAlias(aliasName: string, expectedKeyId: string): Promise<VaultResult<{ targetKeyId: string }>> {
     const entry = await this.ctx.storage.get<AliasEntry>(`a:${aliasName}`);
     if (!entry) return fail("NotFound", `Alias ${aliasName} is not found.`);
+    if (entry.targetKeyId !== expectedKeyId) return fail("Conflict", `Alias ${aliasName} changed while it was being deleted; retry.`);
     const n = (await this.ctx.storage.get<number>(`n:${entry.targetKeyId}`)) ?? 1;
     await this.ctx.storage.delete(`a:${aliasName}`);
     await this.ctx.storage.put(`n:${entry.targetKeyId}`, n - 1);

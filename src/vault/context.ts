@@ -3,6 +3,20 @@
 // its key: u32 BE key length, key, u32 BE value length, value.
 
 const enc = new TextEncoder();
+/** The u16 pair count of the format. */
+const MAX_PAIRS = 0xffff;
+// String.prototype.isWellFormed is ES2024 (workerd and Node >= 20 have it); the project's lib is ES2023.
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * UTF-8 of a context string. A lone surrogate would become U+FFFD, so two different contexts
+ * would encode alike: validation refuses such strings at the boundary, and one reaching here is
+ * a programming error.
+ */
+function utf8(s: string): Uint8Array {
+  if (typeof s !== "string" || !isWellFormed(s)) throw new TypeError("encryption context: not a well-formed Unicode string");
+  return enc.encode(s);
+}
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -11,9 +25,12 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 export function encodeContext(context: Record<string, string> | undefined): Uint8Array {
+  // Own enumerable keys only (Object.entries), whatever the object's prototype: a key named
+  // "__proto__" or "constructor" is data like any other.
   const pairs = Object.entries(context ?? {})
-    .map(([k, v]) => [enc.encode(k), enc.encode(v)] as const)
+    .map(([k, v]) => [utf8(k), utf8(v)] as const)
     .sort((x, y) => compareBytes(x[0], y[0]));
+  if (pairs.length > MAX_PAIRS) throw new RangeError(`encryption context: more than ${MAX_PAIRS} pairs`);
   let size = 3;
   for (const [k, v] of pairs) size += 8 + k.length + v.length;
   const out = new Uint8Array(size);

@@ -136,6 +136,13 @@ export class IdentityStore extends DurableObject<Env> {
     return ok(await this.issueKey(account, user));
   }
 
+  /** Whose access key this is (a user's, or the account root's when no userName): the admin API checks permission on that principal. */
+  async accessKeyOwner(account: string, accessKeyId: string): Promise<VaultResult<{ userName?: string }>> {
+    const s = await this.ctx.storage.get<StoredCredential>(`ak:${accessKeyId}`);
+    if (!s || s.accountId !== account) return fail("NotFound", `Access key ${accessKeyId} does not exist`);
+    return ok(s.userName !== undefined ? { userName: s.userName } : {});
+  }
+
   async deleteAccessKey(account: string, accessKeyId: string): Promise<VaultResult<null>> {
     const s = await this.ctx.storage.get<StoredCredential>(`ak:${accessKeyId}`);
     if (!s || s.accountId !== account) return fail("NotFound", `Access key ${accessKeyId} does not exist`);
@@ -150,7 +157,7 @@ export class IdentityStore extends DurableObject<Env> {
     if (!user) return fail("NotFound", `User ${userName} does not exist`);
     if (!/^[\w+=,.@-]{1,128}$/.test(policyName)) return fail("Validation", "A policy name is 1–128 characters of [\\w+=,.@-]");
     try {
-      parsePolicy(document);
+      parsePolicy(document, "identity");
     } catch (e) {
       if (e instanceof PolicyError) return fail("MalformedPolicy", e.message);
       throw e;
@@ -162,7 +169,7 @@ export class IdentityStore extends DurableObject<Env> {
   async deleteUserPolicy(account: string, userName: string, policyName: string): Promise<VaultResult<null>> {
     const key = `user:${account}:${userName}`;
     const user = await this.ctx.storage.get<UserRecord>(key);
-    if (!user || !(policyName in user.policies)) return fail("NotFound", `Policy ${policyName} of user ${userName} does not exist`);
+    if (!user || !Object.hasOwn(user.policies, policyName)) return fail("NotFound", `Policy ${policyName} of user ${userName} does not exist`);
     const { [policyName]: _gone, ...rest } = user.policies;
     await this.ctx.storage.put(key, { ...user, policies: rest });
     return ok(null);

@@ -1,6 +1,8 @@
 // Shapes shared between the vault Durable Objects and their callers. Vaults report
 // failures as coded results (the protocol layer maps codes to AWS error types).
-import type { CloudTrailRecord } from "../audit/record.js";
+import type { AuditDraft, CloudTrailRecord } from "../audit/record.js";
+import type { Permission } from "../authz/authorize.js";
+import type { RequestContext } from "../policy/conditions.js";
 
 export type KeyState = "Enabled" | "Disabled" | "PendingDeletion" | "PendingImport" | "Unavailable" | "Creating" | "Updating";
 
@@ -50,10 +52,8 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
   InvalidGrantToken: "InvalidGrantTokenException",
 };
 
-export interface GrantConstraints {
-  EncryptionContextSubset?: Record<string, string>;
-  EncryptionContextEquals?: Record<string, string>;
-}
+export type { GrantConstraints } from "../authz/authorize.js";
+import type { GrantConstraints } from "../authz/authorize.js";
 
 /** A grant as ListGrants returns it (CreationDate in epoch seconds). */
 export interface GrantListEntry {
@@ -77,29 +77,48 @@ export interface CreateGrantParams {
 }
 
 /**
- * Who calls a vault: the caller's account; for authorization, the principal, the KMS action
- * and the request's condition context; and the request's audit draft when the vault is to
- * record it. Without `action`, the call is part of a request whose authorization the vault
- * checked in another call (or that needs none).
+ * Calls on a key that carry no permission check, each named for why. Everything else names
+ * the permission it needs, and the vault has the one authorizer (src/authz) decide it.
+ */
+export const SKIP = {
+  /** CreateKey: there is no key yet; kms:CreateKey was decided by the handler (identity policies). */
+  noKeyYet: "no key yet (kms:CreateKey decided by identity policies)",
+  /** ListAliases with KeyId: whether the key exists, inside kms:ListAliases, which the handler decided. */
+  existence: "existence check of an IAM-only operation",
+  /** The admin API, for an account the authorizer admitted it to (the audit trail's key, records and outboxes). */
+  admin: "admin operation decided by the authorizer",
+  /** ListRetirableGrants: the grants the retirement index names, after kms:ListRetirableGrants was decided. */
+  retirementIndex: "grants named by the retirement index (kms:ListRetirableGrants decided by identity policies)",
+} as const;
+export type SkipReason = (typeof SKIP)[keyof typeof SKIP];
+
+/** A vault call's authorization: the permission to check, or a named reason why none is checked. */
+export type Authorization = { readonly check: Permission } | { readonly skip: SkipReason };
+
+/**
+ * Who calls a vault: the caller's account and principal, its identity policies and the
+ * request's condition keys, the authorization the call needs, and the request's audit draft
+ * when the vault is to record it.
  */
 export interface VaultCaller {
   account: string;
   /**
    * The account the request named the key in: an ARN's account, the caller's own for a key id
-   * or alias (the default), or "*" when a ciphertext blob identified the key.
+   * or alias (the default), or "*" when a ciphertext blob or grant token identified the key.
    */
   keyAccount?: string;
-  principalArn?: string;
+  principalArn: string;
+  principalType: "Root" | "IAMUser";
   /** A service principal acting on its own behalf (e.g. the audit trail generating data keys). */
   service?: string;
-  action?: string;
-  context?: Record<string, string | string[]>;
+  /** The IAM user's identity policies (texts), evaluated against the key's ARN. */
+  policies: readonly string[];
+  /** Condition keys of the request (lower-cased names). */
+  context: RequestContext;
   /** The request's encryption context, as given (grant constraints compare it exactly). */
   encryptionContext?: Record<string, string>;
-  /** For authorization: an account root, or an IAM user with its identity policies (evaluated by the vault against the key's ARN). */
-  principalType?: "Root" | "IAMUser";
-  policies?: string[];
-  audit?: import("../audit/record.js").AuditDraft;
+  authz: Authorization;
+  audit?: AuditDraft;
 }
 
 export const ok = <T>(value: T): VaultResult<T> => ({ ok: true, value });
@@ -125,7 +144,10 @@ export interface KeyMetadata {
   DeletionDate?: number;
   Origin: string;
   KeyManager: string;
-  EncryptionAlgorithms: string[];
+  EncryptionAlgorithms?: string[];
+  SigningAlgorithms?: string[];
+  MacAlgorithms?: string[];
+  KeyAgreementAlgorithms?: string[];
   MultiRegion: boolean;
   CurrentKeyMaterialId?: string;
 }
@@ -144,9 +166,12 @@ export interface CreateKeyParams {
   region: string;
   description: string;
   tags: Tag[];
+  keySpec: string;
+  keyUsage: string;
   /** The key policy text; the default key policy when absent. */
   policy?: string;
-  bypassPolicyLockoutSafetyCheck?: boolean;
+  /** The permission the lockout safety check asks the new policy for (absent: the check is bypassed). */
+  lockout?: Permission;
   /** "AWS" for a service-managed key (rotated yearly, its policy fixed). */
   keyManager?: "CUSTOMER" | "AWS";
 }

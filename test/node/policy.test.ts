@@ -1,7 +1,7 @@
 // The policy language as a pure function: a table of cases covering every operator, the
 // IfExists suffix, ForAnyValue/ForAllValues, principals, actions, resources and effects.
 import { describe, expect, it } from "vitest";
-import { parsePolicy, PolicyError } from "../../src/policy/document.js";
+import { parsePolicy, PolicyError, type PolicyKind } from "../../src/policy/document.js";
 import { evaluatePolicy, type Decision, type PolicyRequest } from "../../src/policy/evaluate.js";
 import type { RequestContext } from "../../src/policy/conditions.js";
 
@@ -174,17 +174,88 @@ const CASES: Case[] = [
 describe("policy evaluation table", () => {
   it("has at least 100 cases", () => expect(CASES.length).toBeGreaterThanOrEqual(100));
   it.each(CASES)("%s", (_name, text, request, expected) => {
-    expect(evaluatePolicy(parsePolicy(text), request, true)).toBe(expected);
+    expect(evaluatePolicy(parsePolicy(text, "key"), request, true)).toBe(expected);
   });
 
   it("identity policies apply without a Principal element", () => {
     const identity = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: KEY }] });
-    expect(evaluatePolicy(parsePolicy(identity), req(), false)).toBe("Allow");
-    expect(evaluatePolicy(parsePolicy(identity), req(), true)).toBe("NoMatch");
+    expect(evaluatePolicy(parsePolicy(identity, "identity"), req(), false)).toBe("Allow");
+    expect(evaluatePolicy(parsePolicy(identity, "identity"), req(), true)).toBe("NoMatch");
+  });
+});
+
+// Condition keys that are also names of Object.prototype members: a lookup must see only the
+// context's own keys, whatever the context's prototype ("constructor" and "__proto__" stay the
+// same when lower-cased, so a plain object would answer them from Object.prototype).
+describe("condition keys named like Object.prototype members", () => {
+  const KEYS = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"];
+  /** A context with own keys only, over the given prototype (Object.prototype or null). */
+  function contextOf(prototype: object | null, entries: [string, string][]): RequestContext {
+    const ctx = Object.create(prototype) as RequestContext;
+    for (const [k, value] of entries) Object.defineProperty(ctx, k, { value, enumerable: true, writable: true, configurable: true });
+    return ctx;
+  }
+  const run = (c: Record<string, unknown>, context: RequestContext) =>
+    evaluatePolicy(parsePolicy(cond(c), "key"), { ...req(), context }, true);
+
+  for (const [label, prototype] of [["plain", Object.prototype], ["null-prototype", null]] as const) {
+    describe(`${label} context`, () => {
+      it.each(KEYS)("%s absent: no exception, the key counts as absent", (k) => {
+        const absent = contextOf(prototype, []);
+        expect(run({ Null: { [k]: "true" } }, absent)).toBe("Allow");
+        expect(run({ Null: { [k]: "false" } }, absent)).toBe("NoMatch");
+        expect(run({ StringEqualsIfExists: { [k]: "x" } }, absent)).toBe("Allow");
+        expect(run({ StringNotEquals: { [k]: "x" } }, absent)).toBe("Allow");
+        for (const [op, value] of [["StringEquals", "x"], ["StringEqualsIgnoreCase", "x"], ["StringLike", "*"], ["Bool", "true"], ["NumericEquals", "0"], ["DateLessThan", NOW], ["IpAddress", "0.0.0.0/0"], ["ArnLike", "arn:*:*:*:*:*"]]) {
+          expect(run({ [op]: { [k]: value } }, absent), op).toBe("NoMatch");
+          expect(run({ [`ForAnyValue:${op}`]: { [k]: value } }, absent), op).toBe("NoMatch");
+          expect(run({ [`ForAllValues:${op}`]: { [k]: value } }, absent), op).toBe("Allow");
+        }
+      });
+
+      it.each(KEYS)("%s present as an own key: an ordinary condition key", (k) => {
+        const present = contextOf(prototype, [[k.toLowerCase(), "x"]]);
+        expect(run({ StringEquals: { [k]: "x" } }, present)).toBe("Allow");
+        expect(run({ StringEqualsIgnoreCase: { [k]: "X" } }, present)).toBe("Allow");
+        expect(run({ StringEquals: { [k]: "y" } }, present)).toBe("NoMatch");
+        expect(run({ Null: { [k]: "false" } }, present)).toBe("Allow");
+      });
+    });
+  }
+});
+
+describe("malformed condition values never match", () => {
+  it.each<[string, Record<string, unknown>, RequestContext]>([
+    ["a CIDR with an empty prefix length", { IpAddress: { "aws:SourceIp": "10.0.0.0/" } }, { "aws:sourceip": "203.0.113.7" }],
+    ["a CIDR with two prefix lengths", { IpAddress: { "aws:SourceIp": "203.0.113.0/24/8" } }, { "aws:sourceip": "203.0.113.7" }],
+    ["a CIDR with a spaced prefix length", { IpAddress: { "aws:SourceIp": "203.0.113.0/ 24" } }, { "aws:sourceip": "203.0.113.7" }],
+    ["an empty number", { NumericEquals: { "kms:RotationPeriodInDays": "0" } }, { "kms:rotationperiodindays": "" }],
+    ["a hexadecimal number", { NumericEquals: { "kms:RotationPeriodInDays": "16" } }, { "kms:rotationperiodindays": "0x10" }],
+    ["a number with spaces", { NumericEquals: { "kms:RotationPeriodInDays": "90" } }, { "kms:rotationperiodindays": " 90 " }],
+    ["a date that is not ISO 8601", { DateGreaterThan: { "aws:CurrentTime": "2000-01-01T00:00:00Z" } }, { "aws:currenttime": "March 7" }],
+    ["an unparseable date", { DateLessThan: { "aws:CurrentTime": "someday" } }, { "aws:currenttime": NOW }],
+  ])("%s", (_name, c, context) => {
+    expect(evaluatePolicy(parsePolicy(cond(c), "key"), { ...req(), context }, true)).toBe("NoMatch");
   });
 });
 
 describe("malformed policies", () => {
+  const identityStmt = (s: Record<string, unknown>) => ({ Effect: "Allow", Action: "kms:*", Resource: "*", ...s });
+  it.each<[string, PolicyKind, string]>([
+    ["key policy statement without Principal", "key", policy(stmt({ Principal: undefined }))],
+    ["key policy with one statement without Principal", "key", policy(stmt({}), stmt({ Principal: undefined, Effect: "Deny" }))],
+    ["identity policy with Principal", "identity", policy(identityStmt({ Principal: { AWS: ACCT } }))],
+    ["identity policy with Principal *", "identity", policy(identityStmt({ Principal: "*" }))],
+    ["identity policy with NotPrincipal", "identity", policy(identityStmt({ NotPrincipal: { AWS: ACCT } }))],
+  ])("%s (%s)", (_name, kind, text) => {
+    expect(() => parsePolicy(text, kind)).toThrow(PolicyError);
+  });
+
+  it("a key policy may name its principals with NotPrincipal; an identity policy names none", () => {
+    expect(parsePolicy(policy(stmt({ Principal: undefined, NotPrincipal: { AWS: ALICE } })), "key").statements).toHaveLength(1);
+    expect(parsePolicy(policy(identityStmt({})), "identity").statements).toHaveLength(1);
+  });
+
   it.each([
     ["not JSON", "{"],
     ["not an object", "[]"],
@@ -199,12 +270,12 @@ describe("malformed policies", () => {
     ["unknown Version", JSON.stringify({ Version: "2099-01-01", Statement: [stmt({})] })],
     ["empty action list", policy(stmt({ Action: [] }))],
   ])("%s", (_name, text) => {
-    expect(() => parsePolicy(text)).toThrow(PolicyError);
+    expect(() => parsePolicy(text, "key")).toThrow(PolicyError);
   });
 
   it("the AWS default key policy parses and delegates to the account", () => {
     const text = `{\n  "Version" : "2012-10-17",\n  "Id" : "key-default-1",\n  "Statement" : [ {\n    "Sid" : "Enable IAM User Permissions",\n    "Effect" : "Allow",\n    "Principal" : { "AWS" : "arn:aws:iam::${ACCT}:root" },\n    "Action" : "kms:*",\n    "Resource" : "*"\n  } ]\n}`;
-    const doc = parsePolicy(text);
+    const doc = parsePolicy(text, "key");
     expect(doc.id).toBe("key-default-1");
     expect(evaluatePolicy(doc, req(), true)).toBe("Allow");
     expect(evaluatePolicy(doc, req({ principal: { arn: "arn:aws:iam::999988887777:root", accountId: "999988887777" } }), true)).toBe("NoMatch");

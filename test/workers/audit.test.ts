@@ -2,11 +2,12 @@
 // exactly once, never holding secrets; digests signed and chained.
 import { describe, expect, it } from "vitest";
 import { SELF, env as testEnv, abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { auditShards, type Env } from "../../src/env.js";
+import type { Env } from "../../src/env.js";
+import { auditShards } from "../../src/placement.js";
 import { gunzip } from "../../src/audit/objects.js";
 import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
-import { auditLogName, auditShardName } from "../../src/vault/naming.js";
+import { auditLogName, auditShardName } from "../../src/placement.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
 import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
 
@@ -206,7 +207,7 @@ describe("audit trail", () => {
   it("rotation and deletion leave AwsServiceEvent records", async () => {
     const { KeyId } = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
     await ok("EnableKeyRotation", { KeyId, RotationPeriodInDays: 90 });
-    const { vaultName } = await import("../../src/vault/naming.js");
+    const { vaultName } = await import("../../src/placement.js");
     const vault = env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", KeyId)));
     await runInDurableObject(vault, (i: { clockOffsetMs: number }) => { i.clockOffsetMs += 91 * 86_400_000; });
     await runDurableObjectAlarm(vault);

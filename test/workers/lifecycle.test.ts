@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { env as testEnv, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { Env } from "../../src/env.js";
-import { vaultName, IDENTITY_STORE_NAME } from "../../src/vault/naming.js";
+import { vaultName, IDENTITY_STORE_NAME } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import { b64, call, ok, text, unb64 } from "./kms.js";
 

@@ -1,6 +1,10 @@
 // SigV4 verification against the reference's test vector (§1.7), computed independently and
-// matched byte for byte by @smithy/signature-v4.
+// matched byte for byte by @smithy/signature-v4; and the parts of a request a signature must
+// bind (the body's hash, the operation), over the Worker's route.
 import { describe, expect, it } from "vitest";
+import { SELF } from "cloudflare:test";
+import { signRequest, type SignOptions } from "../../src/cli/sign.js";
+import { ACCESS_KEY_ID, ENDPOINT, SECRET_ACCESS_KEY, ok } from "./kms.js";
 import { canonicalRequest, parseAuthorization, checkScope, sha256Hex, verifySignature } from "../../src/protocol/sigv4.js";
 import { KmsError } from "../../src/protocol/errors.js";
 
@@ -47,5 +51,68 @@ describe("SigV4 reference vector", () => {
     const h = headers("content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target", "8bceec4e6ca463c201715359e4e6ad17ca5d65394e614a706174a96900df7a97", true);
     h.set("x-amz-content-sha256", "0".repeat(64));
     await expect(verify(h)).rejects.toBeInstanceOf(KmsError);
+  });
+});
+
+describe("SigV4 binds the whole request (no malleable parts)", () => {
+  /** Headers signed by the SDK's own signer, optionally leaving headers out of SignedHeaders. */
+  const sign = (target: string, body: string, extra: Partial<SignOptions> = {}) =>
+    signRequest(ENDPOINT, target, body, { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: "us-east-1", ...extra });
+  const send = async (headers: Record<string, string>, body: string) => {
+    const res = await SELF.fetch(ENDPOINT, { method: "POST", headers, body });
+    return { status: res.status, body: (await res.json()) as { __type?: string; message?: string; Plaintext?: string } };
+  };
+
+  it("UNSIGNED-PAYLOAD is refused, so a body swapped under a valid signature is not run", async () => {
+    const h = await sign("GenerateRandom", '{"NumberOfBytes":8}', { extraHeaders: { "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } });
+    expect(h["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+    for (const body of ['{"NumberOfBytes":8}', '{"NumberOfBytes":1024}']) {
+      const r = await send(h, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.__type).toBe("InvalidSignatureException");
+      expect(r.body.message).toMatch(/x-amz-content-sha256/i);
+    }
+  });
+
+  it("an x-amz-content-sha256 that is not the body's hash is refused, even when the signature covers it", async () => {
+    const body = '{"NumberOfBytes":8}';
+    const other = await sha256Hex('{"NumberOfBytes":9}');
+    const r = await send(await sign("GenerateRandom", body, { extraHeaders: { "x-amz-content-sha256": other } }), body);
+    expect(r.status).toBe(400);
+    expect(r.body.__type).toBe("InvalidSignatureException");
+  });
+
+  it("a signature that leaves x-amz-target out of SignedHeaders cannot be replayed as another operation", async () => {
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const body = JSON.stringify({ KeyId: keyId });
+    const h = await sign("DescribeKey", body, { unsignableHeaders: new Set(["x-amz-target"]) });
+    expect(h.authorization).not.toMatch(/x-amz-target/);
+    const replayed = await send({ ...h, "x-amz-target": "TrentService.DisableKey" }, body);
+    expect(replayed.status, JSON.stringify(replayed.body)).toBe(400);
+    expect(replayed.body.__type).toBe("InvalidSignatureException");
+    expect(replayed.body.message).toMatch(/X-Amz-Target/);
+    const described = await ok<{ KeyMetadata: { KeyState: string } }>("DescribeKey", { KeyId: keyId });
+    expect(described.KeyMetadata.KeyState).toBe("Enabled");
+  });
+
+  it("host and x-amz-date must be signed as well", async () => {
+    for (const left of ["host", "x-amz-date"]) {
+      const r = await send(await sign("ListKeys", "{}", { unsignableHeaders: new Set([left]) }), "{}");
+      expect(r.status, left).toBe(400);
+      expect(r.body.__type, left).toBe("InvalidSignatureException");
+    }
+  });
+
+  it("Authorization parameters are plain data: an inherited property never stands in for a missing one", () => {
+    const header = "AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + "0".repeat(64) + ", __proto__=x, constructor=y, hasOwnProperty=z";
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.Credential = "AKIDEXAMPLE/20150830/us-east-1/kms/aws4_request";
+    try {
+      expect(() => parseAuthorization(header)).toThrow(/requires 'Credential' parameter/);
+    } finally {
+      delete proto.Credential;
+    }
+    const full = parseAuthorization(header.replace("SignedHeaders", "Credential=AKIDEXAMPLE/20150830/us-east-1/kms/aws4_request, SignedHeaders"));
+    expect(full).toMatchObject({ accessKeyId: "AKIDEXAMPLE", signedHeaders: ["host", "x-amz-date", "x-amz-target"] });
   });
 });

@@ -1,0 +1,41 @@
+// Reading a request body within MAX_BODY_BYTES, for both routes (KMS `/` and `/admin`): a body
+// is refused as soon as it passes the limit, never read whole first, so that no client can make
+// the Worker buffer more than the limit.
+import { MAX_BODY_BYTES } from "../kms/limits.js";
+import { KmsError } from "./errors.js";
+
+const tooLarge = () => new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
+
+/** Reads at most MAX_BODY_BYTES; a longer body is refused before it is parsed. */
+export async function readBody(request: Request): Promise<Uint8Array> {
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? "0");
+  if (declared > MAX_BODY_BYTES) {
+    await request.body?.cancel(); // refused unread: the runtime may drop it rather than buffer it
+    throw tooLarge();
+  }
+  if (!request.body) return new Uint8Array(0);
+  // A declared length (without chunked framing) bounds the body, so it is read in one call.
+  if (length !== null && !request.headers.has("transfer-encoding")) {
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (body.length > MAX_BODY_BYTES) throw tooLarge();
+    return body;
+  }
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) { body.set(c, o); o += c.length; }
+  return body;
+}

@@ -1,0 +1,121 @@
+// The key record (docs/formats.md, "Key record") and the key-state table: what a vault stores
+// about its key besides grants and the audit outbox, and which states allow which calls.
+// https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+import { defaultKeyPolicy } from "./key-policy.js";
+import { keyTypeOf } from "./key-types/index.js";
+import { fail, type KeyMetadata, type KeyState, type Tag, type VaultResult } from "./types.js";
+
+export const RECORD = "key";
+/** v1 predates key policies; v2 added the policy; v3 names the key spec, usage and origin. */
+export const RECORD_VERSION = 3;
+
+/** A version of the key material, stored wrapped (docs/formats.md, "Key record"). */
+export interface Material {
+  version: number;
+  id: string; // KeyMaterialId: 64 hex
+  created: number;
+  rotationType?: "AUTOMATIC" | "ON_DEMAND";
+  wrapped: Uint8Array; // AES-KWP(region root key, key material)
+}
+
+export interface KeyRecord {
+  recordVersion: number;
+  keyId: string;
+  arn: string;
+  account: string;
+  region: string;
+  description: string;
+  creationDate: number;
+  state: KeyState;
+  deletionDate?: number;
+  keySpec: string;
+  keyUsage: string;
+  origin: string;
+  tags: Tag[];
+  rotationEnabled: boolean;
+  rotationPeriodDays?: number;
+  nextRotation?: number;
+  onDemandRotations: number;
+  currentVersion: number;
+  materials: Material[];
+  keyManager?: "CUSTOMER" | "AWS";
+  /** Aliases that point at the key (kms:ResourceAliases), kept by the alias operations. */
+  aliases?: string[];
+  /** The key policy, as text (GetKeyPolicy returns it verbatim), and its version. */
+  policy: string;
+  policyVersion: number;
+}
+
+/** A stored record of any version, brought to the current one (older versions are only read). */
+export function upgradeRecord(stored: Partial<KeyRecord> & { recordVersion: number; account: string } | undefined): KeyRecord | undefined {
+  if (!stored) return undefined;
+  if (stored.recordVersion >= RECORD_VERSION) return stored as KeyRecord;
+  return {
+    // v1 and v2 keys were all symmetric encryption keys of AWS_KMS origin.
+    keySpec: "SYMMETRIC_DEFAULT",
+    keyUsage: "ENCRYPT_DECRYPT",
+    origin: "AWS_KMS",
+    // v1 predates key policies: such a key gets the default policy.
+    ...(stored.policy === undefined ? { policy: defaultKeyPolicy(stored.account), policyVersion: 1 } : {}),
+    ...stored,
+    recordVersion: RECORD_VERSION,
+  } as KeyRecord;
+}
+
+const STATE_TEXT: Record<KeyState, string> = {
+  Enabled: "is enabled",
+  Disabled: "is disabled",
+  PendingDeletion: "is pending deletion",
+  PendingImport: "is pending import",
+  Unavailable: "is unavailable",
+  Creating: "is creating",
+  Updating: "is updating",
+};
+
+/** The error for a call the key's state refuses. */
+export function stateError(rec: KeyRecord): VaultResult<never> {
+  if (rec.state === "Disabled") return fail("Disabled", `${rec.arn} is disabled.`);
+  return fail("InvalidState", `${rec.arn} ${STATE_TEXT[rec.state]}.`);
+}
+
+/** Which states a call accepts (the key-state table). */
+export const STATES = {
+  any: (_s: KeyState) => true,
+  /** Cryptographic operations, rotation changes and CreateGrant. */
+  enabled: (s: KeyState) => s === "Enabled",
+  /** Changes refused only while the key waits for deletion (description, tags, policy). */
+  notPendingDeletion: (s: KeyState) => s !== "PendingDeletion",
+  /** EnableKey and DisableKey. */
+  enabledOrDisabled: (s: KeyState) => s === "Enabled" || s === "Disabled",
+} as const;
+
+export function metadata(rec: KeyRecord): KeyMetadata {
+  const type = keyTypeOf(rec.keySpec);
+  return {
+    AWSAccountId: rec.account,
+    KeyId: rec.keyId,
+    Arn: rec.arn,
+    CreationDate: rec.creationDate / 1000,
+    Enabled: rec.state === "Enabled",
+    Description: rec.description,
+    KeyUsage: rec.keyUsage,
+    KeySpec: rec.keySpec,
+    CustomerMasterKeySpec: rec.keySpec,
+    KeyState: rec.state,
+    ...(rec.state === "PendingDeletion" && rec.deletionDate !== undefined ? { DeletionDate: rec.deletionDate / 1000 } : {}),
+    Origin: rec.origin,
+    KeyManager: rec.keyManager ?? "CUSTOMER",
+    ...type.algorithms,
+    MultiRegion: false,
+    CurrentKeyMaterialId: rec.materials.find((m) => m.version === rec.currentVersion)?.id,
+  };
+}
+
+/** When the key's alarm must next run for its own sake (deletion, or rotation of an Enabled key). */
+export function keyAlarmDue(rec: KeyRecord | undefined, clockOffsetMs: number): number | undefined {
+  if (rec?.state === "PendingDeletion" && rec.deletionDate !== undefined) return rec.deletionDate - clockOffsetMs;
+  // Only an Enabled key rotates: a Disabled key whose rotation is due would otherwise re-arm its
+  // alarm in the past forever. EnableKey rotates a key that missed its date.
+  if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined) return rec.nextRotation - clockOffsetMs;
+  return undefined;
+}
