@@ -1,4 +1,4 @@
-// Object names and bodies of delivered logs and digests (reference §7.3, docs/audit.md).
+// Object names and bodies of delivered logs and digests (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-find-log-files.html, docs/audit.md).
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
@@ -36,6 +36,6 @@ export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** The string a digest's signature covers (reference §7.3). */
+/** The string a digest's signature covers (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html). */
 export const digestSigningString = (endTime: string, bucket: string, key: string, hashHex: string, previousSignature: string | null): string =>
   `${endTime}\n${bucket}/${key}\n${hashHex}\n${previousSignature ?? ""}`;

@@ -1,4 +1,4 @@
-// CloudTrail-format records (reference §7.1–7.2). requestParameters and responseElements are
+// CloudTrail-format records (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html, https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html). requestParameters and responseElements are
 // built from an allow-list per operation, so plaintext, ciphertext blobs, key material,
 // data keys and secrets can never reach a record.
 

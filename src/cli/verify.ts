@@ -1,4 +1,4 @@
-// Verification of an audit trail against its digest chain (reference §7.3): digest
+// Verification of an audit trail against its digest chain (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html): digest
 // signatures, the previous-digest links, and the SHA-256 of every listed log object.
 import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
 import { gunzipSync } from "node:zlib";

@@ -1,4 +1,4 @@
-// Key and alias identifiers: key IDs, key ARNs, alias names, alias ARNs (reference §4.1).
+// Key and alias identifiers: key IDs, key ARNs, alias names, alias ARNs (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id).
 
 export const KEY_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MRK_ID_RE = /^mrk-[0-9a-f]{32}$/;

@@ -1,4 +1,4 @@
-// Limits of the KMS API (reference §4), as named constants.
+// Limits of the KMS API (https://docs.aws.amazon.com/kms/latest/developerguide/limits.html and the API Reference's member constraints), as named constants.
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_PLAINTEXT = 4096;
 export const MAX_CIPHERTEXT_BLOB = 6144;

@@ -1,4 +1,4 @@
-// Shapes shared by the grant operations (reference §2.7).
+// Shapes shared by the grant operations (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html).
 import type { Field } from "../protocol/validate.js";
 
 export const GRANT_OPERATIONS = ["Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate", "GetPublicKey", "DescribeKey", "CreateGrant", "RetireGrant"] as const;

@@ -1,4 +1,4 @@
-// The condition keys of a request (reference §6.3), with lower-cased names as the policy
+// The condition keys of a request (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), with lower-cased names as the policy
 // evaluator looks them up. Key attributes (kms:KeySpec, aws:ResourceTag/…) are added by the vault.
 
 export function requestContext(

@@ -1,7 +1,7 @@
 // The one error type of the wire protocol. It renders itself as an AWS JSON 1.1 error
 // body; the app's single error handler (protocol/respond.ts) sends it.
 
-/** HTTP status per error type: 400 for client errors, 5xx for server faults (reference §1.3, §1.4). */
+/** HTTP status per error type: 400 for client errors, 5xx for server faults (https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html). */
 const SERVER_FAULTS: Record<string, number> = {
   KMSInternalException: 500,
   KeyUnavailableException: 500,

@@ -1,4 +1,4 @@
-// AWS Signature Version 4 verification (reference §1.5): parse the Authorization header,
+// AWS Signature Version 4 verification (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html): parse the Authorization header,
 // rebuild the canonical request from the signed headers, derive (and cache) the signing
 // key, and compare signatures in constant time.
 import { KmsError } from "./errors.js";

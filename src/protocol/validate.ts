@@ -120,7 +120,7 @@ export function validate<T>(schema: Schema, body: Record<string, unknown>): T {
   return out as T;
 }
 
-// Shapes shared by many operations (reference §4.1).
+// Shapes shared by many operations (the AWS KMS API Reference, https://docs.aws.amazon.com/kms/latest/APIReference/API_Types.html).
 export const KEY_ID: Field = { kind: "string", min: 1, max: 2048 };
 export const ENCRYPTION_CONTEXT: Field = { kind: "map" };
 export const GRANT_TOKENS: Field = { kind: "list", item: { kind: "string", min: 1, max: 8192 }, min: 0, max: 10 };

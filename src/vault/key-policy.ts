@@ -1,4 +1,4 @@
-// The default key policy (reference §6.1): the account root may do everything, which
+// The default key policy (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html): the account root may do everything, which
 // delegates access to the account's identity policies. GetKeyPolicy returns this text as is.
 export const defaultKeyPolicy = (account: string): string => `{
   "Version" : "2012-10-17",

@@ -1,4 +1,4 @@
-// The operation × key-state table (reference §8.3) for Enabled, Disabled and PendingDeletion.
+// The operation × key-state table (https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html) for Enabled, Disabled and PendingDeletion.
 import { describe, expect, it } from "vitest";
 import { b64, call, ok } from "./kms.js";
 
