@@ -1,6 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// One id per run for the files the e2e projects share (test/e2e/secrets.ts); workers inherit it.
+process.env.EDGEKMS_E2E_RUN ??= String(process.pid);
+
 export default defineConfig({
   test: {
     projects: [
@@ -8,6 +11,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/node/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
           environment: "node",
           testTimeout: 120_000,
         },
@@ -18,8 +22,20 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
           globalSetup: ["test/e2e/setup.ts"],
+          sequence: { groupOrder: 0 },
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // After every other project (a later group), while the e2e server is still up: the
+        // suite-wide audit scan fails the run if any record holds a secret.
+        test: {
+          name: "audit-scan",
+          include: ["test/e2e-final/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -43,6 +59,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
           testTimeout: 60_000,
         },
       },

@@ -156,6 +156,14 @@ const OPERATIONS: Record<string, AdminOperation> = {
       return {};
     },
   },
+  /** The ids of every account (the operator's, and those it created). */
+  ListAccounts: {
+    schema: {},
+    access: () => ({ action: "edgekms:ListAccounts", resource: "*", operatorOnly: true }),
+    async run(s) {
+      return { Accounts: await identities(s).listAccounts() };
+    },
+  },
   ListUsers: {
     schema: { Account: ACCOUNT },
     access: (s) => ({ action: "iam:ListUsers", resource: userArn(s.account, "*") }),

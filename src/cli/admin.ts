@@ -19,6 +19,7 @@ const COMMANDS: Record<string, [operation: string, input: (o: AdminOptions) => R
   "put-user-policy": ["PutUserPolicy", (o) => ({ UserName: o.userName, PolicyName: o.policyName, PolicyDocument: o.policyDocument })],
   "delete-user-policy": ["DeleteUserPolicy", (o) => ({ UserName: o.userName, PolicyName: o.policyName })],
   "list-users": ["ListUsers", () => ({})],
+  "list-accounts": ["ListAccounts", () => ({})],
 };
 
 /** --policy-document takes JSON, or file://PATH as the AWS CLI does. */

@@ -12,14 +12,15 @@ const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command
   verify [--dir DIR] [--since T]        check log objects against the digest chain (exit 1 on failure)
   tail [--follow] [--event-name X] [--key K] [--limit N]   recent records, also those not yet delivered
   encrypt [--key-id K | --disable]      encrypt delivered objects under alias/aws/cloudtrail (default) or key K
-admin commands (operator; an account root for its own account):
+admin commands (operator; an account root for its own account; an IAM user where its policies allow iam:<Action>):
   create-account [--account-id ID]      a new account and its root access key (secret shown once)
   create-user --user-name N             an IAM user in the account
-  create-access-key [--user-name N]     an access key for the user (or the account root)
+  create-access-key [--user-name N]     an access key for the user (without it: for the caller itself)
   delete-access-key --access-key K
   put-user-policy --user-name N --policy-name P --policy-document JSON|file://PATH
   delete-user-policy --user-name N --policy-name P
   list-users
+  list-accounts                         every account's id (operator only)
 options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
 

@@ -175,6 +175,12 @@ export class IdentityStore extends DurableObject<Env> {
     return ok(null);
   }
 
+  /** Every account: the operator's and those created since (ids only). */
+  async listAccounts(): Promise<string[]> {
+    const created = [...(await this.ctx.storage.list<{ id: string }>({ prefix: "acct:" })).values()].map((a) => a.id);
+    return [...new Set([this.env.BOOTSTRAP_ACCOUNT_ID, ...created])].sort();
+  }
+
   async listUsers(account: string): Promise<VaultResult<UserListEntry[]>> {
     if (!(await this.accountExists(account))) return fail("NotFound", `Account ${account} does not exist`);
     const users = await this.ctx.storage.list<UserRecord>({ prefix: `user:${account}:` });

@@ -8,12 +8,16 @@ export const E2E = {
   secretAccessKey: "e2e-test-secret-access-key-not-for-production-use",
 };
 
-/** A KMS client that remembers every plaintext it sends or receives (see secrets.ts). */
-export function kmsClient(region = "us-east-1"): KMSClient {
+/**
+ * A KMS client (the operator's, or the given credentials') that remembers every plaintext it
+ * sends or receives (see secrets.ts): every client of the suite is made here, so the audit
+ * scan (test/e2e-final) looks for all of them.
+ */
+export function kmsClient(region = "us-east-1", credentials: { accessKeyId: string; secretAccessKey: string } = E2E): KMSClient {
   const client = new KMSClient({
     endpoint: inject("kmsEndpoint"),
     region,
-    credentials: { accessKeyId: E2E.accessKeyId, secretAccessKey: E2E.secretAccessKey },
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     maxAttempts: 1,
   });
   client.middlewareStack.add(

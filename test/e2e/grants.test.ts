@@ -17,7 +17,7 @@ function admin(...args: string[]): Record<string, string> {
 }
 
 function client(c: Record<string, string>): K.KMSClient {
-  return new K.KMSClient({ endpoint: inject("kmsEndpoint"), region: "us-east-1", credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey }, maxAttempts: 1 });
+  return kmsClient("us-east-1", { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey });
 }
 
 async function error(p: Promise<unknown>): Promise<string | undefined> {

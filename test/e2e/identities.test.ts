@@ -18,7 +18,7 @@ function admin(creds: { accessKeyId: string; secretAccessKey: string }, ...args:
 }
 
 function client(accessKeyId: string, secretAccessKey: string): K.KMSClient {
-  return new K.KMSClient({ endpoint: inject("kmsEndpoint"), region: "us-east-1", credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+  return kmsClient("us-east-1", { accessKeyId, secretAccessKey });
 }
 
 async function denied(p: Promise<unknown>): Promise<string> {

@@ -61,6 +61,14 @@ describe("finding 1: root credentials from an IAM user", () => {
     expect((await admin("DeleteAccessKey", { AccessKeyId: victim.accessKeyId }, mgr)).status).toBe(200);
   });
 
+  it("ListAccounts is the operator's only", async () => {
+    const acct = await newAccount();
+    expect((await admin<{ Accounts: string[] }>("ListAccounts")).body.Accounts).toContain(acct.account);
+    const r = await admin("ListAccounts", {}, acct);
+    expect(r.body.__type).toBe("AccessDeniedException");
+    expect(r.body.message).toContain("edgekms:ListAccounts");
+  });
+
   it("admin denials name the IAM permission that was checked", async () => {
     const nobody = await newUser();
     const r = await admin("CreateUser", { UserName: unique("x") }, nobody);
