@@ -5,6 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
+import { Faults } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
 import { encodeRecord, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
@@ -85,8 +86,8 @@ export class AuditLog extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   /** A shard's forwarding passes, one at a time. */
   private readonly forwarding = new OneAtATime();
-  /** Test hook: the next n R2 writes fail, as an outage would. */
-  failR2Writes = 0;
+  /** Named fault points tests arm (vault/faults.ts). */
+  readonly faults = new Faults();
   /** Test hook: shifts the clock that unauthenticated requests are counted by (their minute). */
   clockOffsetMs = 0;
   /**
@@ -295,7 +296,7 @@ export class AuditLog extends DurableObject<Env> {
     if (!meta?.shard) return 0;
     const log = auditLogStub(this.env, meta.region, meta.account);
     return forwardInBatches<unknown>(this.ctx.storage, { prefix: "r:", batchKey: "forward-batch", limit: SHARD_FORWARD_BATCH }, (batchId, rows) =>
-      log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: joinRecords(rowRecords(row)) })), `shard${meta.shard}:${batchId}`));
+      log.append(meta.region, meta.account, [...rows].map(([key, row]) => ({ key, json: joinRecords(rowRecords(row)) })), `shard${meta.shard}:${batchId}`), this.faults);
   }
 
   /** Delivers every pending record now and writes a digest. */
@@ -375,16 +376,14 @@ export class AuditLog extends DurableObject<Env> {
     const hashValue = await sha256Hex(meta.encryption ? stored : body);
     customMetadata.sha256 = hashValue;
     const { bucket } = auditBucket(this.env, meta.region);
-    if (this.failR2Writes > 0) {
-      this.failR2Writes--;
-      throw new Error("injected R2 failure");
-    }
+    this.faults.hit("r2-put");
     await bucket.put(batch.objectKey, stored, {
       httpMetadata: meta.encryption ? { contentType: "application/octet-stream" } : { contentType: "application/json", contentEncoding: "gzip" },
       customMetadata,
     });
     const head = await bucket.head(batch.objectKey);
     if (!head || head.customMetadata?.sha256 !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
+    this.faults.hit("after-r2-put");
     const times = jsons.map((j) => (JSON.parse(j) as CloudTrailRecord).eventTime).sort();
     const delivered: Delivered = {
       objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: jsons.length,

@@ -2,6 +2,8 @@
 // storage transaction. Each caller awaits its batch; the DO's output gate then holds every
 // response of the batch until that one commit is durable.
 // Also here: the storage helpers that forward rows in crash-safe batches (outboxes, shards).
+import type { Faults } from "./faults.js";
+
 /**
  * The most characters of lines in one row (addToRow). Storage takes values up to 2 MB; a
  * character is at most 3 bytes of UTF-8.
@@ -96,6 +98,7 @@ export async function forwardInBatches<T>(
   storage: DurableObjectStorage,
   where: { prefix: string; batchKey: string; limit: number },
   send: (batchId: string, rows: Map<string, T>) => Promise<void>,
+  faults?: Faults,
 ): Promise<number> {
   let forwarded = 0;
   for (;;) {
@@ -108,6 +111,7 @@ export async function forwardInBatches<T>(
     }
     const rows = await getMany<T>(storage, batch.keys);
     await send(batch.id, rows);
+    faults?.hit("after-batch-sent");
     await deleteMany(storage, [...batch.keys, where.batchKey]);
     forwarded += rows.size;
   }

@@ -21,6 +21,7 @@ import { openSymmetric, sealSymmetric, symmetricHeader } from "./key-types/symme
 import { MaterialStore } from "./material.js";
 import { GrantStore, grantFacts, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
+import { Faults } from "./faults.js";
 import {
   fail, ok, SKIP, VAULT_ERROR_TYPES,
   type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
@@ -51,13 +52,15 @@ export class KeyVault extends DurableObject<Env> {
   private readonly basis = new WeakMap<VaultCaller, string>();
   /** Milliseconds added to the wall clock; tests move time forward with it. */
   clockOffsetMs = 0;
+  /** Named fault points tests arm (faults.ts). */
+  readonly faults = new Faults();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.material = new MaterialStore(() => env.KMS_ROOT_SECRET);
     this.grants = new GrantStore(ctx.storage);
     this.outbox = new AuditOutbox(ctx.storage, (region, account, records, batchId) =>
-      this.auditLog(region, account).append(region, account, records.map(encodeRecord), batchId));
+      this.auditLog(region, account).append(region, account, records.map(encodeRecord), batchId), this.faults);
     ctx.blockConcurrencyWhile(async () => {
       this.rec = upgradeRecord(await ctx.storage.get<KeyRecord>(RECORD));
       await this.outbox.load();

@@ -2,6 +2,7 @@
 // change, then forwarded to the account's AuditLog in crash-safe batches (docs/audit.md).
 import type { CloudTrailRecord } from "../audit/record.js";
 import { OneAtATime, forwardInBatches } from "./group-commit.js";
+import type { Faults } from "./faults.js";
 
 const OUTBOX = "audit:";
 const OUTBOX_BATCH = "audit-batch";
@@ -18,7 +19,7 @@ export class AuditOutbox {
   /** Forwarding runs one pass at a time: alarm and flush queue behind each other. */
   private readonly forwarding = new OneAtATime();
 
-  constructor(private readonly storage: DurableObjectStorage, private readonly send: SendBatch) {}
+  constructor(private readonly storage: DurableObjectStorage, private readonly send: SendBatch, private readonly faults?: Faults) {}
 
   async load(): Promise<void> {
     if ((await this.storage.list({ prefix: OUTBOX, limit: 1 })).size) this.due = Date.now();
@@ -49,7 +50,7 @@ export class AuditOutbox {
           const byAccount = new Map<string, CloudTrailRecord[]>();
           for (const r of rows.values()) byAccount.set(r.recipientAccountId, [...(byAccount.get(r.recipientAccountId) ?? []), r]);
           for (const [account, group] of byAccount) await this.send(group[0].awsRegion, account, group, `${batchId}:${account}`);
-        });
+        }, this.faults);
       } catch (e) {
         this.due = Date.now() + 10 * FORWARD_DELAY_MS;
         throw e;

@@ -7,7 +7,8 @@ import { auditShards } from "../../src/placement.js";
 import { gunzip } from "../../src/audit/objects.js";
 import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
-import { auditLogName, auditShardName } from "../../src/placement.js";
+import type { KeyVault } from "../../src/vault/key-vault.js";
+import { auditLogName, auditShardName, vaultName } from "../../src/placement.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
 import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
 
@@ -102,34 +103,32 @@ describe("audit trail", () => {
     for (const id of ids) expect(records.get(id), id).toHaveLength(1);
   });
 
-  it("R2 failures are retried, and every record is delivered once", async () => {
+  it("R2 failures are retried by the alarm, and every record is delivered once", async () => {
     const r = await call("GenerateRandom", { NumberOfBytes: 8 });
     const id = r.headers.get("x-amzn-RequestId")!;
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
-    await runInDurableObject(log, (instance: AuditLog) => { instance.failR2Writes = 2; });
-    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
-    await runDurableObjectAlarm(log); // retry 2: fails too
-    await runDurableObjectAlarm(log); // retry 3: delivers
-    await flush();
-    const found = (await deliveredRecords()).filter((x) => x.requestID === id);
-    expect(found).toHaveLength(1);
+    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("r2-put", 2));
+    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500); // the put fails
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(0);
+    expect(await runDurableObjectAlarm(log)).toBe(true); // the failure armed a retry; it fails too
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(0);
+    expect(await runDurableObjectAlarm(log)).toBe(true); // the next retry delivers, before any manual flush
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
   });
 
-  it("rows of storage v1 (an object) and v2 (one JSON text) are delivered with the many-record rows of v3", async () => {
+  it("a crash after the R2 write and before the rows are deleted delivers the object again under the same name: once", async () => {
     const r = await call("GenerateRandom", { NumberOfBytes: 8 });
-    const v3 = r.headers.get("x-amzn-RequestId")!;
+    const id = r.headers.get("x-amzn-RequestId")!;
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
-    const v1: CloudTrailRecord = { ...draftRecord(crypto.randomUUID()), userAgent: "v1" };
-    const v2: CloudTrailRecord = { ...draftRecord(crypto.randomUUID()), userAgent: "v2 \n \u2028" };
-    await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => {
-      await state.storage.put(encodeRecord(v1).key, v1); // v1: the record object
-      await state.storage.put(encodeRecord(v2).key, encodeRecord(v2).json); // v2: one JSON text
-    });
+    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("after-r2-put"));
+    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
+    // The object is in R2 already, and its rows are still in the AuditLog.
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
+    expect((await storedRows(log)).some((row) => row.includes(id))).toBe(true);
+    expect(await runDurableObjectAlarm(log)).toBe(true);
+    expect((await storedRows(log)).some((row) => row.includes(id))).toBe(false);
     await flush();
-    const delivered = byRequestId(await deliveredRecords());
-    expect(delivered.get(v1.requestID!)).toEqual([v1]);
-    expect(delivered.get(v2.requestID!)).toEqual([v2]);
-    expect(delivered.get(v3)).toHaveLength(1);
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
   });
 
   it("group commit: records appended together are stored as one row, and each is delivered once", async () => {
@@ -169,23 +168,37 @@ describe("audit trail", () => {
     }
     expect(used).toBeGreaterThan(0);
 
-    // The crash: shard 1 stored a batch and sent it, but did not delete its records.
-    const crashed = [1, 2].map((i) => ({ ...draftRecord(`crash-${i}`), eventTime: "2026-01-01T00:00:0" + i + "Z" }));
-    const sent = await runInDurableObject(shard(1), async (_i: AuditLog, state: DurableObjectState) => {
-      await state.storage.deleteAlarm(); // no forwarding pass of its own meanwhile
-      const rows = crashed.map(encodeRecord);
-      for (const r of rows) await state.storage.put(r.key, r.json);
-      const batch = { id: crypto.randomUUID(), keys: rows.map((r) => r.key) };
-      await state.storage.put("forward-batch", batch);
-      if ((await state.storage.get("meta")) === undefined) await state.storage.put("meta", { account: ACCOUNT, region: "us-east-1", created: Date.now(), shard: 1 });
-      return { id: batch.id, rows };
-    });
+    // The crash: a shard that holds records sends its batch, and dies before deleting it.
+    let crashed = 0;
+    for (let n = 1; n < auditShards(env); n++) {
+      await runInDurableObject(shard(n), (instance: AuditLog) => instance.faults.arm("after-batch-sent"));
+      const r = await shard(n).forward().then(() => "", (e: Error) => e.message);
+      if (r.includes("after-batch-sent")) crashed++;
+      await runInDurableObject(shard(n), (instance: AuditLog) => instance.faults.disarm());
+    }
+    expect(crashed).toBeGreaterThan(0);
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
-    await log.append("us-east-1", ACCOUNT, sent.rows, `shard1:${sent.id}`);
     await log.flush(); // the sent records are delivered (and leave the AuditLog) before the resend
-    await flush(); // forwards every shard again: the resent batch is not taken twice
+    await flush(); // every shard resends its batch: the AuditLog does not take it twice
     const delivered = byRequestId(await deliveredRecords());
-    for (const id of [...ids, "crash-1", "crash-2"]) expect(delivered.get(id), id).toHaveLength(1);
+    for (const id of ids) expect(delivered.get(id), id).toHaveLength(1);
+  });
+
+  it("a vault that crashed after sending its outbox batch resends it, and the AuditLog takes it once", async () => {
+    const created = await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", { Description: "outbox crash" });
+    const keyId = created.KeyMetadata.KeyId;
+    const tagged = await call("TagResource", { KeyId: keyId, Tags: [{ TagKey: "t", TagValue: "v" }] });
+    const id = tagged.headers.get("x-amzn-RequestId")!;
+    const vault = env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", keyId)));
+    await runInDurableObject(vault, (instance: KeyVault) => instance.faults.arm("after-batch-sent"));
+    expect(await vault.forwardAudit().then(() => "", (e: Error) => e.message)).toContain("after-batch-sent");
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
+    expect((await storedRows(log)).some((row) => row.includes(id))).toBe(true); // the AuditLog took the batch
+    await log.flush(); // and delivered it
+    expect(await vault.forwardAudit()).toBe(2); // the vault resends the batch it still holds…
+    expect((await storedRows(log)).some((row) => row.includes(id))).toBe(false); // …which the AuditLog does not take again
+    await flush();
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
   });
 
   it("never records plaintext, data keys, ciphertext or secrets", async () => {
@@ -207,7 +220,7 @@ describe("audit trail", () => {
   it("rotation and deletion leave AwsServiceEvent records", async () => {
     const { KeyId } = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
     await ok("EnableKeyRotation", { KeyId, RotationPeriodInDays: 90 });
-    const { vaultName } = await import("../../src/placement.js");
+
     const vault = env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", KeyId)));
     await runInDurableObject(vault, (i: { clockOffsetMs: number }) => { i.clockOffsetMs += 91 * 86_400_000; });
     await runDurableObjectAlarm(vault);
