@@ -40,8 +40,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const port = process.env.PORT ?? "8787";
   console.log(`
 EdgeKMS endpoint: http://localhost:${port}
-  export AWS_ACCESS_KEY_ID=${v.BOOTSTRAP_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${v.BOOTSTRAP_SECRET_ACCESS_KEY} AWS_REGION=us-east-1
-  export AWS_ENDPOINT_URL_KMS=http://localhost:${port}
-  aws kms create-key      # account ${v.BOOTSTRAP_ACCOUNT_ID}
+  export AWS_ACCESS_KEY_ID=${v.BOOTSTRAP_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${v.BOOTSTRAP_SECRET_ACCESS_KEY}
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1     # the JS SDK reads the first; the AWS CLI and boto3 the second
+  export AWS_ENDPOINT_URL_KMS=http://localhost:${port}           # the JS SDK, boto3, AWS CLI v1 and v2.13+
+  aws --endpoint-url http://localhost:${port} kms create-key   # AWS CLI v2 before 2.13 ignores AWS_ENDPOINT_URL_KMS; account ${v.BOOTSTRAP_ACCOUNT_ID}
 `);
 }

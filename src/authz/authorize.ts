@@ -195,11 +195,11 @@ function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
 /** Permissions no key policy is involved in: identity policies, in the caller's own account only. */
 function identityOnly(r: AuthzRequest): Decision {
   if (r.caller.operator) return { allow: true, basis: "operator" };
-  if (r.permission.operatorOnly) return denied(r, "because only the operator may");
+  if (r.permission.operatorOnly) return denied(r, "because only the operator may perform it");
   if (r.resourceAccount !== r.caller.accountId) return denied(r, "because the resource belongs to another account");
   const identity = identityDecision(r);
   if (identity === "Root") return { allow: true, basis: "account root" };
-  if (r.permission.rootOnly) return denied(r, "because only the account root may");
+  if (r.permission.rootOnly) return denied(r, "because only the account root (or the operator) may perform it");
   if (identity === "Deny") return identityDeny(r);
   if (identity === "Allow") return { allow: true, basis: "identity policy" };
   return noIdentityAllow(r);

@@ -134,15 +134,15 @@ const ROWS: Row[] = [
   ["retire: a stranger", onKey(rootOf(B), kms("RetireGrant"), { retiring: grant(user(A, "alice"), ["Encrypt"]) }), DENY("not the grant's retiring principal")],
 
   // ---- finding 1: the admin API
-  ["finding 1: a user allowed iam:* on user/* cannot make a root access key", onResource(alice(identity(iamAllow("iam:*", `arn:aws:iam::${A}:user/*`))), iamOnly("iam:CreateAccessKey", { rootOnly: true }), root(A)), DENY("only the account root may")],
-  ["finding 1: …nor delete one", onResource(alice(identity(iamAllow("iam:*"))), iamOnly("iam:DeleteAccessKey", { rootOnly: true }), root(A)), DENY("only the account root may")],
+  ["finding 1: a user allowed iam:* on user/* cannot make a root access key", onResource(alice(identity(iamAllow("iam:*", `arn:aws:iam::${A}:user/*`))), iamOnly("iam:CreateAccessKey", { rootOnly: true }), root(A)), DENY("only the account root (or the operator) may perform it")],
+  ["finding 1: …nor delete one", onResource(alice(identity(iamAllow("iam:*"))), iamOnly("iam:DeleteAccessKey", { rootOnly: true }), root(A)), DENY("only the account root (or the operator) may perform it")],
   ["finding 1: the account root may", onResource(rootOf(A), iamOnly("iam:CreateAccessKey", { rootOnly: true }), root(A)), ALLOW("account root")],
   ["finding 1: a user is checked against the user it touches", onResource(alice(identity(iamAllow("iam:DeleteAccessKey", user(A, "alice")))), iamOnly("iam:DeleteAccessKey"), user(A, "bob")), DENY("because no identity-based policy allows the iam:DeleteAccessKey action")],
   ["finding 1: …and allowed on itself", onResource(alice(identity(iamAllow("iam:DeleteAccessKey", user(A, "alice")))), iamOnly("iam:DeleteAccessKey"), user(A, "alice")), ALLOW("identity policy")],
   ["admin: another account's root cannot manage this account", onResource(rootOf(B), iamOnly("iam:CreateUser"), user(A, "x"), A), DENY("belongs to another account")],
   ["admin: the operator may in any account", onResource(OPERATOR, iamOnly("iam:CreateUser"), user(B, "x"), B), ALLOW("operator")],
   ["admin: only the operator creates accounts", onResource(rootOf(A), iamOnly("edgekms:CreateAccount", { operatorOnly: true }), "*"), DENY("only the operator may")],
-  ["admin: the audit trail is the root's, not a user's", onResource(alice(identity(iamAllow("*"))), iamOnly("edgekms:AuditTail", { rootOnly: true }), "*"), DENY("only the account root may")],
+  ["admin: the audit trail is the root's, not a user's", onResource(alice(identity(iamAllow("*"))), iamOnly("edgekms:AuditTail", { rootOnly: true }), "*"), DENY("only the account root (or the operator) may perform it")],
 ];
 
 describe("the authorizer", () => {
