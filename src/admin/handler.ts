@@ -300,7 +300,7 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     const { principal, region } = await authenticate(env, request, new URL(request.url), body, now);
     const target = request.headers.get("x-amz-target") ?? "";
     const name = target.startsWith(PREFIX) ? target.slice(PREFIX.length) : "";
-    const op = OPERATIONS[name];
+    const op = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${target}`);
     const input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
     const account = (input.Account as string | undefined) ?? principal.accountId;

@@ -187,7 +187,12 @@ function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
   context["kms:keyusage"] = key.keyUsage;
   context["kms:keyorigin"] = key.origin;
   context["kms:calleraccount"] = r.caller.accountId;
-  for (const t of key.tags) context[`aws:resourcetag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+  // Tag keys that differ only in case ("env", "ENV") all count: a Deny on one cannot be dodged by the other.
+  for (const t of key.tags) {
+    const name = `aws:resourcetag/${t.TagKey.toLowerCase()}`;
+    const seen = Object.hasOwn(context, name) ? context[name] : undefined;
+    context[name] = seen === undefined ? t.TagValue : [...(Array.isArray(seen) ? seen : [seen]), t.TagValue];
+  }
   context["kms:resourcealiases"] = [...key.aliases];
   return context;
 }

@@ -33,6 +33,6 @@ export interface OpContext {
   encryptionContext?: Record<string, string>;
   /** Condition keys of the request (lower-cased names) for policy evaluation. */
   policyContext: RequestContext;
-  /** Condition keys of the request as if its encryption context were `ec` (ReEncrypt's destination). */
-  policyContextWith(ec: Record<string, string> | undefined): RequestContext;
+  /** Condition keys of the request for another key it names (`keyMember`) with encryption context `ec` (ReEncrypt's destination). */
+  policyContextWith(ec: Record<string, string> | undefined, keyMember: string): RequestContext;
 }

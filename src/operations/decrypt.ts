@@ -7,7 +7,7 @@ import { decodeHeader } from "../vault/blob.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
 import type { OpContext } from "./context.js";
-import { audited, checkedFor, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob?: Uint8Array;
@@ -74,9 +74,7 @@ export const decrypt = defineOperation<Input>({
     if (ignoreCiphertext) {
       if (input.KeyId === undefined) throw new KmsError("ValidationException", "KeyId is required when DryRun ignores the ciphertext.");
       const key = await resolveKey(ctx, input.KeyId, true);
-      const md = fromVault(await vault(ctx, key.keyId).describe(checkedFor(ctx)), key.arn);
-      if (md.KeyState === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
-      if (md.KeyState !== "Enabled") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${md.KeyState === "PendingDeletion" ? "pending deletion" : md.KeyState}.`);
+      fromVault(await vault(ctx, key.keyId).dryRun(audited(ctx)), key.arn, ctx);
       throw dryRunSucceeded();
     }
     if (!input.CiphertextBlob) throw new KmsError("ValidationException", "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");

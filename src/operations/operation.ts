@@ -19,6 +19,8 @@ export interface Operation<I = never> {
   iamOnly: boolean;
   /** It may name a key of another account (by key ARN or ciphertext). */
   crossAccount: boolean;
+  /** The request member naming the key (kms:RequestAlias); KeyId when absent. */
+  keyMember?: "SourceKeyId";
   /** The request member holding the encryption context that condition keys and grant constraints see. */
   encryptionContext?: "EncryptionContext" | "SourceEncryptionContext";
   run(ctx: OpContext, input: I): Promise<Record<string, unknown>>;

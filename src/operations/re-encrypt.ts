@@ -25,6 +25,7 @@ export const reEncrypt = defineOperation<Input>({
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "SourceEncryptionContext",
+  keyMember: "SourceKeyId",
   schema: {
     CiphertextBlob: { ...CIPHERTEXT_BLOB, required: true },
     SourceEncryptionContext: ENCRYPTION_CONTEXT,
@@ -54,7 +55,7 @@ export const reEncrypt = defineOperation<Input>({
           {
             ...checkedFor(ctx, "ReEncryptTo"),
             keyAccount: destination.account,
-            context: ctx.policyContextWith(input.DestinationEncryptionContext),
+            context: ctx.policyContextWith(input.DestinationEncryptionContext, "DestinationKeyId"),
             encryptionContext: input.DestinationEncryptionContext ?? {},
           },
           input.DestinationEncryptionContext,

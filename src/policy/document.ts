@@ -66,7 +66,16 @@ const asList = (v: unknown, what: string): string[] => {
   return list.map(String);
 };
 
-function principal(v: unknown, what: string): PrincipalSpec {
+/**
+ * An AWS principal as a policy may name it: "*", an account id, or the ARN of an account root,
+ * user, role or assumed-role session, names of IAM's characters and no wildcards
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+ * a pattern there would never match, so a Deny written with one would silently not apply.
+ */
+const IAM_NAME = "[\\w+=,.@-]+";
+const AWS_PRINCIPAL = new RegExp(`^(\\d{12}|arn:aws[a-z-]*:iam::\\d{12}:(root|(user|role)/(${IAM_NAME}/)*${IAM_NAME}|assumed-role/${IAM_NAME}/${IAM_NAME}))$`);
+
+function principal(v: unknown, what: string, lenient: boolean): PrincipalSpec {
   if (v === "*") return { any: true, aws: [], service: [] };
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new PolicyError(`${what} must be "*" or an object`);
   const out: PrincipalSpec = { any: false, aws: [], service: [] };
@@ -75,7 +84,7 @@ function principal(v: unknown, what: string): PrincipalSpec {
       const list = asList(x, `${what}.AWS`);
       if (list.includes("*")) out.any = true;
       for (const p of list) {
-        if (p !== "*" && !/^\d{12}$/.test(p) && !/^arn:aws[a-z-]*:iam::\d{12}:(root|user\/.+|role\/.+|assumed-role\/.+)$/.test(p)) {
+        if (p !== "*" && !lenient && !AWS_PRINCIPAL.test(p)) {
           throw new PolicyError(`${what}.AWS has an invalid principal: ${p}`);
         }
       }
@@ -144,8 +153,8 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
     return {
       ...(typeof s.Sid === "string" ? { sid: s.Sid } : {}),
       effect: s.Effect,
-      ...(s.Principal !== undefined ? { principal: principal(s.Principal, "Principal") } : {}),
-      ...(s.NotPrincipal !== undefined ? { notPrincipal: principal(s.NotPrincipal, "NotPrincipal") } : {}),
+      ...(s.Principal !== undefined ? { principal: principal(s.Principal, "Principal", kind === "stored-key") } : {}),
+      ...(s.NotPrincipal !== undefined ? { notPrincipal: principal(s.NotPrincipal, "NotPrincipal", kind === "stored-key") } : {}),
       ...(actions ? { actions } : {}),
       ...(notActions ? { notActions } : {}),
       ...(resources ? { resources } : {}),

@@ -1,12 +1,27 @@
 // The condition keys of a request (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), with lower-cased names as the policy
 // evaluator looks them up. Key attributes (kms:KeySpec, aws:ResourceTag/…) are added by the vault.
 
+/**
+ * Adds a value to a condition key. Condition key names ignore case but user keys (encryption
+ * context, tags) do not: keys that differ only in case ("tier", "TIER") give one condition key
+ * with every value, so no pair can hide another (a Deny matches if any of them does).
+ */
+export function addConditionValue(ctx: Record<string, string | string[]>, name: string, value: string): void {
+  const seen = Object.hasOwn(ctx, name) ? ctx[name] : undefined;
+  ctx[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+}
+
+/**
+ * `keyMember` names the request member that names the key being authorized (KeyId; ReEncrypt's
+ * SourceKeyId or DestinationKeyId): kms:RequestAlias is the alias used for that key.
+ */
 export function requestContext(
   principal: { arn: string; accountId: string },
   sourceIp: string,
   secure: boolean,
   now: number,
   input: Record<string, unknown>,
+  keyMember = "KeyId",
 ): Record<string, string | string[]> {
   // An ordinary object, not a null-prototype one: it travels to the key's vault over Durable
   // Object RPC, whose structured clone refuses null-prototype objects. So the evaluator looks up
@@ -22,28 +37,19 @@ export function requestContext(
   };
   const ec = (input.EncryptionContext ?? input.SourceEncryptionContext) as Record<string, string> | undefined;
   if (ec) {
-    // Encryption-context keys are matched without regard to case in condition key names.
-    // Condition key names ignore case, but context keys do not: keys that differ only in case
-    // ("tier", "TIER") give one condition key with every value, so no pair can hide another
-    // (a Deny matches if any of them does).
-    for (const [k, v] of Object.entries(ec)) {
-      const name = `kms:encryptioncontext:${k.toLowerCase()}`;
-      const seen = Object.hasOwn(ctx, name) ? ctx[name] : undefined;
-      ctx[name] = seen === undefined ? v : [...(Array.isArray(seen) ? seen : [seen]), v];
-    }
+    for (const [k, v] of Object.entries(ec)) addConditionValue(ctx, `kms:encryptioncontext:${k.toLowerCase()}`, v);
     ctx["kms:encryptioncontextkeys"] = Object.keys(ec);
   }
   const str = (name: string, key: string) => { if (typeof input[name] === "string") ctx[key] = input[name] as string; };
   str("EncryptionAlgorithm", "kms:encryptionalgorithm");
-  for (const name of ["KeyId", "DestinationKeyId", "SourceKeyId"]) {
-    if (typeof input[name] === "string" && (input[name] as string).includes("alias/")) ctx["kms:requestalias"] = (input[name] as string).slice((input[name] as string).indexOf("alias/"));
-  }
+  const named = input[keyMember];
+  if (typeof named === "string" && named.includes("alias/")) ctx["kms:requestalias"] = named.slice(named.indexOf("alias/"));
   if (typeof input.PendingWindowInDays === "number") ctx["kms:schedulekeydeletionpendingwindowindays"] = String(input.PendingWindowInDays);
   if (typeof input.RotationPeriodInDays === "number") ctx["kms:rotationperiodindays"] = String(input.RotationPeriodInDays);
   if (typeof input.BypassPolicyLockoutSafetyCheck === "boolean") ctx["kms:bypasspolicylockoutsafetycheck"] = String(input.BypassPolicyLockoutSafetyCheck);
   const tags = input.Tags as { TagKey: string; TagValue: string }[] | undefined;
   if (Array.isArray(tags)) {
-    for (const t of tags) ctx[`aws:requesttag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+    for (const t of tags) addConditionValue(ctx, `aws:requesttag/${t.TagKey.toLowerCase()}`, t.TagValue);
     ctx["aws:tagkeys"] = tags.map((t) => t.TagKey);
   }
   if (Array.isArray(input.TagKeys)) ctx["aws:tagkeys"] = input.TagKeys as string[];

@@ -58,13 +58,13 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     input = validated;
     audit = { draft: requestDraft(env, request, requestId, now, name, op, observed, input) };
     const fields = validated as Record<string, unknown>;
-    const contextOf = (input: Record<string, unknown>) => requestContext(principal, audit!.draft.sourceIPAddress, url.protocol === "https:", now, input);
+    const contextOf = (input: Record<string, unknown>, keyMember?: string) => requestContext(principal, audit!.draft.sourceIPAddress, url.protocol === "https:", now, input, keyMember);
     for (const token of (fields.GrantTokens as string[] | undefined) ?? []) await checkGrantToken(env, region, principal, token);
     const encryptionContext = op.encryptionContext ? (fields[op.encryptionContext] as Record<string, string> | undefined) : undefined;
     const ctx: OpContext = {
       env, region, placement: env.REGIONS[region], op, caller: principal, requestId, now, audit,
-      policyContext: contextOf(fields),
-      policyContextWith: (ec) => contextOf({ ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined }),
+      policyContext: contextOf(fields, op.keyMember),
+      policyContextWith: (ec, keyMember) => contextOf({ ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined }, keyMember),
       ...(encryptionContext ? { encryptionContext } : {}),
     };
     // IAM-only permissions involve no key: the authorizer decides them here, before the operation runs.

@@ -71,7 +71,8 @@ function parseAmzDate(v: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(v);
   if (!m) return undefined;
   const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  return Number.isNaN(t) ? undefined : t;
+  // Date.UTC rolls 32 hours into the next day: only a real instant is a date (it prints back the same).
+  return Number.isNaN(t) || amzDate(t) !== v ? undefined : t;
 }
 
 /** Steps 2–3: scope checks and the ±5 minute clock window. Returns the request time. */

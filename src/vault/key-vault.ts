@@ -166,11 +166,13 @@ export class KeyVault extends DurableObject<Env> {
       const basis = this.basis.get(caller);
       return basis ? { ...record, additionalEventData: { ...(record.additionalEventData ?? {}), authorization: basis } } : record;
     };
-    // Cross-account use is recorded in both accounts (one shared event id); a call refused for
-    // access only in the caller's (https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html).
+    // Cross-account use is recorded in both accounts (one shared event id); a call the authorizer
+    // did not allow (refused, or failing before it was asked) only in the caller's, so no other
+    // account can write into the key owner's trail
+    // (https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html).
     const bothAccounts = (record: CloudTrailRecord): CloudTrailRecord[] => {
       const owner = this.rec?.account;
-      if (owner === undefined || owner === caller.account || record.errorCode === "AccessDeniedException") return [record];
+      if (owner === undefined || owner === caller.account || !this.basis.has(caller)) return [record];
       record.sharedEventID = record.eventID;
       return [record, { ...record, eventID: crypto.randomUUID(), recipientAccountId: owner }];
     };
@@ -182,6 +184,8 @@ export class KeyVault extends DurableObject<Env> {
     const result = await body(success);
     if (!caller.audit) return result;
     if (recorded) return { ...result, audited: true };
+    // Records another vault completed for this request (ReEncrypt's destination key owner).
+    const others = result.records ?? [];
     const rec = this.rec;
     if (!rec || !this.visibleTo(caller, rec)) return result;
     const record = withBasis(!result.ok
@@ -189,7 +193,8 @@ export class KeyVault extends DurableObject<Env> {
       : dryRun
         ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
         : completeRecord(caller.audit, { keyArn: rec.arn }));
-    return { ...result, records: bothAccounts(record) };
+    for (const other of others) other.sharedEventID = record.eventID;
+    return { ...result, records: [...bothAccounts(record), ...others] };
   }
 
   // ---- authorization -----------------------------------------------------------------
@@ -392,6 +397,17 @@ export class KeyVault extends DurableObject<Env> {
     }, dryRun);
   }
 
+  /**
+   * A DryRun of a cryptographic call that names no ciphertext (Decrypt with IGNORE_CIPHERTEXT):
+   * whether the caller may and the key's state allows, recorded as the dry run it is.
+   */
+  async dryRun(caller: VaultCaller): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async () => {
+      const r = this.access(caller, STATES.enabled);
+      return r.ok ? ok(null) : r;
+    }, true);
+  }
+
   async generateDataKey(caller: VaultCaller, numberOfBytes: number, context: Record<string, string> | undefined, withPlaintext: boolean, dryRun = false): Promise<VaultResult<DataKeyResult>> {
     return this.audited<DataKeyResult>(caller, async () => {
       const r = this.access(caller, STATES.enabled);
@@ -424,20 +440,23 @@ export class KeyVault extends DurableObject<Env> {
       const opened = await this.open(r.value, blob, sourceContext);
       if (!opened.ok) return opened;
       try {
-        // The destination encryption is part of this request: its record is this vault's.
-        const toDestination = { ...destinationCaller, audit: undefined };
+        // The destination encryption is part of this request: its record is this vault's, and a
+        // copy goes to the destination key's owner when that is a third account.
+        const toDestination = { ...destinationCaller, audit: caller.audit };
         const dest = destination.keyId === r.value.keyId
           ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun)
           : ((await vaultStub(this.env, destination.region, destination.keyId)
             .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>);
-        if (!dest.ok) return dest;
-        return ok({
+        if (!dest.ok) return { ...dest, records: undefined };
+        const covered = new Set([caller.account, r.value.account]);
+        const forOwner = (dest.records ?? []).filter((x) => !covered.has(x.recipientAccountId));
+        return { ...ok({
           blob: dest.value.blob,
           sourceKeyArn: r.value.arn,
           destinationKeyArn: dest.value.keyArn,
           sourceKeyMaterialId: opened.value.keyMaterialId,
           destinationKeyMaterialId: dest.value.keyMaterialId,
-        });
+        }), ...(forOwner.length ? { records: forOwner } : {}) };
       } finally {
         opened.value.plaintext.fill(0);
       }

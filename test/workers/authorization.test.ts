@@ -238,3 +238,87 @@ describe("user strings as condition keys and names", () => {
     }
   });
 });
+
+describe("found by attacking the authorizer", () => {
+  type Tail = { Entries: { Record: { requestID?: string; eventName: string; recipientAccountId: string; sharedEventID?: string; errorCode?: string } }[] };
+  const tailOf = async (account?: string) => (await admin<Tail>("AuditTail", { Limit: 10_000, ...(account ? { Account: account } : {}) })).body.Entries.map((e) => e.Record);
+
+  it("a foreign caller's failing call on a key is recorded in its own trail only, never in the key owner's", async () => {
+    const key = await newKey();
+    const c = await newAccount();
+    const r = await call("RetireGrant", { KeyId: key.Arn, GrantId: "ALERT: key compromised, rotate now" }, c);
+    expect(r.status).toBe(400);
+    const id = r.headers.get("x-amzn-RequestId")!;
+    expect((await tailOf()).filter((x) => x.requestID === id)).toHaveLength(0);
+    expect((await tailOf(c.account)).filter((x) => x.requestID === id)).toHaveLength(1);
+  });
+
+  it("tag keys that differ only in case cannot dodge an aws:ResourceTag or aws:RequestTag Deny", async () => {
+    const u = await newUser([{ Effect: "Allow", Action: ["kms:Encrypt", "kms:TagResource"], Resource: "*" }]);
+    const key = await newKey({
+      Tags: [{ TagKey: "env", TagValue: "prod" }],
+      Policy: doc(
+        { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+        { Effect: "Deny", Principal: { AWS: u.arn }, Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/env": "prod" } } },
+        { Effect: "Deny", Principal: { AWS: u.arn }, Action: "kms:TagResource", Resource: "*", Condition: { StringEquals: { "aws:RequestTag/env": "prod" } } },
+      ),
+    });
+    expect((await call("Encrypt", { KeyId: key.KeyId, Plaintext: b64("x") }, u)).body.__type).toBe("AccessDeniedException");
+    expect((await call("TagResource", { KeyId: key.KeyId, Tags: [{ TagKey: "ENV", TagValue: "dev" }] }, u)).status).toBe(200);
+    expect((await call("Encrypt", { KeyId: key.KeyId, Plaintext: b64("x") }, u)).body.__type).toBe("AccessDeniedException");
+    expect((await call("TagResource", { KeyId: key.KeyId, Tags: [{ TagKey: "env", TagValue: "prod" }, { TagKey: "ENV", TagValue: "x" }] }, u)).body.__type).toBe("AccessDeniedException");
+  });
+
+  it("kms:RequestAlias is the alias that named the key being decided (ReEncrypt's source alias is not the destination's)", async () => {
+    const source = await newKey();
+    const alias = `alias/${unique("approved")}`;
+    await ok("CreateAlias", { AliasName: alias, TargetKeyId: source.KeyId });
+    const destination = await newKey({ Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+      { Effect: "Deny", Principal: "*", Action: "kms:ReEncryptTo", Resource: "*", Condition: { StringNotEquals: { "kms:RequestAlias": alias } } },
+    ) });
+    const blob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: source.KeyId, Plaintext: b64("x") })).CiphertextBlob;
+    expect((await call("ReEncrypt", { CiphertextBlob: blob, SourceKeyId: alias, DestinationKeyId: destination.Arn })).body.__type).toBe("AccessDeniedException");
+  });
+
+  it("ReEncrypt to another account's key, and a DryRun Decrypt of it, are recorded in the key owner's trail too", async () => {
+    const b = await newAccount();
+    const own = await newKey({}, b);
+    const target = await newKey({ Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${b.account}:root` }, Action: ["kms:ReEncryptTo", "kms:Decrypt"], Resource: "*" },
+    ) });
+    const blob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: own.KeyId, Plaintext: b64("x") }, b)).CiphertextBlob;
+    const re = await call("ReEncrypt", { CiphertextBlob: blob, DestinationKeyId: target.Arn }, b);
+    expect(re.status).toBe(200);
+    const dry = await call("Decrypt", { KeyId: target.Arn, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] }, b);
+    expect(dry.body.__type).toBe("DryRunOperationException");
+    const mine = await tailOf();
+    const theirs = await tailOf(b.account);
+    for (const res of [re, dry]) {
+      const id = res.headers.get("x-amzn-RequestId")!;
+      const ownerCopy = mine.filter((x) => x.requestID === id);
+      const callerCopy = theirs.filter((x) => x.requestID === id);
+      expect(ownerCopy, id).toHaveLength(1);
+      expect(callerCopy, id).toHaveLength(1);
+      expect(ownerCopy[0].recipientAccountId).toBe(ACCOUNT);
+    }
+  });
+
+  it("a key policy principal with a wildcard or junk is malformed (it would never match, so a Deny would not apply)", async () => {
+    const key = await newKey();
+    for (const p of [`arn:aws:iam::999988887777:user/*`, "arn:aws:iam::999988887777:user/nobody is here *?", "arn:aws:iam::99998888777:root"]) {
+      const r = await call("PutKeyPolicy", { KeyId: key.KeyId, Policy: doc({ Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }, { Effect: "Deny", Principal: { AWS: p }, Action: "kms:*", Resource: "*" }) });
+      expect(r.body.__type, p).toBe("MalformedPolicyDocumentException");
+    }
+    expect((await call("PutKeyPolicy", { KeyId: key.KeyId, Policy: doc({ Effect: "Allow", Principal: { AWS: [ROOT, "arn:aws:iam::999988887777:user/team/alice", "arn:aws:iam::999988887777:role/app+x=y,z.w@q-1"] }, Action: "kms:*", Resource: "*" }) })).status).toBe(200);
+  });
+
+  it("admin operation names are looked up as own entries: EdgeKMSAdmin.toString is unknown, not a 500", async () => {
+    for (const op of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      const r = await admin(op);
+      expect(r.status, op).toBe(400);
+      expect(r.body.__type, op).toBe("UnknownOperationException");
+    }
+  });
+});

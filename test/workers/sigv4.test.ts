@@ -45,6 +45,15 @@ describe("SigV4 test vector", () => {
     await verify(headers("content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target", "8bceec4e6ca463c201715359e4e6ad17ca5d65394e614a706174a96900df7a97", true));
   });
 
+  it("an X-Amz-Date out of range (hour 32, minute 80) is not a date, so a day-scoped key cannot outlive its day", () => {
+    for (const bad of ["20150830T323600Z", "20150830T128000Z", "20150830T123660Z", "20150231T123600Z"]) {
+      const h = headers("content-type;host;x-amz-date;x-amz-target", "0".repeat(64));
+      h.set("x-amz-date", bad);
+      h.set("authorization", h.get("authorization")!.replace("20150830/", `${bad.slice(0, 8)}/`));
+      expect(() => checkScope(parseAuthorization(h.get("authorization")), h, new Set(["us-east-1"]), NOW), bad).toThrow(/ISO-8601/);
+    }
+  });
+
   it("rejects a signature differing in one digit, and a mismatched content hash", async () => {
     const bad = headers("content-type;host;x-amz-date;x-amz-target", "07499af8ab2ef3d35030bf049520b6c0de4a040bfc6c24cd89fc4dab8a531f57");
     await expect(verify(bad)).rejects.toMatchObject({ type: "InvalidSignatureException" });
