@@ -151,6 +151,7 @@ export class AuditLog extends DurableObject<Env> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
     if (records.length === 0) return;
+    this.faults.hit("append");
     const writes = [this.commit.addToRow(records.map((r) => ({ key: r.key, line: r.json })))];
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
     for (const r of records) this.appendedSinceAlarm += batchId === undefined ? 1 : rowRecords(r.json).length;

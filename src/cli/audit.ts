@@ -21,6 +21,7 @@ export interface AuditOptions {
   limit?: number;
   keyId?: string;
   disable?: boolean;
+  allowPending?: boolean;
 }
 
 /** Object names carry YYYYMMDDTHHmm(ss)Z; --since/--until compare against it. */
@@ -115,7 +116,7 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
     }
     case "verify": {
       const trail = o.dir ? readExport(o.dir) : await fetchTrail(cfg, o);
-      const problems = verifyTrail(trail, { partial: Boolean(o.since || o.until) });
+      const problems = verifyTrail(trail, { partial: Boolean(o.since || o.until), allowPending: o.allowPending });
       for (const p of problems) console.log(`${p.kind.toUpperCase()} ${p.object}: ${p.detail}`);
       console.log(problems.length ? `verification FAILED: ${problems.length} problem(s)` : `verified ${trail.logs.size} log object(s) against ${trail.digests.size} digest(s): OK`);
       return problems.length ? 1 : 0;

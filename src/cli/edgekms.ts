@@ -9,7 +9,8 @@ import { adminCommand } from "./admin.js";
 const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options]
   flush                                 deliver buffered records to R2 now, and write a digest
   export --out DIR [--since T] [--until T]   download log and digest objects
-  verify [--dir DIR] [--since T]        check log objects against the digest chain (exit 1 on failure)
+  verify [--dir DIR] [--since T] [--allow-pending]   check log objects against the digest chain (exit 1 on failure;
+                                        objects newer than the last digest fail unless --allow-pending)
   tail [--follow] [--event-name X] [--key K] [--limit N]   recent records, also those not yet delivered
   encrypt [--key-id K | --disable]      encrypt delivered objects under alias/aws/cloudtrail (default) or key K
 admin commands (operator; an account root for its own account; an IAM user where its policies allow iam:<Action>):
@@ -21,6 +22,7 @@ admin commands (operator; an account root for its own account; an IAM user where
   delete-user-policy --user-name N --policy-name P
   list-users
   list-accounts                         every account's id (operator only)
+  rewrap-root-secret                    after rotating KMS_ROOT_SECRET: rewrap everything under the new one (operator only)
 options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
 
@@ -31,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" },
       account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
-      follow: { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
+      follow: { type: "boolean" }, "allow-pending": { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
       "account-id": { type: "string" }, "key-id": { type: "string" }, disable: { type: "boolean" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
     },
   });
@@ -59,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   return auditCommand(cmd, cfg, {
     account: values.account, out: values.out, dir: values.dir, since: values.since, until: values.until,
     follow: values.follow, eventName: values["event-name"], key: values.key, limit: values.limit ? Number(values.limit) : undefined,
-    keyId: values["key-id"], disable: values.disable,
+    keyId: values["key-id"], disable: values.disable, allowPending: values["allow-pending"],
   });
 }
 

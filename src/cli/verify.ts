@@ -11,7 +11,7 @@ export interface TrailObjects {
 }
 
 export interface Problem {
-  kind: "missing" | "modified" | "extra" | "out-of-order" | "bad-signature";
+  kind: "missing" | "modified" | "extra" | "pending" | "out-of-order" | "bad-signature";
   object: string;
   detail: string;
 }
@@ -28,7 +28,7 @@ interface Digest {
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 /** Returns every problem found; an empty list means the trail verifies. */
-export function verifyTrail(t: TrailObjects, opts: { partial?: boolean } = {}): Problem[] {
+export function verifyTrail(t: TrailObjects, opts: { partial?: boolean; allowPending?: boolean } = {}): Problem[] {
   const problems: Problem[] = [];
   const key = createPublicKey({ key: Buffer.from(t.publicKeySpki, "base64"), format: "der", type: "spki" });
   const digests: { key: string; raw: Uint8Array; hash: string; signature: string; d: Digest }[] = [];
@@ -76,13 +76,18 @@ export function verifyTrail(t: TrailObjects, opts: { partial?: boolean } = {}): 
       if (hash !== f.hashValue) problems.push({ kind: "modified", object: f.s3Object, detail: `SHA-256 ${hash} != ${f.hashValue} in ${g.key}` });
     }
   }
-  // A log object delivered after the newest digest is pending (the next digest will list it);
-  // any other unlisted object is extra. Object names carry their delivery minute.
+  // An object no digest lists is unverified. One named after the newest digest may be pending
+  // (the next digest will list it): it fails verification too, since anyone who can write to the
+  // bucket can give a forged object a current name, unless the caller accepts pending objects.
+  // Object names carry their delivery minute.
   const newest = digests.length ? digests[digests.length - 1].d.digestEndTime.replace(/[-:]/g, "").slice(0, 13) + "Z" : "";
   for (const k of t.logs.keys()) {
     if (listed.has(k)) continue;
     const stamp = /_(\d{8}T\d{4}Z)_[0-9a-f]+\.json\.gz$/.exec(k)?.[1] ?? "";
-    if (stamp && stamp >= newest) continue;
+    if (stamp && stamp >= newest) {
+      if (!opts.allowPending) problems.push({ kind: "pending", object: k, detail: "not yet listed in a digest (run `edgekms audit flush` to write one, or pass --allow-pending)" });
+      continue;
+    }
     problems.push({ kind: "extra", object: k, detail: "not listed in any digest" });
   }
   return problems;

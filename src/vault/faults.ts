@@ -7,7 +7,9 @@ export type FaultPoint =
   /** The object is in R2 but the process dies before its rows are deleted. */
   | "after-r2-put"
   /** A forwarded batch (vault outbox, ingest shard) was received, but the sender dies before deleting it. */
-  | "after-batch-sent";
+  | "after-batch-sent"
+  /** The AuditLog cannot store records (its storage refuses the write). */
+  | "append";
 
 export class Faults {
   private readonly armed = new Map<FaultPoint, number>();

@@ -1,9 +1,10 @@
 // `npx edgekms audit …` against the e2e server: flush, tail, export, and verify — which
-// passes on an untouched trail and fails, naming the object, when one is modified, deleted
-// or a foreign one is added.
+// passes on an untouched trail and fails, naming the object, when a log object is modified,
+// deleted or a foreign one is added (also one named as if just delivered), and when a digest's
+// signature is forged or a digest is deleted or put in another's place.
 import { describe, expect, inject, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -41,6 +42,11 @@ describe("edgekms audit CLI", () => {
     expect(flush.code, flush.out).toBe(0);
     expect(flush.out).toMatch(/digest AWSLogs\/444455556666\/CloudTrail-Digest\/us-east-1\//);
 
+    // A second digest, so that the chain has a link to break.
+    await kms.send(new K.EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode("after the first digest") }));
+    const flush2 = edgekms("flush");
+    expect(flush2.code, flush2.out).toBe(0);
+
     const remote = edgekms("verify");
     expect(remote.code, remote.out).toBe(0);
     expect(remote.out).toMatch(/: OK$/m);
@@ -73,5 +79,47 @@ describe("edgekms audit CLI", () => {
     const f = edgekms("verify", "--dir", foreign);
     expect(f.code).toBe(1);
     expect(f.out).toContain(`EXTRA ${foreignKey}`);
+
+    // A foreign object named as if delivered this minute: not in any digest, so not verified.
+    const fresh = copy();
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 13);
+    const freshKey = `AWSLogs/444455556666/CloudTrail/us-east-1/2099/01/01/444455556666_CloudTrail_us-east-1_${stamp}Z_fedcba9876543210.json.gz`;
+    cpSync(logs[0], join(fresh, freshKey), { recursive: true });
+    const p = edgekms("verify", "--dir", fresh);
+    expect(p.code, p.out).toBe(1);
+    expect(p.out).toContain(`PENDING ${freshKey}`);
+    expect(edgekms("verify", "--dir", fresh, "--allow-pending").code).toBe(0);
+
+    const digests = files(dir).filter((x) => x.includes("/CloudTrail-Digest/")).map((x) => x.slice(dir.length + 1)).sort();
+    expect(digests.length).toBeGreaterThanOrEqual(2);
+    const manifestOf = (d: string) => JSON.parse(readFileSync(join(d, "edgekms-audit-export.json"), "utf8")) as { signatures: Record<string, string> };
+
+    const forged = copy();
+    const m1 = manifestOf(forged);
+    const sig = m1.signatures[digests[0]];
+    m1.signatures[digests[0]] = (sig[0] === "0" ? "1" : "0") + sig.slice(1);
+    writeFileSync(join(forged, "edgekms-audit-export.json"), JSON.stringify(m1));
+    const g = edgekms("verify", "--dir", forged);
+    expect(g.code).toBe(1);
+    expect(g.out).toContain(`BAD-SIGNATURE ${digests[0]}`);
+
+    const gone = copy();
+    rmSync(join(gone, digests[digests.length - 2]));
+    const gd = edgekms("verify", "--dir", gone);
+    expect(gd.code).toBe(1);
+    expect(gd.out).toContain(`MISSING ${digests[digests.length - 2]}`);
+
+    // Two digests in each other's place (bodies and signatures swapped).
+    const swapped = copy();
+    const [a, b] = [digests[digests.length - 2], digests[digests.length - 1]];
+    const [bodyA, bodyB] = [readFileSync(join(swapped, a)), readFileSync(join(swapped, b))];
+    writeFileSync(join(swapped, a), bodyB);
+    writeFileSync(join(swapped, b), bodyA);
+    const m2 = manifestOf(swapped);
+    [m2.signatures[a], m2.signatures[b]] = [m2.signatures[b], m2.signatures[a]];
+    writeFileSync(join(swapped, "edgekms-audit-export.json"), JSON.stringify(m2));
+    const sw = edgekms("verify", "--dir", swapped);
+    expect(sw.code).toBe(1);
+    expect(sw.out).toMatch(/BAD-SIGNATURE|OUT-OF-ORDER/);
   });
 });
