@@ -1,6 +1,8 @@
 // Creates .dev.vars with fresh random secrets when it is missing (an existing file is used
-// as it is), then prints the endpoint and the credentials to export. Never committed.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// as it is), then prints the endpoint and the credentials to export. Never committed. It never
+// makes a new root secret over existing state: keys sealed under the old one would be lost.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { randomBytes, randomInt } from "node:crypto";
 
 const FILE = new URL("../.dev.vars", import.meta.url);
@@ -21,7 +23,21 @@ export function readDevVars(file = FILE) {
   return vars;
 }
 
-export function ensureDevVars(file = FILE) {
+/** Where `npm start` (wrangler dev) keeps its state. */
+export const DEV_STATE = fileURLToPath(new URL("../.wrangler/state", import.meta.url));
+
+const holdsState = (dir) => existsSync(dir) && readdirSync(dir).length > 0;
+
+/**
+ * The variables of .dev.vars; when the file is missing, a new one with fresh random secrets,
+ * unless `stateDir` holds state: that state was sealed under the root secret of the missing file.
+ */
+export function ensureDevVars(file = FILE, stateDir = DEV_STATE) {
+  if (!existsSync(file) && holdsState(stateDir)) {
+    throw new Error(`${fileURLToPath(file)} is missing, but ${stateDir} holds EdgeKMS state sealed under the KMS_ROOT_SECRET it had.
+A new root secret would make every key and identity in it unreadable. Either restore that .dev.vars (from your backup),
+or, to start afresh and lose every key in it, delete ${stateDir} and run this again.`);
+  }
   if (!existsSync(file)) {
     const vars = {
       BOOTSTRAP_ACCOUNT_ID: String(randomInt(100000, 999999)) + String(randomInt(100000, 999999)),
@@ -36,7 +52,13 @@ export function ensureDevVars(file = FILE) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const v = ensureDevVars();
+  let v;
+  try {
+    v = ensureDevVars();
+  } catch (e) {
+    console.error(`\n${e.message}\n`);
+    process.exit(1);
+  }
   const port = process.env.PORT ?? "8787";
   console.log(`
 EdgeKMS endpoint: http://localhost:${port}

@@ -45,7 +45,7 @@ function tomlRegions() {
 /** Starts the server; returns { url, mf }. `inspectorPort` opens the V8 inspector (bench/profile.ts). */
 export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars, inspectorPort } = {}) {
   const bindings = {
-    ...(vars ?? ensureDevVars()),
+    ...(vars ?? ensureDevVars(undefined, persist === false ? "" : persist)),
     REGIONS: tomlRegions(),
     AUDIT_BUCKET_NAME: tomlVar("AUDIT_BUCKET_NAME"),
     AUDIT_BUCKET_EU_NAME: tomlVar("AUDIT_BUCKET_EU_NAME"),
@@ -75,7 +75,21 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { url } = await startServer();
+  let started;
+  try {
+    started = await startServer();
+  } catch (e) {
+    console.error(`\n${e.message}\n`);
+    process.exit(1);
+  }
+  const { url, mf } = started;
+  // The state must open under the root secret in force: say so now, not at the first request.
+  const state = await (await fetch(`${url}/health/state`)).json();
+  if (state.status !== "ok") {
+    console.error(`\n${state.message}\n`);
+    await mf.dispose();
+    process.exit(1);
+  }
   execFileSync(process.execPath, [`${root}scripts/dev-vars.mjs`], { stdio: "inherit", env: { ...process.env, PORT: new URL(url).port } });
   console.log(`Serving on ${url} (one workerd through miniflare's API). Ctrl-C to stop.`);
 }

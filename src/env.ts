@@ -31,4 +31,6 @@ export interface Env {
   BOOTSTRAP_SECRET_ACCESS_KEY: string;
   /** 32+ random bytes, base64: the root of every region root key. */
   KMS_ROOT_SECRET: string;
+  /** During a rotation of KMS_ROOT_SECRET only: the previous one, until everything is rewrapped (docs/operations.md). */
+  KMS_ROOT_SECRET_PREVIOUS?: string;
 }

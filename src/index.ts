@@ -5,6 +5,8 @@ import type { Env } from "./env.js";
 import { handleKmsRequest, renderError } from "./protocol/handler.js";
 import { handleAdminRequest } from "./admin/handler.js";
 import { KmsError } from "./protocol/errors.js";
+import { identityStore } from "./placement.js";
+import { ROOT_SECRET_MISMATCH } from "./vault/root-key.js";
 
 export { KeyVault } from "./vault/key-vault.js";
 export { Catalog } from "./vault/catalog.js";
@@ -15,6 +17,11 @@ export { AuditSigner } from "./audit/signer.js";
 const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ service: "edgekms", status: "ok" }));
+// Whether the stored state opens under the KMS_ROOT_SECRET in force (npm run serve checks it at start).
+app.get("/health/state", async (c) => {
+  const status = await identityStore(c.env).rootSecretStatus();
+  return status === "ok" ? c.json({ service: "edgekms", status }) : c.json({ service: "edgekms", status, message: ROOT_SECRET_MISMATCH }, 503);
+});
 app.post("/", (c) => handleKmsRequest(c.req.raw, c.env, crypto.randomUUID()));
 app.post("/admin", (c) => handleAdminRequest(c.req.raw, c.env, crypto.randomUUID()));
 app.notFound(() => renderError(new KmsError("UnknownOperationException", "KMS requests are POST / with an X-Amz-Target header"), crypto.randomUUID()));

@@ -6,9 +6,10 @@
 // and `npx edgekms admin …`.
 import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
-import { authenticate } from "../auth/authenticate.js";
+import { authenticate, type Observed } from "../auth/authenticate.js";
+import { recordRequest, requestDraft } from "../audit/trail.js";
 import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
-import type { CloudTrailRecord } from "../audit/record.js";
+import { completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
 import { renderError } from "../protocol/handler.js";
@@ -78,8 +79,10 @@ async function allKeyIds(s: Scope): Promise<string[]> {
   return ids;
 }
 
-interface AdminOperation {
+interface AdminOperation extends AuditFacts {
   schema: Parameters<typeof validate>[0];
+  /** What its record's responseElements carry (never a secret access key). */
+  auditResponse?: (out: Record<string, unknown>) => JsonObject;
   /** What the call needs the authorizer to allow (may read the identity store, e.g. whose access key it is). */
   access(s: Scope, input: Record<string, unknown>): AdminAccess | Promise<AdminAccess>;
   /** It changes identities: this isolate's credential cache is dropped after it. */
@@ -87,10 +90,19 @@ interface AdminOperation {
   run(s: Scope, input: Record<string, unknown>): Promise<unknown>;
 }
 
+// Where admin calls are recorded from (CloudTrail's eventSource): the AWS service that does the same.
+const IAM = "iam.amazonaws.com";
+const ORGANIZATIONS = "organizations.amazonaws.com";
+const CLOUDTRAIL = "cloudtrail.amazonaws.com";
+
 const OPERATIONS: Record<string, AdminOperation> = {
   /** A new account, and an access key for its root (the secret is returned once). */
   CreateAccount: {
     schema: { AccountId: ACCOUNT },
+    eventSource: ORGANIZATIONS,
+    readOnly: false,
+    auditMembers: ["AccountId"],
+    auditResponse: (out) => ({ accountId: String(out.AccountId), accessKeyId: String(out.AccessKeyId) }),
     access: () => ({ action: "edgekms:CreateAccount", resource: "*", operatorOnly: true }),
     changesIdentities: true,
     async run(s, input) {
@@ -99,6 +111,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   },
   CreateUser: {
     schema: { Account: ACCOUNT, UserName: USER },
+    eventSource: IAM,
+    readOnly: false,
+    auditMembers: ["Account", "UserName"],
     access: onUser("CreateUser"),
     changesIdentities: true,
     async run(s, input) {
@@ -111,6 +126,10 @@ const OPERATIONS: Record<string, AdminOperation> = {
    */
   CreateAccessKey: {
     schema: { Account: ACCOUNT, UserName: { ...USER, required: false } },
+    eventSource: IAM,
+    readOnly: false,
+    auditMembers: ["Account", "UserName"],
+    auditResponse: (out) => ({ accessKey: { accessKeyId: String(out.AccessKeyId), ...(out.UserName ? { userName: String(out.UserName) } : {}) } }),
     access: (s, input) => {
       const userName = (input.UserName as string | undefined) ?? (s.caller.type === "IAMUser" ? s.caller.userName : undefined);
       return userName !== undefined
@@ -126,6 +145,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** Checked against the ARN of the access key's owner: a root's key only by the root or the operator. */
   DeleteAccessKey: {
     schema: { Account: ACCOUNT, AccessKeyId: { kind: "string", min: 16, max: 128, required: true } },
+    eventSource: IAM,
+    readOnly: false,
+    auditMembers: ["Account", "AccessKeyId"],
     async access(s, input) {
       const owner = value(await identities(s).accessKeyOwner(s.account, input.AccessKeyId as string));
       return owner.userName !== undefined
@@ -140,6 +162,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   },
   PutUserPolicy: {
     schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true }, PolicyDocument: { kind: "string", min: 1, max: 131072, required: true } },
+    eventSource: IAM,
+    readOnly: false,
+    auditMembers: ["Account", "UserName", "PolicyName", "PolicyDocument"],
     access: onUser("PutUserPolicy"),
     changesIdentities: true,
     async run(s, input) {
@@ -149,6 +174,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   },
   DeleteUserPolicy: {
     schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true } },
+    eventSource: IAM,
+    readOnly: false,
+    auditMembers: ["Account", "UserName", "PolicyName"],
     access: onUser("DeleteUserPolicy"),
     changesIdentities: true,
     async run(s, input) {
@@ -159,13 +187,49 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** The ids of every account (the operator's, and those it created). */
   ListAccounts: {
     schema: {},
+    eventSource: ORGANIZATIONS,
+    readOnly: true,
+    auditMembers: [],
     access: () => ({ action: "edgekms:ListAccounts", resource: "*", operatorOnly: true }),
     async run(s) {
       return { Accounts: await identities(s).listAccounts() };
     },
   },
+  /**
+   * After KMS_ROOT_SECRET was rotated (the old one given as KMS_ROOT_SECRET_PREVIOUS): rewraps
+   * every key's material, every identity secret and every region's signing key under the
+   * current secret, so the previous one can be dropped (docs/operations.md).
+   */
+  RewrapRootSecret: {
+    schema: {},
+    eventSource: "kms.amazonaws.com",
+    readOnly: false,
+    auditMembers: [],
+    auditResponse: (out) => ({ keys: Number(out.Keys), keysRewrapped: Number(out.KeysRewrapped), identitiesRewrapped: Number(out.IdentitiesRewrapped) }),
+    access: () => ({ action: "edgekms:RewrapRootSecret", resource: "*", operatorOnly: true }),
+    async run(s) {
+      const IdentitiesRewrapped = await identities(s).rewrapRootSecret(SKIP.admin);
+      let Keys = 0, KeysRewrapped = 0;
+      const Mismatched: string[] = [];
+      for (const region of Object.keys(s.env.REGIONS)) {
+        if ((await signerStub(s.env, region).rewrapRootSecret(SKIP.admin, region)) === "mismatch") Mismatched.push(`audit signer ${region}`);
+        for (const account of await identities(s).listAccounts()) {
+          for (const id of await allKeyIds({ ...s, region, account })) {
+            const r = await vaultStub(s.env, region, id).rewrapRootSecret(SKIP.admin);
+            Keys++;
+            if (r === "rewrapped") KeysRewrapped++;
+            if (r === "mismatch") Mismatched.push(keyArn(region, account, id));
+          }
+        }
+      }
+      return { Keys, KeysRewrapped, IdentitiesRewrapped, Mismatched };
+    },
+  },
   ListUsers: {
     schema: { Account: ACCOUNT },
+    eventSource: IAM,
+    readOnly: true,
+    auditMembers: ["Account"],
     access: (s) => ({ action: "iam:ListUsers", resource: userArn(s.account, "*") }),
     async run(s) {
       return { Users: value(await identities(s).listUsers(s.account)) };
@@ -174,6 +238,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** Forward every vault outbox and ingest shard, deliver everything to R2 and write a digest. */
   AuditFlush: {
     schema: { Account: ACCOUNT },
+    eventSource: CLOUDTRAIL,
+    readOnly: false,
+    auditMembers: ["Account"],
     access: auditTrail("AuditFlush"),
     async run(s) {
       let forwarded = 0;
@@ -187,6 +254,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** Recent records, newest last; Delivered=false for those not yet in R2 (in vaults or the AuditLog). */
   AuditTail: {
     schema: { Account: ACCOUNT, Limit: { kind: "int", min: 1, max: 10_000 }, EventName: { kind: "string", max: 128 }, KeyId: { kind: "string", max: 2048 } },
+    eventSource: CLOUDTRAIL,
+    readOnly: true,
+    auditMembers: ["Account", "Limit", "EventName", "KeyId"],
     access: auditTrail("AuditTail"),
     async run(s, input) {
       const limit = (input.Limit as number | undefined) ?? 100;
@@ -211,6 +281,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** Delivered log or digest objects of the account and region, in key order. */
   AuditList: {
     schema: { Account: ACCOUNT, Kind: { kind: "enum", values: ["logs", "digests"] }, Cursor: { kind: "string", max: 1024 } },
+    eventSource: CLOUDTRAIL,
+    readOnly: true,
+    auditMembers: ["Account", "Kind"],
     access: auditTrail("AuditList"),
     async run(s, input) {
       const kind = input.Kind === "digests" ? "CloudTrail-Digest" : "CloudTrail";
@@ -226,6 +299,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** One object (gzip bytes, base64) with its metadata. */
   AuditGet: {
     schema: { Account: ACCOUNT, Key: { kind: "string", min: 1, max: 1024, required: true } },
+    eventSource: CLOUDTRAIL,
+    readOnly: true,
+    auditMembers: ["Account", "Key"],
     access: auditTrail("AuditGet"),
     async run(s, input) {
       const key = input.Key as string;
@@ -246,6 +322,10 @@ const OPERATIONS: Record<string, AdminOperation> = {
    */
   AuditSetEncryption: {
     schema: { Account: ACCOUNT, KeyId: { kind: "string", min: 1, max: 2048 }, Enabled: { kind: "bool" } },
+    eventSource: CLOUDTRAIL,
+    readOnly: false,
+    auditMembers: ["Account", "KeyId", "Enabled"],
+    auditResponse: (out) => ({ enabled: Boolean(out.Enabled), ...(out.KeyId ? { keyId: String(out.KeyId) } : {}) }),
     access: auditTrail("AuditSetEncryption"),
     async run(s, input) {
       if (input.Enabled === false) {
@@ -285,6 +365,9 @@ const OPERATIONS: Record<string, AdminOperation> = {
   /** The region's digest-signing public key. */
   AuditPublicKey: {
     schema: {},
+    eventSource: CLOUDTRAIL,
+    readOnly: true,
+    auditMembers: [],
     access: auditTrail("AuditPublicKey"),
     async run(s) {
       const signer = signerStub(s.env, s.region);
@@ -294,16 +377,28 @@ const OPERATIONS: Record<string, AdminOperation> = {
   },
 };
 
+/**
+ * One admin request. Every call, allowed or denied, leaves a record (as CloudTrail records IAM
+ * calls), durable before the response, in the trail of the account it concerned (and the
+ * caller's, when that is another, with a shared event id); one that failed authentication is
+ * recorded as KMS calls are (docs/audit.md). No record carries a secret access key.
+ */
 export async function handleAdminRequest(request: Request, env: Env, requestId: string, now = Date.now()): Promise<Response> {
+  const target = request.headers.get("x-amz-target") ?? "";
+  const name = target.startsWith(PREFIX) ? target.slice(PREFIX.length) : "";
+  const op = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+  const observed: Observed = {};
+  let input: Record<string, unknown> | undefined;
+  let account: string | undefined;
+  let out: Record<string, unknown> | undefined;
+  let failure: KmsError | undefined;
+  let response: Response;
   try {
     const body = await readBody(request);
-    const { principal, region } = await authenticate(env, request, new URL(request.url), body, now);
-    const target = request.headers.get("x-amz-target") ?? "";
-    const name = target.startsWith(PREFIX) ? target.slice(PREFIX.length) : "";
-    const op = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+    const { principal, region } = await authenticate(env, request, new URL(request.url), body, now, observed);
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${target}`);
-    const input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
-    const account = (input.Account as string | undefined) ?? principal.accountId;
+    input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
+    account = (input.Account as string | undefined) ?? principal.accountId;
     // An ordinary object: it travels over Durable Object RPC (the evaluator reads own keys only).
     const context: RequestContext = { "aws:principalarn": principal.arn, "aws:principalaccount": principal.accountId };
     // Audit objects are read through the service: decrypting them needs kms:Decrypt on their key.
@@ -321,12 +416,32 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
       context,
     });
     if (!decision.allow) throw new KmsError("AccessDeniedException", decision.message);
-    const out = await op.run(scope, input);
+    out = (await op.run(scope, input)) as Record<string, unknown>;
     if (op.changesIdentities) forgetCredentials();
-    return new Response(JSON.stringify(out), {
+    response = new Response(JSON.stringify(out), {
       headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() },
     });
   } catch (err) {
-    return renderError(err, requestId);
+    failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
+    response = renderError(err, requestId);
   }
+  try {
+    const draft = requestDraft(env, request, requestId, now, op ? name : "Unknown", op, observed, input);
+    const record = completeRecord(draft, {
+      errorCode: failure?.type,
+      errorMessage: failure ? (failure.auditDetail ?? failure.message) : undefined,
+      responseElements: out && op?.auditResponse ? op.auditResponse(out) : null,
+    });
+    // Allowed calls go to the account they concerned too; a denied one only to the caller's.
+    const concerned = !failure && account !== undefined && account !== record.recipientAccountId ? account : undefined;
+    const records = concerned
+      ? [{ ...record, sharedEventID: record.eventID }, { ...record, eventID: crypto.randomUUID(), sharedEventID: record.eventID, recipientAccountId: concerned }]
+      : [record];
+    // A request that failed authentication names no principal: recorded (and aggregated) as KMS calls are.
+    await recordRequest(env, observed.principal ? { draft, records } : { draft }, failure);
+  } catch (err) {
+    console.error(`request ${requestId}: audit record could not be stored`, err instanceof Error ? err.message : String(err));
+    return renderError(new KmsError("DependencyTimeoutException", "The request could not be recorded. Retry."), requestId);
+  }
+  return response;
 }

@@ -25,7 +25,8 @@ export interface CloudTrailRecord {
   eventVersion: string;
   userIdentity: UserIdentity;
   eventTime: string;
-  eventSource: "kms.amazonaws.com";
+  /** kms.amazonaws.com; the admin API records as iam, organizations or cloudtrail.amazonaws.com. */
+  eventSource: string;
   eventName: string;
   awsRegion: string;
   sourceIPAddress: string;
@@ -86,6 +87,8 @@ export interface AuditFacts {
   auditMembers: readonly string[];
   /** Members recorded with this value when the request leaves them out (Decrypt's encryptionAlgorithm, as AWS records it). */
   auditDefaults?: Readonly<Record<string, string>>;
+  /** The record's eventSource (kms.amazonaws.com when absent). */
+  eventSource?: string;
 }
 
 /** Only strings, numbers, booleans and lists/maps of them: a blob never passes (it would be a Uint8Array). */

@@ -100,7 +100,7 @@ export function requestDraft(env: Env, request: Request, requestId: string, now:
     eventVersion: EVENT_VERSION,
     userIdentity: userIdentity(observed),
     eventTime: isoSeconds(now),
-    eventSource: "kms.amazonaws.com",
+    eventSource: facts?.eventSource ?? "kms.amazonaws.com",
     eventName: eventName || "Unknown",
     awsRegion: region,
     sourceIPAddress: sourceAddress(env, request),

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, [operation: string, input: (o: AdminOptions) => R
   "delete-user-policy": ["DeleteUserPolicy", (o) => ({ UserName: o.userName, PolicyName: o.policyName })],
   "list-users": ["ListUsers", () => ({})],
   "list-accounts": ["ListAccounts", () => ({})],
+  "rewrap-root-secret": ["RewrapRootSecret", () => ({})],
 };
 
 /** --policy-document takes JSON, or file://PATH as the AWS CLI does. */

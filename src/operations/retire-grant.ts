@@ -1,6 +1,7 @@
 import { KmsError } from "../protocol/errors.js";
 import { keyArn, parseKeyRef } from "../kms/ids.js";
 import { verifyGrantToken } from "../vault/grant-token.js";
+import { rootSecrets } from "../vault/root-key.js";
 import { GRANT_ID, GRANT_TOKEN } from "./grant-shapes.js";
 import { defineOperation } from "./operation.js";
 import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
@@ -18,7 +19,7 @@ export const retireGrant = defineOperation<Input>({
     let keyId: string;
     let arn: string;
     if (input.GrantToken !== undefined) {
-      const t = await verifyGrantToken(ctx.env.KMS_ROOT_SECRET, ctx.region, input.GrantToken);
+      const t = await verifyGrantToken(rootSecrets(ctx.env), ctx.region, input.GrantToken);
       if (!t) throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
       keyId = t.keyId;
       arn = keyArn(ctx.region, ctx.caller.accountId, t.keyId);

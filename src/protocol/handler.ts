@@ -5,6 +5,7 @@ import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
 import { verifyGrantToken } from "../vault/grant-token.js";
+import { rootSecrets } from "../vault/root-key.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
 import { requireIdentityAllow } from "../operations/shared.js";
@@ -18,7 +19,7 @@ const DECODER = new TextDecoder();
 
 /** A grant token is genuine and its grant's grantee is the caller (the account, its root, or the principal itself). */
 async function checkGrantToken(env: Env, region: string, caller: { arn: string; accountId: string }, token: string): Promise<void> {
-  const claims = await verifyGrantToken(env.KMS_ROOT_SECRET, region, token);
+  const claims = await verifyGrantToken(rootSecrets(env), region, token);
   const grantee = claims?.grantee;
   if (grantee !== caller.arn && grantee !== caller.accountId && grantee !== `arn:aws:iam::${caller.accountId}:root`) {
     throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");

@@ -3,7 +3,7 @@
 // MAC = HMAC-SHA256(K, "egt2\n" region "\n" key id "\n" grant id "\n" grantee), K = HKDF(KMS_ROOT_SECRET,
 // "grant-tokens/<region>"). Only the service can make one, and it names its grantee, so a token is
 // checked at the boundary (a forged or foreign token is InvalidGrantTokenException) without a vault call.
-import { deriveRootKey } from "./root-key.js";
+import { deriveRootKey, type RootSecrets } from "./root-key.js";
 
 const PREFIX = "egt2";
 const enc = new TextEncoder();
@@ -40,8 +40,20 @@ export async function issueGrantToken(rootSecret: string, region: string, claims
   return b64url(enc.encode(`${PREFIX}:${claims.keyId}:${claims.grantId}:${b64url(enc.encode(claims.grantee))}:${b64url(mac)}`));
 }
 
-/** The claims of a genuine token made in this region, or undefined for anything else. */
-export async function verifyGrantToken(rootSecret: string, region: string, token: string): Promise<GrantTokenClaims | undefined> {
+/**
+ * The claims of a genuine token made in this region, or undefined for anything else. During a
+ * rotation of KMS_ROOT_SECRET a token made under the previous secret is still genuine.
+ */
+export async function verifyGrantToken(secrets: RootSecrets, region: string, token: string): Promise<GrantTokenClaims | undefined> {
+  for (const secret of [secrets.current, secrets.previous]) {
+    if (secret === undefined) continue;
+    const claims = await verifyUnder(secret, region, token);
+    if (claims) return claims;
+  }
+  return undefined;
+}
+
+async function verifyUnder(rootSecret: string, region: string, token: string): Promise<GrantTokenClaims | undefined> {
   const raw = unb64url(token);
   if (!raw) return undefined;
   const m = /^egt2:([0-9a-z-]{1,64}):([0-9a-f]{64}):([A-Za-z0-9_-]{1,512}):([A-Za-z0-9_-]{43})$/.exec(dec.decode(raw));

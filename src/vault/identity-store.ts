@@ -5,9 +5,9 @@ import { DurableObject } from "cloudflare:workers";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { timingSafeEqual } from "../crypto/compare.js";
 import type { Env } from "../env.js";
-import { deriveRootKey } from "./root-key.js";
+import { deriveRootKey, RootSecretMismatch, rootCheck, rootSecrets, whichRootSecret } from "./root-key.js";
 import { parsePolicy, PolicyError } from "../policy/document.js";
-import { fail, ok, type VaultResult } from "./types.js";
+import { fail, ok, type SKIP, type VaultResult } from "./types.js";
 
 export interface Principal {
   accessKeyId: string;
@@ -53,12 +53,46 @@ interface StoredCredential extends Principal {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-export class IdentityStore extends DurableObject<Env> {
-  private rootKey: Uint8Array | undefined;
+/** The access key id the bootstrap credential was last written for (storage key). */
+const BOOTSTRAP_MARK = "bootstrap-akid";
+/** The check value of the root secret the secrets here are sealed under (root-key.ts, rootCheck). */
+const ROOT_CHECK = "root-check";
+const ROOT_SCOPE = "global";
 
-  private async key(): Promise<Uint8Array> {
-    this.rootKey ??= await deriveRootKey(this.env.KMS_ROOT_SECRET, "identity-secrets", "global");
-    return this.rootKey;
+export class IdentityStore extends DurableObject<Env> {
+  private readonly rootKeys = new Map<string, Uint8Array>();
+  /**
+   * Once per instance (a deploy makes new ones): the root secret in force is checked against the
+   * one the state was sealed under, and the bootstrap credential brought in line with the
+   * environment.
+   */
+  private ready: Promise<void> | undefined;
+
+  private async key(secret = this.env.KMS_ROOT_SECRET): Promise<Uint8Array> {
+    let k = this.rootKeys.get(secret);
+    if (!k) this.rootKeys.set(secret, (k = await deriveRootKey(secret, "identity-secrets", ROOT_SCOPE)));
+    return k;
+  }
+
+  /** Throws RootSecretMismatch when the state was sealed under a secret that is neither the current nor the previous one. */
+  private async checkRootSecret(): Promise<void> {
+    const secrets = rootSecrets(this.env);
+    const stored = await this.ctx.storage.get<string>(ROOT_CHECK);
+    if (stored === undefined) {
+      // First use, or state from before check values: any sealed secret must open under one of them.
+      const any = (await this.ctx.storage.list<StoredCredential>({ prefix: "ak:", limit: 1 })).values().next().value;
+      if (any) await this.open(any);
+      await this.ctx.storage.put(ROOT_CHECK, await rootCheck(secrets.current, ROOT_SCOPE));
+      return;
+    }
+    if ((await whichRootSecret(secrets, ROOT_SCOPE, stored)) === undefined) throw new RootSecretMismatch();
+  }
+
+  private prepare(): Promise<void> {
+    return (this.ready ??= (async () => {
+      await this.checkRootSecret();
+      await this.ensureBootstrap();
+    })().catch((e) => { this.ready = undefined; throw e; }));
   }
 
   private async put(p: Principal, secret: string): Promise<void> {
@@ -67,21 +101,92 @@ export class IdentityStore extends DurableObject<Env> {
     await this.ctx.storage.put(`ak:${p.accessKeyId}`, { ...p, iv, sealedSecret } satisfies StoredCredential);
   }
 
+  /**
+   * The operator's credential is exactly what the environment says now: the BOOTSTRAP_* pair is
+   * written (or its secret replaced), and a pair written for an earlier BOOTSTRAP_ACCESS_KEY_ID
+   * is deleted, so rotating the secrets (wrangler secret put, .dev.vars) retires the old pair.
+   */
   private async ensureBootstrap(): Promise<void> {
     const { BOOTSTRAP_ACCESS_KEY_ID: akid, BOOTSTRAP_SECRET_ACCESS_KEY: secret, BOOTSTRAP_ACCOUNT_ID: account } = this.env;
+    const previous = await this.ctx.storage.get<string>(BOOTSTRAP_MARK);
+    if (previous !== undefined && previous !== akid) await this.ctx.storage.delete([`ak:${previous}`, BOOTSTRAP_MARK]);
     if (!akid || !secret || !account) return;
     const existing = await this.ctx.storage.get<StoredCredential>(`ak:${akid}`);
-    if (existing && timingSafeEqual(await this.open(existing), secret) && existing.accountId === account) return;
-    await this.put({ accessKeyId: akid, accountId: account, arn: `arn:aws:iam::${account}:root`, type: "Root" }, secret);
+    if (!(existing && timingSafeEqual(await this.open(existing), secret) && existing.accountId === account)) {
+      await this.put({ accessKeyId: akid, accountId: account, arn: `arn:aws:iam::${account}:root`, type: "Root" }, secret);
+    }
+    await this.ctx.storage.put(BOOTSTRAP_MARK, akid);
   }
 
+  /**
+   * A sealed secret, opened under the current root secret, or during a rotation under the
+   * previous one (and then sealed again under the current one). Neither: RootSecretMismatch.
+   */
   private async open(s: StoredCredential): Promise<string> {
-    return dec.decode(aesGcmOpen(await this.key(), s.iv, s.sealedSecret, enc.encode(`identity/${s.accessKeyId}`)));
+    const aad = enc.encode(`identity/${s.accessKeyId}`);
+    const { current, previous } = rootSecrets(this.env);
+    try {
+      return dec.decode(aesGcmOpen(await this.key(current), s.iv, s.sealedSecret, aad));
+    } catch {
+      if (previous === undefined) throw new RootSecretMismatch();
+    }
+    let secret: string;
+    try {
+      secret = dec.decode(aesGcmOpen(await this.key(previous), s.iv, s.sealedSecret, aad));
+    } catch {
+      throw new RootSecretMismatch();
+    }
+    const { iv: _iv, sealedSecret: _sealed, ...principal } = s;
+    await this.put(principal, secret);
+    return secret;
   }
 
-  /** The credential of an access key, with the user's policies, or null when there is none. */
-  async lookup(accessKeyId: string): Promise<CredentialRecord | null> {
-    if (accessKeyId === this.env.BOOTSTRAP_ACCESS_KEY_ID) await this.ensureBootstrap();
+  /** Whether the state here was sealed under the root secret in force (GET /health/state). */
+  async rootSecretStatus(): Promise<"ok" | "root-secret-mismatch"> {
+    try {
+      await this.prepare();
+      return "ok";
+    } catch (e) {
+      if (e instanceof RootSecretMismatch) return "root-secret-mismatch";
+      throw e;
+    }
+  }
+
+  /**
+   * Seals every secret under the current root secret (RewrapRootSecret, after the authorizer
+   * decided); then the check value names the current secret. Returns how many were rewrapped.
+   */
+  async rewrapRootSecret(_decided: typeof SKIP.admin): Promise<number> {
+    await this.prepare();
+    let rewrapped = 0;
+    const { current } = rootSecrets(this.env);
+    for (const s of (await this.ctx.storage.list<StoredCredential>({ prefix: "ak:" })).values()) {
+      try {
+        aesGcmOpen(await this.key(current), s.iv, s.sealedSecret, enc.encode(`identity/${s.accessKeyId}`));
+      } catch {
+        await this.open(s);
+        rewrapped++;
+      }
+    }
+    await this.ctx.storage.put(ROOT_CHECK, await rootCheck(current, ROOT_SCOPE));
+    return rewrapped;
+  }
+
+  /**
+   * The credential of an access key, with the user's policies, or null when there is none;
+   * "root-secret-mismatch" when the state was sealed under another KMS_ROOT_SECRET.
+   */
+  async lookup(accessKeyId: string): Promise<CredentialRecord | null | "root-secret-mismatch"> {
+    try {
+      return await this.find(accessKeyId);
+    } catch (e) {
+      if (e instanceof RootSecretMismatch) return "root-secret-mismatch";
+      throw e;
+    }
+  }
+
+  private async find(accessKeyId: string): Promise<CredentialRecord | null> {
+    await this.prepare();
     const s = await this.ctx.storage.get<StoredCredential>(`ak:${accessKeyId}`);
     if (!s) return null;
     const { iv: _iv, sealedSecret: _sealed, ...principal } = s;

@@ -44,6 +44,8 @@ export interface KeyRecord {
   /** The key policy, as text (GetKeyPolicy returns it verbatim), and its version. */
   policy: string;
   policyVersion: number;
+  /** The check value of the root secret its material is wrapped under (root-key.ts, rootCheck); absent before it is first used. */
+  rootCheck?: string;
 }
 
 /** A stored record of any version, brought to the current one (older versions are only read). */

@@ -19,6 +19,7 @@ import { keyAlarmDue, metadata, RECORD, RECORD_VERSION, STATES, stateError, upgr
 import { keyTypeOf } from "./key-types/index.js";
 import { openSymmetric, sealSymmetric, symmetricHeader } from "./key-types/symmetric.js";
 import { MaterialStore } from "./material.js";
+import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from "./root-key.js";
 import { GrantStore, grantFacts, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
 import { Faults } from "./faults.js";
@@ -28,6 +29,8 @@ import {
 } from "./types.js";
 
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
+/** How soon a rotation postponed for a root-secret mismatch is tried again. */
+const ROOT_MISMATCH_RETRY_MS = 3_600_000;
 
 /** Records the success of a state change: called where the change is saved, so both share one write. */
 type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
@@ -57,7 +60,7 @@ export class KeyVault extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.material = new MaterialStore(() => env.KMS_ROOT_SECRET);
+    this.material = new MaterialStore(() => rootSecrets(env));
     this.grants = new GrantStore(ctx.storage);
     this.outbox = new AuditOutbox(ctx.storage, (region, account, records, batchId) =>
       this.auditLog(region, account).append(region, account, records.map(encodeRecord), batchId), this.faults);
@@ -108,7 +111,16 @@ export class KeyVault extends DurableObject<Env> {
       return;
     }
     if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now) {
-      const rotated = await this.rotate(rec, "AUTOMATIC");
+      let rotated: KeyRecord;
+      try {
+        rotated = await this.rotate(rec, "AUTOMATIC");
+      } catch (e) {
+        if (!(e instanceof RootSecretMismatch)) throw e;
+        // No new material under a root secret that does not open the old: retry in an hour, not in a loop.
+        console.error(`rotation of ${rec.arn} postponed: ${e.message}`);
+        await this.ctx.storage.setAlarm(Date.now() + ROOT_MISMATCH_RETRY_MS);
+        return;
+      }
       rotated.nextRotation = now + rec.rotationPeriodDays! * DAY_MS;
       await this.save(rotated, [serviceEvent("RotateKey", rec.region, rec.account, rec.arn, now)]);
       return;
@@ -181,7 +193,14 @@ export class KeyVault extends DurableObject<Env> {
       recorded = true;
       return bothAccounts(withBasis(completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn })));
     };
-    const result = await body(success);
+    let result: VaultResult<T>;
+    try {
+      result = await body(success);
+    } catch (e) {
+      // Material sealed under another root secret: a clear answer, not an internal error.
+      if (!(e instanceof RootSecretMismatch)) throw e;
+      result = fail("KeyUnavailable", ROOT_SECRET_MISMATCH);
+    }
     if (!caller.audit) return result;
     if (recorded) return { ...result, audited: true };
     // Records another vault completed for this request (ReEncrypt's destination key owner).
@@ -243,7 +262,15 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- material ----------------------------------------------------------------------
 
-  private async rotate(rec: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord> {
+  /** The record as the current root secret seals it (rewrapped and saved during a rotation of the secret). */
+  private async underCurrentRoot(rec: KeyRecord): Promise<KeyRecord> {
+    const out = await this.material.ensureCurrent(rec);
+    if (out !== rec) await this.save(out);
+    return out;
+  }
+
+  private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord> {
+    const rec = await this.underCurrentRoot(current);
     const version = Math.max(...rec.materials.map((m) => m.version)) + 1;
     const material = await this.material.create(keyTypeOf(rec.keySpec), rec.region, version, this.now(), type);
     // The new version is stored in the same write that makes it current (docs/architecture.md).
@@ -254,13 +281,15 @@ export class KeyVault extends DurableObject<Env> {
     return rec.materials.find((m: Material) => m.version === version)!.id;
   }
 
-  private async seal(rec: KeyRecord, plaintext: Uint8Array, context: Record<string, string> | undefined): Promise<{ blob: Uint8Array; keyMaterialId: string }> {
+  private async seal(current: KeyRecord, plaintext: Uint8Array, context: Record<string, string> | undefined): Promise<{ blob: Uint8Array; keyMaterialId: string }> {
+    const rec = await this.underCurrentRoot(current);
     const key = await this.material.get(rec, rec.currentVersion);
     if (!key) throw new Error("current key material missing");
     return { blob: sealSymmetric(key, rec.keyId, rec.currentVersion, plaintext, context), keyMaterialId: this.materialId(rec, rec.currentVersion) };
   }
 
-  private async open(rec: KeyRecord, blob: Uint8Array, context: Record<string, string> | undefined): Promise<VaultResult<{ plaintext: Uint8Array; keyMaterialId: string }>> {
+  private async open(current: KeyRecord, blob: Uint8Array, context: Record<string, string> | undefined): Promise<VaultResult<{ plaintext: Uint8Array; keyMaterialId: string }>> {
+    const rec = await this.underCurrentRoot(current);
     const header = symmetricHeader(blob);
     if (!header) return fail("InvalidCiphertext", "", "not a v1 ciphertext blob");
     if (header.keyId !== rec.keyId) return fail("IncorrectKey", "", `blob is for key ${header.keyId}`);
@@ -296,6 +325,7 @@ export class KeyVault extends DurableObject<Env> {
         materials: [],
         policy: p.policy ?? defaultKeyPolicy(p.account),
         policyVersion: 1,
+        rootCheck: await rootCheck(rootSecrets(this.env).current, p.region),
         ...(p.keyManager === "AWS" ? { keyManager: "AWS" as const, rotationEnabled: true, rotationPeriodDays: 365, nextRotation: this.now() + 365 * DAY_MS } : {}),
       };
       if (p.policy !== undefined) {
@@ -638,7 +668,7 @@ export class KeyVault extends DurableObject<Env> {
       if (!rec) return fail("NotFound", "Key does not exist");
       let grantId = by.grantId;
       if (by.token !== undefined) {
-        const t = await verifyGrantToken(this.env.KMS_ROOT_SECRET, rec.region, by.token);
+        const t = await verifyGrantToken(rootSecrets(this.env), rec.region, by.token);
         if (!t || t.keyId !== rec.keyId) return fail("InvalidGrantToken", "The grant token is not valid.");
         grantId = t.grantId;
       }
@@ -704,6 +734,23 @@ export class KeyVault extends DurableObject<Env> {
       await this.save(next, success());
       return ok(null);
     });
+  }
+
+  // ---- root secret -------------------------------------------------------------------
+
+  /**
+   * Rewraps the key's material under the current root secret if the previous one sealed it
+   * (RewrapRootSecret, which the authorizer decided). "rewrapped", "current", or "mismatch".
+   */
+  async rewrapRootSecret(_decided: typeof SKIP.admin): Promise<"rewrapped" | "current" | "mismatch" | "none"> {
+    const rec = this.rec;
+    if (!rec) return "none";
+    try {
+      return (await this.underCurrentRoot(rec)) === rec ? "current" : "rewrapped";
+    } catch (e) {
+      if (e instanceof RootSecretMismatch) return "mismatch";
+      throw e;
+    }
   }
 
   // ---- aliases -----------------------------------------------------------------------

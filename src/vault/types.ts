@@ -22,7 +22,8 @@ export type VaultErrorCode =
   | "AccessDenied"
   | "MalformedPolicy"
   | "InvalidGrantId"
-  | "InvalidGrantToken";
+  | "InvalidGrantToken"
+  | "KeyUnavailable";
 
 /**
  * `audited` is set when the vault wrote the request's audit record itself (with a state
@@ -50,6 +51,7 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
   MalformedPolicy: "MalformedPolicyDocumentException",
   InvalidGrantId: "InvalidGrantIdException",
   InvalidGrantToken: "InvalidGrantTokenException",
+  KeyUnavailable: "KeyUnavailableException",
 };
 
 export type { GrantConstraints } from "../authz/authorize.js";

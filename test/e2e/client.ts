@@ -14,6 +14,8 @@ export const E2E = {
  * scan (test/e2e-final) looks for all of them.
  */
 export function kmsClient(region = "us-east-1", credentials: { accessKeyId: string; secretAccessKey: string } = E2E): KMSClient {
+  // A secret access key the suite was given (by create-account or create-access-key) must not reach any record either.
+  if (credentials !== E2E) remember(credentials.secretAccessKey);
   const client = new KMSClient({
     endpoint: inject("kmsEndpoint"),
     region,

@@ -1,0 +1,55 @@
+// Every admin call, allowed or denied, is on the record, as CloudTrail records IAM calls
+// (docs/audit.md, "Admin calls on the record"), and no record carries a secret access key.
+import { describe, expect, it } from "vitest";
+import { ACCOUNT, admin } from "./kms.js";
+
+interface Rec {
+  eventSource: string; eventName: string; requestID?: string; errorCode?: string; sharedEventID?: string; recipientAccountId: string;
+  userIdentity: { arn?: string }; requestParameters: Record<string, unknown> | null; responseElements: Record<string, unknown> | null;
+}
+const tail = async (account?: string) =>
+  (await admin<{ Entries: { Record: Rec }[] }>("AuditTail", { Limit: 10_000, ...(account ? { Account: account } : {}) })).body.Entries.map((e) => e.Record);
+const recordOf = (records: Rec[], r: { headers: Headers }) => records.filter((x) => x.requestID === r.headers.get("x-amzn-RequestId"));
+
+describe("admin calls on the record", () => {
+  it("IAM changes are recorded with the caller and their parameters, never a secret access key", async () => {
+    const name = `recorded-${Date.now()}`;
+    const created = await admin("CreateUser", { UserName: name });
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: "*" }] });
+    const put = await admin("PutUserPolicy", { UserName: name, PolicyName: "enc", PolicyDocument: policy });
+    const key = await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { UserName: name });
+    const deleted = await admin("DeleteAccessKey", { AccessKeyId: key.body.AccessKeyId });
+    const records = await tail();
+    const [c] = recordOf(records, created);
+    expect(c).toMatchObject({ eventSource: "iam.amazonaws.com", eventName: "CreateUser", requestParameters: { userName: name }, userIdentity: { arn: `arn:aws:iam::${ACCOUNT}:root` } });
+    expect(recordOf(records, put)[0]).toMatchObject({ eventName: "PutUserPolicy", requestParameters: { userName: name, policyName: "enc", policyDocument: policy } });
+    const [k] = recordOf(records, key);
+    expect(k).toMatchObject({ eventName: "CreateAccessKey", responseElements: { accessKey: { accessKeyId: key.body.AccessKeyId, userName: name } } });
+    expect(recordOf(records, deleted)[0]).toMatchObject({ eventName: "DeleteAccessKey", requestParameters: { accessKeyId: key.body.AccessKeyId } });
+    expect(JSON.stringify(records)).not.toContain(key.body.SecretAccessKey);
+  });
+
+  it("a denied admin call is recorded in the caller's trail with the error", async () => {
+    const name = `nobody-${Date.now()}`;
+    await admin("CreateUser", { UserName: name });
+    const k = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { UserName: name })).body;
+    const denied = await admin("CreateUser", { UserName: `${name}-x` }, { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey });
+    expect(denied.body.__type).toBe("AccessDeniedException");
+    const [r] = recordOf(await tail(), denied);
+    expect(r).toMatchObject({ eventSource: "iam.amazonaws.com", eventName: "CreateUser", errorCode: "AccessDeniedException", userIdentity: { arn: `arn:aws:iam::${ACCOUNT}:user/${name}` } });
+  });
+
+  it("the operator's call on another account is in both trails with one shared event id; CreateAccount names no secret", async () => {
+    const acct = await admin<{ AccountId: string; AccessKeyId: string; SecretAccessKey: string }>("CreateAccount", {});
+    const made = await admin("CreateUser", { Account: acct.body.AccountId, UserName: "theirs" });
+    const [mine] = recordOf(await tail(), made);
+    const [theirs] = recordOf(await tail(acct.body.AccountId), made);
+    expect(mine.recipientAccountId).toBe(ACCOUNT);
+    expect(theirs.recipientAccountId).toBe(acct.body.AccountId);
+    expect(mine.sharedEventID).toBeDefined();
+    expect(mine.sharedEventID).toBe(theirs.sharedEventID);
+    const [account] = recordOf(await tail(), acct);
+    expect(account).toMatchObject({ eventSource: "organizations.amazonaws.com", eventName: "CreateAccount", responseElements: { accountId: acct.body.AccountId, accessKeyId: acct.body.AccessKeyId } });
+    expect(JSON.stringify(await tail())).not.toContain(acct.body.SecretAccessKey);
+  });
+});
