@@ -9,6 +9,7 @@
 import type { PolicyDocument } from "../policy/document.js";
 import { evaluateKeyPolicy, evaluatePolicy } from "../policy/evaluate.js";
 import type { RequestContext } from "../policy/conditions.js";
+import { addConditionValue } from "../policy/request-context.js";
 
 /** An authenticated caller. `operator` is the service's own bootstrap principal (admin API only). */
 export interface AuthzCaller {
@@ -188,11 +189,7 @@ function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
   context["kms:keyorigin"] = key.origin;
   context["kms:calleraccount"] = r.caller.accountId;
   // Tag keys that differ only in case ("env", "ENV") all count: a Deny on one cannot be dodged by the other.
-  for (const t of key.tags) {
-    const name = `aws:resourcetag/${t.TagKey.toLowerCase()}`;
-    const seen = Object.hasOwn(context, name) ? context[name] : undefined;
-    context[name] = seen === undefined ? t.TagValue : [...(Array.isArray(seen) ? seen : [seen]), t.TagValue];
-  }
+  for (const t of key.tags) addConditionValue(context as Record<string, string | string[]>, `aws:resourcetag/${t.TagKey.toLowerCase()}`, t.TagValue);
   context["kms:resourcealiases"] = [...key.aliases];
   return context;
 }

@@ -6,23 +6,11 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import * as K from "@aws-sdk/client-kms";
 // @ts-expect-error: plain ESM script without types
 import { startServer } from "../../scripts/serve.mjs";
 import { adminCall } from "../../src/cli/admin-client.js";
-import { E2E_VARS } from "./setup.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
+import { E2E_VARS, freePort } from "./setup.js";
 
 type Vars = typeof E2E_VARS & { KMS_ROOT_SECRET_PREVIOUS?: string };
 /** Runs `body` against a server over `state` with `vars`, then stops it. */

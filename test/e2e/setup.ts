@@ -15,7 +15,7 @@ export const E2E_VARS = {
   KMS_ROOT_SECRET: "ZTJlLXRlc3Qtcm9vdC1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9uLXVzZSEhIQ==",
 };
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
