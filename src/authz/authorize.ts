@@ -158,9 +158,10 @@ function atLeastAsStrict(parent: GrantConstraints | undefined, child: GrantConst
   return (childEquals !== undefined && includes(childEquals, need)) || (childSubset !== undefined && includes(childSubset, need));
 }
 
-function granteeIs(g: GrantFacts, caller: AuthzCaller): boolean {
-  return g.grantee === caller.arn || g.grantee === caller.accountId || g.grantee === rootArn(caller.accountId)
-    || (caller.service !== undefined && g.grantee === caller.service);
+/** Whether a grant's grantee principal names the caller: its ARN, its account, its account root, or its service. */
+export function isGrantee(grantee: string, caller: Pick<AuthzCaller, "arn" | "accountId" | "service">): boolean {
+  return grantee === caller.arn || grantee === caller.accountId || grantee === rootArn(caller.accountId)
+    || (caller.service !== undefined && grantee === caller.service);
 }
 
 /** The grant that gives the caller this permission, its constraints met, if any. */
@@ -168,7 +169,7 @@ function grantFor(r: AuthzRequest): GrantFacts | undefined {
   const action = r.permission.action.replace(/^kms:/, "");
   const ec = pairs(r.encryptionContext);
   for (const g of r.grants ?? []) {
-    if (!granteeIs(g, r.caller) || !g.operations.includes(action)) continue;
+    if (!isGrantee(g.grantee, r.caller) || !g.operations.includes(action)) continue;
     if (r.newGrant) {
       // A grant-authorized CreateGrant: a subset of the parent's operations, constraints as strict or stricter.
       if (!r.newGrant.operations.every((op) => g.operations.includes(op))) continue;

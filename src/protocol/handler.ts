@@ -5,6 +5,7 @@ import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
 import { verifyGrantToken } from "../vault/grant-token.js";
+import { isGrantee } from "../authz/authorize.js";
 import { rootSecrets } from "../vault/root-key.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
@@ -20,8 +21,7 @@ const DECODER = new TextDecoder();
 /** A grant token is genuine and its grant's grantee is the caller (the account, its root, or the principal itself). */
 async function checkGrantToken(env: Env, region: string, caller: { arn: string; accountId: string }, token: string): Promise<void> {
   const claims = await verifyGrantToken(rootSecrets(env), region, token);
-  const grantee = claims?.grantee;
-  if (grantee !== caller.arn && grantee !== caller.accountId && grantee !== `arn:aws:iam::${caller.accountId}:root`) {
+  if (!claims || !isGrantee(claims.grantee, caller)) {
     throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
   }
 }
