@@ -14,17 +14,18 @@ function randomString(alphabet, n) {
   return s;
 }
 
+/** The variables of .dev.vars, in the dotenv forms wrangler reads too (quotes, a leading export). */
 export function readDevVars(file = FILE) {
   const vars = {};
   for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
-    if (m) vars[m[1]] = m[2];
+    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)\s*=\s*(["']?)(.*?)\2\s*$/.exec(line);
+    if (m) vars[m[1]] = m[3];
   }
   return vars;
 }
 
-/** Where `npm start` (wrangler dev) keeps its state. */
-export const DEV_STATE = fileURLToPath(new URL("../.wrangler/state", import.meta.url));
+/** Where `npm start` (wrangler dev) and `npm run serve` keep their state: one .dev.vars seals both. */
+export const STATE_DIRS = ["../.wrangler/state", "../.wrangler/serve-state"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
 const holdsState = (dir) => existsSync(dir) && readdirSync(dir).length > 0;
 
@@ -32,8 +33,9 @@ const holdsState = (dir) => existsSync(dir) && readdirSync(dir).length > 0;
  * The variables of .dev.vars; when the file is missing, a new one with fresh random secrets,
  * unless `stateDir` holds state: that state was sealed under the root secret of the missing file.
  */
-export function ensureDevVars(file = FILE, stateDir = DEV_STATE) {
-  if (!existsSync(file) && holdsState(stateDir)) {
+export function ensureDevVars(file = FILE, stateDirs = STATE_DIRS) {
+  const stateDir = [stateDirs].flat().find(holdsState);
+  if (!existsSync(file) && stateDir) {
     throw new Error(`${fileURLToPath(file)} is missing, but ${stateDir} holds EdgeKMS state sealed under the KMS_ROOT_SECRET it had.
 A new root secret would make every key and identity in it unreadable. Either restore that .dev.vars (from your backup),
 or, to start afresh and lose every key in it, delete ${stateDir} and run this again.`);

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { ensureDevVars } from "./dev-vars.mjs";
+import { ensureDevVars, STATE_DIRS } from "./dev-vars.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -45,7 +45,7 @@ function tomlRegions() {
 /** Starts the server; returns { url, mf }. `inspectorPort` opens the V8 inspector (bench/profile.ts). */
 export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars, inspectorPort } = {}) {
   const bindings = {
-    ...(vars ?? ensureDevVars(undefined, persist === false ? "" : persist)),
+    ...(vars ?? ensureDevVars(undefined, persist === false ? [] : [persist, ...STATE_DIRS])),
     REGIONS: tomlRegions(),
     AUDIT_BUCKET_NAME: tomlVar("AUDIT_BUCKET_NAME"),
     AUDIT_BUCKET_EU_NAME: tomlVar("AUDIT_BUCKET_EU_NAME"),

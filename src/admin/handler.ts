@@ -12,7 +12,7 @@ import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js"
 import { completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
-import { renderError } from "../protocol/handler.js";
+import { renderError, shown } from "../protocol/handler.js";
 import { validate } from "../protocol/validate.js";
 import { readBody } from "../protocol/body.js";
 import { forgetCredentials } from "../auth/credentials.js";
@@ -396,7 +396,7 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
   try {
     const body = await readBody(request);
     const { principal, region } = await authenticate(env, request, new URL(request.url), body, now, observed);
-    if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${target}`);
+    if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${shown(target)}`);
     input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
     account = (input.Account as string | undefined) ?? principal.accountId;
     // An ordinary object: it travels over Durable Object RPC (the evaluator reads own keys only).

@@ -7,6 +7,7 @@ import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import type { Env } from "../env.js";
 import { deriveRootKey, RootSecretMismatch, rootSecrets } from "../vault/root-key.js";
 import type { SKIP } from "../vault/types.js";
+import { identityStore } from "../placement.js";
 
 interface StoredKey { iv: Uint8Array; sealedPrivateKey: Uint8Array; publicKeySpki: Uint8Array }
 
@@ -24,6 +25,9 @@ export class AuditSigner extends DurableObject<Env> {
     const root = await deriveRootKey(this.env.KMS_ROOT_SECRET, "audit-signing", region);
     let stored = await this.ctx.storage.get<StoredKey>("key");
     if (stored) stored = await this.underCurrentRoot(region, stored, root);
+    // A new signing key only under the root secret the state was sealed under: made under a wrong
+    // one, the right one would never open it again (the identity store holds the check value).
+    if (!stored && (await identityStore(this.env).rootSecretStatus()) !== "ok") throw new RootSecretMismatch();
     if (!stored) {
       const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
       const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);

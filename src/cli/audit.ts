@@ -115,6 +115,9 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
       return 0;
     }
     case "verify": {
+      // The live trail is flushed first: everything recorded so far is delivered and listed in a
+      // digest, so only an object that appears meanwhile can be pending.
+      if (!o.dir) await adminCall(cfg, "AuditFlush", { ...(o.account ? { Account: o.account } : {}) });
       const trail = o.dir ? readExport(o.dir) : await fetchTrail(cfg, o);
       const problems = verifyTrail(trail, { partial: Boolean(o.since || o.until), allowPending: o.allowPending });
       for (const p of problems) console.log(`${p.kind.toUpperCase()} ${p.object}: ${p.detail}`);

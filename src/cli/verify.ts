@@ -28,7 +28,11 @@ interface Digest {
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 /** Returns every problem found; an empty list means the trail verifies. */
-export function verifyTrail(t: TrailObjects, opts: { partial?: boolean; allowPending?: boolean } = {}): Problem[] {
+/** How far past now an object's name may be stamped and still be pending (clocks differ a little). */
+const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
+const stampOf = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, "").slice(0, 13) + "Z";
+
+export function verifyTrail(t: TrailObjects, opts: { partial?: boolean; allowPending?: boolean; now?: number } = {}): Problem[] {
   const problems: Problem[] = [];
   const key = createPublicKey({ key: Buffer.from(t.publicKeySpki, "base64"), format: "der", type: "spki" });
   const digests: { key: string; raw: Uint8Array; hash: string; signature: string; d: Digest }[] = [];
@@ -84,6 +88,10 @@ export function verifyTrail(t: TrailObjects, opts: { partial?: boolean; allowPen
   for (const k of t.logs.keys()) {
     if (listed.has(k)) continue;
     const stamp = /_(\d{8}T\d{4}Z)_[0-9a-f]+\.json\.gz$/.exec(k)?.[1] ?? "";
+    if (stamp && stamp > stampOf((opts.now ?? Date.now()) + MAX_CLOCK_AHEAD_MS)) {
+      problems.push({ kind: "extra", object: k, detail: "named after the present: no delivery made it" });
+      continue;
+    }
     if (stamp && stamp >= newest) {
       if (!opts.allowPending) problems.push({ kind: "pending", object: k, detail: "not yet listed in a digest (run `edgekms audit flush` to write one, or pass --allow-pending)" });
       continue;

@@ -6,7 +6,7 @@ import { recordRequest, requestDraft } from "../audit/trail.js";
 import { requestContext } from "../policy/request-context.js";
 import { verifyGrantToken } from "../vault/grant-token.js";
 import { isGrantee } from "../authz/authorize.js";
-import { rootSecrets } from "../vault/root-key.js";
+import { ROOT_SECRET_MISMATCH, rootSecrets } from "../vault/root-key.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
 import type { AuditState, OpContext } from "../operations/context.js";
 import { requireIdentityAllow } from "../operations/shared.js";
@@ -30,8 +30,19 @@ function headers(requestId: string): Headers {
   return new Headers({ "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() });
 }
 
+/** The most characters of a caller's X-Amz-Target an error message (and so its record) repeats. */
+export const MAX_SHOWN_TARGET = 128;
+export const shown = (target: string): string => (target.length > MAX_SHOWN_TARGET ? `${target.slice(0, MAX_SHOWN_TARGET)}…` : target);
+
+/** Errors that are the operator's configuration, said as they are rather than as an internal error. */
+function configurationError(err: unknown): KmsError | undefined {
+  const message = err instanceof Error ? err.message : "";
+  if (message === ROOT_SECRET_MISMATCH || /^KMS_ROOT_SECRET(_PREVIOUS)? /.test(message)) return new KmsError("KMSInternalException", message);
+  return undefined;
+}
+
 export function renderError(err: unknown, requestId: string): Response {
-  const e = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
+  const e = err instanceof KmsError ? err : configurationError(err) ?? new KmsError("KMSInternalException", "An internal error occurred.");
   if (!(err instanceof KmsError)) console.error(`request ${requestId}: internal error`, err instanceof Error ? err.stack : String(err));
   const h = headers(requestId);
   h.set("x-amzn-ErrorType", e.type);
@@ -53,7 +64,7 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     const op = OPERATIONS.get(name);
     if (!op) {
       if (NOT_YET_IMPLEMENTED.has(name)) throw new KmsError("UnsupportedOperationException", `${name} is not supported by EdgeKMS yet.`);
-      throw new KmsError("UnknownOperationException", target ? `Unknown operation ${target}` : "Missing X-Amz-Target header");
+      throw new KmsError("UnknownOperationException", target ? `Unknown operation ${shown(target)}` : "Missing X-Amz-Target header");
     }
     const validated = validate<never>(op.schema, parseBody(DECODER.decode(body)));
     input = validated;

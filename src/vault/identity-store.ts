@@ -111,6 +111,9 @@ export class IdentityStore extends DurableObject<Env> {
     const previous = await this.ctx.storage.get<string>(BOOTSTRAP_MARK);
     if (previous !== undefined && previous !== akid) await this.ctx.storage.delete([`ak:${previous}`, BOOTSTRAP_MARK]);
     if (!akid || !secret || !account) return;
+    // The operator's account stays an account when BOOTSTRAP_ACCOUNT_ID later changes (listed,
+    // rewrapped, and never handed out again by CreateAccount).
+    if ((await this.ctx.storage.get(`acct:${account}`)) === undefined) await this.ctx.storage.put(`acct:${account}`, { id: account, created: Date.now() });
     const existing = await this.ctx.storage.get<StoredCredential>(`ak:${akid}`);
     if (!(existing && timingSafeEqual(await this.open(existing), secret) && existing.accountId === account)) {
       await this.put({ accessKeyId: akid, accountId: account, arn: `arn:aws:iam::${account}:root`, type: "Root" }, secret);
@@ -212,7 +215,8 @@ export class IdentityStore extends DurableObject<Env> {
   async createAccount(accountId?: string): Promise<VaultResult<NewAccessKey>> {
     const id = accountId ?? String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
     if (!/^\d{12}$/.test(id)) return fail("Validation", "An account id is 12 digits");
-    if (id === this.env.BOOTSTRAP_ACCOUNT_ID || (await this.ctx.storage.get(`acct:${id}`))) return fail("AlreadyExists", `Account ${id} already exists`);
+    await this.prepare();
+    if (id === this.env.BOOTSTRAP_ACCOUNT_ID || (await this.ctx.storage.get(`acct:${id}`)) || (await this.listAccounts()).includes(id)) return fail("AlreadyExists", `Account ${id} already exists`);
     await this.ctx.storage.put(`acct:${id}`, { id, created: Date.now() });
     return ok(await this.issueKey(id));
   }
@@ -282,8 +286,11 @@ export class IdentityStore extends DurableObject<Env> {
 
   /** Every account: the operator's and those created since (ids only). */
   async listAccounts(): Promise<string[]> {
+    await this.prepare();
     const created = [...(await this.ctx.storage.list<{ id: string }>({ prefix: "acct:" })).values()].map((a) => a.id);
-    return [...new Set([this.env.BOOTSTRAP_ACCOUNT_ID, ...created])].sort();
+    // Accounts from before they were all registered: any account that holds an access key.
+    const holders = [...(await this.ctx.storage.list<StoredCredential>({ prefix: "ak:" })).values()].map((k) => k.accountId);
+    return [...new Set([this.env.BOOTSTRAP_ACCOUNT_ID, ...created, ...holders])].sort();
   }
 
   async listUsers(account: string): Promise<VaultResult<UserListEntry[]>> {

@@ -3,19 +3,19 @@
 
 const enc = new TextEncoder();
 
-function decodeSecret(b64: string): Uint8Array {
+function decodeSecret(b64: string, name: string): Uint8Array {
   let bin: string;
   try {
     bin = atob(b64);
   } catch {
-    throw new Error("KMS_ROOT_SECRET is not valid base64");
+    throw new Error(`${name} is not valid base64: set it to 32 or more random bytes, base64 (openssl rand -base64 32).`);
   }
-  if (bin.length < 32) throw new Error("KMS_ROOT_SECRET must hold at least 32 bytes");
+  if (bin.length < 32) throw new Error(`${name} must hold at least 32 bytes (it holds ${bin.length}).`);
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
-export async function deriveRootKey(rootSecretB64: string, purpose: string, scope: string): Promise<Uint8Array> {
-  const ikm = await crypto.subtle.importKey("raw", decodeSecret(rootSecretB64), "HKDF", false, ["deriveBits"]);
+export async function deriveRootKey(rootSecretB64: string, purpose: string, scope: string, name = "KMS_ROOT_SECRET"): Promise<Uint8Array> {
+  const ikm = await crypto.subtle.importKey("raw", decodeSecret(rootSecretB64 ?? "", name), "HKDF", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits(
     { name: "HKDF", hash: "SHA-256", salt: enc.encode("edgekms-root-v1"), info: enc.encode(`${purpose}/${scope}`) },
     ikm,
@@ -29,8 +29,12 @@ export async function deriveRootKey(rootSecretB64: string, purpose: string, scop
  * still opens what it sealed until everything is rewrapped (docs/operations.md).
  */
 export interface RootSecrets { current: string; previous?: string }
-export const rootSecrets = (env: { KMS_ROOT_SECRET: string; KMS_ROOT_SECRET_PREVIOUS?: string }): RootSecrets =>
-  env.KMS_ROOT_SECRET_PREVIOUS ? { current: env.KMS_ROOT_SECRET, previous: env.KMS_ROOT_SECRET_PREVIOUS } : { current: env.KMS_ROOT_SECRET };
+export function rootSecrets(env: { KMS_ROOT_SECRET: string; KMS_ROOT_SECRET_PREVIOUS?: string }): RootSecrets {
+  // Checked here, so a malformed value is named (which variable, what is wrong) wherever it is used.
+  decodeSecret(env.KMS_ROOT_SECRET ?? "", "KMS_ROOT_SECRET");
+  if (env.KMS_ROOT_SECRET_PREVIOUS) decodeSecret(env.KMS_ROOT_SECRET_PREVIOUS, "KMS_ROOT_SECRET_PREVIOUS");
+  return env.KMS_ROOT_SECRET_PREVIOUS ? { current: env.KMS_ROOT_SECRET, previous: env.KMS_ROOT_SECRET_PREVIOUS } : { current: env.KMS_ROOT_SECRET };
+}
 
 export const ROOT_SECRET_MISMATCH =
   "This EdgeKMS state was sealed under a different KMS_ROOT_SECRET: restore the secret it was created with, or, to rotate it, give that one as KMS_ROOT_SECRET_PREVIOUS (docs/operations.md).";

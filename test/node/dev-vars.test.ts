@@ -22,6 +22,12 @@ describe(".dev.vars", () => {
       expect(Object.keys(vars).sort()).toEqual(["BOOTSTRAP_ACCESS_KEY_ID", "BOOTSTRAP_ACCOUNT_ID", "BOOTSTRAP_SECRET_ACCESS_KEY", "KMS_ROOT_SECRET"]);
       // An existing file is used over existing state.
       expect(ensureDevVars(file, state)).toEqual(vars);
+      // npm start and npm run serve share one .dev.vars: state in either directory refuses a new one.
+      rmSync(file.pathname);
+      expect(() => ensureDevVars(file, [join(dir, "no-state"), state])).toThrow(/holds EdgeKMS state/);
+      // wrangler's dotenv forms are read too (quotes, a leading export).
+      writeFileSync(file, "export KMS_ROOT_SECRET='abc='\nBOOTSTRAP_ACCOUNT_ID=\"111122223333\"\n");
+      expect(ensureDevVars(file, state)).toEqual({ KMS_ROOT_SECRET: "abc=", BOOTSTRAP_ACCOUNT_ID: "111122223333" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
