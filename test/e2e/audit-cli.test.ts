@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import * as K from "@aws-sdk/client-kms";
 import { E2E, kmsClient } from "./client.js";
 
@@ -42,10 +42,13 @@ describe("edgekms audit CLI", () => {
     expect(flush.code, flush.out).toBe(0);
     expect(flush.out).toMatch(/digest AWSLogs\/444455556666\/CloudTrail-Digest\/us-east-1\//);
 
-    // A second digest, so that the chain has a link to break.
+    // More digests, so that the chain has links to break.
     await kms.send(new K.EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode("after the first digest") }));
     const flush2 = edgekms("flush");
     expect(flush2.code, flush2.out).toBe(0);
+    await kms.send(new K.EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode("after the second digest") }));
+    const flush3 = edgekms("flush");
+    expect(flush3.code, flush3.out).toBe(0);
 
     const remote = edgekms("verify");
     expect(remote.code, remote.out).toBe(0);
@@ -91,7 +94,7 @@ describe("edgekms audit CLI", () => {
     expect(edgekms("verify", "--dir", fresh, "--allow-pending").code).toBe(0);
 
     const digests = files(dir).filter((x) => x.includes("/CloudTrail-Digest/")).map((x) => x.slice(dir.length + 1)).sort();
-    expect(digests.length).toBeGreaterThanOrEqual(2);
+    expect(digests.length).toBeGreaterThanOrEqual(3);
     const manifestOf = (d: string) => JSON.parse(readFileSync(join(d, "edgekms-audit-export.json"), "utf8")) as { signatures: Record<string, string> };
 
     const forged = copy();
@@ -103,11 +106,23 @@ describe("edgekms audit CLI", () => {
     expect(g.code).toBe(1);
     expect(g.out).toContain(`BAD-SIGNATURE ${digests[0]}`);
 
+    // The oldest digest deleted: the chain names a digest that is not there.
     const gone = copy();
-    rmSync(join(gone, digests[digests.length - 2]));
+    rmSync(join(gone, digests[0]));
     const gd = edgekms("verify", "--dir", gone);
     expect(gd.code).toBe(1);
-    expect(gd.out).toContain(`MISSING ${digests[digests.length - 2]}`);
+    expect(gd.out).toContain(`MISSING ${digests[0]}`);
+
+    // A digest in the middle deleted with the log objects only it lists: the next one no longer chains.
+    const cut = copy();
+    const middle = digests[digests.length - 2];
+    const listedIn = (d: string) => (JSON.parse(gunzipSync(readFileSync(join(cut, d))).toString()) as { logFiles: { s3Object: string }[] }).logFiles.map((f) => f.s3Object);
+    const elsewhere = new Set(digests.filter((d) => d !== middle).flatMap(listedIn));
+    for (const f of listedIn(middle)) if (!elsewhere.has(f)) rmSync(join(cut, f), { force: true });
+    rmSync(join(cut, middle));
+    const c = edgekms("verify", "--dir", cut);
+    expect(c.code).toBe(1);
+    expect(c.out).toContain(`OUT-OF-ORDER ${digests[digests.length - 1]}`);
 
     // Two digests in each other's place (bodies and signatures swapped).
     const swapped = copy();

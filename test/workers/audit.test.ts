@@ -110,9 +110,9 @@ describe("audit trail", () => {
     await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("r2-put", 2));
     expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500); // the put fails
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(0);
-    expect(await runDurableObjectAlarm(log)).toBe(true); // the failure armed a retry; it fails too
+    expect(await runDurableObjectAlarm(log)).toBe(true); // the alarm set by the append retries; it fails too
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(0);
-    expect(await runDurableObjectAlarm(log)).toBe(true); // the next retry delivers, before any manual flush
+    expect(await runDurableObjectAlarm(log)).toBe(true); // the failure armed another retry, which delivers before any manual flush
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
   });
 
@@ -125,6 +125,10 @@ describe("audit trail", () => {
     // The object is in R2 already, and its rows are still in the AuditLog.
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
     expect((await storedRows(log)).some((row) => row.includes(id))).toBe(true);
+    // New records reach the AuditLog before the retry: the retry must still write the stored
+    // batch under its stored name, not a new batch (which would deliver the first records twice).
+    for (let i = 0; i < 3; i++) await call("GenerateRandom", { NumberOfBytes: 8 });
+    for (let n = 1; n < auditShards(env); n++) await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n))).forward();
     expect(await runDurableObjectAlarm(log)).toBe(true);
     expect((await storedRows(log)).some((row) => row.includes(id))).toBe(false);
     await flush();

@@ -8,7 +8,7 @@ import { auditShards } from "../../src/placement.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
 import type { KeyRecord } from "../../src/vault/key-record.js";
 import { deriveRootKey } from "../../src/vault/root-key.js";
-import { aesKeyUnwrapPad, aesKeyWrapPad } from "../../src/crypto/index.js";
+import { aesKeyUnwrapPad, aesKeyWrapPad, AuthenticationError } from "../../src/crypto/index.js";
 import { openSymmetric, symmetricHeader } from "../../src/vault/key-types/symmetric.js";
 import { MAX_ALIASES_PER_KEY, MAX_GRANTS_PER_KEY } from "../../src/kms/limits.js";
 import { MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE } from "../../src/operations/grant-shapes.js";
@@ -70,13 +70,13 @@ describe("key material at rest", () => {
     expect(hex(us)).not.toBe(hex(eu));
     const [wrappedUs, wrappedEu] = [aesKeyWrapPad(us, material), aesKeyWrapPad(eu, material)];
     expect(hex(wrappedUs)).not.toBe(hex(wrappedEu));
-    expect(() => aesKeyUnwrapPad(eu, wrappedUs)).toThrow();
-    expect(() => aesKeyUnwrapPad(us, wrappedEu)).toThrow();
+    expect(() => aesKeyUnwrapPad(eu, wrappedUs)).toThrow(AuthenticationError);
+    expect(() => aesKeyUnwrapPad(us, wrappedEu)).toThrow(AuthenticationError);
     // And a key made in one region, as stored, does not unwrap under another region's root key.
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {}, { region: "eu-west-1" })).KeyMetadata;
     const rec = await runInDurableObject(vault(key.KeyId, "eu-west-1"), async (_i, state) => state.storage.get<KeyRecord>("key"));
     expect(aesKeyUnwrapPad(eu, rec!.materials[0].wrapped)).toHaveLength(32);
-    expect(() => aesKeyUnwrapPad(us, rec!.materials[0].wrapped)).toThrow();
+    expect(() => aesKeyUnwrapPad(us, rec!.materials[0].wrapped)).toThrow(AuthenticationError);
   });
 });
 
@@ -111,10 +111,25 @@ describe("the audit record comes first", () => {
       const g = await call("GenerateDataKey", { KeyId: key.KeyId, KeySpec: "AES_256" });
       expect(g.body.__type).toBe("DependencyTimeoutException");
       expect(g.body).not.toHaveProperty("Plaintext");
+      // An admin call too: no result (no secret access key) goes out unrecorded.
+      const a = await admin("CreateAccount", {});
+      expect(a.status).toBe(503);
+      expect(a.body.__type).toBe("DependencyTimeoutException");
+      expect(a.body).not.toHaveProperty("SecretAccessKey");
     } finally {
       for (const s of shards) await runInDurableObject(s, (instance: AuditLog) => instance.faults.disarm());
     }
     expect((await call("Encrypt", { KeyId: key.KeyId, Plaintext: b64("recorded") })).status).toBe(200);
+  });
+});
+
+describe("attacker-chosen text", () => {
+  it("an unknown X-Amz-Target is repeated in the error (and its record) at most 128 characters long", async () => {
+    for (const path of ["TrentService.", "EdgeKMSAdmin."]) {
+      const r = await call(`${path}${"x".repeat(5000)}`, {}, path === "EdgeKMSAdmin." ? { endpoint: "https://kms.us-east-1.amazonaws.com/admin" } : {});
+      expect(r.body.__type).toBe("UnknownOperationException");
+      expect(r.body.message!.length).toBeLessThan(200);
+    }
   });
 });
 
@@ -158,34 +173,42 @@ describe("cross-account records", () => {
 });
 
 describe("limits", () => {
-  it(`a key has at most ${MAX_ALIASES_PER_KEY} aliases`, async () => {
+  // AWS's quotas, written out: the tests must fail if a constant drifts from them.
+  it("a key has at most 50 aliases, by CreateAlias and by UpdateAlias", async () => {
+    expect(MAX_ALIASES_PER_KEY).toBe(50);
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
     const base = `alias/limit-${Date.now()}`;
-    for (let i = 0; i < MAX_ALIASES_PER_KEY; i++) await ok("CreateAlias", { AliasName: `${base}-${i}`, TargetKeyId: key.KeyId });
+    for (let i = 0; i < 50; i++) await ok("CreateAlias", { AliasName: `${base}-${i}`, TargetKeyId: key.KeyId });
     const r = await call("CreateAlias", { AliasName: `${base}-one-more`, TargetKeyId: key.KeyId });
     expect(r.body.__type).toBe("LimitExceededException");
+    const other = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
+    await ok("CreateAlias", { AliasName: `${base}-elsewhere`, TargetKeyId: other.KeyId });
+    const u = await call("UpdateAlias", { AliasName: `${base}-elsewhere`, TargetKeyId: key.KeyId });
+    expect(u.body.__type).toBe("LimitExceededException");
   });
 
-  it(`grant constraints hold at most ${MAX_CONSTRAINT_PAIRS} pairs with values of at most ${MAX_CONSTRAINT_VALUE} characters`, async () => {
+  it("grant constraints hold at most 8 pairs with values of at most 384 characters", async () => {
+    expect([MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE]).toEqual([8, 384]);
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
     const grantee = `arn:aws:iam::${ACCOUNT}:user/limits`;
     const pairs = (n: number, len = 1) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v".repeat(len)]));
     for (const kind of ["EncryptionContextEquals", "EncryptionContextSubset"]) {
-      expect((await call("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: grantee, Operations: ["Encrypt"], Constraints: { [kind]: pairs(MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE) } })).status, kind).toBe(200);
-      expect((await call("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: grantee, Operations: ["Encrypt"], Constraints: { [kind]: pairs(MAX_CONSTRAINT_PAIRS + 1) } })).body.__type, kind).toBe("ValidationException");
-      expect((await call("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: grantee, Operations: ["Encrypt"], Constraints: { [kind]: pairs(1, MAX_CONSTRAINT_VALUE + 1) } })).body.__type, kind).toBe("ValidationException");
+      expect((await call("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: grantee, Operations: ["Encrypt"], Constraints: { [kind]: pairs(8, 384) } })).status, kind).toBe(200);
+      expect((await call("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: grantee, Operations: ["Encrypt"], Constraints: { [kind]: pairs(9) } })).body.__type, kind).toBe("ValidationException");
+      expect((await call("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: grantee, Operations: ["Encrypt"], Constraints: { [kind]: pairs(1, 385) } })).body.__type, kind).toBe("ValidationException");
     }
   });
 
-  it(`a key has at most ${MAX_GRANTS_PER_KEY} grants (filled through the vault's RPC, the grants being real)`, async () => {
+  it("a key has at most 50,000 grants (filled through the vault's own CreateGrant, which the authorizer decides for the account root)", async () => {
+    expect(MAX_GRANTS_PER_KEY).toBe(50_000);
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata;
     const stub = vault(key.KeyId);
     const root = `arn:aws:iam::${ACCOUNT}:root`;
     const caller = { account: ACCOUNT, principalArn: root, principalType: "Root" as const, policies: [], context: {}, authz: { check: { action: "kms:CreateGrant", iamOnly: false, crossAccount: true, usesEncryptionContext: false } } };
     // The fast path: many grants per RPC round, concurrently, through the vault's own CreateGrant.
     const CHUNK = 500;
-    for (let made = 0; made < MAX_GRANTS_PER_KEY; made += CHUNK) {
-      const rs = await Promise.all(Array.from({ length: Math.min(CHUNK, MAX_GRANTS_PER_KEY - made) }, (_, i) =>
+    for (let made = 0; made < 50_000; made += CHUNK) {
+      const rs = await Promise.all(Array.from({ length: Math.min(CHUNK, 50_000 - made) }, (_, i) =>
         stub.createGrant(caller, { granteePrincipal: `arn:aws:iam::${ACCOUNT}:user/g${made + i}`, operations: ["Encrypt"] })));
       expect(rs.every((r) => r.ok)).toBe(true);
     }
