@@ -129,10 +129,10 @@ export function page<T>(items: T[], limit: number, marker: string | undefined): 
  * Asks the authorizer about a permission on a resource that no key policy governs (IAM-only
  * operations, alias ARNs): the caller's identity policies, in its own account. Denied → AccessDeniedException.
  */
-export function requireIdentityAllow(ctx: OpContext, resource: string, resourceAccount = ctx.caller.accountId, action?: string): void {
+export function requireIdentityAllow(ctx: OpContext, resource: string, resourceAccount = ctx.caller.accountId): void {
   const decision = authorize({
     caller: { arn: ctx.caller.arn, accountId: ctx.caller.accountId, type: ctx.caller.type, policies: identityPolicies(ctx.caller.policies ?? []) },
-    permission: { ...permissionOf(ctx.op, action), iamOnly: true },
+    permission: { ...permissionOf(ctx.op), iamOnly: true },
     resource,
     resourceAccount,
     context: ctx.policyContext,

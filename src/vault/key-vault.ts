@@ -20,7 +20,7 @@ import { keyTypeOf } from "./key-types/index.js";
 import { openSymmetric, sealSymmetric, symmetricHeader } from "./key-types/symmetric.js";
 import { MaterialStore } from "./material.js";
 import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from "./root-key.js";
-import { GrantStore, grantFacts, retirementIndex, type Grant } from "./grants.js";
+import { GrantStore, grantFacts, listEntry, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
 import { Faults } from "./faults.js";
 import {
@@ -648,7 +648,7 @@ export class KeyVault extends DurableObject<Env> {
   async describeGrants(_decided: typeof SKIP.retirementIndex, grantIds: string[]): Promise<GrantListEntry[]> {
     return grantIds.flatMap((id) => {
       const g = this.grants.get(id);
-      return g ? this.grants.list({ grantId: id }) : [];
+      return g ? [listEntry(g)] : [];
     });
   }
 
