@@ -85,8 +85,11 @@ const camel = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 export interface AuditFacts {
   readOnly: boolean;
   auditMembers: readonly string[];
-  /** Members recorded with this value when the request leaves them out (Decrypt's encryptionAlgorithm, as AWS records it). */
-  auditDefaults?: Readonly<Record<string, string>>;
+  /**
+   * Members' values when the request leaves them out (Decrypt's EncryptionAlgorithm, Sign's
+   * MessageType): the record carries them, as AWS records them, and so do the condition keys.
+   */
+  defaults?: Readonly<Record<string, string>>;
   /** The record's eventSource (kms.amazonaws.com when absent). */
   eventSource?: string;
 }
@@ -109,7 +112,7 @@ export function requestParameters(facts: AuditFacts | undefined, input: Record<s
     const v = plain(input[m]);
     if (v !== undefined) out[camel(m)] = m.endsWith("EncryptionContext") ? input[m] : v;
   }
-  for (const [m, v] of Object.entries(facts.auditDefaults ?? {})) out[camel(m)] ??= v;
+  for (const [m, v] of Object.entries(facts.defaults ?? {})) out[camel(m)] ??= v;
   // plain() keeps only JSON values, as deep as the validated request members go (at most three levels).
   return Object.keys(out).length ? (out as JsonObject) : null;
 }

@@ -32,3 +32,9 @@ export const LIST_TAGS_DEFAULT_LIMIT = 50;
 export const LIST_TAGS_MAX_LIMIT = 50;
 export const LIST_ROTATIONS_DEFAULT_LIMIT = 100;
 export const LIST_ROTATIONS_MAX_LIMIT = 1000;
+/** Sign, Verify, GenerateMac and VerifyMac messages (PlaintextType). */
+export const MAX_MESSAGE = 4096;
+/** Signatures and MACs (CiphertextType). */
+export const MAX_SIGNATURE = 6144;
+/** Public keys (PublicKeyType): DeriveSharedSecret's peer key. */
+export const MAX_PUBLIC_KEY = 8192;

@@ -24,6 +24,23 @@ interface Input {
   XksKeyId?: string;
 }
 
+/**
+ * The KeyUsage of a new key, as AWS checks it: symmetric keys default to ENCRYPT_DECRYPT; every
+ * other spec must name its usage, one the spec allows
+ * (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html#KMS-CreateKey-request-KeyUsage).
+ */
+function keyUsageFor(spec: string, requested: string | undefined, allowed: readonly string[]): string {
+  if (spec === "SYMMETRIC_DEFAULT") {
+    if (requested !== undefined && requested !== "ENCRYPT_DECRYPT") {
+      throw new KmsError("ValidationException", `The operation failed because the KeyUsage value of the CMK is ${requested}. To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT.`);
+    }
+    return "ENCRYPT_DECRYPT";
+  }
+  if (requested === undefined) throw new KmsError("ValidationException", `You must specify a KeyUsage value for ${spec.startsWith("HMAC_") ? "an HMAC" : "an asymmetric"} CMK.`);
+  if (!allowed.includes(requested)) throw new KmsError("ValidationException", `KeyUsage ${requested} is not compatible with KeySpec ${spec}`);
+  return requested;
+}
+
 export const createKey = defineOperation<Input>({
   name: "CreateKey",
   readOnly: false,
@@ -49,9 +66,9 @@ export const createKey = defineOperation<Input>({
     }
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
     const type = findKeyType(spec);
-    if (!type) throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} is not supported by EdgeKMS yet.`);
-    const usage = input.KeyUsage ?? type.usages[0];
-    if (!type.usages.includes(usage)) throw new KmsError("ValidationException", `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`);
+    // SM2 is offered only in China regions (https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html#key-spec-sm).
+    if (!type) throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} is offered only in AWS China Regions.`);
+    const usage = keyUsageFor(spec, input.KeyUsage, type.usages);
     if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") throw new KmsError("UnsupportedOperationException", `Origin ${input.Origin} is not supported by EdgeKMS yet.`);
     if (input.CustomKeyStoreId || input.XksKeyId) throw new KmsError("UnsupportedOperationException", "Custom key stores are not supported by EdgeKMS.");
     if (input.MultiRegion) throw new KmsError("UnsupportedOperationException", "Multi-Region keys are not supported by EdgeKMS yet.");

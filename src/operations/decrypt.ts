@@ -7,7 +7,7 @@ import { decodeHeader } from "../vault/blob.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
 import type { OpContext } from "./context.js";
-import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob?: Uint8Array;
@@ -25,10 +25,26 @@ export const CIPHERTEXT_BLOB = { kind: "blob", min: 1, max: MAX_CIPHERTEXT_BLOB 
 /** A blob that is not ours: generic on the wire, the reason in the audit record. */
 export const invalidCiphertext = (detail: string) => new KmsError("InvalidCiphertextException", "", detail);
 
-/** The key a ciphertext blob names, checked against an optional KeyId parameter. */
-export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: string | undefined): Promise<{ keyId: string; arn: string }> {
+/**
+ * The key that decrypts a ciphertext: for SYMMETRIC_DEFAULT, the key its blob names, checked
+ * against an optional KeyId parameter; for an RSAES_OAEP algorithm (the ciphertext is the raw
+ * OAEP output, which names no key), the key the KeyId parameter names — AWS requires it.
+ */
+export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: string | undefined, algorithm = "SYMMETRIC_DEFAULT", member = "KeyId"): Promise<{ keyId: string; arn: string }> {
+  if (algorithm !== "SYMMETRIC_DEFAULT") {
+    if (keyIdParam === undefined) throw new KmsError("ValidationException", `${member} is required to decrypt with an asymmetric KMS key (EncryptionAlgorithm ${algorithm}).`);
+    const named = await resolveKey(ctx, keyIdParam, true);
+    return { keyId: named.keyId, arn: named.arn };
+  }
   const header = decodeHeader(blob);
-  if (!header) throw invalidCiphertext("not an EdgeKMS v1 ciphertext blob");
+  if (!header) {
+    // Not a symmetric blob: the named key's vault answers (InvalidKeyUsage for an RSA key, InvalidCiphertext otherwise).
+    if (keyIdParam !== undefined) {
+      const named = await resolveKey(ctx, keyIdParam, true);
+      return { keyId: named.keyId, arn: named.arn };
+    }
+    throw invalidCiphertext("not an EdgeKMS v1 ciphertext blob");
+  }
   const arn = keyArn(ctx.region, ctx.caller.accountId, header.keyId);
   ctx.audit.keyArn ??= arn;
   // The blob names its key, in whatever account (the vault checks the key policy).
@@ -54,7 +70,7 @@ export const decrypt = defineOperation<Input>({
   readOnly: true,
   auditMembers: ["KeyId", "EncryptionContext", "EncryptionAlgorithm"],
   // AWS records the algorithm even when the request leaves it out.
-  auditDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
+  defaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "EncryptionContext",
@@ -78,15 +94,15 @@ export const decrypt = defineOperation<Input>({
       throw dryRunSucceeded();
     }
     if (!input.CiphertextBlob) throw new KmsError("ValidationException", "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
-    const key = await keyOfBlob(ctx, input.CiphertextBlob, input.KeyId);
-    checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
+    const algorithm = input.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
+    const key = await keyOfBlob(ctx, input.CiphertextBlob, input.KeyId, algorithm);
     let r;
     try {
-      r = fromVault(await vault(ctx, key.keyId).decrypt(audited(ctx), input.CiphertextBlob, input.EncryptionContext, input.DryRun), key.arn, ctx);
+      r = fromVault(await vault(ctx, key.keyId).decrypt(audited(ctx), input.CiphertextBlob, input.EncryptionContext, input.DryRun, algorithm), key.arn, ctx);
     } catch (e) {
       mapMissingKey(e);
     }
     if (input.DryRun) throw dryRunSucceeded();
-    return { KeyId: r.keyArn, Plaintext: encodeBase64(r.plaintext), EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyMaterialId: r.keyMaterialId };
+    return { KeyId: r.keyArn, Plaintext: encodeBase64(r.plaintext), EncryptionAlgorithm: algorithm, ...(r.keyMaterialId ? { KeyMaterialId: r.keyMaterialId } : {}) };
   },
 });

@@ -3,7 +3,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { MAX_PLAINTEXT } from "../kms/limits.js";
 import { ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { audited, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   KeyId: string;
@@ -19,7 +19,7 @@ export const encrypt = defineOperation<Input>({
   readOnly: true,
   auditMembers: ["KeyId", "EncryptionContext", "EncryptionAlgorithm"],
   // AWS records the algorithm even when the request leaves it out.
-  auditDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
+  defaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "EncryptionContext",
@@ -33,9 +33,10 @@ export const encrypt = defineOperation<Input>({
   },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);
-    checkSymmetricAlgorithm(input.EncryptionAlgorithm, key.arn);
-    const r = fromVault(await vault(ctx, key.keyId).encrypt(audited(ctx), input.Plaintext, input.EncryptionContext, input.DryRun), key.arn, ctx);
+    // The vault checks the algorithm against the key (RSA keys need an RSAES_OAEP algorithm).
+    const algorithm = input.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
+    const r = fromVault(await vault(ctx, key.keyId).encrypt(audited(ctx), input.Plaintext, input.EncryptionContext, input.DryRun, algorithm), key.arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();
-    return { CiphertextBlob: encodeBase64(r.blob), KeyId: r.keyArn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+    return { CiphertextBlob: encodeBase64(r.blob), KeyId: r.keyArn, EncryptionAlgorithm: algorithm };
   },
 });

@@ -3,6 +3,9 @@ import { encodeBase64 } from "../protocol/codec.js";
 import { DATA_KEY_SCHEMA, generateDataKeyIn, type DataKeyInput } from "./data-key.js";
 import { defineOperation } from "./operation.js";
 
+/** RecipientInfo (attested decryption for Nitro Enclaves), which EdgeKMS refuses. */
+export const RECIPIENT = { kind: "struct", fields: { KeyEncryptionAlgorithm: { kind: "enum", values: ["RSAES_OAEP_SHA_256"] }, AttestationDocument: { kind: "blob", min: 1, max: 262144 } } } as const;
+
 export const generateDataKey = defineOperation<DataKeyInput & { Recipient?: unknown }>({
   name: "GenerateDataKey",
   readOnly: true,
@@ -12,7 +15,7 @@ export const generateDataKey = defineOperation<DataKeyInput & { Recipient?: unkn
   encryptionContext: "EncryptionContext",
   schema: {
     ...DATA_KEY_SCHEMA,
-    Recipient: { kind: "struct", fields: { KeyEncryptionAlgorithm: { kind: "enum", values: ["RSAES_OAEP_SHA_256"] }, AttestationDocument: { kind: "blob", min: 1, max: 262144 } } },
+    Recipient: RECIPIENT,
   },
   async run(ctx, input) {
     if (input.Recipient) throw new KmsError("UnsupportedOperationException", "Recipient (attested decryption) is not supported by EdgeKMS.");

@@ -34,22 +34,31 @@ import { tagResource } from "./tag-resource.js";
 import { untagResource } from "./untag-resource.js";
 import { updateAlias } from "./update-alias.js";
 import { updateKeyDescription } from "./update-key-description.js";
+import { decapsulate } from "./decapsulate.js";
+import { deriveSharedSecret } from "./derive-shared-secret.js";
+import { encapsulate } from "./encapsulate.js";
+import { generateDataKeyPair } from "./generate-data-key-pair.js";
+import { generateDataKeyPairWithoutPlaintext } from "./generate-data-key-pair-without-plaintext.js";
+import { generateMac } from "./generate-mac.js";
+import { getPublicKey } from "./get-public-key.js";
+import { sign } from "./sign.js";
+import { verify } from "./verify.js";
+import { verifyMac } from "./verify-mac.js";
 
 const ALL: Operation<any>[] = [
   cancelKeyDeletion, createAlias, createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
   enableKey, enableKeyRotation, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
   getKeyPolicy, getKeyRotationStatus, listAliases, listKeyPolicies, putKeyPolicy, listKeyRotations, listKeys, listResourceTags, reEncrypt, rotateKeyOnDemand,
   scheduleKeyDeletion, tagResource, untagResource, updateAlias, updateKeyDescription,
+  decapsulate, deriveSharedSecret, encapsulate, generateDataKeyPair, generateDataKeyPairWithoutPlaintext, generateMac, getPublicKey, sign, verify, verifyMac,
 ];
 
 export const OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map(ALL.map((op) => [op.name, op]));
 
 /** AWS KMS operations EdgeKMS does not implement yet (UnsupportedOperationException, not UnknownOperation). */
 export const NOT_YET_IMPLEMENTED: ReadonlySet<string> = new Set([
-  "ConnectCustomKeyStore", "CreateCustomKeyStore", "Decapsulate", "DeleteCustomKeyStore",
-  "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
-  "Encapsulate", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
-  "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial",
-  "ReplicateKey", "Sign",
-  "UpdateCustomKeyStore", "UpdatePrimaryRegion", "Verify", "VerifyMac",
+  "ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
+  "DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
+  "GetKeyLastUsage", "GetParametersForImport", "ImportKeyMaterial",
+  "ReplicateKey", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 ]);

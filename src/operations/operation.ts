@@ -13,8 +13,8 @@ export interface Operation<I = never> {
   readOnly: boolean;
   /** Request members its audit record's requestParameters may carry (never plaintext, blobs, policy text or tokens). */
   auditMembers: readonly string[];
-  /** Members its record carries with this value when the request leaves them out. */
-  auditDefaults?: Readonly<Record<string, string>>;
+  /** Members' values when the request leaves them out: its record and its condition keys see them (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html). */
+  defaults?: Readonly<Record<string, string>>;
   /** Its permission is granted only by identity policies, on no key (the handler asks the authorizer before `run`). */
   iamOnly: boolean;
   /** It may name a key of another account (by key ARN or ciphertext). */

@@ -3,7 +3,7 @@ import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.j
 import { CIPHERTEXT_BLOB, keyOfBlob, mapMissingKey } from "./decrypt.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
-import { audited, checkedFor, checkSymmetricAlgorithm, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
+import { audited, checkedFor, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
 
 interface Input {
   CiphertextBlob: Uint8Array;
@@ -39,10 +39,10 @@ export const reEncrypt = defineOperation<Input>({
     DryRunModifiers: { kind: "list", item: { kind: "enum", values: DRY_RUN_MODIFIERS } },
   },
   async run(ctx, input) {
-    const source = await keyOfBlob(ctx, input.CiphertextBlob, input.SourceKeyId);
+    const sourceAlgorithm = input.SourceEncryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
+    const destinationAlgorithm = input.DestinationEncryptionAlgorithm ?? "SYMMETRIC_DEFAULT";
+    const source = await keyOfBlob(ctx, input.CiphertextBlob, input.SourceKeyId, sourceAlgorithm, "SourceKeyId");
     const destination = await resolveKey(ctx, input.DestinationKeyId, true);
-    checkSymmetricAlgorithm(input.SourceEncryptionAlgorithm, source.arn);
-    checkSymmetricAlgorithm(input.DestinationEncryptionAlgorithm, destination.arn);
     let r;
     try {
       r = fromVault(
@@ -50,7 +50,7 @@ export const reEncrypt = defineOperation<Input>({
           audited(ctx, "ReEncryptFrom"),
           input.CiphertextBlob,
           input.SourceEncryptionContext,
-          { region: ctx.region, keyId: destination.keyId },
+          { region: ctx.region, keyId: destination.keyId, algorithm: destinationAlgorithm },
           // The destination key decides kms:ReEncryptTo on the destination encryption context.
           {
             ...checkedFor(ctx, "ReEncryptTo"),
@@ -60,6 +60,7 @@ export const reEncrypt = defineOperation<Input>({
           },
           input.DestinationEncryptionContext,
           input.DryRun,
+          sourceAlgorithm,
         ),
         source.arn,
         ctx,
@@ -72,10 +73,10 @@ export const reEncrypt = defineOperation<Input>({
       CiphertextBlob: encodeBase64(r.blob),
       SourceKeyId: r.sourceKeyArn,
       KeyId: r.destinationKeyArn,
-      SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
-      DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
-      SourceKeyMaterialId: r.sourceKeyMaterialId,
-      DestinationKeyMaterialId: r.destinationKeyMaterialId,
+      SourceEncryptionAlgorithm: sourceAlgorithm,
+      DestinationEncryptionAlgorithm: destinationAlgorithm,
+      ...(r.sourceKeyMaterialId ? { SourceKeyMaterialId: r.sourceKeyMaterialId } : {}),
+      ...(r.destinationKeyMaterialId ? { DestinationKeyMaterialId: r.destinationKeyMaterialId } : {}),
     };
   },
 });

@@ -96,13 +96,6 @@ export async function resolveKey(ctx: OpContext, value: string, allowAlias: bool
 export const dryRunSucceeded = (): KmsError =>
   new KmsError("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.");
 
-/** Symmetric keys have one encryption algorithm. */
-export function checkSymmetricAlgorithm(algorithm: string | undefined, arn: string): void {
-  if (algorithm !== undefined && algorithm !== "SYMMETRIC_DEFAULT") {
-    throw new KmsError("InvalidKeyUsageException", `The encryption algorithm ${algorithm} is not valid for ${arn}.`);
-  }
-}
-
 /** Opaque paging markers over a position in a list. */
 export const indexMarker = (i: number): string => btoa(`idx:${i}`);
 export function parseIndexMarker(marker: string | undefined): number {

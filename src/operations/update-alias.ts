@@ -6,6 +6,8 @@ import { catalog, fromVault, vault } from "./shared.js";
 
 interface Input { AliasName: string; TargetKeyId: string }
 
+const keyClass = (spec: string): string => (spec === "SYMMETRIC_DEFAULT" ? "symmetric" : spec.startsWith("HMAC_") ? "HMAC" : "asymmetric");
+
 export const updateAlias = defineOperation<Input>({
   name: "UpdateAlias",
   readOnly: false,
@@ -19,8 +21,10 @@ export const updateAlias = defineOperation<Input>({
     // kms:UpdateAlias on the key the alias points at now, and on the new target.
     const old = await authorizeAliasKey(ctx, current);
     const key = await aliasTarget(ctx, input.TargetKeyId);
-    if (old.keySpec !== key.keySpec || old.keyUsage !== key.keyUsage) {
-      throw new KmsError("ValidationException", `Alias ${input.AliasName} points at a ${old.keySpec} ${old.keyUsage} key; its new target must be of the same key spec and usage.`);
+    // The new target must be of the same type (symmetric, asymmetric or HMAC) and key usage
+    // (https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html).
+    if (keyClass(old.keySpec) !== keyClass(key.keySpec) || old.keyUsage !== key.keyUsage) {
+      throw new KmsError("ValidationException", `Alias ${input.AliasName} points at a ${keyClass(old.keySpec)} ${old.keyUsage} key; its new target must be of the same type and key usage.`);
     }
     const { previousKeyId } = fromVault(await catalog(ctx).updateAlias(input.AliasName, key.keyId, ctx.now, current.keyId));
     if (previousKeyId !== key.keyId) {

@@ -42,6 +42,11 @@ export function requestContext(
   }
   const str = (name: string, key: string) => { if (typeof input[name] === "string") ctx[key] = input[name] as string; };
   str("EncryptionAlgorithm", "kms:encryptionalgorithm");
+  str("SigningAlgorithm", "kms:signingalgorithm");
+  str("MessageType", "kms:messagetype");
+  str("MacAlgorithm", "kms:macalgorithm");
+  str("KeyAgreementAlgorithm", "kms:keyagreementalgorithm");
+  str("KeyPairSpec", "kms:datakeypairspec");
   const named = input[keyMember];
   if (typeof named === "string" && named.includes("alias/")) ctx["kms:requestalias"] = named.slice(named.indexOf("alias/"));
   if (typeof input.PendingWindowInDays === "number") ctx["kms:schedulekeydeletionpendingwindowindays"] = String(input.PendingWindowInDays);

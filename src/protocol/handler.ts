@@ -75,8 +75,9 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     const encryptionContext = op.encryptionContext ? (fields[op.encryptionContext] as Record<string, string> | undefined) : undefined;
     const ctx: OpContext = {
       env, region, placement: env.REGIONS[region], op, caller: principal, requestId, now, audit,
-      policyContext: contextOf(fields, op.keyMember),
-      policyContextWith: (ec, keyMember) => contextOf({ ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined }, keyMember),
+      // Condition keys see a member left out at its default value (kms:EncryptionAlgorithm is SYMMETRIC_DEFAULT for an Encrypt that names none).
+      policyContext: contextOf({ ...op.defaults, ...fields }, op.keyMember),
+      policyContextWith: (ec, keyMember) => contextOf({ ...op.defaults, ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined }, keyMember),
       ...(encryptionContext ? { encryptionContext } : {}),
     };
     // IAM-only permissions involve no key: the authorizer decides them here, before the operation runs.

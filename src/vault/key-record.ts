@@ -6,8 +6,11 @@ import { keyTypeOf } from "./key-types/index.js";
 import { fail, type KeyMetadata, type KeyState, type Tag, type VaultResult } from "./types.js";
 
 export const RECORD = "key";
-/** v1 predates key policies; v2 added the policy; v3 names the key spec, usage and origin. */
-export const RECORD_VERSION = 3;
+/**
+ * v1 predates key policies; v2 added the policy; v3 names the key spec, usage and origin; v4
+ * keys may be asymmetric or HMAC keys, whose material versions carry the public key.
+ */
+export const RECORD_VERSION = 4;
 
 /** A version of the key material, stored wrapped (docs/formats.md, "Key record"). */
 export interface Material {
@@ -16,6 +19,8 @@ export interface Material {
   created: number;
   rotationType?: "AUTOMATIC" | "ON_DEMAND";
   wrapped: Uint8Array; // AES-KWP(region root key, key material)
+  /** An asymmetric key's public key, DER SubjectPublicKeyInfo (not secret: stored in the clear). */
+  publicKey?: Uint8Array;
 }
 
 export interface KeyRecord {
@@ -93,6 +98,7 @@ export const STATES = {
 
 export function metadata(rec: KeyRecord): KeyMetadata {
   const type = keyTypeOf(rec.keySpec);
+  const symmetric = rec.keySpec === "SYMMETRIC_DEFAULT";
   return {
     AWSAccountId: rec.account,
     KeyId: rec.keyId,
@@ -102,14 +108,15 @@ export function metadata(rec: KeyRecord): KeyMetadata {
     Description: rec.description,
     KeyUsage: rec.keyUsage,
     KeySpec: rec.keySpec,
-    CustomerMasterKeySpec: rec.keySpec,
+    ...(type.customerMasterKeySpec ? { CustomerMasterKeySpec: rec.keySpec } : {}),
     KeyState: rec.state,
     ...(rec.state === "PendingDeletion" && rec.deletionDate !== undefined ? { DeletionDate: rec.deletionDate / 1000 } : {}),
     Origin: rec.origin,
     KeyManager: rec.keyManager ?? "CUSTOMER",
-    ...type.algorithms,
+    ...type.algorithms(rec.keyUsage),
     MultiRegion: false,
-    CurrentKeyMaterialId: rec.materials.find((m) => m.version === rec.currentVersion)?.id,
+    // AWS names the current material of symmetric keys only.
+    ...(symmetric ? { CurrentKeyMaterialId: rec.materials.find((m) => m.version === rec.currentVersion)?.id } : {}),
   };
 }
 

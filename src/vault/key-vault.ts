@@ -16,7 +16,9 @@ import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { defaultKeyPolicy } from "./key-policy.js";
 import { keyAlarmDue, metadata, RECORD, RECORD_VERSION, STATES, stateError, upgradeRecord, type KeyRecord, type Material } from "./key-record.js";
-import { keyTypeOf } from "./key-types/index.js";
+import { findKeyType, keyTypeOf } from "./key-types/index.js";
+import type { KeyAlgorithms, LoadedKey, MessageType } from "./key-types/types.js";
+import { EXTERNAL_MU_LENGTH } from "./key-types/ml-dsa.js";
 import { openSymmetric, sealSymmetric, symmetricHeader } from "./key-types/symmetric.js";
 import { MaterialStore } from "./material.js";
 import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from "./root-key.js";
@@ -35,10 +37,14 @@ const ROOT_MISMATCH_RETRY_MS = 3_600_000;
 /** Records the success of a state change: called where the change is saved, so both share one write. */
 type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
 
-export interface EncryptResult { blob: Uint8Array; keyArn: string; keyMaterialId: string }
-export interface DecryptResult { plaintext: Uint8Array; keyArn: string; keyMaterialId: string }
+/** keyMaterialId is named for symmetric keys only (AWS returns KeyMaterialId for those). */
+export interface EncryptResult { blob: Uint8Array; keyArn: string; keyMaterialId?: string }
+export interface DecryptResult { plaintext: Uint8Array; keyArn: string; keyMaterialId?: string }
 export interface DataKeyResult { blob: Uint8Array; plaintext?: Uint8Array; keyArn: string; keyMaterialId: string }
-export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; destinationKeyArn: string; sourceKeyMaterialId: string; destinationKeyMaterialId: string }
+export interface DataKeyPairResult { privateKeyBlob: Uint8Array; privateKey?: Uint8Array; publicKey: Uint8Array; keyArn: string; keyMaterialId: string }
+export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; destinationKeyArn: string; sourceKeyMaterialId?: string; destinationKeyMaterialId?: string }
+export interface PublicKeyResult { keyArn: string; publicKey: Uint8Array; keySpec: string; keyUsage: string; algorithms: KeyAlgorithms; customerMasterKeySpec: boolean }
+export interface SharedSecretResult { keyArn: string; sharedSecret: Uint8Array; ciphertext?: Uint8Array }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -272,7 +278,7 @@ export class KeyVault extends DurableObject<Env> {
   private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord> {
     const rec = await this.underCurrentRoot(current);
     const version = Math.max(...rec.materials.map((m) => m.version)) + 1;
-    const material = await this.material.create(keyTypeOf(rec.keySpec), rec.region, version, this.now(), type);
+    const material = await this.material.create(keyTypeOf(rec.keySpec), rec.keyUsage, rec.region, version, this.now(), type);
     // The new version is stored in the same write that makes it current (docs/architecture.md).
     return { ...rec, materials: [...rec.materials, material], currentVersion: version };
   }
@@ -332,7 +338,7 @@ export class KeyVault extends DurableObject<Env> {
         const bad = this.checkPolicy(draft, caller, p.lockout);
         if (bad) return bad;
       }
-      const rec: KeyRecord = { ...draft, materials: [await this.material.create(type, p.region, 1, this.now())] };
+      const rec: KeyRecord = { ...draft, materials: [await this.material.create(type, p.keyUsage, p.region, 1, this.now())] };
       this.rec = rec;
       await this.save(rec, success({ keyMetadata: { ...metadata(rec) } }));
       return ok(metadata(rec));
@@ -402,26 +408,81 @@ export class KeyVault extends DurableObject<Env> {
   }
 
   // ---- cryptographic operations ------------------------------------------------------
+  // Each checks, after access: the key's usage allows the operation, the algorithm is one of the
+  // key's, and the message suits the algorithm — then uses the key type (key-types/).
 
-  async encrypt(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<EncryptResult>> {
+  /** The operation is one the key's usage allows (InvalidKeyUsageException otherwise). */
+  private usage(rec: KeyRecord, operation: string, usage: string, symmetric?: boolean): VaultResult<never> | undefined {
+    const isSymmetric = rec.keySpec === "SYMMETRIC_DEFAULT";
+    if (rec.keyUsage !== usage || (symmetric !== undefined && symmetric !== isSymmetric)) {
+      return fail("InvalidKeyUsage", `${rec.arn} key usage is ${rec.keyUsage} which is not valid for ${operation}.`);
+    }
+    return undefined;
+  }
+
+  /** The algorithm is one of the key's (InvalidKeyUsageException otherwise). */
+  private algorithm(rec: KeyRecord, list: keyof KeyAlgorithms, algorithm: string): VaultResult<never> | undefined {
+    if (rec.keySpec === "SYMMETRIC_DEFAULT" && algorithm === "SYMMETRIC_DEFAULT") return undefined;
+    const allowed = keyTypeOf(rec.keySpec).algorithms(rec.keyUsage)[list] ?? [];
+    return allowed.includes(algorithm) ? undefined : fail("InvalidKeyUsage", `Algorithm ${algorithm} is incompatible with key spec ${rec.keySpec}.`);
+  }
+
+  /** The current material of an asymmetric or HMAC key, loaded by its key type. */
+  private async loaded(current: KeyRecord): Promise<LoadedKey> {
+    const rec = await this.underCurrentRoot(current);
+    const key = await this.material.load(rec, keyTypeOf(rec.keySpec), rec.currentVersion);
+    if (!key) throw new Error("current key material missing");
+    return key;
+  }
+
+  /** Asymmetric keys take no encryption context (AWS: it is for symmetric keys only). */
+  private static noContext(context: Record<string, string> | undefined): VaultResult<never> | undefined {
+    return context && Object.keys(context).length
+      ? fail("Validation", "EncryptionContext is not supported with asymmetric KMS keys.")
+      : undefined;
+  }
+
+  async encrypt(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false, algorithm = "SYMMETRIC_DEFAULT"): Promise<VaultResult<EncryptResult>> {
     return this.audited<EncryptResult>(caller, async () => {
       const r = this.access(caller, STATES.enabled);
       if (!r.ok) return r;
-      if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
-      const { blob, keyMaterialId } = await this.seal(r.value, plaintext, context);
-      return ok({ blob, keyArn: r.value.arn, keyMaterialId });
+      const rec = r.value;
+      const bad = this.usage(rec, "Encrypt", "ENCRYPT_DECRYPT") ?? this.algorithm(rec, "EncryptionAlgorithms", algorithm);
+      if (bad) return bad;
+      if (rec.keySpec !== "SYMMETRIC_DEFAULT") {
+        const max = keyTypeOf(rec.keySpec).maxPlaintext!(algorithm);
+        const refused = KeyVault.noContext(context)
+          ?? (plaintext.length > max ? fail("Validation", `Plaintext is ${plaintext.length} bytes; ${algorithm} with ${rec.keySpec} takes at most ${max}.`) : undefined);
+        if (refused) return refused;
+        if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: rec.arn });
+        return ok({ blob: await (await this.loaded(rec)).encrypt!(algorithm, plaintext), keyArn: rec.arn });
+      }
+      if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: rec.arn, keyMaterialId: "" });
+      const { blob, keyMaterialId } = await this.seal(rec, plaintext, context);
+      return ok({ blob, keyArn: rec.arn, keyMaterialId });
     }, dryRun);
   }
 
-  async decrypt(caller: VaultCaller, blob: Uint8Array, context: Record<string, string> | undefined, dryRun = false): Promise<VaultResult<DecryptResult>> {
+  /** Opens a symmetric blob or an RSA ciphertext under this key (its usage and algorithm checked). */
+  private async openAny(rec: KeyRecord, blob: Uint8Array, context: Record<string, string> | undefined, algorithm: string): Promise<VaultResult<{ plaintext: Uint8Array; keyMaterialId?: string }>> {
+    const bad = this.usage(rec, "Decrypt", "ENCRYPT_DECRYPT") ?? this.algorithm(rec, "EncryptionAlgorithms", algorithm);
+    if (bad) return bad;
+    if (rec.keySpec === "SYMMETRIC_DEFAULT") return this.open(rec, blob, context);
+    const refused = KeyVault.noContext(context);
+    if (refused) return refused;
+    const opened = await (await this.loaded(rec)).decrypt!(algorithm, blob);
+    return opened.ok ? ok({ plaintext: opened.value }) : fail("InvalidCiphertext", "", opened.reason);
+  }
+
+  async decrypt(caller: VaultCaller, blob: Uint8Array, context: Record<string, string> | undefined, dryRun = false, algorithm = "SYMMETRIC_DEFAULT"): Promise<VaultResult<DecryptResult>> {
     return this.audited<DecryptResult>(caller, async () => {
       const r = this.access(caller, STATES.enabled);
       if (!r.ok) return r;
-      const opened = await this.open(r.value, blob, context);
+      const opened = await this.openAny(r.value, blob, context, algorithm);
       if (!opened.ok) return opened;
       if (dryRun) {
         opened.value.plaintext.fill(0);
-        return ok({ plaintext: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: opened.value.keyMaterialId });
+        return ok({ plaintext: new Uint8Array(0), keyArn: r.value.arn, ...(opened.value.keyMaterialId ? { keyMaterialId: opened.value.keyMaterialId } : {}) });
       }
       return ok({ ...opened.value, keyArn: r.value.arn });
     }, dryRun);
@@ -442,11 +503,33 @@ export class KeyVault extends DurableObject<Env> {
     return this.audited<DataKeyResult>(caller, async () => {
       const r = this.access(caller, STATES.enabled);
       if (!r.ok) return r;
+      const bad = this.usage(r.value, withPlaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext", "ENCRYPT_DECRYPT", true);
+      if (bad) return bad;
       if (dryRun) return ok({ blob: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
       const dataKey = crypto.getRandomValues(new Uint8Array(numberOfBytes));
       const { blob, keyMaterialId } = await this.seal(r.value, dataKey, context);
       if (!withPlaintext) dataKey.fill(0);
       return ok({ blob, keyArn: r.value.arn, keyMaterialId, ...(withPlaintext ? { plaintext: dataKey } : {}) });
+    }, dryRun);
+  }
+
+  /**
+   * GenerateDataKeyPair(WithoutPlaintext): a key pair of `pairSpec` made here, its private key
+   * (PKCS#8) sealed under this symmetric key like any ciphertext blob.
+   */
+  async generateDataKeyPair(caller: VaultCaller, pairSpec: string, context: Record<string, string> | undefined, withPlaintext: boolean, dryRun = false): Promise<VaultResult<DataKeyPairResult>> {
+    return this.audited<DataKeyPairResult>(caller, async () => {
+      const r = this.access(caller, STATES.enabled);
+      if (!r.ok) return r;
+      const bad = this.usage(r.value, withPlaintext ? "GenerateDataKeyPair" : "GenerateDataKeyPairWithoutPlaintext", "ENCRYPT_DECRYPT", true);
+      if (bad) return bad;
+      const pairType = findKeyType(pairSpec);
+      if (!pairType?.dataKeyPair) return fail("UnsupportedOperation", `KeyPairSpec ${pairSpec} is not supported by EdgeKMS.`);
+      if (dryRun) return ok({ privateKeyBlob: new Uint8Array(0), publicKey: new Uint8Array(0), keyArn: r.value.arn, keyMaterialId: "" });
+      const pair = await pairType.dataKeyPair();
+      const { blob, keyMaterialId } = await this.seal(r.value, pair.privateKey, context);
+      if (!withPlaintext) pair.privateKey.fill(0);
+      return ok({ privateKeyBlob: blob, publicKey: pair.publicKey, keyArn: r.value.arn, keyMaterialId, ...(withPlaintext ? { privateKey: pair.privateKey } : {}) });
     }, dryRun);
   }
 
@@ -459,24 +542,26 @@ export class KeyVault extends DurableObject<Env> {
     caller: VaultCaller,
     blob: Uint8Array,
     sourceContext: Record<string, string> | undefined,
-    destination: { region: string; keyId: string },
+    destination: { region: string; keyId: string; algorithm?: string },
     destinationCaller: VaultCaller,
     destinationContext: Record<string, string> | undefined,
     dryRun = false,
+    sourceAlgorithm = "SYMMETRIC_DEFAULT",
   ): Promise<VaultResult<ReEncryptResult>> {
     return this.audited<ReEncryptResult>(caller, async () => {
       const r = this.access(caller, STATES.enabled);
       if (!r.ok) return r;
-      const opened = await this.open(r.value, blob, sourceContext);
+      const opened = await this.openAny(r.value, blob, sourceContext, sourceAlgorithm);
       if (!opened.ok) return opened;
       try {
         // The destination encryption is part of this request: its record is this vault's, and a
         // copy goes to the destination key's owner when that is a third account.
         const toDestination = { ...destinationCaller, audit: caller.audit };
+        const algorithm = destination.algorithm ?? "SYMMETRIC_DEFAULT";
         const dest = destination.keyId === r.value.keyId
-          ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun)
+          ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)
           : ((await vaultStub(this.env, destination.region, destination.keyId)
-            .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun)) as VaultResult<EncryptResult>);
+            .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)) as VaultResult<EncryptResult>);
         if (!dest.ok) return { ...dest, records: undefined };
         const covered = new Set([caller.account, r.value.account]);
         const forOwner = (dest.records ?? []).filter((x) => !covered.has(x.recipientAccountId));
@@ -484,13 +569,131 @@ export class KeyVault extends DurableObject<Env> {
           blob: dest.value.blob,
           sourceKeyArn: r.value.arn,
           destinationKeyArn: dest.value.keyArn,
-          sourceKeyMaterialId: opened.value.keyMaterialId,
-          destinationKeyMaterialId: dest.value.keyMaterialId,
+          ...(opened.value.keyMaterialId ? { sourceKeyMaterialId: opened.value.keyMaterialId } : {}),
+          ...(dest.value.keyMaterialId ? { destinationKeyMaterialId: dest.value.keyMaterialId } : {}),
         }), ...(forOwner.length ? { records: forOwner } : {}) };
       } finally {
         opened.value.plaintext.fill(0);
       }
     }, dryRun);
+  }
+
+  /** The public key of an asymmetric key (GetPublicKey); symmetric and HMAC keys have none. */
+  async getPublicKey(caller: VaultCaller): Promise<VaultResult<PublicKeyResult>> {
+    return this.audited<PublicKeyResult>(caller, async () => {
+      const r = this.access(caller, STATES.enabled);
+      if (!r.ok) return r;
+      const rec = r.value;
+      const publicKey = rec.materials.find((m) => m.version === rec.currentVersion)?.publicKey;
+      if (!publicKey) return fail("UnsupportedOperation", `${rec.arn} is a ${rec.keySpec} key, which has no public key.`);
+      const type = keyTypeOf(rec.keySpec);
+      return ok({ keyArn: rec.arn, publicKey, keySpec: rec.keySpec, keyUsage: rec.keyUsage, algorithms: type.algorithms(rec.keyUsage), customerMasterKeySpec: type.customerMasterKeySpec });
+    });
+  }
+
+  /** Sign and Verify's checks: usage, algorithm, and the message for its MessageType. */
+  private signable(rec: KeyRecord, operation: string, algorithm: string, messageType: MessageType, message: Uint8Array): VaultResult<never> | undefined {
+    const bad = this.usage(rec, operation, "SIGN_VERIFY") ?? this.algorithm(rec, "SigningAlgorithms", algorithm);
+    if (bad) return bad;
+    const type = keyTypeOf(rec.keySpec);
+    if (!type.messageTypes!(algorithm).includes(messageType)) return fail("Validation", `MessageType ${messageType} is not valid for ${algorithm}.`);
+    const expected = messageType === "DIGEST" ? type.digestLength!(algorithm) : messageType === "EXTERNAL_MU" ? EXTERNAL_MU_LENGTH : undefined;
+    if (expected !== undefined && message.length !== expected) {
+      return fail("Validation", `Digest is invalid length for algorithm ${algorithm}: ${messageType} messages must be ${expected} bytes.`);
+    }
+    return undefined;
+  }
+
+  async sign(caller: VaultCaller, algorithm: string, messageType: MessageType, message: Uint8Array, dryRun = false): Promise<VaultResult<{ keyArn: string; signature: Uint8Array }>> {
+    return this.audited<{ keyArn: string; signature: Uint8Array }>(caller, async () => {
+      const r = this.access(caller, STATES.enabled);
+      if (!r.ok) return r;
+      const bad = this.signable(r.value, "Sign", algorithm, messageType, message);
+      if (bad) return bad;
+      if (dryRun) return ok({ keyArn: r.value.arn, signature: new Uint8Array(0) });
+      return ok({ keyArn: r.value.arn, signature: await (await this.loaded(r.value)).sign!(algorithm, messageType, message) });
+    }, dryRun);
+  }
+
+  /** Verify: a signature that does not verify is KMSInvalidSignatureException (never SignatureValid false). */
+  async verify(caller: VaultCaller, algorithm: string, messageType: MessageType, message: Uint8Array, signature: Uint8Array, dryRun = false): Promise<VaultResult<{ keyArn: string }>> {
+    return this.audited<{ keyArn: string }>(caller, async () => {
+      const r = this.access(caller, STATES.enabled);
+      if (!r.ok) return r;
+      const bad = this.signable(r.value, "Verify", algorithm, messageType, message);
+      if (bad) return bad;
+      if (dryRun) return ok({ keyArn: r.value.arn });
+      const valid = await (await this.loaded(r.value)).verify!(algorithm, messageType, message, signature);
+      return valid ? ok({ keyArn: r.value.arn }) : fail("InvalidSignature", "The signature is not valid for this message and key.", `the signature does not verify (${algorithm}, ${messageType})`);
+    }, dryRun);
+  }
+
+  /**
+   * One call of an asymmetric or HMAC key's operation: access (state Enabled, the permission),
+   * the usage and algorithm checks, then `body` with the loaded key — or, in a dry run, `dry`
+   * (without one, `body` runs in dry runs too: it checks input only the key can judge).
+   */
+  private useKey<T>(
+    caller: VaultCaller,
+    operation: string,
+    usage: string,
+    list: keyof KeyAlgorithms,
+    algorithm: string,
+    dryRun: boolean,
+    body: (key: LoadedKey, rec: KeyRecord) => Promise<VaultResult<T>>,
+    dry?: (rec: KeyRecord) => T,
+  ): Promise<VaultResult<T>> {
+    return this.audited<T>(caller, async () => {
+      const r = this.access(caller, STATES.enabled);
+      if (!r.ok) return r;
+      const bad = this.usage(r.value, operation, usage) ?? this.algorithm(r.value, list, algorithm);
+      if (bad) return bad;
+      if (dryRun && dry) return ok(dry(r.value));
+      return body(await this.loaded(r.value), r.value);
+    }, dryRun);
+  }
+
+  async generateMac(caller: VaultCaller, algorithm: string, message: Uint8Array, dryRun = false): Promise<VaultResult<{ keyArn: string; mac: Uint8Array }>> {
+    return this.useKey(caller, "GenerateMac", "GENERATE_VERIFY_MAC", "MacAlgorithms", algorithm, dryRun,
+      async (key, rec) => ok({ keyArn: rec.arn, mac: await key.generateMac!(algorithm, message) }),
+      (rec) => ({ keyArn: rec.arn, mac: new Uint8Array(0) }));
+  }
+
+  /** VerifyMac: a MAC that does not match is KMSInvalidMacException (never MacValid false). */
+  async verifyMac(caller: VaultCaller, algorithm: string, message: Uint8Array, mac: Uint8Array, dryRun = false): Promise<VaultResult<{ keyArn: string }>> {
+    return this.useKey(caller, "VerifyMac", "GENERATE_VERIFY_MAC", "MacAlgorithms", algorithm, dryRun,
+      async (key, rec) => (await key.verifyMac!(algorithm, message, mac)) ? ok({ keyArn: rec.arn }) : fail("InvalidMac", "The MAC is not valid for this message and key.", `the MAC does not match (${algorithm})`),
+      (rec) => ({ keyArn: rec.arn }));
+  }
+
+  /** DeriveSharedSecret: a DryRun still checks the peer's public key (it is part of the request's validity). */
+  async deriveSharedSecret(caller: VaultCaller, algorithm: string, peerPublicKey: Uint8Array, dryRun = false): Promise<VaultResult<SharedSecretResult>> {
+    return this.useKey(caller, "DeriveSharedSecret", "KEY_AGREEMENT", "KeyAgreementAlgorithms", algorithm, dryRun,
+      async (key, rec) => {
+        const derived = await key.deriveSharedSecret!(peerPublicKey);
+        if (!derived.ok) return fail("Validation", `PublicKey is not valid for ${rec.keySpec}: ${derived.reason}.`);
+        if (!dryRun) return ok({ keyArn: rec.arn, sharedSecret: derived.value });
+        derived.value.fill(0);
+        return ok({ keyArn: rec.arn, sharedSecret: new Uint8Array(0) });
+      });
+  }
+
+  async encapsulate(caller: VaultCaller, algorithm: string, dryRun = false): Promise<VaultResult<SharedSecretResult>> {
+    return this.useKey(caller, "Encapsulate", "ENCAPSULATE_DECAPSULATE", "EncapsulationAlgorithms", algorithm, dryRun,
+      async (key, rec) => ok({ keyArn: rec.arn, ...key.encapsulate!() }),
+      (rec) => ({ keyArn: rec.arn, sharedSecret: new Uint8Array(0), ciphertext: new Uint8Array(0) }));
+  }
+
+  /** Decapsulate: a DryRun still checks the ciphertext. */
+  async decapsulate(caller: VaultCaller, algorithm: string, ciphertext: Uint8Array, dryRun = false): Promise<VaultResult<SharedSecretResult>> {
+    return this.useKey(caller, "Decapsulate", "ENCAPSULATE_DECAPSULATE", "EncapsulationAlgorithms", algorithm, dryRun,
+      async (key, rec) => {
+        const opened = key.decapsulate!(ciphertext);
+        if (!opened.ok) return fail("InvalidCiphertext", "", opened.reason);
+        if (!dryRun) return ok({ keyArn: rec.arn, sharedSecret: opened.value });
+        opened.value.fill(0);
+        return ok({ keyArn: rec.arn, sharedSecret: new Uint8Array(0) });
+      });
   }
 
   // ---- tags --------------------------------------------------------------------------
@@ -527,9 +730,20 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- rotation ----------------------------------------------------------------------
 
+  /**
+   * Access for a rotation call: only symmetric keys rotate (UnsupportedOperationException for
+   * the others, whatever their state), then the state the call needs.
+   */
+  private rotatable(caller: VaultCaller, states: (s: KeyState) => boolean): VaultResult<KeyRecord> {
+    const r = this.access(caller, STATES.any);
+    if (!r.ok) return r;
+    if (!keyTypeOf(r.value.keySpec).rotates) return fail("UnsupportedOperation", `${r.value.arn} is a ${r.value.keySpec} key; only symmetric encryption keys rotate.`);
+    return states(r.value.state) ? r : stateError(r.value);
+  }
+
   async enableRotation(caller: VaultCaller, periodDays: number): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const r = this.access(caller, STATES.enabled);
+      const r = this.rotatable(caller, STATES.enabled);
       if (!r.ok) return r;
       const rec = r.value;
       // Re-enabling keeps the schedule if the period is unchanged; otherwise it starts now.
@@ -543,7 +757,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async disableRotation(caller: VaultCaller): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const r = this.access(caller, STATES.enabled);
+      const r = this.rotatable(caller, STATES.enabled);
       if (!r.ok) return r;
       const rec: KeyRecord = { ...r.value, rotationEnabled: false };
       delete rec.nextRotation;
@@ -554,7 +768,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async rotationStatus(caller: VaultCaller): Promise<VaultResult<RotationStatus & { keyArn: string }>> {
     return this.audited<RotationStatus & { keyArn: string }>(caller, async () => {
-      const r = this.access(caller, STATES.any);
+      const r = this.rotatable(caller, STATES.any);
       if (!r.ok) return r;
       const rec = r.value;
       const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion";
@@ -568,7 +782,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async rotateOnDemand(caller: VaultCaller): Promise<VaultResult<{ keyArn: string }>> {
     return this.audited<{ keyArn: string }>(caller, async (success) => {
-      const r = this.access(caller, STATES.enabled);
+      const r = this.rotatable(caller, STATES.enabled);
       if (!r.ok) return r;
       const rec = r.value;
       if (rec.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
@@ -586,7 +800,7 @@ export class KeyVault extends DurableObject<Env> {
   /** Rotations, oldest first; with includeAll, the original material too. */
   async listRotations(caller: VaultCaller, includeAll = false): Promise<VaultResult<RotationEntry[]>> {
     return this.audited<RotationEntry[]>(caller, async () => {
-      const r = this.access(caller, STATES.any);
+      const r = this.rotatable(caller, STATES.any);
       if (!r.ok) return r;
       const rec = r.value;
       return ok(
@@ -609,8 +823,11 @@ export class KeyVault extends DurableObject<Env> {
       // A grant-authorized CreateGrant may only narrow the grant it comes from (the authorizer checks).
       const r = this.access(caller, STATES.enabled, { newGrant: { operations: p.operations, ...(p.constraints ? { constraints: p.constraints } : {}) } });
       if (!r.ok) return r;
-      const invalid = p.operations.filter((op) => !keyTypeOf(r.value.keySpec).grantOperations.has(op));
-      if (invalid.length) return fail("Validation", `Grant operations ${invalid.join(", ")} are not valid for a ${r.value.keySpec} key.`);
+      const invalid = p.operations.filter((op) => !keyTypeOf(r.value.keySpec).grantOperations(r.value.keyUsage).has(op));
+      if (invalid.length) return fail("Validation", `Grant operations ${invalid.join(", ")} are not valid for a ${r.value.keySpec} key with usage ${r.value.keyUsage}.`);
+      // Encryption-context constraints govern operations that take an encryption context, which
+      // only symmetric keys do (https://docs.aws.amazon.com/kms/latest/developerguide/create-grant-overview.html).
+      if (p.constraints && r.value.keySpec !== "SYMMETRIC_DEFAULT") return fail("Validation", `Grant constraints are not valid for a ${r.value.keySpec} key: encryption context is for symmetric keys only.`);
       if (dryRun) return ok({ GrantId: "", GrantToken: "" });
       const token = (g: Grant) => issueGrantToken(this.env.KMS_ROOT_SECRET, r.value.region, { keyId: r.value.keyId, grantId: g.GrantId, grantee: g.GranteePrincipal });
       const same = this.grants.sameNamed(p);

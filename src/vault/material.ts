@@ -5,13 +5,15 @@
 import { aesKeyUnwrapPad, aesKeyWrapPad } from "../crypto/index.js";
 import { deriveRootKey, RootSecretMismatch, rootCheck, whichRootSecret, type RootSecrets } from "./root-key.js";
 import type { KeyRecord, Material } from "./key-record.js";
-import type { KeyType } from "./key-types/types.js";
+import type { KeyType, LoadedKey } from "./key-types/types.js";
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 export class MaterialStore {
   private readonly rootKeys = new Map<string, Uint8Array>();
   private readonly plain = new Map<number, Uint8Array>();
+  /** Asymmetric and HMAC material made ready for use, by version. */
+  private readonly loaded = new Map<number, Promise<LoadedKey>>();
   /** The record's root check was found to be the current secret's (checked once per vault instance). */
   private verified = false;
 
@@ -73,11 +75,26 @@ export class MaterialStore {
   }
 
   /** A new version of material, wrapped for storage under the current secret (and kept unwrapped here). */
-  async create(type: KeyType, region: string, version: number, now: number, rotationType?: Material["rotationType"]): Promise<Material> {
-    const key = type.generateMaterial();
+  async create(type: KeyType, usage: string, region: string, version: number, now: number, rotationType?: Material["rotationType"]): Promise<Material> {
+    const { material: key, publicKey } = await type.generate(usage);
     const wrapped = aesKeyWrapPad(await this.rootKey(this.secrets().current, region), key);
     this.plain.set(version, key);
-    return { version, id: hex(crypto.getRandomValues(new Uint8Array(32))), created: now, rotationType, wrapped };
+    return { version, id: hex(crypto.getRandomValues(new Uint8Array(32))), created: now, rotationType, wrapped, ...(publicKey ? { publicKey } : {}) };
+  }
+
+  /** A version's material loaded by its key type (asymmetric and HMAC keys). Call ensureCurrent first. */
+  async load(rec: KeyRecord, type: KeyType, version: number): Promise<LoadedKey | undefined> {
+    let loaded = this.loaded.get(version);
+    if (!loaded) {
+      const material = await this.get(rec, version);
+      if (!material) return undefined;
+      const m = rec.materials.find((x) => x.version === version)!;
+      loaded = type.load(material, rec.keyUsage, m.publicKey);
+      this.loaded.set(version, loaded);
+      // A failed load is not kept (the next call tries again).
+      loaded.catch(() => this.loaded.delete(version));
+    }
+    return loaded;
   }
 
   /** A version's material, unwrapped (undefined if the key has no such version). Call ensureCurrent first. */
@@ -100,5 +117,6 @@ export class MaterialStore {
   wipe(): void {
     for (const k of this.plain.values()) k.fill(0);
     this.plain.clear();
+    this.loaded.clear();
   }
 }

@@ -23,7 +23,10 @@ export type VaultErrorCode =
   | "MalformedPolicy"
   | "InvalidGrantId"
   | "InvalidGrantToken"
-  | "KeyUnavailable";
+  | "KeyUnavailable"
+  | "InvalidKeyUsage"
+  | "InvalidSignature"
+  | "InvalidMac";
 
 /**
  * `audited` is set when the vault wrote the request's audit record itself (with a state
@@ -52,6 +55,9 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
   InvalidGrantId: "InvalidGrantIdException",
   InvalidGrantToken: "InvalidGrantTokenException",
   KeyUnavailable: "KeyUnavailableException",
+  InvalidKeyUsage: "InvalidKeyUsageException",
+  InvalidSignature: "KMSInvalidSignatureException",
+  InvalidMac: "KMSInvalidMacException",
 };
 
 export type { GrantConstraints } from "../authz/authorize.js";
@@ -141,7 +147,7 @@ export interface KeyMetadata {
   Description: string;
   KeyUsage: string;
   KeySpec: string;
-  CustomerMasterKeySpec: string;
+  CustomerMasterKeySpec?: string;
   KeyState: KeyState;
   DeletionDate?: number;
   Origin: string;
@@ -150,6 +156,7 @@ export interface KeyMetadata {
   SigningAlgorithms?: string[];
   MacAlgorithms?: string[];
   KeyAgreementAlgorithms?: string[];
+  EncapsulationAlgorithms?: string[];
   MultiRegion: boolean;
   CurrentKeyMaterialId?: string;
 }

@@ -4,7 +4,7 @@
 import { aesGcmOpen, aesGcmSeal, AuthenticationError } from "../../crypto/index.js";
 import { decodeHeader, encodeHeader, HEADER_LENGTH, IV_LENGTH, type BlobHeader } from "../blob.js";
 import { encodeContext } from "../context.js";
-import type { CryptoOutcome, KeyType } from "./types.js";
+import { grantSet, type CryptoOutcome, type KeyType } from "./types.js";
 
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   const out = new Uint8Array(a.length + b.length);
@@ -13,13 +13,18 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   return out;
 };
 
+const GRANT_OPERATIONS = grantSet("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo");
+
 export const SYMMETRIC_DEFAULT: KeyType = {
   spec: "SYMMETRIC_DEFAULT",
   usages: ["ENCRYPT_DECRYPT"],
-  algorithms: { EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"] },
-  grantOperations: new Set(["Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "DescribeKey", "CreateGrant", "RetireGrant"]),
+  algorithms: () => ({ EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"] }),
+  grantOperations: () => GRANT_OPERATIONS,
   rotates: true,
-  generateMaterial: () => crypto.getRandomValues(new Uint8Array(32)),
+  customerMasterKeySpec: true,
+  generate: async () => ({ material: crypto.getRandomValues(new Uint8Array(32)) }),
+  // Symmetric material is used by sealSymmetric and openSymmetric below, under the blob format.
+  load: async () => ({}),
 };
 
 /** Encrypts under one material version: header || AES-GCM(plaintext), AAD = header || context. */

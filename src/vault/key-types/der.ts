@@ -1,0 +1,75 @@
+// The few DER structures key types write themselves: SubjectPublicKeyInfo (RFC 5280 §4.1.2.7)
+// and PKCS#8 PrivateKeyInfo (RFC 5208) for keys the runtime's WebCrypto cannot export
+// (secp256k1, ML-DSA, ML-KEM). Encoding only: no key is parsed here. Formats in docs/formats.md
+// ("Key material of asymmetric and HMAC keys").
+
+const length = (n: number): number[] => {
+  if (n < 0x80) return [n];
+  const out: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
+  return [0x80 | out.length, ...out];
+};
+
+/** One DER TLV. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const size = parts.reduce((n, p) => n + p.length, 0);
+  const head = [tag, ...length(size)];
+  const out = new Uint8Array(head.length + size);
+  out.set(head);
+  let off = head.length;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** An OBJECT IDENTIFIER from its dotted form. */
+export function oid(dotted: string): Uint8Array {
+  const arcs = dotted.split(".").map(Number);
+  const body: number[] = [arcs[0]! * 40 + arcs[1]!];
+  for (const arc of arcs.slice(2)) {
+    const bytes: number[] = [];
+    let v = arc;
+    do {
+      bytes.unshift(v & 0x7f);
+      v = Math.floor(v / 128);
+    } while (v > 0);
+    for (let i = 0; i < bytes.length - 1; i++) bytes[i]! |= 0x80;
+    body.push(...bytes);
+  }
+  return tlv(0x06, new Uint8Array(body));
+}
+
+export const sequence = (...parts: Uint8Array[]) => tlv(0x30, ...parts);
+export const octetString = (b: Uint8Array) => tlv(0x04, b);
+export const bitString = (b: Uint8Array) => tlv(0x03, new Uint8Array([0]), b);
+const INTEGER_0 = new Uint8Array([0x02, 0x01, 0x00]);
+const INTEGER_1 = new Uint8Array([0x02, 0x01, 0x01]);
+
+export const OIDS = {
+  ecPublicKey: "1.2.840.10045.2.1",
+  secp256k1: "1.3.132.0.10",
+  mlDsa44: "2.16.840.1.101.3.4.3.17",
+  mlDsa65: "2.16.840.1.101.3.4.3.18",
+  mlDsa87: "2.16.840.1.101.3.4.3.19",
+  mlKem512: "2.16.840.1.101.3.4.4.1",
+  mlKem768: "2.16.840.1.101.3.4.4.2",
+  mlKem1024: "2.16.840.1.101.3.4.4.3",
+} as const;
+
+/** SubjectPublicKeyInfo of an algorithm identified by an OID alone (ML-DSA, ML-KEM: RFC 9881, RFC 9935). */
+export const spkiOf = (algorithm: string, publicKey: Uint8Array): Uint8Array =>
+  sequence(sequence(oid(algorithm)), bitString(publicKey));
+
+/** PrivateKeyInfo (version 0) of an algorithm identified by an OID alone, around its private key bytes. */
+export const pkcs8Of = (algorithm: string, privateKey: Uint8Array): Uint8Array =>
+  sequence(INTEGER_0, sequence(oid(algorithm)), octetString(privateKey));
+
+/** SubjectPublicKeyInfo of an EC key on a named curve (RFC 5480), public point uncompressed. */
+export const ecSpki = (curve: string, point: Uint8Array): Uint8Array =>
+  sequence(sequence(oid(OIDS.ecPublicKey), oid(curve)), bitString(point));
+
+/** PrivateKeyInfo of an EC key on a named curve, its ECPrivateKey (RFC 5915) with the public point. */
+export const ecPkcs8 = (curve: string, scalar: Uint8Array, point: Uint8Array): Uint8Array =>
+  sequence(INTEGER_0, sequence(oid(OIDS.ecPublicKey), oid(curve)), octetString(sequence(INTEGER_1, octetString(scalar), tlv(0xa1, bitString(point)))));

@@ -1,0 +1,53 @@
+// ECC_SECG_P256K1: ECDSA over secp256k1 with SHA-256 (blockchain signing), as AWS KMS offers it
+// (https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html#key-spec-ecc).
+// The runtime's WebCrypto has no secp256k1, so @noble/curves makes and uses the key.
+// Material: the 32-byte private scalar. Signatures are DER; like AWS KMS, EdgeKMS does not
+// normalise s to the low half (verifiers that insist, such as Ethereum's, normalise it themselves).
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { ecPkcs8, ecSpki, OIDS } from "./der.js";
+import { grantSet, own, type KeyType } from "./types.js";
+
+const GRANTS = grantSet("Sign", "Verify", "GetPublicKey");
+
+function pair() {
+  const scalar = secp256k1.utils.randomSecretKey();
+  const point = secp256k1.getPublicKey(scalar, false);
+  return { scalar, point };
+}
+
+export const ECC_SECG_P256K1: KeyType = {
+  spec: "ECC_SECG_P256K1",
+  usages: ["SIGN_VERIFY"],
+  algorithms: () => ({ SigningAlgorithms: ["ECDSA_SHA_256"] }),
+  grantOperations: () => GRANTS,
+  rotates: false,
+  customerMasterKeySpec: true,
+  async generate() {
+    const { scalar, point } = pair();
+    return { material: own(scalar), publicKey: ecSpki(OIDS.secp256k1, point) };
+  },
+  digestLength: () => 32,
+  messageTypes: () => ["RAW", "DIGEST"],
+  async dataKeyPair() {
+    const { scalar, point } = pair();
+    const privateKey = ecPkcs8(OIDS.secp256k1, scalar, point);
+    scalar.fill(0);
+    return { privateKey, publicKey: ecSpki(OIDS.secp256k1, point) };
+  },
+  async load(material) {
+    const scalar = material;
+    const point = secp256k1.getPublicKey(scalar, false);
+    return {
+      async sign(_algorithm, messageType, message) {
+        return own(secp256k1.sign(message, scalar, { prehash: messageType === "RAW", lowS: false, format: "der" }));
+      },
+      async verify(_algorithm, messageType, message, signature) {
+        try {
+          return secp256k1.verify(signature, message, point, { prehash: messageType === "RAW", lowS: false, format: "der" });
+        } catch {
+          return false; // not a DER signature
+        }
+      },
+    };
+  },
+};
