@@ -1,10 +1,12 @@
 // npm run bench:api — throughput and latency of the KMS API in one workerd (npm run serve's
 // server, state on disk), driven by wrk replaying pre-signed requests (SigV4 allows replay
-// inside its 5-minute window). Prints a Markdown table.
+// inside its 5-minute window). Prints a Markdown table. Beside the symmetric rows, the key types
+// of issue 11: Sign and Verify (ECDSA P-256, Ed25519, RSA-2048 PSS), GenerateMac (HMAC_256) and
+// GetPublicKey (P-256), at c = 1 and 16 unless BENCH_KEY_TYPE_CONNS names others.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateKeyCommand, EncryptCommand, KMSClient, SignCommand, type KeySpec, type KeyUsageType, type SigningAlgorithmSpec } from "@aws-sdk/client-kms";
 // @ts-expect-error: plain ESM script without types
 import { startServer } from "../scripts/serve.mjs";
 import { table } from "./harness.ts";
@@ -18,6 +20,8 @@ const BARE_SECONDS = "2";
 const FILTER = new RegExp(process.env.BENCH_FILTER ?? ".");
 const CONNS = (process.env.BENCH_CONNS ?? "1,16,64").split(",").map(Number);
 const IN_MEMORY = process.env.BENCH_STATE === "memory";
+/** Connection counts of the key-type rows (issue 11 asks for c = 1 and 16; c = 64 only when named). */
+const KEY_TYPE_CONNS = (process.env.BENCH_KEY_TYPE_CONNS ?? "1,16").split(",").map(Number);
 
 /**
  * req/s of the same requests before the audit trail existed: the issue 3 run of 2026-11-28
@@ -66,14 +70,51 @@ try {
   ] }) });
   const benchUser = await adminCall<{ AccessKeyId: string; SecretAccessKey: string }>(op, "CreateAccessKey", { UserName: "bench" });
 
+  // Issue 11's key types: 16 keys of each spec, and a valid signature per signing key (made
+  // beforehand through the API) for the Verify rows. The message is 32 bytes, MessageType RAW.
+  const msg32 = new Uint8Array(32).fill(9);
+  const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+  const createKeys = async (spec: KeySpec, usage: KeyUsageType): Promise<string[]> => {
+    const out: string[] = [];
+    for (let i = 0; i < 16; i++) out.push((await kms.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: usage, Description: `bench ${spec} ${i}` }))).KeyMetadata!.KeyId!);
+    return out;
+  };
+  const signingKeys = async (spec: KeySpec, algorithm: SigningAlgorithmSpec) => {
+    const ids = await createKeys(spec, "SIGN_VERIFY");
+    const signatures = await Promise.all(ids.map(async (KeyId) => b64((await kms.send(new SignCommand({ KeyId, Message: msg32, MessageType: "RAW", SigningAlgorithm: algorithm }))).Signature!)));
+    return { ids, signatures, algorithm };
+  };
+  const SIGNERS = ["ECDSA P-256", "Ed25519", "RSA-2048 PSS"] as const;
+  const keyTypeRows = [...SIGNERS.flatMap((l) => [`Sign 32 B, ${l}`, `Verify 32 B, ${l}`]), "GenerateMac 32 B, HMAC_256", "GetPublicKey, P-256"];
+  // Keys are made only when some key-type row is to run (exploratory runs narrow with BENCH_FILTER).
+  const wantKeyTypes = KEY_TYPE_CONNS.some((c) => CONNS.includes(c)) && keyTypeRows.some((n) => FILTER.test(n));
+  const p256 = wantKeyTypes ? await signingKeys("ECC_NIST_P256", "ECDSA_SHA_256") : undefined;
+  const ed25519 = wantKeyTypes ? await signingKeys("ECC_NIST_EDWARDS25519", "ED25519_SHA_512") : undefined;
+  const rsa2048 = wantKeyTypes ? await signingKeys("RSA_2048", "RSASSA_PSS_SHA_256") : undefined;
+  const hmac256 = wantKeyTypes ? await createKeys("HMAC_256", "GENERATE_VERIFY_MAC") : undefined;
+  const msg = b64(msg32);
+
   const sign = (target: string, body: object) => signKms(url, target, body);
   const signAsUser = (target: string, body: object) => signKms(url, target, body, { accessKeyId: benchUser.AccessKeyId, secretAccessKey: benchUser.SecretAccessKey });
-  const scenarios: [string, (i: number) => Promise<Signed>][] = [
+  /** A row: its name, its i-th key's request, and the connection counts it runs at (all of CONNS unless named). */
+  type Scenario = [string, (i: number) => Promise<Signed>, number[]?];
+  const scenarios: Scenario[] = [
     ["Encrypt 32 B", (i) => sign("Encrypt", { KeyId: keys[i], Plaintext: pt32 })],
     ["Encrypt 32 B, 20-statement key policy + identity policy", () => signAsUser("Encrypt", { KeyId: policyKey.KeyId, Plaintext: pt32 })],
     ["Decrypt", (i) => sign("Decrypt", { CiphertextBlob: blobs[i] })],
     ["GenerateDataKey", (i) => sign("GenerateDataKey", { KeyId: keys[i], KeySpec: "AES_256" })],
   ];
+  if (wantKeyTypes) {
+    const signers = [[SIGNERS[0], p256!], [SIGNERS[1], ed25519!], [SIGNERS[2], rsa2048!]] as const;
+    for (const [label, k] of signers) {
+      scenarios.push([`Sign 32 B, ${label}`, (i) => sign("Sign", { KeyId: k.ids[i], Message: msg, MessageType: "RAW", SigningAlgorithm: k.algorithm }), KEY_TYPE_CONNS]);
+    }
+    for (const [label, k] of signers) {
+      scenarios.push([`Verify 32 B, ${label}`, (i) => sign("Verify", { KeyId: k.ids[i], Message: msg, MessageType: "RAW", Signature: k.signatures[i], SigningAlgorithm: k.algorithm }), KEY_TYPE_CONNS]);
+    }
+    scenarios.push(["GenerateMac 32 B, HMAC_256", (i) => sign("GenerateMac", { KeyId: hmac256![i], Message: msg, MacAlgorithm: "HMAC_SHA_256" }), KEY_TYPE_CONNS]);
+    scenarios.push(["GetPublicKey, P-256", (i) => sign("GetPublicKey", { KeyId: p256!.ids[i] }), KEY_TYPE_CONNS]);
+  }
 
   console.log(`\nKMS API in one workerd via miniflare's API (state ${IN_MEMORY ? "in memory" : "on disk"}); wrk ${DURATION}s per row, loopback, SigV4 verified on every request\n`);
   const rows: string[][] = [];
@@ -83,7 +124,7 @@ try {
   for (const c of CONNS) {
     const bare = runWrk(wrk, `${url}/health`, c, DURATION);
     rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", "–", "–", bare.cpuUsPerReq.toFixed(0), String(bare.errors)]);
-    for (const [name, make] of scenarios.filter(([n]) => FILTER.test(n))) {
+    for (const [name, make] of scenarios.filter(([n, , at]) => FILTER.test(n) && (at ?? CONNS).includes(c))) {
       for (const nKeys of name.includes("policy") ? [1] : [1, 16]) {
         // signed just before each run, so every replay is well inside the 5-minute window
         const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i)));

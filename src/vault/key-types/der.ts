@@ -73,3 +73,50 @@ export const ecSpki = (curve: string, point: Uint8Array): Uint8Array =>
 /** PrivateKeyInfo of an EC key on a named curve, its ECPrivateKey (RFC 5915) with the public point. */
 export const ecPkcs8 = (curve: string, scalar: Uint8Array, point: Uint8Array): Uint8Array =>
   sequence(INTEGER_0, sequence(oid(OIDS.ecPublicKey), oid(curve)), octetString(sequence(INTEGER_1, octetString(scalar), tlv(0xa1, bitString(point)))));
+
+/** An unsigned big-endian integer as a minimal DER INTEGER. */
+function derUnsigned(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  const v = b.subarray(i);
+  return v[0]! & 0x80 ? tlv(0x02, new Uint8Array([0]), v) : tlv(0x02, v);
+}
+
+/** An ECDSA signature r ‖ s (each `size` bytes, as WebCrypto gives it) as DER Ecdsa-Sig-Value (RFC 3279 §2.2.3). */
+export const ecdsaToDer = (rs: Uint8Array): Uint8Array =>
+  sequence(derUnsigned(rs.subarray(0, rs.length / 2)), derUnsigned(rs.subarray(rs.length / 2)));
+
+/**
+ * A DER Ecdsa-Sig-Value as r ‖ s of `size` bytes each, or undefined unless it is strict DER:
+ * one SEQUENCE of two positive, minimally encoded INTEGERs that fit in `size` bytes, nothing after.
+ */
+export function ecdsaFromDer(der: Uint8Array, size: number): Uint8Array | undefined {
+  let off = 0;
+  const readLength = (): number | undefined => {
+    const first = der[off++];
+    if (first === undefined) return undefined;
+    if (first < 0x80) return first;
+    if (first !== 0x81) return undefined; // no signature here needs more than one length byte
+    const n = der[off++];
+    return n !== undefined && n >= 0x80 ? n : undefined;
+  };
+  if (der[off++] !== 0x30) return undefined;
+  const seqLength = readLength();
+  if (seqLength === undefined || off + seqLength !== der.length) return undefined;
+  const out = new Uint8Array(2 * size);
+  for (const at of [0, size]) {
+    if (der[off++] !== 0x02) return undefined;
+    const len = readLength();
+    if (len === undefined || len === 0 || off + len > der.length) return undefined;
+    let v = der.subarray(off, off + len);
+    off += len;
+    if (v[0]! & 0x80) return undefined; // negative
+    if (v[0] === 0 && len > 1) {
+      if (!(v[1]! & 0x80)) return undefined; // not minimal
+      v = v.subarray(1);
+    }
+    if (v.length > size) return undefined;
+    out.set(v, at + size - v.length);
+  }
+  return off === der.length ? out : undefined;
+}

@@ -2,9 +2,11 @@
 // (KEY_AGREEMENT), as AWS KMS offers them
 // (https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html#key-spec-ecc).
 // Material: the private key as DER PKCS#8, made and used by the runtime's WebCrypto. Signatures
-// are DER (RFC 3279 §2.2.3) as AWS returns them; WebCrypto speaks r‖s, which @noble/curves
-// converts. MessageType DIGEST signs and verifies with @noble/curves (WebCrypto always hashes).
+// are DER (RFC 3279 §2.2.3) as AWS returns them; WebCrypto speaks r‖s, which der.ts converts
+// (strict DER on the way in). MessageType DIGEST signs and verifies with @noble/curves
+// (WebCrypto always hashes).
 import { p256, p384, p521 } from "@noble/curves/nist.js";
+import { ecdsaFromDer, ecdsaToDer } from "./der.js";
 import { fromBase64Url, grantSet, own, type KeyType, type LoadedKey } from "./types.js";
 
 const SIGN_GRANTS = grantSet("Sign", "Verify", "GetPublicKey");
@@ -59,14 +61,13 @@ function eccType(spec: string, namedCurve: string, curve: Curve, algorithm: stri
       const loaded: LoadedKey = {
         async sign(_algorithm, messageType, message) {
           if (messageType === "DIGEST") return own(curve.sign(message, scalar, { prehash: false, lowS: false, format: "der" }));
-          const rs = own(await crypto.subtle.sign({ name: "ECDSA", hash }, privateKey, message));
-          return own(curve.Signature.fromBytes(rs, "compact").toBytes("der"));
+          return ecdsaToDer(new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, privateKey, message)));
         },
         async verify(_algorithm, messageType, message, signature) {
           try {
             if (messageType === "DIGEST") return curve.verify(signature, message, point, { prehash: false, lowS: false, format: "der" });
-            const rs = curve.Signature.fromBytes(signature, "der").toBytes("compact");
-            return await crypto.subtle.verify({ name: "ECDSA", hash }, verifyKey, rs, message);
+            const rs = ecdsaFromDer(signature, fieldBytes);
+            return rs !== undefined && (await crypto.subtle.verify({ name: "ECDSA", hash }, verifyKey, rs, message));
           } catch {
             return false; // not a DER ECDSA signature
           }
