@@ -34,5 +34,5 @@ export interface OpContext {
   /** Condition keys of the request (lower-cased names) for policy evaluation. */
   policyContext: RequestContext;
   /** Condition keys of the request for another key it names (`keyMember`) with encryption context `ec` (ReEncrypt's destination). */
-  policyContextWith(ec: Record<string, string> | undefined, keyMember: string): RequestContext;
+  policyContextWith(ec: Record<string, string> | undefined, keyMember: string, encryptionAlgorithm?: string): RequestContext;
 }

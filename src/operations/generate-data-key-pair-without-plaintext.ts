@@ -9,6 +9,7 @@ export const generateDataKeyPairWithoutPlaintext = defineOperation<DataKeyPairIn
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "EncryptionContext",
+  conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: DATA_KEY_PAIR_SCHEMA,
   async run(ctx, input) {
     const r = await generateDataKeyPairIn(ctx, input, false);

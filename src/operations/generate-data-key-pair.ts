@@ -11,6 +11,7 @@ export const generateDataKeyPair = defineOperation<DataKeyPairInput & { Recipien
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "EncryptionContext",
+  conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: { ...DATA_KEY_PAIR_SCHEMA, Recipient: RECIPIENT },
   async run(ctx, input) {
     if (input.Recipient) throw new KmsError("UnsupportedOperationException", "Recipient (attested decryption) is not supported by EdgeKMS.");

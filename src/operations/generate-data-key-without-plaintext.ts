@@ -9,6 +9,7 @@ export const generateDataKeyWithoutPlaintext = defineOperation<DataKeyInput>({
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "EncryptionContext",
+  conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: DATA_KEY_SCHEMA,
   async run(ctx, input) {
     const r = await generateDataKeyIn(ctx, input, false);

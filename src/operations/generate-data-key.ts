@@ -13,6 +13,7 @@ export const generateDataKey = defineOperation<DataKeyInput & { Recipient?: unkn
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "EncryptionContext",
+  conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: {
     ...DATA_KEY_SCHEMA,
     Recipient: RECIPIENT,

@@ -15,6 +15,12 @@ export interface Operation<I = never> {
   auditMembers: readonly string[];
   /** Members' values when the request leaves them out: its record and its condition keys see them (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html). */
   defaults?: Readonly<Record<string, string>>;
+  /**
+   * Condition-key values the operation has without a request member for them (its record does
+   * not carry them): GenerateDataKey* encrypt under SYMMETRIC_DEFAULT, so kms:EncryptionAlgorithm
+   * sees it (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-algorithm).
+   */
+  conditionDefaults?: Readonly<Record<string, string>>;
   /** Its permission is granted only by identity policies, on no key (the handler asks the authorizer before `run`). */
   iamOnly: boolean;
   /** It may name a key of another account (by key ARN or ciphertext). */

@@ -25,6 +25,9 @@ export const reEncrypt = defineOperation<Input>({
   iamOnly: false,
   crossAccount: true,
   encryptionContext: "SourceEncryptionContext",
+  // AWS records both algorithms; kms:EncryptionAlgorithm is the source's for kms:ReEncryptFrom
+  // and the destination's for kms:ReEncryptTo.
+  defaults: { SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT", DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   keyMember: "SourceKeyId",
   schema: {
     CiphertextBlob: { ...CIPHERTEXT_BLOB, required: true },
@@ -55,7 +58,7 @@ export const reEncrypt = defineOperation<Input>({
           {
             ...checkedFor(ctx, "ReEncryptTo"),
             keyAccount: destination.account,
-            context: ctx.policyContextWith(input.DestinationEncryptionContext, "DestinationKeyId"),
+            context: ctx.policyContextWith(input.DestinationEncryptionContext, "DestinationKeyId", destinationAlgorithm),
             encryptionContext: input.DestinationEncryptionContext ?? {},
           },
           input.DestinationEncryptionContext,

@@ -42,6 +42,8 @@ export function requestContext(
   }
   const str = (name: string, key: string) => { if (typeof input[name] === "string") ctx[key] = input[name] as string; };
   str("EncryptionAlgorithm", "kms:encryptionalgorithm");
+  // ReEncrypt's source side (its destination side is given EncryptionAlgorithm instead).
+  if (typeof input.EncryptionAlgorithm !== "string") str("SourceEncryptionAlgorithm", "kms:encryptionalgorithm");
   str("SigningAlgorithm", "kms:signingalgorithm");
   str("MessageType", "kms:messagetype");
   str("MacAlgorithm", "kms:macalgorithm");

@@ -76,8 +76,8 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     const ctx: OpContext = {
       env, region, placement: env.REGIONS[region], op, caller: principal, requestId, now, audit,
       // Condition keys see a member left out at its default value (kms:EncryptionAlgorithm is SYMMETRIC_DEFAULT for an Encrypt that names none).
-      policyContext: contextOf({ ...op.defaults, ...fields }, op.keyMember),
-      policyContextWith: (ec, keyMember) => contextOf({ ...op.defaults, ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined }, keyMember),
+      policyContext: contextOf({ ...op.conditionDefaults, ...op.defaults, ...fields }, op.keyMember),
+      policyContextWith: (ec, keyMember, algorithm) => contextOf({ ...op.conditionDefaults, ...op.defaults, ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined, EncryptionAlgorithm: algorithm, SourceEncryptionAlgorithm: undefined }, keyMember),
       ...(encryptionContext ? { encryptionContext } : {}),
     };
     // IAM-only permissions involve no key: the authorizer decides them here, before the operation runs.

@@ -82,7 +82,7 @@ export function checkScope(auth: ParsedAuthorization, headers: Headers, servedRe
   const t = parseAmzDate(xAmzDate);
   if (t === undefined) throw incomplete(`Date must be in ISO-8601 'basic format'. Got '${xAmzDate}'.`);
   if (auth.service !== SERVICE) throw invalid(`Credential should be scoped to correct service: '${SERVICE}'. `);
-  if (!servedRegions.has(auth.region)) throw invalid(`Credential should be scoped to a valid region, not '${auth.region}'. `);
+  if (!servedRegions.has(auth.region)) throw invalid(`Credential should be scoped to a valid region, not '${auth.region}'. This EdgeKMS serves ${[...servedRegions].join(", ")}.`);
   if (auth.scopeDate !== xAmzDate.slice(0, 8)) {
     throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`);
   }

@@ -413,9 +413,9 @@ export class KeyVault extends DurableObject<Env> {
 
   /** The operation is one the key's usage allows (InvalidKeyUsageException otherwise). */
   private usage(rec: KeyRecord, operation: string, usage: string, symmetric?: boolean): VaultResult<never> | undefined {
-    const isSymmetric = rec.keySpec === "SYMMETRIC_DEFAULT";
-    if (rec.keyUsage !== usage || (symmetric !== undefined && symmetric !== isSymmetric)) {
-      return fail("InvalidKeyUsage", `${rec.arn} key usage is ${rec.keyUsage} which is not valid for ${operation}.`);
+    if (rec.keyUsage !== usage) return fail("InvalidKeyUsage", `${rec.arn} key usage is ${rec.keyUsage} which is not valid for ${operation}.`);
+    if (symmetric !== undefined && symmetric !== (rec.keySpec === "SYMMETRIC_DEFAULT")) {
+      return fail("InvalidKeyUsage", `${rec.arn} is a ${rec.keySpec} key; ${operation} requires a symmetric encryption key (SYMMETRIC_DEFAULT).`);
     }
     return undefined;
   }
@@ -424,7 +424,7 @@ export class KeyVault extends DurableObject<Env> {
   private algorithm(rec: KeyRecord, list: keyof KeyAlgorithms, algorithm: string): VaultResult<never> | undefined {
     if (rec.keySpec === "SYMMETRIC_DEFAULT" && algorithm === "SYMMETRIC_DEFAULT") return undefined;
     const allowed = keyTypeOf(rec.keySpec).algorithms(rec.keyUsage)[list] ?? [];
-    return allowed.includes(algorithm) ? undefined : fail("InvalidKeyUsage", `Algorithm ${algorithm} is incompatible with key spec ${rec.keySpec}.`);
+    return allowed.includes(algorithm) ? undefined : fail("InvalidKeyUsage", `Algorithm ${algorithm} is incompatible with key spec ${rec.keySpec}. Its algorithms: ${allowed.join(", ")}.`);
   }
 
   /** The current material of an asymmetric or HMAC key, loaded by its key type. */

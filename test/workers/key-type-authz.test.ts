@@ -199,6 +199,8 @@ interface ConditionRow {
   /** The same request with the condition key's value `other` (request parameters only), and what it gets past authorization. */
   otherRequest?: (key: Md) => Promise<[string, Input]>;
   otherOutcome?: string;
+  /** What else the request needs allowed, unconditionally (ReEncrypt needs both ReEncryptFrom and ReEncryptTo). */
+  alsoNeeds?: string;
 }
 
 const sign = (algorithm: string, extra: Input = {}) => async (k: Md): Promise<[string, Input]> => ["Sign", { KeyId: k.KeyId, Message: MESSAGE, SigningAlgorithm: algorithm, ...extra }];
@@ -209,6 +211,12 @@ const rsaEncrypt = (algorithm: string) => async (k: Md): Promise<[string, Input]
 const rsaDecrypt = (algorithm: string) => async (k: Md): Promise<[string, Input]> => {
   const e = await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: k.KeyId, Plaintext: MESSAGE, EncryptionAlgorithm: algorithm });
   return ["Decrypt", { KeyId: k.KeyId, CiphertextBlob: e.CiphertextBlob, EncryptionAlgorithm: algorithm }];
+};
+
+/** An RSA ciphertext (made with `from`) re-encrypted under the same key with `to`. */
+const rsaReEncrypt = (from: string, to: string) => async (k: Md): Promise<[string, Input]> => {
+  const e = await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: k.KeyId, Plaintext: MESSAGE, EncryptionAlgorithm: from });
+  return ["ReEncrypt", { CiphertextBlob: e.CiphertextBlob, SourceKeyId: k.KeyId, SourceEncryptionAlgorithm: from, DestinationKeyId: k.KeyId, DestinationEncryptionAlgorithm: to }];
 };
 
 const CONDITIONS: ConditionRow[] = [
@@ -235,6 +243,13 @@ const CONDITIONS: ConditionRow[] = [
     const e = await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: k.KeyId, Plaintext: MESSAGE });
     return ["Decrypt", { CiphertextBlob: e.CiphertextBlob }];
   }, match: "SYMMETRIC_DEFAULT", other: "RSAES_OAEP_SHA_1" },
+  // ReEncrypt: the source algorithm decides kms:ReEncryptFrom, the destination's kms:ReEncryptTo
+  // (each Deny names the other side's value as "other", so a mix-up of the two would show).
+  { key: "kms:EncryptionAlgorithm", spec: "RSA_2048", usage: "ENCRYPT_DECRYPT", action: "kms:ReEncryptFrom", alsoNeeds: "kms:ReEncryptTo", request: rsaReEncrypt("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"), match: "RSAES_OAEP_SHA_1", other: "RSAES_OAEP_SHA_256" },
+  { key: "kms:EncryptionAlgorithm", spec: "RSA_2048", usage: "ENCRYPT_DECRYPT", action: "kms:ReEncryptTo", alsoNeeds: "kms:ReEncryptFrom", request: rsaReEncrypt("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"), match: "RSAES_OAEP_SHA_256", other: "RSAES_OAEP_SHA_1" },
+  // Data keys and pairs are encrypted under SYMMETRIC_DEFAULT, which kms:EncryptionAlgorithm sees.
+  { key: "kms:EncryptionAlgorithm", spec: "SYMMETRIC_DEFAULT", action: "kms:GenerateDataKey", request: async (k) => ["GenerateDataKey", { KeyId: k.KeyId, KeySpec: "AES_256" }], match: "SYMMETRIC_DEFAULT", other: "RSAES_OAEP_SHA_256" },
+  { key: "kms:EncryptionAlgorithm", spec: "SYMMETRIC_DEFAULT", action: "kms:GenerateDataKeyPairWithoutPlaintext", request: pair("GenerateDataKeyPairWithoutPlaintext", "ECC_NIST_P256"), match: "SYMMETRIC_DEFAULT", other: "RSAES_OAEP_SHA_1" },
   { key: "kms:KeySpec", spec: "ECC_NIST_P256", usage: "SIGN_VERIFY", action: "kms:Sign", request: sign("ECDSA_SHA_256"), match: "ECC_NIST_P256", other: "RSA_2048" },
   { key: "kms:KeySpec", spec: "ML_KEM_512", usage: "ENCAPSULATE_DECAPSULATE", action: "kms:Encapsulate", request: (k) => REQUESTS.Encapsulate!(k.KeyId, k), match: "ML_KEM_512", other: "ML_KEM_768" },
   { key: "kms:KeySpec", spec: "HMAC_384", usage: "GENERATE_VERIFY_MAC", action: "kms:GenerateMac", request: mac("HMAC_SHA_384"), match: "HMAC_384", other: "HMAC_256" },
@@ -265,7 +280,8 @@ describe("key policy conditions on algorithms and key attributes", () => {
   it.each(CONDITIONS)("$key = $match: an Allow with it lets a user $action with it, and not the other", async (row) => {
     const key = await newKey(row.spec, row.usage);
     const user = await newUser();
-    const allow = (value: string) => doc(ownerStatement, { Effect: "Allow", Principal: { AWS: user.arn }, Action: row.action, Resource: "*", Condition: { StringEquals: { [row.key]: value } } });
+    const also = row.alsoNeeds ? [{ Effect: "Allow", Principal: { AWS: user.arn }, Action: row.alsoNeeds, Resource: "*" }] : [];
+    const allow = (value: string) => doc(ownerStatement, ...also, { Effect: "Allow", Principal: { AWS: user.arn }, Action: row.action, Resource: "*", Condition: { StringEquals: { [row.key]: value } } });
     await ok("PutKeyPolicy", { KeyId: key.KeyId, Policy: allow(row.match) });
     expect(result(await call(...(await row.request(key)), user)), "matching request").toBe("ok");
     if (row.otherRequest) expectError(await call(...(await row.otherRequest(key)), user), "AccessDeniedException", "the other request");
