@@ -38,7 +38,7 @@ interface Scope { env: Env; region: string; account: string; caller: Caller; rea
  * What an admin operation touches, for the authorizer: the action ("iam:CreateUser"…), the ARN of
  * the resource, and who may at all (rootOnly: the account root or the operator; operatorOnly).
  */
-interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean }
+interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean; selfOnly?: boolean }
 
 const userArn = (account: string, userName: string) => `arn:aws:iam::${account}:user/${userName}`;
 const rootOf = (account: string) => `arn:aws:iam::${account}:root`;
@@ -182,6 +182,29 @@ const OPERATIONS: Record<string, AdminOperation> = {
     async run(s, input) {
       value(await identities(s).deleteUserPolicy(s.account, input.UserName as string, input.PolicyName as string));
       return {};
+    },
+  },
+  /** The inline policy's document (IAM GetUserPolicy). */
+  GetUserPolicy: {
+    schema: { Account: ACCOUNT, UserName: USER, PolicyName: { kind: "string", min: 1, max: 128, required: true } },
+    eventSource: IAM,
+    readOnly: true,
+    auditMembers: ["Account", "UserName", "PolicyName"],
+    access: onUser("GetUserPolicy"),
+    async run(s, input) {
+      const document = value(await identities(s).getUserPolicy(s.account, input.UserName as string, input.PolicyName as string));
+      return { UserName: input.UserName, PolicyName: input.PolicyName, PolicyDocument: document };
+    },
+  },
+  /** Who the caller is (STS GetCallerIdentity): any principal may ask about itself, and only about itself. */
+  GetCallerIdentity: {
+    schema: {},
+    eventSource: "sts.amazonaws.com",
+    readOnly: true,
+    auditMembers: [],
+    access: (s) => ({ action: "sts:GetCallerIdentity", resource: s.caller.arn, selfOnly: true }),
+    async run(s) {
+      return { Account: s.caller.accountId, Arn: s.caller.arn, UserId: s.caller.type === "Root" ? s.caller.accountId : s.caller.accessKeyId };
     },
   },
   /** The ids of every account (the operator's, and those it created). */
@@ -410,7 +433,7 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     const access = await op.access(scope, input);
     const decision = authorize({
       caller: { arn: principal.arn, accountId: principal.accountId, type: principal.type, policies: identityPolicies(principal.policies ?? []), operator: principal.accessKeyId === env.BOOTSTRAP_ACCESS_KEY_ID },
-      permission: { action: access.action, iamOnly: true, crossAccount: false, usesEncryptionContext: false, ...(access.rootOnly ? { rootOnly: true } : {}), ...(access.operatorOnly ? { operatorOnly: true } : {}) },
+      permission: { action: access.action, iamOnly: true, crossAccount: false, usesEncryptionContext: false, ...(access.rootOnly ? { rootOnly: true } : {}), ...(access.operatorOnly ? { operatorOnly: true } : {}), ...(access.selfOnly ? { selfOnly: true } : {}) },
       resource: access.resource,
       resourceAccount: account,
       context,

@@ -40,6 +40,12 @@ export interface Permission {
   rootOnly?: boolean;
   /** Only the operator (creating accounts). */
   operatorOnly?: boolean;
+  /**
+   * About the caller itself, which any principal may ask without a policy
+   * (sts:GetCallerIdentity: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html):
+   * allowed when the resource is the caller's own ARN, and only then.
+   */
+  selfOnly?: boolean;
 }
 
 /** What a key contributes to a decision. */
@@ -197,6 +203,7 @@ function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
 
 /** Permissions no key policy is involved in: identity policies, in the caller's own account only. */
 function identityOnly(r: AuthzRequest): Decision {
+  if (r.permission.selfOnly) return r.resource === r.caller.arn ? { allow: true, basis: "own identity" } : denied(r, "because it is about another principal");
   if (r.caller.operator) return { allow: true, basis: "operator" };
   if (r.permission.operatorOnly) return denied(r, "because only the operator may perform it");
   if (r.resourceAccount !== r.caller.accountId) return denied(r, "because the resource belongs to another account");
@@ -254,7 +261,7 @@ function onKey(r: AuthzRequest, key: KeyFacts): Decision {
 
 export function authorize(r: AuthzRequest): Decision {
   if (r.retiring) return retire(r, r.retiring);
-  if (r.permission.iamOnly || r.permission.rootOnly || r.permission.operatorOnly) return identityOnly(r);
+  if (r.permission.iamOnly || r.permission.rootOnly || r.permission.operatorOnly || r.permission.selfOnly) return identityOnly(r);
   if (!r.key) return { allow: false, message: `${r.permission.action} needs a key` };
   return onKey(r, r.key);
 }

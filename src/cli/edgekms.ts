@@ -19,7 +19,9 @@ admin commands (operator; an account root for its own account; an IAM user where
   create-access-key [--user-name N]     an access key for the user (without it: for the caller itself)
   delete-access-key --access-key K
   put-user-policy --user-name N --policy-name P --policy-document JSON|file://PATH
+  get-user-policy --user-name N --policy-name P
   delete-user-policy --user-name N --policy-name P
+  get-caller-identity
   list-users
   list-accounts                         every account's id (operator only)
   rewrap-root-secret                    after rotating KMS_ROOT_SECRET: rewrap everything under the new one (operator only)

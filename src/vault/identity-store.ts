@@ -275,6 +275,12 @@ export class IdentityStore extends DurableObject<Env> {
     return ok(null);
   }
 
+  async getUserPolicy(account: string, userName: string, policyName: string): Promise<VaultResult<string>> {
+    const user = await this.ctx.storage.get<UserRecord>(`user:${account}:${userName}`);
+    if (!user || !Object.hasOwn(user.policies, policyName)) return fail("NotFound", `Policy ${policyName} of user ${userName} does not exist`);
+    return ok(user.policies[policyName]!);
+  }
+
   async deleteUserPolicy(account: string, userName: string, policyName: string): Promise<VaultResult<null>> {
     const key = `user:${account}:${userName}`;
     const user = await this.ctx.storage.get<UserRecord>(key);

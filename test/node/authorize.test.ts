@@ -142,6 +142,9 @@ const ROWS: Row[] = [
   ["admin: another account's root cannot manage this account", onResource(rootOf(B), iamOnly("iam:CreateUser"), user(A, "x"), A), DENY("belongs to another account")],
   ["admin: the operator may in any account", onResource(OPERATOR, iamOnly("iam:CreateUser"), user(B, "x"), B), ALLOW("operator")],
   ["admin: only the operator creates accounts", onResource(rootOf(A), iamOnly("edgekms:CreateAccount", { operatorOnly: true }), "*"), DENY("only the operator may")],
+  ["admin: any principal may ask who it is, without a policy", onResource(alice(), iamOnly("sts:GetCallerIdentity", { selfOnly: true }), user(A, "alice")), ALLOW("own identity")],
+  ["admin: …but not about another principal", onResource(alice(identity(iamAllow("*"))), iamOnly("sts:GetCallerIdentity", { selfOnly: true }), user(A, "bob")), DENY("about another principal")],
+  ["admin: …not even the operator", onResource(OPERATOR, iamOnly("sts:GetCallerIdentity", { selfOnly: true }), root(B), B), DENY("about another principal")],
   ["admin: the audit trail is the root's, not a user's", onResource(alice(identity(iamAllow("*"))), iamOnly("edgekms:AuditTail", { rootOnly: true }), "*"), DENY("only the account root (or the operator) may perform it")],
 ];
 
