@@ -17,6 +17,20 @@ module.exports = {
       to: { circular: true, viaOnly: { dependencyTypesNot: ["type-only"] } },
     },
     {
+      name: "console-is-a-client",
+      comment: "The console is a browser client of the public API: it imports its own modules, the signer and hono/jsx, nothing of the service.",
+      severity: "error",
+      from: { path: "^src/console/" },
+      to: { path: "^src/", pathNot: "^src/(console/|cli/sign\\.ts$)" },
+    },
+    {
+      name: "nothing-imports-the-console",
+      comment: "The Worker serves the console's built bundle (build/console-assets.js), never its source.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/console/" },
+      to: { path: "^src/console/" },
+    },
+    {
       name: "crypto-core-knows-no-kms",
       comment: "The crypto core knows nothing of KMS.",
       severity: "error",

@@ -1,5 +1,5 @@
 // EdgeKMS Worker entry: the AWS KMS wire protocol on POST /, the operator's admin API on
-// POST /admin, and a health route.
+// POST /admin, the web console on GET /console, and a health route.
 import { Hono } from "hono";
 import type { Env } from "./env.js";
 import { handleKmsRequest, renderError } from "./protocol/handler.js";
@@ -7,6 +7,7 @@ import { handleAdminRequest } from "./admin/handler.js";
 import { KmsError } from "./protocol/errors.js";
 import { identityStore } from "./placement.js";
 import { ROOT_SECRET_MISMATCH } from "./vault/root-key.js";
+import { consoleAsset, consolePage } from "./console-route.js";
 
 export { KeyVault } from "./vault/key-vault.js";
 export { Catalog } from "./vault/catalog.js";
@@ -22,6 +23,9 @@ app.get("/health/state", async (c) => {
   const status = await identityStore(c.env).rootSecretStatus();
   return status === "ok" ? c.json({ service: "edgekms", status }) : c.json({ service: "edgekms", status, message: ROOT_SECRET_MISMATCH }, 503);
 });
+// The web console (docs/console.md): public pages whose every call is a signed API request.
+app.get("/console", consolePage);
+app.get("/console/:name", consoleAsset);
 app.post("/", (c) => handleKmsRequest(c.req.raw, c.env, crypto.randomUUID()));
 app.post("/admin", (c) => handleAdminRequest(c.req.raw, c.env, crypto.randomUUID()));
 app.notFound(() => renderError(new KmsError("UnknownOperationException", "KMS requests are POST / with an X-Amz-Target header"), crypto.randomUUID()));

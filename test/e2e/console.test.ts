@@ -1,0 +1,164 @@
+// The web console (issue 12) in Debian's Chromium, driven by playwright-core, against the e2e
+// server (npm run serve's): sign in → create a key with an alias through the wizard →
+// Encrypt with @aws-sdk/client-kms under that alias → find the Encrypt in the audit viewer →
+// disable the key and see Encrypt fail → schedule deletion → cancel it. Plus a wrong secret,
+// a malformed policy edit, and the page at 360 px. Saves the README's screenshots to docs/console/.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { DisabledException, EncryptCommand } from "@aws-sdk/client-kms";
+import { adminCall } from "../../src/cli/admin-client.js";
+import { E2E, kmsClient } from "./client.js";
+import { remember } from "./secrets.js";
+
+const SHOTS = new URL("../../docs/console/", import.meta.url).pathname;
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let browser: Browser;
+let endpoint: string;
+let account: { AccountId: string; AccessKeyId: string; SecretAccessKey: string };
+
+beforeAll(async () => {
+  endpoint = inject("kmsEndpoint");
+  // A fresh account: its keys list and trail hold only what this file does.
+  account = await adminCall(
+    { endpoint, region: "us-east-1", accessKeyId: E2E.accessKeyId, secretAccessKey: E2E.secretAccessKey },
+    "CreateAccount",
+  );
+  remember(account.SecretAccessKey);
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A new page whose console errors and uncaught exceptions fail the test. */
+async function newPage(width = 1280): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  return { page, errors };
+}
+
+async function signIn(page: Page, secret = account.SecretAccessKey): Promise<void> {
+  await page.goto(`${endpoint}/console`);
+  await page.getByLabel("Access key ID").fill(account.AccessKeyId);
+  await page.getByLabel("Secret access key").fill(secret);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+describe("the console in Chromium", () => {
+  it("a wrong secret shows a sign-in error and stores nothing", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page, "not-the-secret");
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("InvalidSignatureException");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await expect(page.getByRole("heading", { name: "Keys" }).count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("sign in → wizard → Encrypt by alias → audit viewer → disable → schedule deletion → cancel", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Keys" }).waitFor();
+
+    // The wizard: a symmetric key with an alias and a description.
+    const alias = `console-${Date.now()}`;
+    await page.getByRole("link", { name: "Create key" }).click();
+    await page.getByRole("radio", { name: "Symmetric: encrypt and decrypt", exact: true }).check();
+    await page.screenshot({ path: `${SHOTS}wizard.png` });
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByRole("heading", { name: /^Step 2 of 4/ }).waitFor();
+    await page.getByLabel("Alias").fill(alias);
+    await page.getByLabel("Description").fill("made in the console test");
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByRole("heading", { name: /^Step 3 of 4/ }).waitFor();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByLabel("Key policy").waitFor();
+    const policy = JSON.parse(await page.getByLabel("Key policy").inputValue()) as { Statement: { Principal: { AWS: string | string[] } }[] };
+    expect(policy.Statement[0]!.Principal.AWS).toBe(`arn:aws:iam::${account.AccountId}:root`);
+    await page.getByRole("button", { name: "Create key" }).click();
+
+    // The key page, under its alias.
+    await page.getByRole("heading", { level: 1, name: `alias/${alias}` }).waitFor({ timeout: 20_000 });
+    const keyId = decodeURIComponent(page.url().split("#/keys/")[1]!);
+    expect(keyId).toMatch(/^[0-9a-f-]{36}$/);
+    await page.screenshot({ path: `${SHOTS}key.png`, fullPage: true });
+    // The keys list shows it, with its alias.
+    await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Keys" }).click();
+    await page.getByRole("heading", { level: 1, name: "Keys" }).waitFor();
+    await page.getByRole("cell", { name: `alias/${alias}`, exact: true }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: `${SHOTS}keys.png` });
+
+    // Encrypt with the SDK under that alias.
+    const kms = kmsClient("us-east-1", { accessKeyId: account.AccessKeyId, secretAccessKey: account.SecretAccessKey });
+    const enc = await kms.send(new EncryptCommand({ KeyId: `alias/${alias}`, Plaintext: new TextEncoder().encode("from the console test") }));
+    expect(enc.KeyId).toContain(keyId);
+    const encryptRequest = enc.$metadata.requestId!;
+
+    // The audit viewer shows it (records not yet delivered included), expandable to its JSON.
+    await page.getByRole("link", { name: keyId }).click();
+    await page.getByRole("link", { name: "View audit records for this key" }).click();
+    const record = page.locator("summary").filter({ hasText: "Encrypt" }).first();
+    await record.waitFor({ timeout: 20_000 });
+    await record.click();
+    await expect.poll(() => page.locator("pre").filter({ hasText: encryptRequest }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: `${SHOTS}audit.png`, fullPage: true });
+
+    // Disable the key (it asks first) and see Encrypt fail.
+    await page.goto(`${endpoint}/console#/keys/${keyId}`);
+    await page.getByRole("button", { name: "Disable key" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Disable key" }).click();
+    await page.getByRole("button", { name: "Enable key" }).waitFor();
+    await expect(kms.send(new EncryptCommand({ KeyId: `alias/${alias}`, Plaintext: new TextEncoder().encode("x") }))).rejects.toBeInstanceOf(DisabledException);
+
+    // Schedule deletion (7 days, the key ID typed to confirm), then cancel it.
+    await page.getByRole("button", { name: "Schedule key deletion" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Waiting period (days)").selectOption("7");
+    await dialog.getByLabel(`Type ${keyId} to confirm`).fill(keyId);
+    await dialog.getByRole("button", { name: "Schedule deletion" }).click();
+    await page.getByText("PendingDeletion").first().waitFor();
+    await page.getByRole("button", { name: "Cancel key deletion" }).click();
+    await page.getByRole("button", { name: "Enable key" }).waitFor();
+    expect(await page.getByText("PendingDeletion").count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a malformed key policy edit shows the server's message next to the policy", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Keys" }).waitFor();
+    const row = page.locator("tbody tr a").first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.click();
+    await page.getByRole("button", { name: "Edit policy" }).click();
+    await page.getByLabel("Key policy").fill('{"Version":"2012-10-17","Statement":[{"Effect":"Allow"');
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(() => page.getByRole("alert").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("MalformedPolicyDocumentException")]));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("works at 360 px: no sideways scroll on the keys list, the wizard, a key page", async () => {
+    const { page, errors } = await newPage(360);
+    await signIn(page);
+    await page.getByRole("heading", { name: "Keys" }).waitFor();
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await page.getByRole("link", { name: "Create key" }).click();
+    await page.getByRole("button", { name: "Next" }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await page.goto(`${endpoint}/console#/keys`);
+    const row = page.locator("tbody tr a").first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.click();
+    await page.getByRole("heading", { name: "General configuration" }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${SHOTS}key-360.png`, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
