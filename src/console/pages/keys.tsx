@@ -1,82 +1,138 @@
 // Keys: customer managed and AWS managed tabs, search and filters, pages of 50. ListKeys and
-// ListAliases give every key and alias; DescribeKey fills each row (16 at a time, rows appear
-// as they come); GetKeyRotationStatus only for the symmetric keys on the page shown.
-import { useEffect, useState } from "hono/jsx/dom";
+// ListAliases give every key and alias at once, so the list and its count show right away (a
+// key with an alias/aws/ alias is AWS managed). DescribeKey then fills in each row's details,
+// the rows on the page shown first: a browser opens only about six connections to one host,
+// so describing 500 keys before showing any would take seconds. GetKeyRotationStatus only for
+// the symmetric keys on the page shown.
+import { useEffect, useRef, useState } from "hono/jsx/dom";
 import { kms, listAll, type Session } from "../api.js";
 import { Busy, ErrorNote, useLoad, useSession, when } from "../ui.js";
 
 export interface KeyRow {
   KeyId: string;
   Arn: string;
-  KeyState: string;
-  KeySpec: string;
-  KeyUsage: string;
+  KeyState?: string;
+  KeySpec?: string;
+  KeyUsage?: string;
   KeyManager: string;
-  Description: string;
-  CreationDate: number;
+  Description?: string;
+  CreationDate?: number;
   aliases: string[];
+  /** DescribeKey has filled in the row. */
+  described: boolean;
 }
 
 const PAGE = 50;
-const PARALLEL = 16;
+const PARALLEL = 6;
 
-/** Maps over items with at most `n` calls in flight, reporting progress. */
-export async function pool<T, R>(items: T[], n: number, f: (x: T) => Promise<R>, progress?: (done: number) => void): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0, done = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-      progress?.(++done);
-    }
-  }));
-  return out;
-}
-
-async function loadKeys(session: Session, progress: (done: number, total: number) => void): Promise<KeyRow[]> {
+async function listRows(session: Session): Promise<KeyRow[]> {
   const [keys, aliases] = await Promise.all([
-    listAll<{ KeyId: string }>(session, "ListKeys", {}, "Keys"),
+    listAll<{ KeyId: string; KeyArn: string }>(session, "ListKeys", {}, "Keys"),
     listAll<{ AliasName: string; TargetKeyId?: string }>(session, "ListAliases", {}, "Aliases", 100),
   ]);
   const byKey = new Map<string, string[]>();
   for (const a of aliases) if (a.TargetKeyId) byKey.set(a.TargetKeyId, [...(byKey.get(a.TargetKeyId) ?? []), a.AliasName]);
-  progress(0, keys.length);
-  return pool(keys, PARALLEL, async (k) => {
-    const md = (await kms<{ KeyMetadata: Omit<KeyRow, "aliases"> }>(session, "DescribeKey", { KeyId: k.KeyId })).KeyMetadata;
-    return { ...md, aliases: (byKey.get(k.KeyId) ?? []).sort() };
-  }, (done) => progress(done, keys.length));
+  return keys.map((k) => {
+    const names = (byKey.get(k.KeyId) ?? []).sort();
+    return { KeyId: k.KeyId, Arn: k.KeyArn, aliases: names, KeyManager: names.some((n) => n.startsWith("alias/aws/")) ? "AWS" : "CUSTOMER", described: false };
+  });
+}
+
+/**
+ * Describes rows, `PARALLEL` at a time, those asked for last first (the page shown), and
+ * reports each as it comes.
+ */
+class Describer {
+  private readonly queue: string[] = [];
+  private readonly started = new Set<string>();
+  private running = 0;
+  private stopped = false;
+  constructor(private readonly session: Session, private readonly done: (row: Partial<KeyRow> & { KeyId: string }, error?: unknown) => void) {}
+  /** The page is gone: no more calls, and no more reports. */
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+  }
+  want(ids: string[], first = false): void {
+    if (this.stopped) return;
+    const fresh = ids.filter((id) => !this.started.has(id));
+    if (first) this.queue.unshift(...fresh);
+    else this.queue.push(...fresh);
+    while (this.running < PARALLEL && this.queue.length) this.next();
+  }
+  private next(): void {
+    const id = this.queue.shift()!;
+    if (this.started.has(id)) {
+      if (this.queue.length) this.next();
+      return;
+    }
+    this.started.add(id);
+    this.running++;
+    kms<{ KeyMetadata: Omit<KeyRow, "aliases" | "described"> }>(this.session, "DescribeKey", { KeyId: id })
+      .then((r) => this.stopped || this.done({ ...r.KeyMetadata, described: true }), (e) => this.stopped || this.done({ KeyId: id }, e))
+      .finally(() => {
+        this.running--;
+        while (this.running < PARALLEL && this.queue.length) this.next();
+      });
+  }
 }
 
 function RotationCell({ row }: { row: KeyRow }) {
   const session = useSession();
-  const [text, setText] = useState(row.KeySpec === "SYMMETRIC_DEFAULT" ? "…" : "–");
+  const [status, setStatus] = useState<string | undefined>(undefined);
+  const asks = row.KeySpec === "SYMMETRIC_DEFAULT" && row.KeyState !== "PendingDeletion";
   useEffect(() => {
-    if (row.KeySpec !== "SYMMETRIC_DEFAULT" || row.KeyState === "PendingDeletion") return;
+    if (!asks) return;
     kms<{ KeyRotationEnabled: boolean; RotationPeriodInDays?: number }>(session, "GetKeyRotationStatus", { KeyId: row.KeyId })
-      .then((r) => setText(r.KeyRotationEnabled ? `Every ${r.RotationPeriodInDays} days` : "Off"), () => setText("?"));
-  }, [row.KeyId]);
-  return <td>{text}</td>;
+      .then((r) => setStatus(r.KeyRotationEnabled ? `Every ${r.RotationPeriodInDays} days` : "Off"), () => setStatus("?"));
+  }, [row.KeyId, asks]);
+  return <td>{!row.described ? "…" : asks ? status ?? "…" : "–"}</td>;
 }
 
 export function KeysPage() {
   const session = useSession();
-  const [progress, setProgress] = useState<[number, number]>([0, 0]);
-  const { data: rows, error, loading, reload } = useLoad(() => loadKeys(session, (d, t) => setProgress([d, t])), []);
+  const { data: listed, error, loading, reload } = useLoad(() => listRows(session), []);
+  const [details, setDetails] = useState<Map<string, Partial<KeyRow>>>(new Map());
+  const [describeError, setDescribeError] = useState<unknown>(undefined);
+  const describer = useRef<Describer | undefined>(undefined);
   const [tab, setTab] = useState<"CUSTOMER" | "AWS">("CUSTOMER");
   const [search, setSearch] = useState("");
   const [state, setState] = useState("");
   const [spec, setSpec] = useState("");
   const [page, setPage] = useState(0);
 
+  // A new listing: a new describer (the last one stopped), which works through every key in
+  // the background; the page's end stops it, so it holds none of the browser's few connections.
+  const described_for = useRef<KeyRow[] | undefined>(undefined);
+  useEffect(() => {
+    if (!listed || described_for.current === listed) return;
+    described_for.current = listed;
+    describer.current?.stop();
+    setDetails(new Map());
+    const d = new Describer(session, (row, e) => {
+      if (e) setDescribeError(e);
+      else setDetails((m) => new Map(m).set(row.KeyId, row));
+    });
+    describer.current = d;
+    d.want(listed.map((r) => r.KeyId));
+  }, [listed]);
+  useEffect(() => () => describer.current?.stop(), []);
+
+  const rows = listed?.map((r) => ({ ...r, ...details.get(r.KeyId) }) as KeyRow);
+  const described = rows?.filter((r) => r.described).length ?? 0;
   const q = search.trim().toLowerCase();
   const shown = (rows ?? []).filter((r) => r.KeyManager === tab
     && (!state || r.KeyState === state) && (!spec || r.KeySpec === spec)
-    && (!q || r.KeyId.includes(q) || r.Description.toLowerCase().includes(q) || r.aliases.some((a) => a.toLowerCase().includes(q))));
+    && (!q || r.KeyId.includes(q) || (r.Description ?? "").toLowerCase().includes(q) || r.aliases.some((a) => a.toLowerCase().includes(q))));
   const pages = Math.max(1, Math.ceil(shown.length / PAGE));
   const current = Math.min(page, pages - 1);
   const visible = shown.slice(current * PAGE, (current + 1) * PAGE);
-  const specs = [...new Set((rows ?? []).map((r) => r.KeySpec))].sort();
+  const specs = [...new Set((rows ?? []).flatMap((r) => (r.KeySpec ? [r.KeySpec] : [])))].sort();
+  // The page shown is described first.
+  const visibleIds = visible.filter((r) => !r.described).map((r) => r.KeyId);
+  useEffect(() => {
+    if (visibleIds.length) describer.current?.want(visibleIds, true);
+  }, [visibleIds.join(",")]);
 
   return (
     <section aria-labelledby="keys-title">
@@ -107,8 +163,10 @@ export function KeysPage() {
           </select>
         </label>
       </div>
-      {loading && <Busy label={progress[1] ? `Loading keys: ${progress[0]} of ${progress[1]}` : "Loading keys…"} />}
+      {loading && <Busy label="Loading keys…" />}
       <ErrorNote error={error} />
+      {rows && described < rows.length && <Busy label={`Loading key details: ${described} of ${rows.length}`} />}
+      <ErrorNote error={describeError} />
       {rows && (
         <>
           <table class="keys">
@@ -119,9 +177,9 @@ export function KeysPage() {
                 <tr>
                   <td>{r.aliases.length ? r.aliases.join(", ") : "–"}</td>
                   <td><a href={`#/keys/${r.KeyId}`}>{r.KeyId}</a></td>
-                  <td><span class={`state state-${r.KeyState}`}>{r.KeyState}</span></td>
-                  <td>{r.KeySpec}</td>
-                  <td>{r.KeyUsage}</td>
+                  <td>{r.described ? <span class={`state state-${r.KeyState}`}>{r.KeyState}</span> : "…"}</td>
+                  <td>{r.KeySpec ?? "…"}</td>
+                  <td>{r.KeyUsage ?? "…"}</td>
                   <RotationCell row={r} />
                   <td>{when(r.CreationDate)}</td>
                 </tr>
