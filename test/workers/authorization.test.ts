@@ -6,28 +6,10 @@ import { env as testEnv, runDurableObjectAlarm, runInDurableObject } from "cloud
 import type { Env } from "../../src/env.js";
 import { vaultName } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
-import { ACCOUNT, admin, b64, call, ok } from "./kms.js";
+import { ACCOUNT, admin, b64, call, doc, newAccount, newUser, ok, unique, type Creds } from "./kms.js";
 
 const env = testEnv as unknown as Env;
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
-const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
-const unique = (p: string) => `${p}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-type Creds = { accessKeyId: string; secretAccessKey: string };
-
-async function newUser(policy?: object[], account?: string, as?: Creds): Promise<Creds & { arn: string; name: string }> {
-  const name = unique("u");
-  const acct = account ? { Account: account } : {};
-  const created = await admin<{ Arn: string }>("CreateUser", { ...acct, UserName: name }, as);
-  expect(created.status).toBe(200);
-  if (policy) expect((await admin("PutUserPolicy", { ...acct, UserName: name, PolicyName: "p", PolicyDocument: doc(...policy) }, as)).status).toBe(200);
-  const k = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { ...acct, UserName: name }, as)).body;
-  return { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey, arn: created.body.Arn, name };
-}
-
-async function newAccount(): Promise<Creds & { account: string }> {
-  const r = (await admin<{ AccountId: string; AccessKeyId: string; SecretAccessKey: string }>("CreateAccount", {})).body;
-  return { account: r.AccountId, accessKeyId: r.AccessKeyId, secretAccessKey: r.SecretAccessKey };
-}
 
 async function newKey(input: object = {}, as?: Creds): Promise<{ KeyId: string; Arn: string }> {
   return (await ok<{ KeyMetadata: { KeyId: string; Arn: string } }>("CreateKey", input, as)).KeyMetadata;

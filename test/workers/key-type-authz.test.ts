@@ -8,32 +8,14 @@
 //   https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
-import { ACCOUNT, admin, b64, call, ok, unb64, type KmsResponse } from "./kms.js";
+import { ACCOUNT, admin, b64, call, doc, newAccount, newUser, ok, unb64, type Creds, type KmsResponse } from "./kms.js";
 
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
-type Creds = { accessKeyId: string; secretAccessKey: string };
 type Md = { KeyId: string; Arn: string; KeySpec: string; KeyUsage: string };
 type Input = Record<string, unknown>;
 
-const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
-const unique = (p: string) => `${p}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 const rand = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const ownerStatement = { Sid: "owner", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" };
-
-async function newUser(policy?: object[], account?: string, as?: Creds): Promise<Creds & { arn: string; name: string }> {
-  const name = unique("u");
-  const acct = account ? { Account: account } : {};
-  const created = await admin<{ Arn: string }>("CreateUser", { ...acct, UserName: name }, as);
-  expect(created.status).toBe(200);
-  if (policy) expect((await admin("PutUserPolicy", { ...acct, UserName: name, PolicyName: "p", PolicyDocument: doc(...policy) }, as)).status).toBe(200);
-  const k = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { ...acct, UserName: name }, as)).body;
-  return { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey, arn: created.body.Arn, name };
-}
-
-async function newAccount(): Promise<Creds & { account: string }> {
-  const r = (await admin<{ AccountId: string; AccessKeyId: string; SecretAccessKey: string }>("CreateAccount", {})).body;
-  return { account: r.AccountId, accessKeyId: r.AccessKeyId, secretAccessKey: r.SecretAccessKey };
-}
 
 async function newKey(spec: string, usage?: string, extra: Input = {}, as?: Creds): Promise<Md> {
   return (await ok<{ KeyMetadata: Md }>("CreateKey", { KeySpec: spec, ...(usage ? { KeyUsage: usage } : {}), ...extra }, as ?? {})).KeyMetadata;

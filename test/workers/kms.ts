@@ -1,6 +1,7 @@
 // A minimal KMS client for tests inside workerd: signs with @smithy/signature-v4 and calls
 // the Worker through SELF.fetch.
 import { SELF } from "cloudflare:test";
+import { expect } from "vitest";
 import { signRequest, type SignOptions } from "../../src/cli/sign.js";
 
 export const ACCOUNT = "111122223333";
@@ -46,4 +47,29 @@ export const text = (s: string): string => new TextDecoder().decode(unb64(s));
 /** Calls the operator's admin API (POST /admin, X-Amz-Target EdgeKMSAdmin.<op>). */
 export async function admin<T = Record<string, unknown>>(op: string, input: unknown = {}, opts: Parameters<typeof call>[2] = {}): Promise<KmsResponse<T>> {
   return call<T>(`EdgeKMSAdmin.${op}`, input, { endpoint: `${ENDPOINT}admin`, ...opts });
+}
+
+export type Creds = { accessKeyId: string; secretAccessKey: string };
+
+/** A policy document of the given statements. */
+export const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+/** A name no other test uses. */
+export const unique = (p: string) => `${p}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+/** An IAM user (of `account`, by default the test account; made as `as`) with an inline policy of `policy`, and its access key. */
+export async function newUser(policy?: object[], account?: string, as?: Creds): Promise<Creds & { arn: string; name: string }> {
+  const name = unique("u");
+  const acct = account ? { Account: account } : {};
+  const created = await admin<{ Arn: string }>("CreateUser", { ...acct, UserName: name }, as);
+  expect(created.status).toBe(200);
+  if (policy) expect((await admin("PutUserPolicy", { ...acct, UserName: name, PolicyName: "p", PolicyDocument: doc(...policy) }, as)).status).toBe(200);
+  const k = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { ...acct, UserName: name }, as)).body;
+  return { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey, arn: created.body.Arn, name };
+}
+
+/** A new account and its root's access key. */
+export async function newAccount(): Promise<Creds & { account: string }> {
+  const r = (await admin<{ AccountId: string; AccessKeyId: string; SecretAccessKey: string }>("CreateAccount", {})).body;
+  return { account: r.AccountId, accessKeyId: r.AccessKeyId, secretAccessKey: r.SecretAccessKey };
 }
