@@ -74,17 +74,35 @@ export const ecSpki = (curve: string, point: Uint8Array): Uint8Array =>
 export const ecPkcs8 = (curve: string, scalar: Uint8Array, point: Uint8Array): Uint8Array =>
   sequence(INTEGER_0, sequence(oid(OIDS.ecPublicKey), oid(curve)), octetString(sequence(INTEGER_1, octetString(scalar), tlv(0xa1, bitString(point)))));
 
-/** An unsigned big-endian integer as a minimal DER INTEGER. */
-function derUnsigned(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  const v = b.subarray(i);
-  return v[0]! & 0x80 ? tlv(0x02, new Uint8Array([0]), v) : tlv(0x02, v);
+/**
+ * An ECDSA signature r ‖ s (each half, as WebCrypto gives it) as DER Ecdsa-Sig-Value
+ * (RFC 3279 §2.2.3): two minimal positive INTEGERs in a SEQUENCE, written into one buffer
+ * (this runs once per Sign, on a 16 µs primitive).
+ */
+export function ecdsaToDer(rs: Uint8Array): Uint8Array {
+  const half = rs.length / 2;
+  // Each integer: its bytes without leading zeros, and a 0x00 before a high first bit.
+  const bounds = [0, half].map((start) => {
+    let i = start;
+    while (i < start + half - 1 && rs[i] === 0) i++;
+    return { from: i, to: start + half, pad: rs[i]! & 0x80 ? 1 : 0 };
+  });
+  const body = bounds.reduce((n, b) => n + 2 + b.pad + (b.to - b.from), 0);
+  const long = body >= 0x80; // P-521: the SEQUENCE needs the 0x81 length form
+  const out = new Uint8Array(2 + (long ? 1 : 0) + body);
+  let o = 0;
+  out[o++] = 0x30;
+  if (long) out[o++] = 0x81;
+  out[o++] = body;
+  for (const b of bounds) {
+    out[o++] = 0x02;
+    out[o++] = b.pad + (b.to - b.from);
+    if (b.pad) out[o++] = 0;
+    out.set(rs.subarray(b.from, b.to), o);
+    o += b.to - b.from;
+  }
+  return out;
 }
-
-/** An ECDSA signature r ‖ s (each `size` bytes, as WebCrypto gives it) as DER Ecdsa-Sig-Value (RFC 3279 §2.2.3). */
-export const ecdsaToDer = (rs: Uint8Array): Uint8Array =>
-  sequence(derUnsigned(rs.subarray(0, rs.length / 2)), derUnsigned(rs.subarray(rs.length / 2)));
 
 /**
  * A DER Ecdsa-Sig-Value as r ‖ s of `size` bytes each, or undefined unless it is strict DER:
