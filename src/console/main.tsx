@@ -3,7 +3,7 @@
 // #/create, #/audit, #/identities). See docs/console.md.
 import { render, useEffect, useState } from "hono/jsx/dom";
 import { ApiError, clearSession, kms, loadSession, saveSession, type Session } from "./api.js";
-import { ErrorNote, SessionContext, navigate } from "./ui.js";
+import { ErrorNote, SessionContext, decodePart, navigate } from "./ui.js";
 import { KeysPage } from "./pages/keys.js";
 import { CreateKeyPage } from "./pages/create-key.js";
 import { KeyPage } from "./pages/key.js";
@@ -64,10 +64,12 @@ function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }) {
 
 function Shell({ session, onSignOut, onRegion }: { session: Session; onSignOut: () => void; onRegion: (r: string) => void }) {
   const hash = useHash();
-  const [, section, id] = hash.split("/");
-  const page = section === "keys" && id ? <KeyPage keyId={decodeURIComponent(id)} />
+  const [, section, rawId] = hash.split("/");
+  const id = rawId ? decodePart(rawId) : undefined;
+  const page = rawId && id === undefined ? <section><h1>Page not found</h1><p>This link is malformed. <a href="#/keys">Go to the keys list</a>.</p></section>
+    : section === "keys" && id ? <KeyPage keyId={id} />
     : section === "create" ? <CreateKeyPage />
-    : section === "audit" ? <AuditPage keyId={id ? decodeURIComponent(id) : undefined} />
+    : section === "audit" ? <AuditPage keyId={id} />
     : section === "identities" ? <IdentitiesPage />
     : <KeysPage />;
   const link = (to: string, label: string) => <a href={`#${to}`} aria-current={`/${section}` === to ? "page" : undefined}>{label}</a>;

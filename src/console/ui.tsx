@@ -12,6 +12,15 @@ export function useSession(): Session {
   return s;
 }
 
+/** A URL part decoded, or undefined when it is not valid percent-encoding (a malformed link). */
+export function decodePart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where the app is: the part of the URL after #, e.g. "/keys", "/keys/<id>". */
 export function navigate(path: string): void {
   location.hash = `#${path}`;

@@ -127,6 +127,39 @@ describe("the console in Chromium", () => {
     await page.close();
   });
 
+  it("a malformed link shows a not-found page and the app keeps working", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Keys" }).waitFor();
+    await page.goto(`${endpoint}/console#/keys/%zz`);
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    await page.getByRole("link", { name: "Go to the keys list" }).click();
+    await page.getByRole("heading", { level: 1, name: "Keys" }).waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("removing a tag asks first", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page);
+    const row = page.locator("tbody tr a").first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.click();
+    await page.getByLabel("Tag key").fill("team");
+    await page.getByLabel("Tag value").fill("blue");
+    await page.getByRole("button", { name: "Add tag" }).click();
+    await page.getByRole("cell", { name: "blue", exact: true }).waitFor();
+    await page.getByRole("button", { name: "Remove tag team" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect(await page.getByRole("cell", { name: "blue", exact: true }).count()).toBe(1);
+    await page.getByRole("button", { name: "Remove tag team" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Remove tag" }).click();
+    await page.getByText("This key has no tags.").waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("a malformed key policy edit shows the server's message next to the policy", async () => {
     const { page, errors } = await newPage();
     await signIn(page);

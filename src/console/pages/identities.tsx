@@ -4,7 +4,7 @@
 // only: never stored, gone when dismissed.
 import { useEffect, useRef, useState } from "hono/jsx/dom";
 import { ApiError, admin, type Session } from "../api.js";
-import { Busy, Confirm, ErrorNote, useAction, useLoad, useSession, when } from "../ui.js";
+import { Busy, Confirm, ErrorNote, decodePart, useAction, useLoad, useSession, when } from "../ui.js";
 import { callerAccount, type IamUser } from "./create-key.js";
 
 interface NewAccessKey { AccountId: string; AccessKeyId: string; SecretAccessKey: string; UserName?: string }
@@ -51,7 +51,7 @@ function DeniedHint({ error }: { error: unknown }) {
 
 export function IdentitiesPage() {
   const session = useSession();
-  const selected = decodeURIComponent(location.hash.split("/")[2] ?? "");
+  const selected = decodePart(location.hash.split("/")[2] ?? "") ?? "";
   const users = useLoad(() => admin<{ Users: IamUser[] }>(session, "ListUsers").then((r) => r.Users.sort((a, b) => a.UserName.localeCompare(b.UserName))), []);
   const account = useLoad(() => callerAccount(session), []);
 
@@ -323,7 +323,7 @@ function InlinePolicies({ user, reload }: { user: IamUser; reload: () => void })
   return (
     <section aria-labelledby="policies-title">
       <h2 id="policies-title">Inline policies</h2>
-      <p class="hint">Identity policies of this user (IAM's JSON policy language). The admin API returns their names; a document is shown as it was last put, from the account's audit trail.</p>
+      <p class="hint">Identity policies of this user (IAM's JSON policy language). View shows a policy's document (GetUserPolicy).</p>
       {user.PolicyNames.length ? (
         <ul class="policies">
           {user.PolicyNames.map((p) => {

@@ -532,6 +532,11 @@ function TagsSection({ keyId, frozen }: { keyId: string; frozen: string | undefi
   const [tagValue, setTagValue] = useState("");
   const [done, setDone] = useState<string | undefined>(undefined);
   const [removingKey, setRemovingKey] = useState<string | undefined>(undefined);
+  const [askingTag, setAskingTag] = useState<string | undefined>(undefined);
+  const hideTag = () => {
+    closeDialog();
+    setAskingTag(undefined);
+  };
   const [add, adding, addError] = useAction(async () => {
     setDone(undefined);
     await kms(session, "TagResource", { KeyId: keyId, Tags: [{ TagKey: tagKey, TagValue: tagValue }] });
@@ -562,7 +567,7 @@ function TagsSection({ keyId, frozen }: { keyId: string; frozen: string | undefi
               <tr>
                 <td>{t.TagKey}</td>
                 <td>{t.TagValue || "–"}</td>
-                <td><button type="button" aria-label={`Remove tag ${t.TagKey}`} disabled={!!frozen} aria-disabled={busyAttr(removing)} onClick={() => !removing && void remove(t.TagKey)}>Remove tag</button></td>
+                <td><button type="button" aria-label={`Remove tag ${t.TagKey}`} disabled={!!frozen} aria-disabled={busyAttr(removing)} onClick={() => !removing && setAskingTag(t.TagKey)}>Remove tag</button></td>
               </tr>
             ))}
           </tbody>
@@ -570,6 +575,12 @@ function TagsSection({ keyId, frozen }: { keyId: string; frozen: string | undefi
       ) : <p>This key has no tags.</p>)}
       {removing && <Busy label={`Removing tag ${removingKey}…`} />}
       <ErrorNote error={removeError} />
+      {askingTag !== undefined && (
+        // Tags can decide access (aws:ResourceTag conditions), so removing one asks first.
+        <Confirm title="Remove tag?" action="Remove tag" onCancel={hideTag} onConfirm={() => { const k = askingTag; hideTag(); void remove(k); }}>
+          <p>Remove tag <code>{askingTag}</code> from this key? Policies with <code>aws:ResourceTag</code> conditions on it may then allow or deny differently.</p>
+        </Confirm>
+      )}
       <form class="key-inline" onSubmit={(e: Event) => { e.preventDefault(); if (!adding && tagKey) void add(); }}>
         <label>Tag key <input value={tagKey} required maxlength={128} autocomplete="off" disabled={!!frozen} onInput={(e: Event) => setTagKey((e.target as HTMLInputElement).value)} /></label>
         <label>Tag value <input value={tagValue} maxlength={256} autocomplete="off" disabled={!!frozen} onInput={(e: Event) => setTagValue((e.target as HTMLInputElement).value)} /></label>

@@ -1,11 +1,12 @@
 // Keys: customer managed and AWS managed tabs, search and filters, pages of 50. ListKeys and
 // ListAliases give every key and alias at once, so the list and its count show right away (a
-// key with an alias/aws/ alias is AWS managed). DescribeKey then fills in each row's details,
-// the rows on the page shown first: a browser opens only about six connections to one host,
-// so describing 500 keys before showing any would take seconds. GetKeyRotationStatus only for
-// the symmetric keys on the page shown.
+// key with an alias/aws/ alias is AWS managed). DescribeKey fills in the rows of the page shown
+// (six at a time: a browser opens about six connections to one host), and every row only while
+// a filter or search needs their details; each call is a record in the audit trail, so the
+// page makes no more of them than it shows. GetKeyRotationStatus only for the symmetric keys on
+// the page shown. An AccessDenied stops the describing (one error, not one per key).
 import { useEffect, useRef, useState } from "hono/jsx/dom";
-import { kms, listAll, type Session } from "../api.js";
+import { ApiError, kms, listAll, type Session } from "../api.js";
 import { Busy, ErrorNote, useLoad, useSession, when } from "../ui.js";
 
 export interface KeyRow {
@@ -110,16 +111,19 @@ export function KeysPage() {
     describer.current?.stop();
     setDetails(new Map());
     const d = new Describer(session, (row, e) => {
-      if (e) setDescribeError(e);
-      else setDetails((m) => new Map(m).set(row.KeyId, row));
+      if (!e) setDetails((m) => new Map(m).set(row.KeyId, row));
+      else {
+        setDescribeError(e);
+        if (e instanceof ApiError && e.type === "AccessDeniedException") d.stop();
+      }
     });
     describer.current = d;
-    d.want(listed.map((r) => r.KeyId));
   }, [listed]);
   useEffect(() => () => describer.current?.stop(), []);
 
   const rows = listed?.map((r) => ({ ...r, ...details.get(r.KeyId) }) as KeyRow);
-  const described = rows?.filter((r) => r.described).length ?? 0;
+  const inTab = rows?.filter((r) => r.KeyManager === tab) ?? [];
+  const described = inTab.filter((r) => r.described).length;
   const q = search.trim().toLowerCase();
   const shown = (rows ?? []).filter((r) => r.KeyManager === tab
     && (!state || r.KeyState === state) && (!spec || r.KeySpec === spec)
@@ -128,11 +132,15 @@ export function KeysPage() {
   const current = Math.min(page, pages - 1);
   const visible = shown.slice(current * PAGE, (current + 1) * PAGE);
   const specs = [...new Set((rows ?? []).flatMap((r) => (r.KeySpec ? [r.KeySpec] : [])))].sort();
-  // The page shown is described first.
+  // The page shown is described first; every key only while a filter or search needs them.
+  const filtering = Boolean(state || spec || q);
   const visibleIds = visible.filter((r) => !r.described).map((r) => r.KeyId);
   useEffect(() => {
     if (visibleIds.length) describer.current?.want(visibleIds, true);
-  }, [visibleIds.join(",")]);
+  }, [visibleIds.join(","), listed]);
+  useEffect(() => {
+    if (filtering && listed) describer.current?.want(listed.filter((r) => r.KeyManager === tab).map((r) => r.KeyId));
+  }, [filtering, tab, listed]);
 
   return (
     <section aria-labelledby="keys-title">
@@ -165,7 +173,7 @@ export function KeysPage() {
       </div>
       {loading && <Busy label="Loading keys…" />}
       <ErrorNote error={error} />
-      {rows && described < rows.length && <Busy label={`Loading key details: ${described} of ${rows.length}`} />}
+      {rows && filtering && !describeError && described < inTab.length && <Busy label={`Loading key details to filter: ${described} of ${inTab.length}`} />}
       <ErrorNote error={describeError} />
       {rows && (
         <>
@@ -174,7 +182,7 @@ export function KeysPage() {
             <thead><tr><th scope="col">Aliases</th><th scope="col">Key ID</th><th scope="col">Status</th><th scope="col">Key spec</th><th scope="col">Key usage</th><th scope="col">Rotation</th><th scope="col">Created</th></tr></thead>
             <tbody>
               {visible.map((r) => (
-                <tr>
+                <tr key={r.KeyId}>
                   <td>{r.aliases.length ? r.aliases.join(", ") : "–"}</td>
                   <td><a href={`#/keys/${r.KeyId}`}>{r.KeyId}</a></td>
                   <td>{r.described ? <span class={`state state-${r.KeyState}`}>{r.KeyState}</span> : "…"}</td>
