@@ -4,13 +4,23 @@
 // disable the key and see Encrypt fail → schedule deletion → cancel it. Plus a wrong secret,
 // a malformed policy edit, and the page at 360 px. Saves the README's screenshots to docs/console/.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { DisabledException, EncryptCommand } from "@aws-sdk/client-kms";
 import { adminCall } from "../../src/cli/admin-client.js";
 import { E2E, kmsClient } from "./client.js";
 import { remember } from "./secrets.js";
 
-const SHOTS = new URL("../../docs/console/", import.meta.url).pathname;
+/**
+ * The README's screenshots: written to docs/console/ when missing or when
+ * EDGEKMS_UPDATE_SCREENSHOTS=1 (so a test run does not dirty the tree), else to a temp dir.
+ */
+const DOCS_SHOTS = new URL("../../docs/console/", import.meta.url).pathname;
+const UPDATE = process.env.EDGEKMS_UPDATE_SCREENSHOTS === "1";
+const TMP_SHOTS = mkdtempSync(join(tmpdir(), "edgekms-console-shots-"));
+const shot = (name: string) => (UPDATE || !existsSync(`${DOCS_SHOTS}${name}`) ? `${DOCS_SHOTS}${name}` : join(TMP_SHOTS, name));
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 let browser: Browser;
@@ -67,7 +77,7 @@ describe("the console in Chromium", () => {
     const alias = `console-${Date.now()}`;
     await page.getByRole("link", { name: "Create key" }).click();
     await page.getByRole("radio", { name: "Symmetric: encrypt and decrypt", exact: true }).check();
-    await page.screenshot({ path: `${SHOTS}wizard.png` });
+    await page.screenshot({ path: shot("wizard.png") });
     await page.getByRole("button", { name: "Next" }).click();
     await page.getByRole("heading", { name: /^Step 2 of 4/ }).waitFor();
     await page.getByLabel("Alias").fill(alias);
@@ -84,12 +94,12 @@ describe("the console in Chromium", () => {
     await page.getByRole("heading", { level: 1, name: `alias/${alias}` }).waitFor({ timeout: 20_000 });
     const keyId = decodeURIComponent(page.url().split("#/keys/")[1]!);
     expect(keyId).toMatch(/^[0-9a-f-]{36}$/);
-    await page.screenshot({ path: `${SHOTS}key.png`, fullPage: true });
+    await page.screenshot({ path: shot("key.png"), fullPage: true });
     // The keys list shows it, with its alias.
     await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Keys" }).click();
     await page.getByRole("heading", { level: 1, name: "Keys" }).waitFor();
     await page.getByRole("cell", { name: `alias/${alias}`, exact: true }).waitFor({ timeout: 20_000 });
-    await page.screenshot({ path: `${SHOTS}keys.png` });
+    await page.screenshot({ path: shot("keys.png") });
 
     // Encrypt with the SDK under that alias.
     const kms = kmsClient("us-east-1", { accessKeyId: account.AccessKeyId, secretAccessKey: account.SecretAccessKey });
@@ -104,7 +114,7 @@ describe("the console in Chromium", () => {
     await record.waitFor({ timeout: 20_000 });
     await record.click();
     await expect.poll(() => page.locator("pre").filter({ hasText: encryptRequest }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
-    await page.screenshot({ path: `${SHOTS}audit.png`, fullPage: true });
+    await page.screenshot({ path: shot("audit.png"), fullPage: true });
 
     // Disable the key (it asks first) and see Encrypt fail.
     await page.goto(`${endpoint}/console#/keys/${keyId}`);
@@ -190,7 +200,7 @@ describe("the console in Chromium", () => {
     await row.click();
     await page.getByRole("heading", { name: "General configuration" }).waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: `${SHOTS}key-360.png`, fullPage: true });
+    await page.screenshot({ path: shot("key-360.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });
