@@ -68,5 +68,6 @@ EdgeKMS endpoint: http://localhost:${port}
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1     # the JS SDK reads the first; the AWS CLI and boto3 the second
   export AWS_ENDPOINT_URL_KMS=http://localhost:${port}           # the JS SDK, boto3 1.28+, AWS CLI v1 and v2.13+ (older boto3: boto3.client("kms", endpoint_url=…))
   aws --endpoint-url http://localhost:${port} kms create-key   # AWS CLI v2 before 2.13 ignores AWS_ENDPOINT_URL_KMS; account ${v.BOOTSTRAP_ACCOUNT_ID}
+Web console: http://localhost:${port}/console (sign in with the access key above: the account root, and the operator)
 `);
 }

@@ -8,6 +8,8 @@ export interface Session {
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
+  /** Who signed in (GetCallerIdentity's ARN), for the header. */
+  principal?: string;
 }
 
 const STORAGE_KEY = "edgekms.session";

@@ -2,7 +2,7 @@
 // built by scripts/build-console.mjs. Pages are chosen by the URL's hash (#/keys, #/keys/<id>,
 // #/create, #/audit, #/identities). See docs/console.md.
 import { render, useEffect, useState } from "hono/jsx/dom";
-import { ApiError, clearSession, kms, loadSession, saveSession, type Session } from "./api.js";
+import { ApiError, admin, clearSession, loadSession, saveSession, type Session } from "./api.js";
 import { ErrorNote, SessionContext, decodePart, navigate } from "./ui.js";
 import { KeysPage } from "./pages/keys.js";
 import { CreateKeyPage } from "./pages/create-key.js";
@@ -31,12 +31,14 @@ function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
-    const s: Session = { accessKeyId: String(f.get("accessKeyId")).trim(), secretAccessKey: String(f.get("secretAccessKey")), region: String(f.get("region")) };
+    const s: Session = { accessKeyId: String(f.get("accessKeyId")).trim(), secretAccessKey: String(f.get("secretAccessKey")).trim(), region: String(f.get("region")) };
     setBusy(true);
     setError(undefined);
     try {
-      // A cheap signed call proves the credentials before anything is stored.
-      await kms(s, "ListKeys", { Limit: 1 });
+      // A signed call every principal may make (GetCallerIdentity, about itself) proves the
+      // credentials before anything is stored, whatever the caller's permissions.
+      const who = await admin<{ Arn: string }>(s, "GetCallerIdentity");
+      s.principal = who.Arn;
       saveSession(s);
       onSignIn(s);
     } catch (err) {
@@ -54,8 +56,8 @@ function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }) {
         <label>Region
           <select name="region">{REGIONS.map((r) => <option value={r}>{r}</option>)}</select>
         </label>
-        <p class="hint">The secret stays in this browser tab (session storage). Every request is signed here.</p>
-        <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+        <p class="hint">Use an access key of your account: <code>npm start</code> prints the first one (the bootstrap account's root). The secret stays in this browser tab (session storage); every request is signed here.</p>
+        <button type="submit" class="primary" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
         <ErrorNote error={error} id="signin-error" />
       </form>
     </main>
@@ -83,7 +85,7 @@ function Shell({ session, onSignOut, onRegion }: { session: Session; onSignOut: 
             {REGIONS.map((r) => <option value={r} selected={r === session.region}>{r}</option>)}
           </select>
         </label>
-        <span class="who" title="Access key ID">{session.accessKeyId}</span>
+        <span class="who" title={`Access key ID ${session.accessKeyId}`}>Signed in as {session.principal ?? session.accessKeyId}</span>
         <button type="button" onClick={onSignOut}>Sign out</button>
       </header>
       <main key={`${session.region} ${hash}`}>{page}</main>

@@ -137,6 +137,24 @@ describe("the console in Chromium", () => {
     await page.close();
   });
 
+  it("a user without any permission signs in, sees who it is, and gets a clear AccessDenied", async () => {
+    const root = { endpoint, region: "us-east-1", accessKeyId: account.AccessKeyId, secretAccessKey: account.SecretAccessKey };
+    const name = `viewer-${Date.now()}`;
+    await adminCall(root, "CreateUser", { UserName: name });
+    const k = await adminCall<{ AccessKeyId: string; SecretAccessKey: string }>(root, "CreateAccessKey", { UserName: name });
+    remember(k.SecretAccessKey);
+    const { page, errors } = await newPage();
+    await page.goto(`${endpoint}/console`);
+    await page.getByLabel("Access key ID").fill(k.AccessKeyId);
+    // A pasted secret with a trailing space still works.
+    await page.getByLabel("Secret access key").fill(`${k.SecretAccessKey} `);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText(`Signed in as arn:aws:iam::${account.AccountId}:user/${name}`).waitFor();
+    await expect.poll(() => page.getByRole("alert").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("AccessDeniedException")]));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("a malformed link shows a not-found page and the app keeps working", async () => {
     const { page, errors } = await newPage();
     await signIn(page);

@@ -7,7 +7,7 @@
 // and its error appears next to it.
 import { useEffect, useRef, useState } from "hono/jsx/dom";
 import type { Child } from "hono/jsx";
-import { kms, listAll } from "../api.js";
+import { ApiError, kms, listAll } from "../api.js";
 import { spkiPem } from "../policy.js";
 import { Busy, Confirm, ErrorNote, useAction, useLoad, useSession, when } from "../ui.js";
 
@@ -118,27 +118,38 @@ export function KeyPage({ keyId }: { keyId: string }) {
         <h1 id="key-title">{title}</h1>
         <a href={`#/audit/${encodeURIComponent(keyId)}`}>View audit records for this key</a>
       </div>
-      <KeyActions keyId={keyId} md={md} onChanged={meta.reload} />
-      <section>
+      {meta.error instanceof ApiError && meta.error.type === "NotFoundException"
+        ? <p class="error" role="alert">There is no key {keyId} in {session.region} that you can see (keys are regional: check the region).</p>
+        : <KeyBody keyId={keyId} md={md} meta={meta} aliases={aliases} frozen={frozen} />}
+    </article>
+  );
+}
+
+function KeyBody({ keyId, md, meta, aliases, frozen }: { keyId: string; md: KeyMetadata | undefined; meta: ReturnType<typeof useLoad<KeyMetadata>>; aliases: ReturnType<typeof useLoad<Alias[]>>; frozen: string | undefined }) {
+  // Each section keyed: it keeps its state (and does not load again) when siblings appear.
+  return (
+    <>
+      <KeyActions key="actions" keyId={keyId} md={md} onChanged={meta.reload} />
+      <section key="config">
         <h2 id="config-title">General configuration</h2>
         {meta.loading && !md && <Busy label="Loading key details…" />}
         <ErrorNote error={meta.error} />
         {md && <GeneralConfig md={md} aliases={aliases.data} aliasesError={!!aliases.error} />}
       </section>
-      <PolicySection keyId={keyId} frozen={frozen} />
+      <PolicySection key="policy" keyId={keyId} frozen={frozen} />
       {md && (md.KeySpec === "SYMMETRIC_DEFAULT"
-        ? <RotationSection key={md.KeyState} keyId={keyId} md={md} />
+        ? <RotationSection key={`rotation ${md.KeyState}`} keyId={keyId} md={md} />
         : (
-          <section>
+          <section key="rotation">
             <h2 id="rotation-title">Key rotation</h2>
             <p>Automatic key rotation is not available for this key type. AWS KMS rotates only symmetric encryption keys ({md.KeySpec} keys cannot be rotated).</p>
           </section>
         ))}
-      {md && isAsymmetric(md.KeySpec) && <PublicKeySection key={md.KeyState} keyId={keyId} md={md} />}
-      <AliasesSection keyId={keyId} aliases={aliases} frozen={frozen} />
-      <TagsSection keyId={keyId} frozen={frozen} />
-      <GrantsSection keyId={keyId} />
-    </article>
+      {md && isAsymmetric(md.KeySpec) && <PublicKeySection key={`public ${md.KeyState}`} keyId={keyId} md={md} />}
+      <AliasesSection key="aliases" keyId={keyId} aliases={aliases} frozen={frozen} />
+      <TagsSection key="tags" keyId={keyId} frozen={frozen} />
+      <GrantsSection key="grants" keyId={keyId} />
+    </>
   );
 }
 

@@ -185,15 +185,22 @@ export function KeysPage() {
                 <tr key={r.KeyId}>
                   <td>{r.aliases.length ? r.aliases.join(", ") : "–"}</td>
                   <td><a href={`#/keys/${r.KeyId}`}>{r.KeyId}</a></td>
-                  <td>{r.described ? <span class={`state state-${r.KeyState}`}>{r.KeyState}</span> : "…"}</td>
-                  <td>{r.KeySpec ?? "…"}</td>
-                  <td>{r.KeyUsage ?? "…"}</td>
+                  <td class="nowrap">{r.described ? <span class={`state state-${r.KeyState}`}>{r.KeyState}</span> : "…"}</td>
+                  <td class="nowrap">{r.KeySpec ?? "…"}</td>
+                  <td class="nowrap">{r.KeyUsage ?? "…"}</td>
                   <RotationCell row={r} />
                   <td>{when(r.CreationDate)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          {!shown.length && (
+            <p class="hint">
+              {q || state || spec ? "No keys match this search and these filters." : tab === "AWS"
+                ? `No AWS managed keys in ${session.region} yet: the service makes one when it first needs it.`
+                : <>No customer managed keys in {session.region} yet. <a href="#/create">Create a key</a>.</>}
+            </p>
+          )}
           {pages > 1 && (
             <nav class="pager" aria-label="Pages">
               <button type="button" disabled={current === 0} onClick={() => setPage(current - 1)}>Previous</button>
