@@ -54,6 +54,23 @@ async function call<T>(session: Session, path: "/" | "/admin", target: string, i
   return json as T;
 }
 
+/** Reads in flight, by operation and input: a second identical read shares the first's answer. */
+const reading = new Map<string, Promise<unknown>>();
+
+/**
+ * A KMS read (Describe*, Get*, List*) that shares an identical one already in flight: each call
+ * is an audit record, and sections that load together must not ask twice.
+ */
+export function kmsRead<T = Record<string, unknown>>(session: Session, operation: string, input: object = {}): Promise<T> {
+  const id = `${session.accessKeyId} ${session.region} ${operation} ${JSON.stringify(input)}`;
+  let p = reading.get(id) as Promise<T> | undefined;
+  if (!p) {
+    p = call<T>(session, "/", `TrentService.${operation}`, input).finally(() => reading.delete(id));
+    reading.set(id, p);
+  }
+  return p;
+}
+
 /** A KMS API call (X-Amz-Target TrentService.<operation>). */
 export const kms = <T = Record<string, unknown>>(session: Session, operation: string, input: object = {}): Promise<T> =>
   call<T>(session, "/", `TrentService.${operation}`, input);
@@ -67,7 +84,7 @@ export async function listAll<T>(session: Session, operation: string, input: obj
   const out: T[] = [];
   let marker: string | undefined;
   do {
-    const page = await kms<Record<string, unknown>>(session, operation, { ...input, Limit: limit, ...(marker ? { Marker: marker } : {}) });
+    const page = await kmsRead<Record<string, unknown>>(session, operation, { ...input, Limit: limit, ...(marker ? { Marker: marker } : {}) });
     out.push(...((page[member] as T[] | undefined) ?? []));
     marker = page.Truncated ? (page.NextMarker as string) : undefined;
   } while (marker);

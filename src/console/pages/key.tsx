@@ -7,7 +7,7 @@
 // and its error appears next to it.
 import { useEffect, useRef, useState } from "hono/jsx/dom";
 import type { Child } from "hono/jsx";
-import { ApiError, kms, listAll } from "../api.js";
+import { ApiError, kms, kmsRead, listAll } from "../api.js";
 import { spkiPem } from "../policy.js";
 import { Busy, Confirm, ErrorNote, useAction, useLoad, useSession, when } from "../ui.js";
 
@@ -102,7 +102,7 @@ function Why({ text }: { text: string | undefined }) {
 
 export function KeyPage({ keyId }: { keyId: string }) {
   const session = useSession();
-  const meta = useLoad(async () => (await kms<{ KeyMetadata: KeyMetadata }>(session, "DescribeKey", { KeyId: keyId })).KeyMetadata, [keyId]);
+  const meta = useLoad(async () => (await kmsRead<{ KeyMetadata: KeyMetadata }>(session, "DescribeKey", { KeyId: keyId })).KeyMetadata, [keyId]);
   const aliases = useLoad(() => listAll<Alias>(session, "ListAliases", { KeyId: keyId }, "Aliases", 100), [keyId]);
   const md = meta.data;
   const title = aliases.data?.[0]?.AliasName ?? keyId;
@@ -256,7 +256,7 @@ function pretty(policy: string): string {
 
 function PolicySection({ keyId, frozen }: { keyId: string; frozen: string | undefined }) {
   const session = useSession();
-  const policy = useLoad(async () => pretty((await kms<{ Policy: string }>(session, "GetKeyPolicy", { KeyId: keyId, PolicyName: "default" })).Policy), [keyId]);
+  const policy = useLoad(async () => pretty((await kmsRead<{ Policy: string }>(session, "GetKeyPolicy", { KeyId: keyId, PolicyName: "default" })).Policy), [keyId]);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
   const [done, setDone] = useState<string | undefined>(undefined);
@@ -321,7 +321,7 @@ function PolicySection({ keyId, frozen }: { keyId: string; frozen: string | unde
 
 function RotationSection({ keyId, md }: { keyId: string; md: KeyMetadata }) {
   const session = useSession();
-  const status = useLoad(() => kms<RotationStatus>(session, "GetKeyRotationStatus", { KeyId: keyId }), [keyId]);
+  const status = useLoad(() => kmsRead<RotationStatus>(session, "GetKeyRotationStatus", { KeyId: keyId }), [keyId]);
   const history = useLoad(() => listAll<Rotation>(session, "ListKeyRotations", { KeyId: keyId }, "Rotations"), [keyId]);
   const [on, setOn] = useState<boolean | undefined>(undefined);
   const [period, setPeriod] = useState<string>(String(ROTATION_DEFAULT));
@@ -428,7 +428,7 @@ function PublicKeySection({ keyId, md }: { keyId: string; md: KeyMetadata }) {
   const enabled = md.KeyState === "Enabled";
   const pk = useLoad(async () => {
     if (!enabled) return undefined;
-    const r = await kms<PublicKey>(session, "GetPublicKey", { KeyId: keyId });
+    const r = await kmsRead<PublicKey>(session, "GetPublicKey", { KeyId: keyId });
     return { ...r, pem: spkiPem(Uint8Array.from(atob(r.PublicKey), (c) => c.charCodeAt(0))) };
   }, [keyId, enabled]);
   const [url, setUrl] = useState<string | undefined>(undefined);
