@@ -24,6 +24,27 @@ module.exports = {
       to: { path: "^src/", pathNot: "^src/(console/|cli/sign\\.ts$)" },
     },
     {
+      name: "envelope-is-a-library",
+      comment: "edgekms/envelope (docs/envelope.md) is a client library: it imports its own modules, the crypto core and the SigV4 signer, nothing of the service.",
+      severity: "error",
+      from: { path: "^src/envelope/" },
+      to: { path: "^src/", pathNot: "^src/(envelope/|crypto/|cli/sign\\.ts$)" },
+    },
+    {
+      name: "envelope-core-is-environment-neutral",
+      comment: "Only the Node entry and its node:crypto providers (and the CLI's KMS client) may import Node built-ins; the rest runs in browsers and Workers.",
+      severity: "error",
+      from: { path: "^src/envelope/", pathNot: "^src/envelope/(node|aes-node|sign-node|kms-client)\\.ts$" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "envelope-neutral-modules-skip-the-node-entries",
+      comment: "The neutral modules never reach node:crypto through the Node entry points (src/crypto/node.ts reads the .wasm with node:fs).",
+      severity: "error",
+      from: { path: "^src/envelope/", pathNot: "^src/envelope/(node|aes-node|sign-node|kms-client)\\.ts$" },
+      to: { path: "^src/(envelope/(node|aes-node|sign-node)|crypto/node)\\.ts$" },
+    },
+    {
       name: "nothing-imports-the-console",
       comment: "The Worker serves the console's built bundle (build/console-assets.js), never its source.",
       severity: "error",

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // npx edgekms audit <export|verify|tail|flush> [options]
 // npx edgekms admin <create-account|create-user|create-access-key|…> [options]
+// npx edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN… [options]
 // Endpoint and credentials come from the usual AWS environment variables or from flags.
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
 import { adminCommand } from "./admin.js";
+import { envelopeCommand } from "./envelope.js";
 
-const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options]
+const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options] | edgekms encrypt|decrypt [options]
+encrypt|decrypt -i PATH|- -o PATH|- -w key=ARN… [-c K=V…] [--algorithm 0x0478|0x0578] [--recursive] [--overwrite] …
+                                        envelope encryption in the AWS Encryption SDK format (edgekms encrypt --help)
+audit commands:
   flush                                 deliver buffered records to R2 now, and write a digest
   export --out DIR [--since T] [--until T]   download log and digest objects
   verify [--dir DIR] [--since T] [--allow-pending]   check log objects against the digest chain (exit 1 on failure;
@@ -29,6 +34,7 @@ options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (A
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "encrypt" || argv[0] === "decrypt") return envelopeCommand(argv[0], argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,0 +1,88 @@
+// One run of bench/envelope.ts in its own process (plain JavaScript: running a .ts file would load
+// Node's TypeScript stripper, whose memory would count in the peak RSS): a streamed encrypt or decrypt,
+// file to file: the library fed and drained as the CLI does (src/cli/envelope.ts), or the AWS
+// Encryption SDK's own node streams piped between a file read stream and a file write stream. Prints {"seconds","bytes","maxRssKB"}.
+//   node bench/envelope-child.mjs ours|wasm|esdk encrypt|decrypt SUITE FRAME URL KEY_ARN INPUT OUTPUT
+// Credentials: BENCH_ACCESS_KEY_ID / BENCH_SECRET_ACCESS_KEY.
+import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+
+const [impl, op, suiteArg, frameArg, url, keyArn, input, output] = process.argv.slice(2);
+const suite = Number(suiteArg);
+const frameLength = Number(frameArg);
+const credentials = { accessKeyId: process.env.BENCH_ACCESS_KEY_ID, secretAccessKey: process.env.BENCH_SECRET_ACCESS_KEY };
+
+function report(t) {
+  const seconds = (performance.now() - t) / 1000;
+  const bytes = statSync(op === "encrypt" ? input : output).size;
+  process.stdout.write(JSON.stringify({ seconds, bytes, maxRssKB: process.resourceUsage().maxRSS }) + "\n");
+}
+
+if (impl === "esdk") {
+  const { buildClient, CommitmentPolicy, KmsKeyringNode } = await import("@aws-crypto/client-node");
+  const { KMS } = await import("@aws-sdk/client-kms");
+  const client = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+  const clientProvider = (region) => new KMS({ endpoint: url, region, credentials });
+  const t = performance.now();
+  const stream = op === "encrypt"
+    ? client.encryptStream(new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider }), { suiteId: suite, frameLength })
+    : client.decryptStream(new KmsKeyringNode({ keyIds: [keyArn], clientProvider }));
+  await pipeline(createReadStream(input, { highWaterMark: 1 << 20 }), stream, createWriteStream(output, { highWaterMark: 1 << 20 }));
+  report(t);
+} else {
+  const lib = await import("../dist/envelope/node.js");
+  const { KmsKeyring } = await import("../dist/envelope/kms-keyring.js");
+  const { kmsClientProvider } = await import("../dist/envelope/kms-client.js");
+  const client = kmsClientProvider({ endpoint: url, credentials });
+  const aes = impl === "wasm" ? { aes: lib.wasmAesGcm } : {};
+  const t = performance.now();
+  const pair = op === "encrypt"
+    ? lib.encryptStream({ keyring: new KmsKeyring({ generatorKeyId: keyArn, client }), suite, frameLength, plaintextLength: statSync(input).size, ...aes })
+    : lib.decryptStream({ keyring: new KmsKeyring({ keyIds: [keyArn], client }), ...aes });
+  pair.header.catch(() => undefined);
+  // The pump of the CLI (src/cli/envelope.ts): the input read into two buffers used in turn, the
+  // output coalesced into 1 MiB blocks written while the next one fills, each output chunk freed (detached) once copied.
+  const writer = pair.writable.getWriter();
+  const feeding = (async () => {
+    const fh = await open(input, "r");
+    const bufs = [new Uint8Array(1 << 18), new Uint8Array(1 << 18)];
+    let pending;
+    for (let i = 0; ; i ^= 1) {
+      const { bytesRead } = await fh.read(bufs[i], 0, bufs[i].length, null);
+      if (pending) await pending;
+      if (bytesRead === 0) break;
+      pending = writer.write(bufs[i].subarray(0, bytesRead));
+    }
+    await fh.close();
+    await writer.close();
+  })();
+  const out = await open(output, "w");
+  const blocks = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
+  let cur = 0, used = 0, inflight;
+  const rotate = async () => {
+    const b = blocks[cur].subarray(0, used);
+    if (inflight) await inflight;
+    inflight = out.write(b, 0, b.length);
+    cur ^= 1;
+    used = 0;
+  };
+  const reader = pair.readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    for (let off = 0; off < value.length; ) {
+      const n = Math.min(value.length - off, blocks[cur].length - used);
+      blocks[cur].set(value.subarray(off, off + n), used);
+      used += n;
+      off += n;
+      if (used === blocks[cur].length) await rotate();
+    }
+    if (value.byteOffset === 0 && value.byteLength >= 16384) value.buffer.transfer(0);
+  }
+  await feeding;
+  if (used) await rotate();
+  if (inflight) await inflight;
+  await out.close();
+  report(t);
+}

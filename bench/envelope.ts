@@ -1,0 +1,172 @@
+// npm run bench:envelope — envelope encryption throughput and peak memory: edgekms/envelope (node:crypto
+// AES, and the WASM core's AES for comparison) and the `edgekms` CLI against the AWS Encryption SDK for
+// JavaScript (@aws-crypto/client-node), 1 GiB encrypt and decrypt, suites 0x0478 and 0x0578, the same
+// frame length, KMS keyrings on the same server (npm run serve's, in memory). Each run is its own
+// process (bench/envelope-child.mjs; for the CLI rows, the CLI), streaming file to file on tmpfs (/dev/shm when present), timed from the first byte to the
+// last (one GenerateDataKey or Decrypt call to the server included); its peak resident set is the
+// process's getrusage ru_maxrss. Prints Markdown tables.
+//   BENCH_MIB (default 1024), BENCH_FRAMES (default 4096,65536), BENCH_SMALL_MIB (default 128: the
+//   input size of the memory-flatness rows), BENCH_IMPLS (default ours,wasm,cli,esdk).
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { table } from "./harness.ts";
+import { BENCH_VARS as VARS, freePort } from "./wrk.ts";
+
+/** One run in its own process: plain JavaScript, so that no TypeScript stripping (amaro) weighs on its memory. */
+const CHILD = fileURLToPath(new URL("./envelope-child.mjs", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLI = join(ROOT, "dist/cli/edgekms.js");
+const CREDS = { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY };
+type Impl = "ours" | "wasm" | "cli" | "esdk";
+type Op = "encrypt" | "decrypt";
+interface Result { seconds: number; bytes: number; maxRssKB: number }
+
+const IMPL_NAMES: Record<Impl, string> = {
+  ours: "edgekms/envelope (node:crypto)",
+  wasm: "edgekms/envelope (WASM AES)",
+  cli: "edgekms CLI",
+  esdk: "@aws-crypto/client-node 5.0.2",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, cmd, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    p.stdout.on("data", (b) => (out += b));
+    p.stderr.on("data", (b) => (err += b));
+    p.on("error", reject);
+    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd.slice(0, 4).join(" ")} exited ${code}: ${err.slice(0, 2000)}`))));
+  });
+}
+
+async function runOne(impl: Impl, op: Op, suite: number, frame: number, url: string, keyArn: string, input: string, output: string): Promise<Result> {
+  rmSync(output, { force: true });
+  if (impl !== "cli") {
+    const env = { ...process.env, BENCH_ACCESS_KEY_ID: CREDS.accessKeyId, BENCH_SECRET_ACCESS_KEY: CREDS.secretAccessKey };
+    return JSON.parse(await run([CHILD, impl, op, String(suite), String(frame), url, keyArn, input, output], env));
+  }
+  // The CLI: wall time of the process (start-up included), peak RSS from a preloaded exit hook.
+  const rss = join(mkdtempSync(join(tmpdir(), "edgekms-bench-rss-")), "kb");
+  const preload = `data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>writeFileSync(${JSON.stringify(rss)},String(process.resourceUsage().maxRSS)))`;
+  const args = op === "encrypt"
+    ? ["encrypt", "-i", input, "-o", output, "-w", `key=${keyArn}`, "--algorithm", `0x${suite.toString(16).padStart(4, "0")}`, "--frame-length", String(frame)]
+    : ["decrypt", "-i", input, "-o", output, "-w", `key=${keyArn}`];
+  const t = performance.now();
+  await run(["--import", preload, CLI, ...args, "-q"], { ...process.env, AWS_ENDPOINT_URL_KMS: url, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, HOME: tmpdir() });
+  const seconds = (performance.now() - t) / 1000;
+  const r = { seconds, bytes: statSync(op === "encrypt" ? input : output).size, maxRssKB: Number(readFileSync(rss, "utf8")) };
+  rmSync(rss, { force: true });
+  return r;
+}
+
+async function makeInput(path: string, bytes: number): Promise<string> {
+  const block = Buffer.alloc(1 << 20);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < block.length; i += 4) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    block.writeInt32LE(x | 0, i);
+  }
+  const h = createHash("sha256");
+  const out = createWriteStream(path);
+  for (let done = 0, i = 0; done < bytes; i++) {
+    block.writeUInt32LE(i, 0); // every MiB differs
+    const chunk = Buffer.from(block.subarray(0, Math.min(block.length, bytes - done)));
+    h.update(chunk);
+    if (!out.write(chunk)) await once(out, "drain");
+    done += chunk.length;
+  }
+  out.end();
+  await once(out, "finish");
+  return h.digest("hex");
+}
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return h.digest("hex");
+}
+
+const mbs = (r: Result) => (r.bytes / 1e6 / r.seconds).toFixed(1);
+const mb = (kb: number) => (kb / 1024).toFixed(0);
+
+async function parent(): Promise<void> {
+  const MIB = Number(process.env.BENCH_MIB ?? 1024);
+  const SMALL_MIB = Number(process.env.BENCH_SMALL_MIB ?? 128);
+  const FRAMES = (process.env.BENCH_FRAMES ?? "4096,65536").split(",").map(Number);
+  const IMPLS = (process.env.BENCH_IMPLS ?? "ours,wasm,cli,esdk").split(",") as Impl[];
+  const SUITES = [0x0478, 0x0578];
+  if (!existsSync(join(ROOT, "dist/envelope/node.js"))) throw new Error("dist/envelope is missing: npm run build first (npm run bench:envelope does)");
+  // @ts-expect-error: plain ESM script without types
+  const { startServer } = await import("../scripts/serve.mjs");
+  const { url, mf } = await startServer({ port: await freePort(), persist: false, vars: VARS });
+  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const dir = mkdtempSync(join(base, "edgekms-bench-envelope-"));
+  try {
+    const { KMSClient, CreateKeyCommand } = await import("@aws-sdk/client-kms");
+    const kms = new KMSClient({ endpoint: url, region: "us-east-1", credentials: CREDS });
+    const keyArn = (await kms.send(new CreateKeyCommand({ Description: "bench envelope" }))).KeyMetadata!.Arn!;
+    const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
+    console.log(`# bench:envelope — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${cpu}, Node ${process.versions.node}, ${MIB} MiB, tmpfs ${base}\n`);
+
+    const rows: string[][] = [];
+    const ratio: string[][] = [];
+    const flat: string[][] = [];
+    const sizes = [MIB, ...(SMALL_MIB && SMALL_MIB !== MIB ? [SMALL_MIB] : [])];
+    for (const size of sizes) {
+      const plain = join(dir, `plain-${size}`);
+      const digest = await makeInput(plain, size * 1048576);
+      for (const frame of size === MIB ? FRAMES : [FRAMES[0]]) {
+        for (const suite of SUITES) {
+          const got = new Map<Impl, { enc: Result; dec: Result }>();
+          for (const impl of IMPLS) {
+            if (size !== MIB && impl !== "ours" && impl !== "esdk") continue;
+            if (impl === "wasm" && frame !== FRAMES[0]) continue; // the WASM path once, at the SDK's default frame
+            const enc = await runOne(impl, "encrypt", suite, frame, url, keyArn, plain, join(dir, "ct"));
+            const dec = await runOne(impl, "decrypt", suite, frame, url, keyArn, join(dir, "ct"), join(dir, "pt"));
+            if ((await sha256(join(dir, "pt"))) !== digest) throw new Error(`${impl} ${hex(suite)}: the decrypted file differs from the input`);
+            rmSync(join(dir, "ct"), { force: true });
+            rmSync(join(dir, "pt"), { force: true });
+            got.set(impl, { enc, dec });
+            process.stderr.write(`${size} MiB ${hex(suite)} frame ${frame} ${impl}: encrypt ${mbs(enc)} MB/s, ${mb(enc.maxRssKB)} MB; decrypt ${mbs(dec)} MB/s, ${mb(dec.maxRssKB)} MB\n`);
+            if (size === MIB) rows.push([hex(suite), String(frame), IMPL_NAMES[impl], mbs(enc), mbs(dec), mb(enc.maxRssKB), mb(dec.maxRssKB)]);
+            else flat.push([hex(suite), IMPL_NAMES[impl], `${size} MiB`, mb(enc.maxRssKB), mb(dec.maxRssKB)]);
+          }
+          const esdk = got.get("esdk");
+          if (size === MIB && esdk) {
+            for (const impl of IMPLS.filter((i) => i !== "esdk" && got.has(i))) {
+              const r = got.get(impl)!;
+              const x = (a: Result, b: Result) => `${((a.bytes / a.seconds) / (b.bytes / b.seconds)).toFixed(2)}×`;
+              ratio.push([hex(suite), String(frame), IMPL_NAMES[impl], x(r.enc, esdk.enc), x(r.dec, esdk.dec)]);
+            }
+          }
+        }
+      }
+      rmSync(plain, { force: true });
+    }
+    console.log(`### ${MIB} MiB, file to file on tmpfs\n`);
+    table(["suite", "frame", "implementation", "encrypt MB/s", "decrypt MB/s", "encrypt peak RSS MB", "decrypt peak RSS MB"], rows);
+    console.log(`\n### Against the AWS Encryption SDK (throughput ratio, same suite and frame)\n`);
+    table(["suite", "frame", "implementation", "encrypt", "decrypt"], ratio);
+    if (flat.length) {
+      console.log(`\n### Peak RSS against input size (frame ${FRAMES[0]}): ${SMALL_MIB} MiB beside the ${MIB} MiB rows above\n`);
+      const big = new Map(rows.filter((r) => r[1] === String(FRAMES[0])).map((r) => [`${r[0]}|${r[2]}`, r]));
+      table(["suite", "implementation", `peak RSS ${SMALL_MIB} MiB enc / dec`, `peak RSS ${MIB} MiB enc / dec`],
+        flat.map((f) => { const b = big.get(`${f[0]}|${f[1]}`); return [f[0], f[1], `${f[3]} / ${f[4]}`, b ? `${b[5]} / ${b[6]}` : "–"]; }));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await mf.dispose();
+  }
+}
+
+const hex = (s: number) => `0x${s.toString(16).padStart(4, "0")}`;
+
+await parent();

@@ -1,0 +1,851 @@
+// `edgekms encrypt` and `edgekms decrypt`: envelope encryption of files, directories and stdin in the
+// AWS Encryption SDK message format, with KMS wrapping keys (docs/envelope.md, "The CLI"). The flags
+// follow the AWS Encryption CLI's (aws-encryption-cli), except that an existing output is never
+// replaced without --overwrite. Every output is written to a temporary file beside it and renamed
+// only after the whole message was processed (for decrypt: every frame and the signature verified),
+// so a failure or an interrupt leaves nothing under the output name.
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { homedir } from "node:os";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import {
+  CachingMaterialsManager, decryptStream, encryptStream, EnvelopeError, MultiKeyring, SUITES,
+  type CommitmentPolicy, type DecryptOptions, type EncryptOptions, type Keyring, type MaterialsManager, type MessageHeader, type SuiteId,
+} from "../envelope/node.js";
+import { KmsKeyring, parseKmsArn } from "../envelope/kms-keyring.js";
+import { kmsClientProvider, type Credentials } from "../envelope/kms-client.js";
+
+export const ENVELOPE_USAGE = `usage: edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN... [options]
+  -i, --input PATH|-                    a file, a directory (with --recursive) or - for stdin
+  -o, --output PATH|-                   a file, a directory (made if missing), or - for stdout
+  -w, --wrapping-keys ATTR=V...         key=ARN|alias|id (repeatable; the first key of the first group generates
+                                        the data key, each other key adds an encrypted data key), region=R (for
+                                        keys without a region), profile=P; decrypt: key=ARN (strict: only these
+                                        keys), or discovery=true [discovery-account=ID...] [discovery-partition=aws]
+  -c, --encryption-context K=V...       encrypt: stored in the header; decrypt: pairs (K=V) or keys (K) the
+                                        message must have
+  --algorithm ID                        0x0478 (default) | 0x0578 (adds an ECDSA P-384 signature) | a suite name;
+                                        version 1 suites only with --commitment-policy forbid-encrypt-allow-decrypt
+  --frame-length N                      plaintext bytes per frame (default 4096)
+  --max-encrypted-data-keys N           encrypt: at most N wrapping keys; decrypt: refuse messages with more
+  --commitment-policy P                 require-encrypt-require-decrypt (default) | require-encrypt-allow-decrypt |
+                                        forbid-encrypt-allow-decrypt
+  --caching max-age=S[,max-messages=N][,max-bytes=N][,capacity=N]   reuse data keys (encrypt and decrypt)
+  -r, -R, --recursive                   encrypt or decrypt every file under the input directory
+  --suffix S                            added to names made in an output directory (default .encrypted / .decrypted)
+  --overwrite                           replace existing outputs (never done without it)
+  --metadata-output FILE|-              one JSON line per file (mode, input, output, header, wrapping keys);
+                                        appended to FILE unless --overwrite-metadata
+  -S, --suppress-metadata               no metadata (the default without --metadata-output)
+  --decrypt-unsigned                    decrypt: refuse signed messages (0x0578, 0x0378, 0x0346, 0x0214)
+  -b, --buffer                          decrypt to stdout: release no plaintext before the whole message verified
+                                        (held in memory); files are always renamed into place only after that
+  -q, --quiet                           no progress bar (shown on stderr when it is a terminal)
+  --endpoint URL|aws                    AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL / the profile's endpoint_url
+                                        (default http://localhost:8787); "aws" = each region's public AWS endpoint;
+                                        {region} in URL is replaced by the key's region
+  --region R, --profile P, --access-key-id, --secret-access-key, --session-token
+                                        else AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                                        AWS_SESSION_TOKEN, then ~/.aws/credentials and ~/.aws/config`;
+
+type Mode = "encrypt" | "decrypt";
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+interface FlagSpec { kind: "string" | "boolean" | "multi"; short?: string[]; only?: Mode }
+const FLAGS: Record<string, FlagSpec> = {
+  input: { kind: "string", short: ["i"] },
+  output: { kind: "string", short: ["o"] },
+  "wrapping-keys": { kind: "multi", short: ["w"] },
+  "encryption-context": { kind: "multi", short: ["c"] },
+  algorithm: { kind: "string", only: "encrypt" },
+  "frame-length": { kind: "string", only: "encrypt" },
+  "max-encrypted-data-keys": { kind: "string" },
+  "commitment-policy": { kind: "string" },
+  caching: { kind: "multi" },
+  recursive: { kind: "boolean", short: ["r", "R"] },
+  suffix: { kind: "string" },
+  overwrite: { kind: "boolean" },
+  "metadata-output": { kind: "string" },
+  "overwrite-metadata": { kind: "boolean" },
+  "suppress-metadata": { kind: "boolean", short: ["S"] },
+  "decrypt-unsigned": { kind: "boolean", only: "decrypt" },
+  buffer: { kind: "boolean", short: ["b"], only: "decrypt" },
+  quiet: { kind: "boolean", short: ["q"] },
+  endpoint: { kind: "string" },
+  region: { kind: "string" },
+  profile: { kind: "string" },
+  "access-key-id": { kind: "string" },
+  "secret-access-key": { kind: "string" },
+  "session-token": { kind: "string" },
+  help: { kind: "boolean", short: ["h"] },
+};
+const SHORT = new Map(Object.entries(FLAGS).flatMap(([name, f]) => (f.short ?? []).map((s) => [s, name] as const)));
+
+interface Args { strings: Map<string, string>; booleans: Set<string>; multi: Map<string, string[][]> }
+
+export function parseEnvelopeArgs(mode: Mode, argv: string[]): Args {
+  const a: Args = { strings: new Map(), booleans: new Set(), multi: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    let name: string | undefined;
+    let inline: string | undefined;
+    if (tok.startsWith("--")) {
+      const eq = tok.indexOf("=");
+      name = eq < 0 ? tok.slice(2) : tok.slice(2, eq);
+      inline = eq < 0 ? undefined : tok.slice(eq + 1);
+    } else if (tok.startsWith("-") && tok.length === 2) {
+      name = SHORT.get(tok[1]);
+      if (!name) throw new UsageError(`unknown option ${tok}`);
+    } else {
+      throw new UsageError(`unexpected argument '${tok}' (values of --wrapping-keys, --encryption-context and --caching follow the flag)`);
+    }
+    const spec = FLAGS[name];
+    if (!spec) throw new UsageError(`unknown option --${name}`);
+    if (spec.only && spec.only !== mode) throw new UsageError(`--${name} is an option of ${spec.only}, not ${mode}`);
+    if (spec.kind === "boolean") {
+      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
+      a.booleans.add(name);
+    } else if (spec.kind === "string") {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (v.startsWith("-") && v !== "-" && inline === undefined && !/^-\d/.test(v))) throw new UsageError(`--${name} needs a value`);
+      if (a.strings.has(name)) throw new UsageError(`--${name} given twice`);
+      a.strings.set(name, v);
+    } else {
+      const values: string[] = inline !== undefined ? [inline] : [];
+      while (i + 1 < argv.length && !argv[i + 1].startsWith("-")) values.push(argv[++i]);
+      if (!values.length) throw new UsageError(`--${name} needs at least one value`);
+      const groups = a.multi.get(name) ?? [];
+      groups.push(values);
+      a.multi.set(name, groups);
+    }
+  }
+  return a;
+}
+
+/** "k=v" into [k, v]; the first "=" splits (values may hold "="). */
+function splitAttr(s: string): [string, string | undefined] {
+  const eq = s.indexOf("=");
+  return eq < 0 ? [s, undefined] : [s.slice(0, eq), s.slice(eq + 1)];
+}
+
+function integer(flag: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${v}'`);
+  return Number(v);
+}
+
+const hex = (id: number) => "0x" + id.toString(16).padStart(4, "0");
+
+export function parseSuite(v: string): SuiteId {
+  const byName = Object.values(SUITES).find((s) => s.name === v.toUpperCase());
+  if (byName) return byName.id;
+  const m = /^(?:0x)?([0-9a-f]{1,4})$/i.exec(v);
+  const id = m ? parseInt(m[1], 16) : NaN;
+  if (!Object.prototype.hasOwnProperty.call(SUITES, id)) {
+    throw new UsageError(`unknown --algorithm '${v}' (${Object.values(SUITES).map((s) => `${hex(s.id)} ${s.name}`).join(", ")})`);
+  }
+  return id as SuiteId;
+}
+
+export function parseCommitmentPolicy(v: string): CommitmentPolicy {
+  const p = v.toUpperCase().replace(/-/g, "_");
+  if (p !== "REQUIRE_ENCRYPT_REQUIRE_DECRYPT" && p !== "REQUIRE_ENCRYPT_ALLOW_DECRYPT" && p !== "FORBID_ENCRYPT_ALLOW_DECRYPT") {
+    throw new UsageError(`--commitment-policy must be require-encrypt-require-decrypt, require-encrypt-allow-decrypt or forbid-encrypt-allow-decrypt, got '${v}'`);
+  }
+  return p;
+}
+
+export interface CachingSettings { maxAgeMs: number; maxMessages?: number; maxBytes?: number; capacity?: number }
+
+/** `max-age=S,max-messages=N,max-bytes=N,capacity=N` (also the AWS Encryption CLI's max_age, max_messages_encrypted, max_bytes_encrypted). */
+export function parseCaching(groups: string[][] | undefined): CachingSettings | undefined {
+  if (!groups) return undefined;
+  const o: Partial<CachingSettings> = {};
+  for (const item of groups.flat().flatMap((x) => x.split(",")).filter(Boolean)) {
+    const [k, v] = splitAttr(item);
+    const key = k.toLowerCase().replace(/_/g, "-");
+    const num = (min: number) => {
+      if (v === undefined || !/^\d+(\.\d+)?$/.test(v) || Number(v) < min) throw new UsageError(`--caching ${k} needs a number ≥ ${min}, got '${v ?? ""}'`);
+      return Number(v);
+    };
+    if (key === "max-age") o.maxAgeMs = Math.round(num(0) * 1000);
+    else if (key === "max-messages" || key === "max-messages-encrypted") o.maxMessages = Math.floor(num(1));
+    else if (key === "max-bytes" || key === "max-bytes-encrypted") o.maxBytes = Math.floor(num(0));
+    else if (key === "capacity") o.capacity = Math.floor(num(1));
+    else throw new UsageError(`unknown --caching attribute '${k}' (max-age, max-messages, max-bytes, capacity)`);
+  }
+  if (!o.maxAgeMs) throw new UsageError("--caching needs max-age=SECONDS (> 0)");
+  return o as CachingSettings;
+}
+
+export interface ContextSettings { pairs: Record<string, string>; keys: string[] }
+
+export function parseContext(mode: Mode, groups: string[][] | undefined): ContextSettings {
+  const c: ContextSettings = { pairs: {}, keys: [] };
+  for (const item of (groups ?? []).flat()) {
+    const [k, v] = splitAttr(item);
+    if (!k) throw new UsageError(`--encryption-context '${item}': empty key`);
+    if (v === undefined) {
+      if (mode === "encrypt") throw new UsageError(`--encryption-context '${item}': encrypt needs key=value`);
+      c.keys.push(k);
+      continue;
+    }
+    if (Object.prototype.hasOwnProperty.call(c.pairs, k) && c.pairs[k] !== v) throw new UsageError(`--encryption-context key '${k}' given twice`);
+    c.pairs[k] = v;
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS settings: flags, then environment variables, then ~/.aws/credentials and ~/.aws/config
+
+interface AwsSettings { endpoint: string; region: string; credentials: Credentials }
+
+/** The sections of an AWS ini file: `[name]` (credentials) or `[profile name]` / `[default]` (config). */
+function readIni(path: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return out;
+  }
+  let section: Record<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+    const h = /^\[\s*(.+?)\s*\]$/.exec(line);
+    if (h) {
+      section = out.get(h[1]) ?? {};
+      out.set(h[1], section);
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (section && eq > 0 && !/^\s/.test(raw)) section[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function profileSettings(profile: string): { credentials?: Credentials; region?: string; endpoint?: string } {
+  const env = process.env;
+  const credFile = readIni(env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), ".aws", "credentials"));
+  const confFile = readIni(env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config"));
+  const conf = confFile.get(profile === "default" ? "default" : `profile ${profile}`) ?? (profile === "default" ? confFile.get("profile default") : undefined) ?? {};
+  const cred = credFile.get(profile) ?? {};
+  const id = cred.aws_access_key_id ?? conf.aws_access_key_id;
+  const secret = cred.aws_secret_access_key ?? conf.aws_secret_access_key;
+  const token = cred.aws_session_token ?? conf.aws_session_token;
+  return {
+    credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } : undefined,
+    region: conf.region,
+    endpoint: conf.endpoint_url,
+  };
+}
+
+function awsSettings(a: Args, profileOverride?: string): AwsSettings {
+  const env = process.env;
+  const explicitProfile = profileOverride ?? a.strings.get("profile");
+  const profile = explicitProfile ?? env.AWS_PROFILE ?? env.AWS_DEFAULT_PROFILE ?? "default";
+  const p = profileSettings(profile);
+  if (explicitProfile && !p.credentials && !a.strings.get("access-key-id")) throw new UsageError(`profile '${explicitProfile}' has no aws_access_key_id / aws_secret_access_key (credential_process, SSO and role profiles are not read)`);
+  const flagId = a.strings.get("access-key-id");
+  const flagSecret = a.strings.get("secret-access-key");
+  if (!!flagId !== !!flagSecret) throw new UsageError("--access-key-id and --secret-access-key go together");
+  const envCreds = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+    : undefined;
+  const flagCreds = flagId && flagSecret ? { accessKeyId: flagId, secretAccessKey: flagSecret, ...(a.strings.get("session-token") ? { sessionToken: a.strings.get("session-token")! } : {}) } : undefined;
+  const credentials = flagCreds ?? (explicitProfile ? p.credentials : envCreds ?? p.credentials);
+  if (!credentials) throw new UsageError("credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, --access-key-id / --secret-access-key, or a profile in ~/.aws/credentials)");
+  return {
+    endpoint: a.strings.get("endpoint") ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? p.endpoint ?? "http://localhost:8787",
+    region: a.strings.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? p.region ?? "us-east-1",
+    credentials,
+  };
+}
+
+function clientFunction(s: AwsSettings, defaultRegion: string) {
+  const endpoint = s.endpoint === "aws" ? undefined : s.endpoint.includes("{region}") ? (r: string) => s.endpoint.replace(/\{region\}/g, r) : s.endpoint;
+  return kmsClientProvider({ endpoint, credentials: s.credentials, defaultRegion, fetch: nodeFetch });
+}
+
+/**
+ * The subset of fetch the KMS client uses (POST a string body, read status and text), on node:http /
+ * node:https: the global fetch (undici) alone adds ~13 MB to the resident set of a short-lived CLI.
+ */
+const nodeFetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+  const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  const body = typeof init?.body === "string" ? init.body : "";
+  return new Promise<Response>((resolveResponse, reject) => {
+    const req = request(url, { method: init?.method ?? "GET", headers: { ...(init?.headers as Record<string, string>), "content-length": String(Buffer.byteLength(body)) }, signal: init?.signal ?? undefined }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (b: Buffer) => parts.push(b));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(parts).toString("utf8");
+        const status = res.statusCode ?? 0;
+        resolveResponse({ ok: status >= 200 && status < 300, status, text: async () => text } as Response);
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}) as typeof fetch;
+
+// ---------------------------------------------------------------------------------------------
+// Keyrings from --wrapping-keys
+
+interface KeyringSetup { keyring: Keyring; description: string[] }
+
+export function buildKeyring(mode: Mode, a: Args): KeyringSetup {
+  const groups = a.multi.get("wrapping-keys");
+  if (!groups?.length) {
+    throw new UsageError(mode === "encrypt" ? "--wrapping-keys key=ARN is required" : "--wrapping-keys is required: key=ARN (strict) or discovery=true");
+  }
+  const rings: KmsKeyring[] = [];
+  const description: string[] = [];
+  for (const group of groups) {
+    const keys: string[] = [];
+    const accounts: string[] = [];
+    let region: string | undefined, profile: string | undefined, discovery: boolean | undefined, partition: string | undefined;
+    for (const item of group) {
+      const [k, v] = splitAttr(item);
+      if (v === undefined || v === "") throw new UsageError(`--wrapping-keys '${item}': expected attribute=value`);
+      switch (k) {
+        case "key": keys.push(v); break;
+        case "region": region = v; break;
+        case "profile": profile = v; break;
+        case "discovery":
+          if (v !== "true" && v !== "false") throw new UsageError(`--wrapping-keys discovery must be true or false, got '${v}'`);
+          discovery = v === "true";
+          break;
+        case "discovery-account": accounts.push(v); break;
+        case "discovery-partition": partition = v; break;
+        default: throw new UsageError(`unknown --wrapping-keys attribute '${k}' (key, region, profile${mode === "decrypt" ? ", discovery, discovery-account, discovery-partition" : ""})`);
+      }
+    }
+    if (mode === "encrypt" && (discovery !== undefined || accounts.length || partition)) throw new UsageError("discovery attributes of --wrapping-keys are for decrypt");
+    if (discovery && keys.length) throw new UsageError("--wrapping-keys: discovery=true takes no key= (one group is either strict or discovery)");
+    if (!discovery && (accounts.length || partition)) throw new UsageError("--wrapping-keys: discovery-account and discovery-partition need discovery=true");
+    if (!discovery && !keys.length) throw new UsageError(`--wrapping-keys '${group.join(" ")}': no key= ${mode === "decrypt" ? "and no discovery=true" : ""}`);
+    if (mode === "decrypt") {
+      for (const k of keys) {
+        const arn = parseKmsArn(k);
+        if (!arn || arn.resourceType !== "key") throw new UsageError(`decrypt in strict mode needs key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID), as a message names its keys by ARN; got '${k}'`);
+      }
+    }
+    const s = awsSettings(a, profile);
+    const client = clientFunction(s, region ?? s.region);
+    if (discovery) {
+      rings.push(new KmsKeyring({ discovery: true, client, ...(accounts.length ? { discoveryFilter: { partition: partition ?? "aws", accountIds: accounts } } : {}) }));
+      description.push(accounts.length ? `discovery (${partition ?? "aws"}: ${accounts.join(", ")})` : "discovery");
+    } else {
+      const [first, ...rest] = keys;
+      rings.push(mode === "encrypt" && rings.length === 0 ? new KmsKeyring({ generatorKeyId: first, keyIds: rest, client }) : new KmsKeyring({ keyIds: keys, client }));
+      description.push(...keys);
+    }
+  }
+  if (mode === "decrypt" && rings.some((r) => r.discovery) && rings.some((r) => !r.discovery)) {
+    throw new UsageError("--wrapping-keys: use either strict keys (key=ARN) or discovery=true, not both");
+  }
+  const keyring = rings.length === 1 ? rings[0] : mode === "encrypt" ? new MultiKeyring({ generator: rings[0], children: rings.slice(1) }) : new MultiKeyring({ children: rings });
+  return { keyring, description };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: (input, output) pairs
+
+interface Job { input: string; output: string; size?: number; mode?: number }
+
+const TMP_TAG = ".edgekms-partial";
+
+function walk(dir: string, skip: string | undefined, out: string[]): void {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (skip && (p === skip || p.startsWith(skip + sep))) continue;
+    const st = lstatSync(p);
+    if (st.isDirectory()) walk(p, skip, out);
+    else if (st.isFile() && !name.endsWith(TMP_TAG)) out.push(p);
+  }
+}
+
+export function planJobs(mode: Mode, a: Args): Job[] {
+  const input = a.strings.get("input");
+  const output = a.strings.get("output");
+  if (!input) throw new UsageError("--input is required (a file, a directory with --recursive, or - for stdin)");
+  if (!output) throw new UsageError("--output is required (a file, a directory, or - for stdout)");
+  const suffix = a.strings.get("suffix") ?? (mode === "encrypt" ? ".encrypted" : ".decrypted");
+  if (input === "-") {
+    if (output !== "-" && existsSync(output) && statSync(output).isDirectory()) throw new UsageError("with --input -, --output must be a file or -, not a directory");
+    return [{ input, output }];
+  }
+  if (!existsSync(input)) throw new UsageError(`input not found: ${input}`);
+  const st = statSync(input);
+  if (st.isDirectory()) {
+    if (!a.booleans.has("recursive")) throw new UsageError(`${input} is a directory: add --recursive`);
+    if (output === "-") throw new UsageError("a directory input needs a directory --output, not -");
+    if (existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`--output ${output} is a file; a directory input needs a directory`);
+    const inAbs = realpathSync(input);
+    const outAbs = existsSync(output) ? realpathSync(output) : resolve(output);
+    const files: string[] = [];
+    walk(inAbs, outAbs === inAbs ? undefined : outAbs, files);
+    return files.map((f) => {
+      const s = statSync(f);
+      return { input: f, output: join(outAbs, relative(inAbs, f) + suffix), size: s.size, mode: s.mode & 0o777 };
+    });
+  }
+  if (!st.isFile()) throw new UsageError(`input is not a regular file: ${input}`);
+  const job: Job = { input, output, size: st.size, mode: st.mode & 0o777 };
+  if (output !== "-" && existsSync(output) && statSync(output).isDirectory()) job.output = join(output, basename(input) + suffix);
+  if (job.output !== "-" && existsSync(job.output) && realpathSync(job.output) === realpathSync(input)) throw new UsageError(`the output ${job.output} is the input`);
+  return [job];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: a temporary file beside the output, renamed (or linked, so as not to replace) at the end
+
+const partials = new Set<string>();
+let signalsHooked = false;
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(sig, () => {
+      for (const p of partials) {
+        try {
+          unlinkSync(p);
+        } catch {
+          /* already gone */
+        }
+      }
+      process.stderr.write(`\nedgekms: interrupted (${sig}); partial outputs removed\n`);
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
+interface Sink { write(chunk: Uint8Array): Promise<void>; finish(): Promise<void>; discard(): Promise<void> }
+
+const SINK_BUFFER = 1 << 20;
+
+/**
+ * Coalesces the stream's chunks (a batch of frames each) into 1 MiB blocks, written one at a time
+ * while the other block fills: the output's I/O overlaps the cryptography.
+ */
+class BlockWriter {
+  private readonly bufs = [new Uint8Array(SINK_BUFFER), new Uint8Array(SINK_BUFFER)];
+  private cur = 0;
+  private used = 0;
+  private inflight: Promise<void> | undefined;
+  constructor(private readonly flushFn: (b: Uint8Array) => Promise<void>) {}
+  async write(chunk: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, SINK_BUFFER - this.used);
+      this.bufs[this.cur].set(chunk.subarray(off, off + n), this.used);
+      this.used += n;
+      off += n;
+      if (this.used === SINK_BUFFER) await this.rotate();
+    }
+  }
+  /** Starts writing the current block once the previous write finished (its buffer is the next one). */
+  private async rotate(): Promise<void> {
+    const block = this.bufs[this.cur].subarray(0, this.used);
+    await this.settle();
+    const p = this.flushFn(block);
+    p.catch(() => undefined); // awaited by the next rotate() or flush()
+    this.inflight = p;
+    this.cur ^= 1;
+    this.used = 0;
+  }
+  private async settle(): Promise<void> {
+    const p = this.inflight;
+    this.inflight = undefined;
+    if (p) await p;
+  }
+  /** Writes what is buffered and waits for every write. */
+  async flush(): Promise<void> {
+    if (this.used) await this.rotate();
+    await this.settle();
+  }
+  /** Zeroes the blocks (they held plaintext on decrypt), after any write in flight. */
+  async wipe(): Promise<void> {
+    await this.settle().catch(() => undefined);
+    for (const b of this.bufs) b.fill(0);
+    this.used = 0;
+  }
+}
+
+class FileSink implements Sink {
+  private constructor(private fh: FileHandle | undefined, private readonly tmp: string, private readonly target: string, private readonly overwrite: boolean, private readonly mode: number, private readonly block: BlockWriter) {}
+
+  static async create(target: string, overwrite: boolean, mode: number): Promise<FileSink> {
+    const dir = dirname(resolve(target));
+    const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString("hex")}${TMP_TAG}`);
+    hookSignals();
+    partials.add(tmp);
+    const fh = await open(tmp, "wx", 0o600);
+    let sink: FileSink | undefined = undefined;
+    const block = new BlockWriter(async (b) => {
+      let off = 0;
+      while (off < b.length) off += (await sink!.fh!.write(b, off, b.length - off)).bytesWritten;
+    });
+    sink = new FileSink(fh, tmp, target, overwrite, mode, block);
+    return sink;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.block.write(chunk);
+  }
+
+  async finish(): Promise<void> {
+    await this.block.flush();
+    await this.block.wipe();
+    await this.fh!.sync();
+    await this.fh!.chmod(this.mode);
+    await this.fh!.close();
+    this.fh = undefined;
+    if (this.overwrite) {
+      renameSync(this.tmp, this.target);
+    } else {
+      // link() fails if the name exists: an output that appeared meanwhile is not replaced either.
+      try {
+        linkSync(this.tmp, this.target);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") throw new Error(`output exists: ${this.target} (add --overwrite to replace it)`);
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw e;
+        if (existsSync(this.target)) throw new Error(`output exists: ${this.target} (add --overwrite to replace it)`);
+        renameSync(this.tmp, this.target);
+      }
+      if (existsSync(this.tmp)) unlinkSync(this.tmp);
+    }
+    partials.delete(this.tmp);
+  }
+
+  async discard(): Promise<void> {
+    await this.block.wipe();
+    if (this.fh) await this.fh.close().catch(() => undefined);
+    this.fh = undefined;
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      /* never made or already gone */
+    }
+    partials.delete(this.tmp);
+  }
+}
+
+/** Writes to stdout with back-pressure; with `hold`, keeps everything until finish(). */
+class StdoutSink implements Sink {
+  private held: Uint8Array[] = [];
+  private readonly block = new BlockWriter((b) => new Promise<void>((resolveWrite, reject) => {
+    process.stdout.write(b, (err) => (err ? reject(err) : resolveWrite()));
+  }));
+  constructor(private readonly hold: boolean) {}
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.hold) this.held.push(Uint8Array.from(chunk));
+    else await this.block.write(chunk);
+  }
+  async finish(): Promise<void> {
+    if (this.hold) {
+      for (const c of this.held) {
+        await this.block.write(c);
+        c.fill(0);
+      }
+      this.held = [];
+    }
+    await this.block.flush();
+    await this.block.wipe();
+  }
+  async discard(): Promise<void> {
+    for (const c of this.held) c.fill(0);
+    this.held = [];
+    await this.block.wipe();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress on stderr (a terminal only)
+
+class Progress {
+  private done = 0;
+  private last = 0;
+  private readonly start = Date.now();
+  constructor(private readonly label: string, private readonly total: number | undefined, private readonly on: boolean) {}
+  add(n: number): void {
+    this.done += n;
+    const now = Date.now();
+    if (this.on && now - this.last >= 100) {
+      this.last = now;
+      this.draw();
+    }
+  }
+  private draw(): void {
+    const mib = (n: number) => (n / 1048576).toFixed(1);
+    const secs = Math.max(0.001, (Date.now() - this.start) / 1000);
+    const rate = `${mib(this.done / secs)} MiB/s`;
+    const cols = process.stderr.columns || 80;
+    let line: string;
+    if (this.total) {
+      const frac = Math.min(1, this.done / this.total);
+      const tail = ` ${(frac * 100).toFixed(0).padStart(3)}% ${mib(this.done)}/${mib(this.total)} MiB ${rate}`;
+      const name = this.label.length > 30 ? "…" + this.label.slice(-29) : this.label;
+      const width = Math.max(10, cols - name.length - tail.length - 4);
+      const fill = Math.round(frac * width);
+      line = `${name} [${"#".repeat(fill)}${"-".repeat(width - fill)}]${tail}`;
+    } else {
+      line = `${this.label} ${mib(this.done)} MiB ${rate}`;
+    }
+    process.stderr.write(`\r${line.slice(0, cols - 1)}\x1b[K`);
+  }
+  end(): void {
+    if (this.on && this.last) process.stderr.write("\r\x1b[K");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One message
+
+interface Options {
+  mode: Mode;
+  materials: MaterialsManager | undefined;
+  keyring: Keyring;
+  encrypt: Pick<EncryptOptions, "suite" | "frameLength" | "maxEncryptedDataKeys" | "commitmentPolicy" | "encryptionContext">;
+  decrypt: Pick<DecryptOptions, "maxEncryptedDataKeys" | "commitmentPolicy" | "requiredEncryptionContext" | "requiredEncryptionContextKeys">;
+  decryptUnsigned: boolean;
+  overwrite: boolean;
+  buffer: boolean;
+  progress: boolean;
+}
+
+const READ_CHUNK = 1 << 18;
+
+/**
+ * Frees a chunk the stream handed over, once the sink copied it: zeroed first when it is plaintext,
+ * then its ArrayBuffer detached (transfer(0)), which releases the memory at once instead of at the
+ * next full garbage collection — chunks that waited in the stream's queue were promoted to the old
+ * generation, and ~40 MB of them would otherwise accumulate between collections. A chunk read from
+ * a stream belongs to the reader; only the large ones (batches of frames, each in a buffer of its
+ * own that it starts) are detached.
+ */
+function release(chunk: Uint8Array, plaintext: boolean): void {
+  if (plaintext) chunk.fill(0);
+  const buf = chunk.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
+  if (chunk.byteOffset === 0 && chunk.byteLength >= 16384 && typeof buf.transfer === "function" && !(buf instanceof SharedArrayBuffer)) buf.transfer(0);
+}
+
+/** The object without its undefined properties (options left out take the library's defaults). */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Feeds the input to the writer. A file is read into two buffers used in turn (the next read
+ * overlaps the processing of the previous chunk, and a buffer is reused only after the stream has
+ * consumed it), so that streaming makes no garbage per chunk: freed buffers would otherwise pile up
+ * until the next full garbage collection and inflate the resident memory.
+ */
+async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, stop: () => boolean, count: (n: number) => void): Promise<void> {
+  if (job.input === "-") {
+    for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+      if (stop()) return;
+      await writer.ready;
+      count(chunk.length);
+      writer.write(chunk).catch(() => undefined); // a failure surfaces through ready/close and the readable
+    }
+    return;
+  }
+  const fh = await open(job.input, "r");
+  try {
+    const bufs = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+    let pending: Promise<void> | undefined;
+    for (let i = 0; ; i ^= 1) {
+      const { bytesRead } = await fh.read(bufs[i], 0, READ_CHUNK, null);
+      if (pending) await pending; // the other buffer is free again
+      pending = undefined;
+      if (bytesRead === 0 || stop()) return;
+      count(bytesRead);
+      pending = writer.write(bufs[i].subarray(0, bytesRead));
+      pending.catch(() => undefined); // awaited after the next read; not an unhandled rejection meanwhile
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function runJob(job: Job, o: Options): Promise<{ header: MessageHeader; bytesIn: number; bytesOut: number }> {
+  if (job.output !== "-" && !o.overwrite && existsSync(job.output)) throw new Error(`output exists: ${job.output} (add --overwrite to replace it)`);
+  if (job.output !== "-") mkdirSync(dirname(resolve(job.output)), { recursive: true });
+  // The output first: no KMS call is made for an output that cannot be created.
+  const sink: Sink = job.output === "-" ? new StdoutSink(o.buffer) : await FileSink.create(job.output, o.overwrite, job.mode ?? (0o666 & ~process.umask()));
+  const keys = o.materials ? { materials: o.materials } : { keyring: o.keyring };
+  let stream: ReturnType<typeof encryptStream>;
+  try {
+    stream = o.mode === "encrypt"
+      ? encryptStream(defined({ ...keys, ...o.encrypt, plaintextLength: job.size }))
+      : decryptStream(defined({ ...keys, ...o.decrypt }));
+  } catch (e) {
+    await sink.discard();
+    throw e;
+  }
+  stream.header.catch(() => undefined); // observed below; never an unhandled rejection
+  const progress = new Progress(job.input === "-" ? "stdin" : relative(process.cwd(), job.input) || job.input, job.size, o.progress);
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  let firstError: unknown;
+  let bytesIn = 0, bytesOut = 0;
+  const failWith = (e: unknown) => {
+    if (firstError === undefined) firstError = e;
+    reader.cancel(e).catch(() => undefined);
+    writer.abort(e).catch(() => undefined);
+  };
+  const writing = (async () => {
+    await feed(job, writer, () => firstError !== undefined, (n) => {
+      bytesIn += n;
+      progress.add(n);
+    });
+    if (firstError === undefined) await writer.close();
+  })();
+  const reading = (async () => {
+    const header = await stream.header;
+    if (o.mode === "decrypt" && o.decryptUnsigned && SUITES[header.suite].signature) {
+      throw new EnvelopeError("INVALID_ARGUMENT", `--decrypt-unsigned: the message is signed (suite ${hex(header.suite)} ${SUITES[header.suite].name})`);
+    }
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytesOut += value.length;
+      await sink.write(value);
+      release(value, o.mode === "decrypt");
+    }
+    return header;
+  })();
+  const [, header] = await Promise.all([writing.catch(failWith), reading.catch(failWith)]);
+  progress.end();
+  if (firstError !== undefined) {
+    await sink.discard();
+    throw firstError;
+  }
+  try {
+    await sink.finish();
+  } catch (e) {
+    await sink.discard();
+    throw e;
+  }
+  return { header: header as MessageHeader, bytesIn, bytesOut };
+}
+
+function metadataLine(mode: Mode, job: Job, header: MessageHeader, bytesIn: number, bytesOut: number): string {
+  const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+  const suite = SUITES[header.suite];
+  return JSON.stringify({
+    mode,
+    input: job.input === "-" ? "-" : resolve(job.input),
+    output: job.output === "-" ? "-" : resolve(job.output),
+    header: {
+      version: header.version,
+      algorithm: suite.name,
+      algorithm_id: hex(header.suite),
+      message_id: b64(header.messageId),
+      encryption_context: header.encryptionContext,
+      encrypted_data_keys: header.encryptedDataKeys.map((k) => ({ key_provider: { provider_id: k.providerId, key_info: k.providerInfo }, encrypted_data_key: b64(k.ciphertext) })),
+      content_type: header.contentType,
+      frame_length: header.frameLength,
+    },
+    wrapping_keys: header.encryptedDataKeys.filter((k) => k.providerId === "aws-kms").map((k) => k.providerInfo),
+    bytes_in: bytesIn,
+    bytes_out: bytesOut,
+  }) + "\n";
+}
+
+export async function envelopeCommand(mode: Mode, argv: string[]): Promise<number> {
+  let a: Args;
+  let jobs: Job[];
+  let opts: Options;
+  let metaFd: number | "stdout" | undefined;
+  try {
+    a = parseEnvelopeArgs(mode, argv);
+    if (a.booleans.has("help")) {
+      console.log(ENVELOPE_USAGE);
+      return 0;
+    }
+    jobs = planJobs(mode, a);
+    const policy = a.strings.has("commitment-policy") ? parseCommitmentPolicy(a.strings.get("commitment-policy")!) : undefined;
+    const ctx = parseContext(mode, a.multi.get("encryption-context"));
+    const maxEdks = integer("max-encrypted-data-keys", a.strings.get("max-encrypted-data-keys"), 1, 65535);
+    const { keyring } = buildKeyring(mode, a);
+    const caching = parseCaching(a.multi.get("caching"));
+    const meta = a.strings.get("metadata-output");
+    if (meta && a.booleans.has("suppress-metadata")) throw new UsageError("--metadata-output and --suppress-metadata exclude each other");
+    if (meta === "-" && jobs.some((j) => j.output === "-")) throw new UsageError("--metadata-output - and --output - would both write to stdout");
+    opts = {
+      mode,
+      keyring,
+      materials: caching ? new CachingMaterialsManager({ keyring, ...caching }) : undefined,
+      encrypt: {
+        suite: a.strings.has("algorithm") ? parseSuite(a.strings.get("algorithm")!) : undefined,
+        frameLength: integer("frame-length", a.strings.get("frame-length"), 1, 2 ** 32 - 1),
+        maxEncryptedDataKeys: maxEdks,
+        commitmentPolicy: policy,
+        encryptionContext: ctx.pairs,
+      },
+      decrypt: {
+        maxEncryptedDataKeys: maxEdks,
+        commitmentPolicy: policy,
+        requiredEncryptionContext: ctx.pairs,
+        requiredEncryptionContextKeys: ctx.keys,
+      },
+      decryptUnsigned: a.booleans.has("decrypt-unsigned"),
+      overwrite: a.booleans.has("overwrite"),
+      buffer: a.booleans.has("buffer"),
+      progress: !a.booleans.has("quiet") && !!process.stderr.isTTY,
+    };
+    if (opts.buffer && !jobs.some((j) => j.output === "-")) throw new UsageError("--buffer is for decrypting to stdout (files are renamed into place only after the whole message verified)");
+    if (meta === "-") metaFd = "stdout";
+    else if (meta) {
+      mkdirSync(dirname(resolve(meta)), { recursive: true });
+      metaFd = openSync(meta, a.booleans.has("overwrite-metadata") ? "w" : "a", 0o644);
+    }
+    if (!opts.overwrite) {
+      const existing = jobs.filter((j) => j.output !== "-" && existsSync(j.output)).map((j) => j.output);
+      if (existing.length) throw new UsageError(`output exists: ${existing.slice(0, 5).join(", ")}${existing.length > 5 ? ` and ${existing.length - 5} more` : ""} (add --overwrite to replace)`);
+    }
+    if (!jobs.length) process.stderr.write(`edgekms: no files under ${a.strings.get("input")}\n`);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof EnvelopeError) {
+      console.error(`edgekms ${mode}: ${e.message}`);
+      if (e instanceof UsageError) console.error("(edgekms encrypt --help lists the options)");
+      return 2;
+    }
+    throw e;
+  }
+  let failures = 0;
+  try {
+    for (const job of jobs) {
+      try {
+        const r = await runJob(job, opts);
+        if (metaFd !== undefined) {
+          const line = metadataLine(mode, job, r.header, r.bytesIn, r.bytesOut);
+          if (metaFd === "stdout") process.stdout.write(line);
+          else writeSync(metaFd, line);
+        }
+      } catch (e) {
+        failures++;
+        const err = e as Error & { code?: string };
+        const where = job.input === "-" ? "stdin" : job.input;
+        process.stderr.write(`edgekms ${mode}: ${where}: ${err.message}${job.output !== "-" ? " (no output written)" : " (output incomplete)"}\n`);
+      }
+    }
+  } finally {
+    if (typeof metaFd === "number") closeSync(metaFd);
+  }
+  return failures ? 1 : 0;
+}
