@@ -22,6 +22,11 @@ export function kmsClient(region = "us-east-1", credentials: { accessKeyId: stri
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     maxAttempts: 1,
   });
+  return rememberSecrets(client);
+}
+
+/** Makes an SDK client remember every plaintext it sends or receives (for the audit scan). */
+export function rememberSecrets<C extends { middlewareStack: KMSClient["middlewareStack"] }>(client: C): C {
   client.middlewareStack.add(
     (next) => async (args) => {
       const input = args.input as { Plaintext?: Uint8Array };

@@ -6,8 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as K from "@aws-sdk/client-kms";
-import { E2E, kmsClient } from "./client.js";
-import { remember } from "./secrets.js";
+import { E2E, kmsClient, rememberSecrets } from "./client.js";
 
 export const CLI = new URL("../../dist/cli/edgekms.js", import.meta.url).pathname;
 
@@ -98,19 +97,7 @@ export async function newKeyArn(region = "us-east-1", description = "envelope e2
  * for the suite's audit scan, as test/e2e/client.ts does.
  */
 export function esdkKmsClient(region: string): K.KMS {
-  const client = new K.KMS({ endpoint: inject("kmsEndpoint"), region, credentials: { accessKeyId: E2E.accessKeyId, secretAccessKey: E2E.secretAccessKey }, maxAttempts: 1 });
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const input = args.input as { Plaintext?: Uint8Array };
-      if (input.Plaintext) remember(input.Plaintext);
-      const result = await next(args);
-      const output = result.output as { Plaintext?: Uint8Array };
-      if (output.Plaintext) remember(output.Plaintext);
-      return result;
-    },
-    { step: "initialize", name: "rememberSecrets" },
-  );
-  return client;
+  return rememberSecrets(new K.KMS({ endpoint: inject("kmsEndpoint"), region, credentials: { accessKeyId: E2E.accessKeyId, secretAccessKey: E2E.secretAccessKey }, maxAttempts: 1 }));
 }
 
 /** Deterministic bytes that do not compress (xorshift), so sizes and frames are realistic. */
