@@ -186,7 +186,8 @@ export function parseCaching(groups: string[][] | undefined): CachingSettings | 
 export interface ContextSettings { pairs: Record<string, string>; keys: string[] }
 
 export function parseContext(mode: Mode, groups: string[][] | undefined): ContextSettings {
-  const c: ContextSettings = { pairs: {}, keys: [] };
+  // No prototype: "__proto__" is an ordinary key (-c __proto__=x must be stored and required).
+  const c: ContextSettings = { pairs: Object.create(null) as Record<string, string>, keys: [] };
   for (const item of (groups ?? []).flat()) {
     const [k, v] = splitAttr(item);
     if (!k) throw new UsageError(`--encryption-context '${item}': empty key`);

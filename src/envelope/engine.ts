@@ -26,7 +26,12 @@ const FRAME_OVERHEAD = 4 + IV_LENGTH + TAG_LENGTH;
 const FINAL_HEADER = 4 + 4 + IV_LENGTH + 4;
 const DEFAULT_MAX_NON_FRAMED = 64 * 1024 * 1024;
 /** A header is buffered whole before it is parsed; the format allows ~13 GB, real ones are KBs. */
-const MAX_HEADER = 64 * 1024 * 1024;
+/**
+ * The largest header accepted. It is unauthenticated and parsed again as its bytes arrive, so
+ * its cost grows with the square of its size: 64 MiB took 14 s and 0.5 GB (attack review).
+ * 4 MiB still holds thousands of encrypted data keys.
+ */
+const MAX_HEADER = 4 * 1024 * 1024;
 
 function positiveInt(v: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;

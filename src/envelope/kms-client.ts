@@ -211,6 +211,8 @@ export function kmsClientProvider(o: KmsClientProviderOptions): (region: string)
   return (region: string) => {
     const r = region || o.defaultRegion;
     if (!r) throw new KmsError("ConfigurationError", "the key identifier names no region and no default region is configured");
+    // The region picks the endpoint (and is part of an endpoint template): never anything but a region name.
+    if (!/^([a-z]+-){2,3}\d+$/.test(r)) throw new KmsError("ConfigurationError", `not a region name: '${r}'`);
     const endpoint = typeof o.endpoint === "function" ? o.endpoint(r) : o.endpoint ?? defaultKmsEndpoint(r);
     const id = `${endpoint}\n${r}`;
     let c = clients.get(id);

@@ -35,6 +35,12 @@ export interface KmsKeyringOptions {
 export interface KmsArn { partition: string; region: string; accountId: string; resourceType: "key" | "alias"; resourceId: string }
 
 /** Parses `arn:<partition>:kms:<region>:<account>:key/<id>` or `…:alias/<name>`; undefined if it is not one. */
+const PARTITION = /^aws(-[a-z]+)*$/;
+/** AWS region names (https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html: ^([a-z]+-){2,3}\d+$). */
+export const REGION = /^([a-z]+-){2,3}\d+$/;
+const ACCOUNT = /^\d{12}$/;
+const RESOURCE_ID = /^[a-zA-Z0-9:/_-]+$/;
+
 export function parseKmsArn(arn: string): KmsArn | undefined {
   const parts = arn.split(":");
   if (parts.length !== 6) return undefined;
@@ -42,7 +48,10 @@ export function parseKmsArn(arn: string): KmsArn | undefined {
   const slash = resource.indexOf("/");
   const type = resource.slice(0, slash);
   const id = resource.slice(slash + 1);
-  if (lit !== "arn" || !partition || service !== "kms" || !region || !accountId || slash < 0 || (type !== "key" && type !== "alias") || !id) return undefined;
+  if (lit !== "arn" || service !== "kms" || slash < 0 || (type !== "key" && type !== "alias")) return undefined;
+  // Every part checked: the region picks the KMS endpoint a request (and its credentials) goes
+  // to, and a message names its keys, so "x@attacker.invalid#" must never become a host.
+  if (!PARTITION.test(partition!) || !REGION.test(region!) || !ACCOUNT.test(accountId!) || !RESOURCE_ID.test(id)) return undefined;
   return { partition, region, accountId, resourceType: type, resourceId: id };
 }
 
