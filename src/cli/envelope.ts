@@ -326,7 +326,10 @@ export function buildKeyring(mode: Mode, a: Args): KeyringSetup {
           if (v !== "true" && v !== "false") throw new UsageError(`--wrapping-keys discovery must be true or false, got '${v}'`);
           discovery = v === "true";
           break;
-        case "discovery-account": accounts.push(v); break;
+        case "discovery-account":
+          if (!/^\d{12}$/.test(v)) throw new UsageError(`--wrapping-keys discovery-account=${v}: an account ID is 12 digits`);
+          accounts.push(v);
+          break;
         case "discovery-partition": partition = v; break;
         default: throw new UsageError(`unknown --wrapping-keys attribute '${k}' (key, region, profile${mode === "decrypt" ? ", discovery, discovery-account, discovery-partition" : ""})`);
       }
@@ -402,6 +405,8 @@ export function planJobs(mode: Mode, a: Args): Job[] {
     });
   }
   if (!st.isFile()) throw new UsageError(`input is not a regular file: ${input}`);
+  // An output ending in "/" names a directory: made if missing (as the docs say), before any KMS call.
+  if (output !== "-" && /[\\/]$/.test(output) && !existsSync(output)) mkdirSync(output, { recursive: true });
   const job: Job = { input, output, size: st.size, mode: st.mode & 0o777 };
   if (output !== "-" && existsSync(output) && statSync(output).isDirectory()) job.output = join(output, basename(input) + suffix);
   if (job.output !== "-" && existsSync(job.output) && realpathSync(job.output) === realpathSync(input)) throw new UsageError(`the output ${job.output} is the input`);
@@ -823,7 +828,7 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
   } catch (e) {
     if (e instanceof UsageError || e instanceof EnvelopeError) {
       console.error(`edgekms ${mode}: ${e.message}`);
-      if (e instanceof UsageError) console.error("(edgekms encrypt --help lists the options)");
+      if (e instanceof UsageError) console.error(`(edgekms ${mode} --help lists the options)`);
       return 2;
     }
     throw e;

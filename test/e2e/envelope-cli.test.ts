@@ -55,6 +55,18 @@ describe("edgekms encrypt / decrypt: files and directories", () => {
     expect(readdirSync(suffixed)).toEqual(["plain.bin.edk"]);
   });
 
+  it("an output ending in / that does not exist yet is a directory, made before any KMS call; a bad discovery account is a usage error", () => {
+    const input = plainFile(3000);
+    const out = join(tempDir(), "not-yet", "out") + "/";
+    const r = edgekms(["encrypt", "-i", input, "-o", out, "-w", `key=${a}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out)).toEqual(["plain.bin.encrypted"]);
+    const bad = edgekms(["decrypt", "-i", join(out, "plain.bin.encrypted"), "-o", join(tempDir(), "x"), "-w", "discovery=true", "discovery-account=92881935597"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("12 digits");
+    expect(bad.stderr).toContain("edgekms decrypt --help");
+  });
+
   it("--recursive mirrors a tree (empty files and nested directories too), and back; a directory needs --recursive", () => {
     const src = tempDir();
     mkdirp(join(src, "sub", "deeper"));
@@ -404,7 +416,7 @@ describe("terminal, profiles and bad flags", () => {
       [["encrypt", "-i", input, "-o", out, "-w", `key=${a}`, "--bogus"], /unknown option --bogus/],
       [["encrypt", "-i", input, "-o", out, "-w", `key=${a}`, "--buffer"], /--buffer is an option of decrypt/],
       [["decrypt", "-i", input, "-o", out, "-w", `key=${a}`, "--algorithm", "0x0478"], /--algorithm is an option of encrypt/],
-      [["decrypt", "-i", input, "-o", out, "-w", "discovery-account=1"], /need discovery=true/],
+      [["decrypt", "-i", input, "-o", out, "-w", "discovery-account=111122223333"], /need discovery=true/],
       [["encrypt", "-i", input, "-o", input, "-w", `key=${a}`, "--overwrite"], /is the input/],
       [["encrypt", "-i", input, "-o", out, "-w", `key=${a}`, "--caching", "max-age=1,size=2"], /unknown --caching attribute 'size'/],
     ];
