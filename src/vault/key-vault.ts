@@ -47,6 +47,15 @@ export interface PublicKeyResult { keyArn: string; publicKey: Uint8Array; keySpe
 export interface SharedSecretResult { keyArn: string; sharedSecret: Uint8Array; ciphertext?: Uint8Array }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
 
+/** A key's algorithm lists, made once per spec and usage (they are read on every crypto call). */
+const ALGORITHMS = new Map<string, KeyAlgorithms>();
+function algorithmsOf(spec: string, usage: string): KeyAlgorithms {
+  const id = `${spec} ${usage}`;
+  let a = ALGORITHMS.get(id);
+  if (!a) ALGORITHMS.set(id, (a = keyTypeOf(spec).algorithms(usage)));
+  return a;
+}
+
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const checked = (caller: VaultCaller): Permission | undefined => ("check" in caller.authz ? caller.authz.check : undefined);
 
@@ -423,12 +432,15 @@ export class KeyVault extends DurableObject<Env> {
   /** The algorithm is one of the key's (InvalidKeyUsageException otherwise). */
   private algorithm(rec: KeyRecord, list: keyof KeyAlgorithms, algorithm: string): VaultResult<never> | undefined {
     if (rec.keySpec === "SYMMETRIC_DEFAULT" && algorithm === "SYMMETRIC_DEFAULT") return undefined;
-    const allowed = keyTypeOf(rec.keySpec).algorithms(rec.keyUsage)[list] ?? [];
+    const allowed = algorithmsOf(rec.keySpec, rec.keyUsage)[list] ?? [];
     return allowed.includes(algorithm) ? undefined : fail("InvalidKeyUsage", `Algorithm ${algorithm} is incompatible with key spec ${rec.keySpec}. Its algorithms: ${allowed.join(", ")}.`);
   }
 
   /** The current material of an asymmetric or HMAC key, loaded by its key type. */
   private async loaded(current: KeyRecord): Promise<LoadedKey> {
+    // Loaded once: after that, no root-secret check or promise chain per call.
+    const ready = this.material.ready(current.currentVersion);
+    if (ready) return ready;
     const rec = await this.underCurrentRoot(current);
     const key = await this.material.load(rec, keyTypeOf(rec.keySpec), rec.currentVersion);
     if (!key) throw new Error("current key material missing");

@@ -12,8 +12,14 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 export class MaterialStore {
   private readonly rootKeys = new Map<string, Uint8Array>();
   private readonly plain = new Map<number, Uint8Array>();
-  /** Asymmetric and HMAC material made ready for use, by version. */
+  /** Asymmetric and HMAC material made ready for use, by version (and, once it is, the result). */
   private readonly loaded = new Map<number, Promise<LoadedKey>>();
+  private readonly loadedValue = new Map<number, LoadedKey>();
+
+  /** A version's loaded material if it is ready (the record's root secret was checked when it was loaded). */
+  ready(version: number): LoadedKey | undefined {
+    return this.loadedValue.get(version);
+  }
   /** The record's root check was found to be the current secret's (checked once per vault instance). */
   private verified = false;
 
@@ -91,6 +97,7 @@ export class MaterialStore {
       const m = rec.materials.find((x) => x.version === version)!;
       loaded = type.load(material, rec.keyUsage, m.publicKey);
       this.loaded.set(version, loaded);
+      loaded.then((k) => this.loadedValue.set(version, k), () => {});
       // A failed load is not kept (the next call tries again).
       loaded.catch(() => this.loaded.delete(version));
     }
@@ -118,5 +125,6 @@ export class MaterialStore {
     for (const k of this.plain.values()) k.fill(0);
     this.plain.clear();
     this.loaded.clear();
+    this.loadedValue.clear();
   }
 }
