@@ -25,6 +25,12 @@ const FRAME_OVERHEAD = 4 + IV_LENGTH + TAG_LENGTH;
 /** Final frame header: end marker (4), sequence number (4), IV (12), content length (4). */
 const FINAL_HEADER = 4 + 4 + IV_LENGTH + 4;
 const DEFAULT_MAX_NON_FRAMED = 64 * 1024 * 1024;
+/**
+ * The largest frame decrypt accepts by default. A frame is buffered whole until its tag
+ * verifies, and the message's header chooses its length (up to 2^32 - 1): without a limit, a
+ * message could make the decryptor hold gigabytes (attack review).
+ */
+const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 /** A header is buffered whole before it is parsed; the format allows ~13 GB, real ones are KBs. */
 /**
  * The largest header accepted. It is unauthenticated and parsed again as its bytes arrive, so
@@ -251,6 +257,7 @@ export interface DecryptorOptions {
   required?: Record<string, string>;
   requiredKeys?: string[];
   maxNonFramed: number;
+  maxFrame: number;
   aes: DecryptOptions["aes"] & object;
 }
 
@@ -269,6 +276,7 @@ export function decryptorOptions(o: DecryptOptions): DecryptorOptions {
     required,
     requiredKeys: requiredKeys ? [...requiredKeys] : undefined,
     maxNonFramed: positiveInt(o.maxNonFramedBodyLength, "maxNonFramedBodyLength") ?? DEFAULT_MAX_NON_FRAMED,
+    maxFrame: positiveInt(o.maxFrameLength, "maxFrameLength") ?? DEFAULT_MAX_FRAME,
     aes: o.aes ?? platform().aes,
   };
 }
@@ -354,6 +362,9 @@ export class Decryptor {
     const { suite, header } = p;
     checkDecryptSuite(this.o.policy, suite);
     checkRequiredContext(header.encryptionContext, this.o);
+    if (header.frameLength > this.o.maxFrame) {
+      fail("LIMIT", `the message's frame length ${header.frameLength} exceeds maxFrameLength ${this.o.maxFrame} (a frame is held in memory until its tag verifies)`);
+    }
     const m = await this.o.cmm.decryptMaterials({
       suite: suite.id,
       encryptionContext: { ...header.encryptionContext },

@@ -132,6 +132,8 @@ export interface DecryptOptions {
   requiredEncryptionContextKeys?: string[];
   /** Largest non-framed (version 1, content type 1) body accepted, held in memory to verify before release; default 64 MiB. */
   maxNonFramedBodyLength?: number;
+  /** Largest frame length accepted (a frame is held in memory until its tag verifies); default 64 MiB. */
+  maxFrameLength?: number;
   aes?: AesGcmProvider;
 }
 

@@ -241,6 +241,16 @@ describe("policies", () => {
     }
   });
 
+  it("a frame longer than maxFrameLength (default 64 MiB) is refused before any keyring runs", async () => {
+    const { result } = await encrypt(new Uint8Array(3 << 20).fill(7), { keyring: ring1(), frameLength: 2 << 20 });
+    await expect(decrypt(result, { keyring: ring1(), maxFrameLength: 1 << 20 })).rejects.toMatchObject({ code: "LIMIT", message: expect.stringContaining("maxFrameLength") });
+    expect((await decrypt(result, { keyring: ring1() })).plaintext.length).toBe(3 << 20);
+    // The default: a header that names a 2^32 - 1 frame length.
+    const huge = await encrypt(new Uint8Array(10), { keyring: ring1(), frameLength: 0xffffffff });
+    await expect(decrypt(huge.result, { keyring: ring1() })).rejects.toMatchObject({ code: "LIMIT" });
+    expect((await decrypt(huge.result, { keyring: ring1(), maxFrameLength: 0xffffffff })).plaintext.length).toBe(10);
+  });
+
   it("a header that never ends is refused past 4 MiB instead of being buffered without bound", async () => {
     const p = decryptStream({ keyring: ring1() });
     const reading = (async () => { for await (const _ of p.readable as unknown as AsyncIterable<Uint8Array>) void _; })();
