@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { E2E } from "./client.js";
+import { E2E, awsCliEnv } from "./client.js";
 import { remember } from "./secrets.js";
 
 const AWS = "/usr/bin/aws";
@@ -13,16 +13,7 @@ function aws(...args: string[]): string {
   return execFileSync(AWS, ["--endpoint-url", inject("kmsEndpoint"), "--output", "json", ...args], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH,
-      HOME: tmpdir(),
-      AWS_ACCESS_KEY_ID: E2E.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: E2E.secretAccessKey,
-      AWS_DEFAULT_REGION: "us-east-1",
-      AWS_CONFIG_FILE: "/dev/null",
-      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-      AWS_PAGER: "",
-    },
+    env: awsCliEnv(),
   });
 }
 

@@ -1,5 +1,6 @@
 import { inject } from "vitest";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { tmpdir } from "node:os";
 import { remember } from "./secrets.js";
 
 export const E2E = {
@@ -24,6 +25,18 @@ export function kmsClient(region = "us-east-1", credentials: { accessKeyId: stri
   });
   return rememberSecrets(client);
 }
+
+/** The environment the real AWS CLI runs in: the suite's credentials, no config or credentials files, no pager. */
+export const awsCliEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: tmpdir(),
+  AWS_ACCESS_KEY_ID: E2E.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: E2E.secretAccessKey,
+  AWS_DEFAULT_REGION: "us-east-1",
+  AWS_CONFIG_FILE: "/dev/null",
+  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  AWS_PAGER: "",
+});
 
 /** Makes an SDK client remember every plaintext it sends or receives (for the audit scan). */
 export function rememberSecrets<C extends { middlewareStack: KMSClient["middlewareStack"] }>(client: C): C {

@@ -42,22 +42,13 @@ import { ed25519ph } from "@noble/curves/ed25519.js";
 import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { shake256 } from "@noble/hashes/sha3.js";
-import { E2E, kmsClient } from "./client.js";
+import { E2E, awsCliEnv, kmsClient } from "./client.js";
 import { remember } from "./secrets.js";
 
 const AWS = "/usr/bin/aws";
 const OPENSSL = "/usr/bin/openssl";
 
-const cliEnv = () => ({
-  PATH: process.env.PATH,
-  HOME: tmpdir(),
-  AWS_ACCESS_KEY_ID: E2E.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: E2E.secretAccessKey,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_CONFIG_FILE: "/dev/null",
-  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-  AWS_PAGER: "",
-});
+const cliEnv = awsCliEnv;
 
 /** Runs the AWS CLI; its parsed JSON output. */
 function aws<T = Record<string, unknown>>(...args: string[]): T {

@@ -31,6 +31,7 @@ import { ml_kem1024, ml_kem512, ml_kem768 } from "@noble/post-quantum/ml-kem.js"
 import { adminCall } from "../../src/cli/admin-client.js";
 import { E2E, kmsClient } from "./client.js";
 import { remember } from "./secrets.js";
+import { children, NIST_ALGORITHMS_OID, only, rawPublicKey } from "../support/der.js";
 
 // An account of its own: these tests make a few hundred audit records, which stay out of the
 // bootstrap account whose recent records other files read (`edgekms audit tail --limit`).
@@ -82,38 +83,6 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; status: num
   const e = (await p.then(() => undefined, (err: unknown) => err)) as (Error & { $metadata?: { httpStatusCode?: number } }) | undefined;
   expect(e, "expected the call to fail").toBeInstanceOf(Error);
   return { name: e!.name, status: e!.$metadata?.httpStatusCode };
-}
-
-/** A minimal DER reader: the TLVs directly inside `der`. */
-function children(der: Uint8Array): { tag: number; value: Uint8Array }[] {
-  const out: { tag: number; value: Uint8Array }[] = [];
-  for (let off = 0; off < der.length;) {
-    const tag = der[off++]!;
-    let len = der[off++]!;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      len = 0;
-      for (let i = 0; i < n; i++) len = len * 256 + der[off++]!;
-    }
-    expect(off + len).toBeLessThanOrEqual(der.length);
-    out.push({ tag, value: der.subarray(off, off + len) });
-    off += len;
-  }
-  return out;
-}
-const only = (der: Uint8Array, tag: number) => {
-  const c = children(der);
-  expect(c.map((x) => x.tag)).toEqual([tag]);
-  return c[0]!.value;
-};
-const NIST_ALGORITHMS_OID = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04]; // 2.16.840.1.101.3.4
-/** The key bytes of an SPKI whose AlgorithmIdentifier is an OID alone (ML-DSA: RFC 9881, ML-KEM: RFC 9935). */
-function rawPublicKey(spki: Uint8Array, arcs: [number, number]): Uint8Array {
-  const [alg, bits] = children(only(spki, 0x30));
-  expect(alg!.tag).toBe(0x30);
-  expect(Array.from(only(alg!.value, 0x06))).toEqual([...NIST_ALGORITHMS_OID, ...arcs]);
-  expect([bits!.tag, bits!.value[0]]).toEqual([0x03, 0]);
-  return bits!.value.subarray(1);
 }
 
 // ---- the openssl command line ------------------------------------------------------------

@@ -22,6 +22,7 @@ import { shake256 } from "@noble/hashes/sha3.js";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
 import { ml_kem1024, ml_kem512, ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import type { KeyType, LoadedKey, MessageType } from "../../src/vault/key-types/types.js";
+import { children, NIST_ALGORITHMS_OID, only, rawPublicKey } from "../support/der.js";
 
 // The key-type modules are written against the Workers types (tsconfig.json checks them); they
 // are loaded here through a specifier TypeScript does not follow, so the Node tsconfig does not
@@ -43,40 +44,6 @@ const spkiKey = (der: Uint8Array) => createPublicKey({ key: Buffer.from(der), fo
 const pkcs8Key = (der: Uint8Array) => createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" });
 const spkiOf = (k: KeyObject) => Uint8Array.from((k.type === "private" ? createPublicKey(k) : k).export({ format: "der", type: "spki" }));
 
-/** A minimal DER reader (independent of the vault's encoder): the TLVs of a constructed value. */
-function children(der: Uint8Array): { tag: number; value: Uint8Array }[] {
-  const out: { tag: number; value: Uint8Array }[] = [];
-  for (let off = 0; off < der.length;) {
-    const tag = der[off++]!;
-    let len = der[off++]!;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      len = 0;
-      for (let i = 0; i < n; i++) len = len * 256 + der[off++]!;
-    }
-    out.push({ tag, value: der.subarray(off, off + len) });
-    off += len;
-  }
-  expect(out.reduce((n, c) => n + c.value.length, 0)).toBeLessThanOrEqual(der.length);
-  return out;
-}
-const only = (der: Uint8Array, tag: number) => {
-  const c = children(der);
-  expect(c.length).toBe(1);
-  expect(c[0]!.tag).toBe(tag);
-  return c[0]!.value;
-};
-const OID_ARC_PREFIX = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04]; // 2.16.840.1.101.3.4
-
-/** The public key inside an SPKI whose algorithm is an OID alone (ML-DSA, ML-KEM), checking the OID's last arcs. */
-function rawPublicKey(spki: Uint8Array, arcs: [number, number]): Uint8Array {
-  const [alg, bits] = children(only(spki, 0x30));
-  expect(alg!.tag).toBe(0x30);
-  expect(Array.from(only(alg!.value, 0x06))).toEqual([...OID_ARC_PREFIX, ...arcs]);
-  expect(bits!.tag).toBe(0x03);
-  expect(bits!.value[0]).toBe(0);
-  return bits!.value.subarray(1);
-}
 
 /** FIPS 204 §6.2 / Algorithm 2 with an empty context: μ = H(H(pk, 64) ‖ 0 ‖ 0 ‖ M, 64), H = SHAKE256. */
 const externalMu = (publicKey: Uint8Array, m: Uint8Array) =>
@@ -381,7 +348,7 @@ describe("data key pairs load in node:crypto and noble", () => {
       const { privateKey, publicKey } = await keyTypeOf(spec).dataKeyPair!();
       const [version, alg, inner] = children(only(privateKey, 0x30));
       expect([version!.tag, Array.from(version!.value)]).toEqual([0x02, [0]]);
-      expect(Array.from(only(alg!.value, 0x06))).toEqual([...OID_ARC_PREFIX, 4, arc]);
+      expect(Array.from(only(alg!.value, 0x06))).toEqual([...NIST_ALGORITHMS_OID, 4, arc]);
       expect(inner!.tag).toBe(0x04);
       const seed = only(inner!.value, 0x80); // RFC 9935: seed [0] IMPLICIT OCTET STRING (SIZE (64))
       expect(seed.length).toBe(64);
