@@ -33,4 +33,6 @@ export interface Env {
   KMS_ROOT_SECRET: string;
   /** During a rotation of KMS_ROOT_SECRET only: the previous one, until everything is rewrapped (docs/operations.md). */
   KMS_ROOT_SECRET_PREVIOUS?: string;
+  /** "off" turns GetKeyLastUsage tracking off (only bench:last-usage sets it, to measure its cost). */
+  KEY_LAST_USAGE?: string;
 }

@@ -19,7 +19,10 @@ type JsonLeaf = string | number | boolean | null;
 type Json1 = JsonLeaf | JsonLeaf[] | { [key: string]: JsonLeaf | JsonLeaf[] };
 type Json2 = Json1 | Json1[] | { [key: string]: Json1 };
 type Json3 = Json2 | Json2[] | { [key: string]: Json2 };
-export type JsonObject = { [key: string]: Json3 };
+// Four levels: a multi-Region key's metadata in CreateKey's and ReplicateKey's responseElements
+// (keyMetadata → MultiRegionConfiguration → ReplicaKeys → { Arn, Region }).
+type Json4 = Json3 | Json3[] | { [key: string]: Json3 };
+export type JsonObject = { [key: string]: Json4 };
 
 export interface CloudTrailRecord {
   eventVersion: string;
@@ -186,7 +189,7 @@ export function unauthenticatedAggregate(region: string, account: string, c: Una
 }
 
 /** Internal events (RotateKey, DeleteKey) carry no caller. */
-export function serviceEvent(eventName: "RotateKey" | "DeleteKey", region: string, account: string, keyArn: string, now: number): CloudTrailRecord {
+export function serviceEvent(eventName: "RotateKey" | "DeleteKey" | "DeleteExpiredKeyMaterial" | "SynchronizeMultiRegionKey", region: string, account: string, keyArn: string, now: number): CloudTrailRecord {
   return {
     eventVersion: EVENT_VERSION,
     userIdentity: { type: "AWSService", accountId: account, invokedBy: "AWS Internal" },

@@ -58,6 +58,8 @@ export interface KeyFacts {
   origin: string;
   tags: readonly { TagKey: string; TagValue: string }[];
   aliases: readonly string[];
+  /** A multi-Region key's type (kms:MultiRegion, kms:MultiRegionKeyType); absent for a single-Region key. */
+  multiRegionKeyType?: "PRIMARY" | "REPLICA";
 }
 
 /** A grant's constraints: encryption-context pairs (own keys only; read through Maps). */
@@ -194,6 +196,8 @@ function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
   context["kms:keyspec"] = key.keySpec;
   context["kms:keyusage"] = key.keyUsage;
   context["kms:keyorigin"] = key.origin;
+  context["kms:multiregion"] = String(key.multiRegionKeyType !== undefined);
+  if (key.multiRegionKeyType) context["kms:multiregionkeytype"] = key.multiRegionKeyType;
   context["kms:calleraccount"] = r.caller.accountId;
   // Tag keys that differ only in case ("env", "ENV") all count: a Deny on one cannot be dodged by the other.
   for (const t of key.tags) addConditionValue(context as Record<string, string | string[]>, `aws:resourcetag/${t.TagKey.toLowerCase()}`, t.TagValue);

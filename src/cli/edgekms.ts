@@ -2,15 +2,19 @@
 // npx edgekms audit <export|verify|tail|flush> [options]
 // npx edgekms admin <create-account|create-user|create-access-key|…> [options]
 // npx edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN… [options]
+// npx edgekms import-key-material --key-id K --key-material FILE [options]
 // Endpoint and credentials come from the usual AWS environment variables or from flags.
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
 import { adminCommand } from "./admin.js";
 import { envelopeCommand } from "./envelope.js";
+import { importKeyCommand } from "./import-key.js";
 
 const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options] | edgekms encrypt|decrypt [options]
 encrypt|decrypt -i PATH|- -o PATH|- -w key=ARN… [-c K=V…] [--algorithm 0x0478|0x0578] [--recursive] [--overwrite] …
                                         envelope encryption in the AWS Encryption SDK format (edgekms encrypt --help)
+import-key-material --key-id K --key-material FILE [--valid-to T] [--wrapping-algorithm A] …
+                                        import your own key material into an EXTERNAL key (edgekms import-key-material --help)
 audit commands:
   flush                                 deliver buffered records to R2 now, and write a digest
   export --out DIR [--since T] [--until T]   download log and digest objects
@@ -35,6 +39,7 @@ options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (A
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "encrypt" || argv[0] === "decrypt") return envelopeCommand(argv[0], argv.slice(1));
+  if (argv[0] === "import-key-material") return importKeyCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -24,6 +24,10 @@ export const MAX_TAG_KEY = 128;
 export const MAX_TAG_VALUE = 256;
 export const MAX_ALIAS_NAME = 256;
 export const DAY_MS = 24 * 60 * 60 * 1000;
+/** ImportKeyMaterial: ImportToken and EncryptedKeyMaterial at most this many bytes; ValidTo at most this many days ahead. */
+export const MAX_IMPORT_BLOB = 6144;
+export const MAX_MATERIAL_VALID_DAYS = 365;
+export const MAX_KEY_MATERIAL_DESCRIPTION = 256;
 export const LIST_KEYS_DEFAULT_LIMIT = 100;
 export const LIST_KEYS_MAX_LIMIT = 1000;
 export const LIST_ALIASES_DEFAULT_LIMIT = 50;

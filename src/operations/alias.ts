@@ -40,6 +40,6 @@ export async function authorizeAliasKey(ctx: OpContext, key: ResolvedKey) {
 export async function aliasTarget(ctx: OpContext, keyIdParam: string): Promise<ResolvedKey & { keySpec: string; keyUsage: string }> {
   const key = await resolveKey(ctx, keyIdParam, false);
   const t = await authorizeAliasKey(ctx, key);
-  if (t.state === "PendingDeletion") throw new KmsError("KMSInvalidStateException", `${key.arn} is pending deletion.`);
+  if (t.state === "PendingDeletion" || t.state === "PendingReplicaDeletion") throw new KmsError("KMSInvalidStateException", `${key.arn} is ${t.state === "PendingDeletion" ? "pending deletion" : "pending replica deletion"}.`);
   return { ...key, keySpec: t.keySpec, keyUsage: t.keyUsage };
 }

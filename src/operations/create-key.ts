@@ -69,14 +69,19 @@ export const createKey = defineOperation<Input>({
     // SM2 is offered only in China regions (https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html#key-spec-sm).
     if (!type) throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} is offered only in AWS China Regions.`);
     const usage = keyUsageFor(spec, input.KeyUsage, type.usages);
-    if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") throw new KmsError("UnsupportedOperationException", `Origin ${input.Origin} is not supported by EdgeKMS yet.`);
+    const origin = input.Origin ?? "AWS_KMS";
+    // Custom key stores (AWS_CLOUDHSM, EXTERNAL_KEY_STORE) are not offered; EXTERNAL keys wait for ImportKeyMaterial.
+    if (origin !== "AWS_KMS" && origin !== "EXTERNAL") throw new KmsError("UnsupportedOperationException", `Origin ${origin} needs a custom key store, which EdgeKMS does not offer.`);
+    if (origin === "EXTERNAL" && !type.importMaterial) throw new KmsError("UnsupportedOperationException", `KeySpec ${spec} does not support imported key material in EdgeKMS.`);
     if (input.CustomKeyStoreId || input.XksKeyId) throw new KmsError("UnsupportedOperationException", "Custom key stores are not supported by EdgeKMS.");
-    if (input.MultiRegion) throw new KmsError("UnsupportedOperationException", "Multi-Region keys are not supported by EdgeKMS yet.");
+    // MultiRegion: a multi-Region primary key, of any spec, its ID an mrk- one (ReplicateKey makes its replicas;
+    // https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html).
+    const multiRegion = input.MultiRegion === true;
     const tags = input.Tags ?? [];
     checkTags(tags);
     if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError("TagException", `A key can have at most ${MAX_TAGS_PER_KEY} tags.`);
 
-    const keyId = newKeyId();
+    const keyId = newKeyId(multiRegion);
     const arn = keyArn(ctx.region, ctx.caller.accountId, keyId);
     const cat = catalog(ctx);
     fromVault(await cat.registerKey(keyId, arn));
@@ -85,7 +90,8 @@ export const createKey = defineOperation<Input>({
         await vault(ctx, keyId).create(
           { ...callerWith(ctx, { skip: SKIP.noKeyYet }), audit: ctx.audit.draft },
           {
-            keyId, account: ctx.caller.accountId, region: ctx.region, keySpec: spec, keyUsage: usage, description: input.Description ?? "", tags, policy: input.Policy,
+            keyId, account: ctx.caller.accountId, region: ctx.region, keySpec: spec, keyUsage: usage, description: input.Description ?? "", tags, policy: input.Policy, origin,
+            ...(multiRegion ? { multiRegion } : {}),
             // The lockout safety check asks whether the new policy lets the caller put a key policy later.
             ...(input.BypassPolicyLockoutSafetyCheck ? {} : { lockout: permissionOf(putKeyPolicy) }),
           },

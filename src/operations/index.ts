@@ -44,6 +44,12 @@ import { getPublicKey } from "./get-public-key.js";
 import { sign } from "./sign.js";
 import { verify } from "./verify.js";
 import { verifyMac } from "./verify-mac.js";
+import { replicateKey } from "./replicate-key.js";
+import { updatePrimaryRegion } from "./update-primary-region.js";
+import { getParametersForImport } from "./get-parameters-for-import.js";
+import { importKeyMaterial } from "./import-key-material.js";
+import { deleteImportedKeyMaterial } from "./delete-imported-key-material.js";
+import { getKeyLastUsage } from "./get-key-last-usage.js";
 
 const ALL: Operation<any>[] = [
   cancelKeyDeletion, createAlias, createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant, createKey, decrypt, deleteAlias, describeKey, disableKey, disableKeyRotation,
@@ -51,6 +57,8 @@ const ALL: Operation<any>[] = [
   getKeyPolicy, getKeyRotationStatus, listAliases, listKeyPolicies, putKeyPolicy, listKeyRotations, listKeys, listResourceTags, reEncrypt, rotateKeyOnDemand,
   scheduleKeyDeletion, tagResource, untagResource, updateAlias, updateKeyDescription,
   decapsulate, deriveSharedSecret, encapsulate, generateDataKeyPair, generateDataKeyPairWithoutPlaintext, generateMac, getPublicKey, sign, verify, verifyMac,
+  replicateKey, updatePrimaryRegion,
+  getParametersForImport, importKeyMaterial, deleteImportedKeyMaterial, getKeyLastUsage,
 ];
 
 export const OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map(ALL.map((op) => [op.name, op]));
@@ -58,7 +66,6 @@ export const OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map(ALL.map((
 /** AWS KMS operations EdgeKMS does not implement yet (UnsupportedOperationException, not UnknownOperation). */
 export const NOT_YET_IMPLEMENTED: ReadonlySet<string> = new Set([
   "ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
-  "DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
-  "GetKeyLastUsage", "GetParametersForImport", "ImportKeyMaterial",
-  "ReplicateKey", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
+  "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
+  "UpdateCustomKeyStore",
 ]);

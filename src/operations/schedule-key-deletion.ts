@@ -20,6 +20,7 @@ export const scheduleKeyDeletion = defineOperation<Input>({
     }
     const key = await resolveKey(ctx, input.KeyId, false);
     const r = fromVault(await vault(ctx, key.keyId).scheduleDeletion(audited(ctx), days), key.arn, ctx);
-    return { KeyId: r.keyArn, DeletionDate: r.deletionDate, KeyState: r.state, PendingWindowInDays: days };
+    // A multi-Region primary with replicas has no DeletionDate yet (PendingReplicaDeletion).
+    return { KeyId: r.keyArn, ...(r.deletionDate !== undefined ? { DeletionDate: r.deletionDate } : {}), KeyState: r.state, PendingWindowInDays: days };
   },
 });

@@ -49,6 +49,9 @@ export function requestContext(
   str("MacAlgorithm", "kms:macalgorithm");
   str("KeyAgreementAlgorithm", "kms:keyagreementalgorithm");
   str("KeyPairSpec", "kms:datakeypairspec");
+  // ReplicateKey and UpdatePrimaryRegion (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-replica-region).
+  str("ReplicaRegion", "kms:replicaregion");
+  str("PrimaryRegion", "kms:primaryregion");
   const named = input[keyMember];
   if (typeof named === "string" && named.includes("alias/")) ctx["kms:requestalias"] = named.slice(named.indexOf("alias/"));
   if (typeof input.PendingWindowInDays === "number") ctx["kms:schedulekeydeletionpendingwindowindays"] = String(input.PendingWindowInDays);

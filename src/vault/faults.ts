@@ -9,7 +9,13 @@ export type FaultPoint =
   /** A forwarded batch (vault outbox, ingest shard) was received, but the sender dies before deleting it. */
   | "after-batch-sent"
   /** The AuditLog cannot store records (its storage refuses the write). */
-  | "append";
+  | "append"
+  /** A multi-Region primary's push to a replica fails (the replica's Region cannot be reached). */
+  | "replica-push"
+  /** UpdatePrimaryRegion: the primary dies after storing its handover, before the replica is asked to take the role. */
+  | "handover-before-promote"
+  /** UpdatePrimaryRegion: the primary dies after the replica took the role, before it became a replica itself. */
+  | "handover-after-promote";
 
 export class Faults {
   private readonly armed = new Map<FaultPoint, number>();

@@ -9,30 +9,44 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { auditLogStub, catalogStub, vaultStub } from "../placement.js";
 import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
-import { completeRecord, encodeRecord, serviceEvent, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { defaultKeyPolicy } from "./key-policy.js";
-import { keyAlarmDue, metadata, RECORD, RECORD_VERSION, STATES, stateError, upgradeRecord, type KeyRecord, type Material } from "./key-record.js";
+import { keyAlarmDue, metadata, RECORD, RECORD_VERSION, STATES, stateError, upgradeRecord, type ImportedMaterial, type KeyRecord, type Material } from "./key-record.js";
 import { findKeyType, keyTypeOf } from "./key-types/index.js";
 import type { KeyAlgorithms, LoadedKey, MessageType } from "./key-types/types.js";
 import { EXTERNAL_MU_LENGTH } from "./key-types/ml-dsa.js";
 import { openSymmetric, sealSymmetric, symmetricHeader } from "./key-types/symmetric.js";
 import { MaterialStore } from "./material.js";
+import {
+  allMaterialPresent, decodeImportToken, encodeImportToken, IMPORT_PARAMETERS, IMPORT_PARAMETERS_VALID_MS, importedMaterialId, MAX_IMPORT_PARAMETERS, newWrappingKey, unwrapImported,
+  type ImportParameters, type WrappingAlgorithm, type WrappingKeySpec,
+} from "./imports.js";
+import { bytesEqual } from "../crypto/compare.js";
+import { LastUsageTracker, TRACKED_OPERATIONS, TRACKING_EPOCH_MS, type KeyLastUsage } from "./last-usage.js";
 import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from "./root-key.js";
 import { GrantStore, grantFacts, listEntry, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
 import { Faults } from "./faults.js";
+import { OneAtATime } from "./group-commit.js";
+import {
+  applyShared, isPrimary, isReplica, newPrimary, owesReplicas, regionRecord, sharedState, syncedRecord, withoutReplica,
+  type Handover, type ReplicaParams, type SharedState,
+} from "./multi-region.js";
+import { keyArn } from "../kms/ids.js";
 import {
   fail, ok, SKIP, VAULT_ERROR_TYPES,
-  type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
+  type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type ImportMaterialParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
 } from "./types.js";
 
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
 /** How soon a rotation postponed for a root-secret mismatch is tried again. */
 const ROOT_MISMATCH_RETRY_MS = 3_600_000;
+/** How soon a multi-Region primary tries again a push a replica did not acknowledge (and a replica its deletion notice). */
+const SYNC_RETRY_MS = 10_000;
 
 /** Records the success of a state change: called where the change is saved, so both share one write. */
 type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
@@ -46,6 +60,8 @@ export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; desti
 export interface PublicKeyResult { keyArn: string; publicKey: Uint8Array; keySpec: string; keyUsage: string; algorithms: KeyAlgorithms; customerMasterKeySpec: boolean }
 export interface SharedSecretResult { keyArn: string; sharedSecret: Uint8Array; ciphertext?: Uint8Array }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
+/** ReplicateKey's result: the new replica's metadata, policy and tags. */
+export type ReplicaResult = { metadata: KeyMetadata; policy: string; tags: Tag[] };
 
 /** A key's algorithm lists, made once per spec and usage (they are read on every crypto call). */
 const ALGORITHMS = new Map<string, KeyAlgorithms>();
@@ -64,6 +80,7 @@ export class KeyVault extends DurableObject<Env> {
   private readonly material: MaterialStore;
   private readonly grants: GrantStore;
   private readonly outbox: AuditOutbox;
+  private readonly lastUsage: LastUsageTracker;
   /** The key policy parsed once per policy version. */
   private parsedPolicy: { version: number; doc: PolicyDocument } | undefined;
   /** What allowed each caller's authorized call (for its audit record). */
@@ -72,6 +89,11 @@ export class KeyVault extends DurableObject<Env> {
   clockOffsetMs = 0;
   /** Named fault points tests arm (faults.ts). */
   readonly faults = new Faults();
+  /** Multi-Region keys: when the alarm next pushes to replicas (real time), pushes one at a time, Regions being replicated to, a replica being made here. */
+  private syncDue: number | undefined;
+  private readonly pushing = new OneAtATime();
+  private readonly replicating = new Set<string>();
+  private creatingReplica = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -79,10 +101,14 @@ export class KeyVault extends DurableObject<Env> {
     this.grants = new GrantStore(ctx.storage);
     this.outbox = new AuditOutbox(ctx.storage, (region, account, records, batchId) =>
       this.auditLog(region, account).append(region, account, records.map(encodeRecord), batchId), this.faults);
+    // KEY_LAST_USAGE = "off" turns tracking off (for bench:last-usage's comparison only).
+    this.lastUsage = new LastUsageTracker(ctx.storage, env.KEY_LAST_USAGE !== "off");
     ctx.blockConcurrencyWhile(async () => {
       this.rec = upgradeRecord(await ctx.storage.get<KeyRecord>(RECORD));
       await this.outbox.load();
       await this.grants.load();
+      await this.lastUsage.load();
+      if (owesReplicas(this.rec) || this.rec?.handover) this.syncDue = Date.now();
     });
   }
 
@@ -97,21 +123,29 @@ export class KeyVault extends DurableObject<Env> {
    * an await between them, so they commit in one transaction, and the output gate holds the
    * response until that transaction is durable.
    */
-  private async save(rec: KeyRecord, audit?: CloudTrailRecord[]): Promise<void> {
+  private async save(rec: KeyRecord, audit?: CloudTrailRecord[], sync: { acked?: Record<string, number>; push?: boolean } = {}): Promise<void> {
+    // A multi-Region key's record is merged with the stored one, and what a primary's change owes
+    // its replicas is stored in this same write, then pushed (multi-region.ts; the alarm retries).
+    const synced = syncedRecord(this.rec, rec, sync.acked);
+    rec = synced.rec;
+    if (synced.owed) this.syncDue = Date.now() + SYNC_RETRY_MS;
     this.rec = rec;
+    this.lastUsage.flush();
     const writes = [this.ctx.storage.put(RECORD, rec), ...this.outbox.put(audit ?? [])];
     writes.push(this.scheduleAlarm(rec));
     await Promise.all(writes);
+    if (synced.owed && sync.push !== false) await this.pushReplicas();
   }
 
   private async scheduleAlarm(rec: KeyRecord | undefined): Promise<void> {
-    const due = [keyAlarmDue(rec, this.clockOffsetMs), this.outbox.due].filter((x): x is number => x !== undefined);
+    const due = [keyAlarmDue(rec, this.clockOffsetMs), this.outbox.due, this.syncDue].filter((x): x is number => x !== undefined);
     if (due.length) await this.ctx.storage.setAlarm(Math.min(...due));
     else await this.ctx.storage.deleteAlarm();
   }
 
   /** Alarm: forward audit records; destroy the key at the end of its deletion window, or rotate it when due. */
   async alarm(): Promise<void> {
+    this.lastUsage.flush();
     if (this.outbox.due !== undefined && this.outbox.due <= Date.now()) {
       try {
         await this.forwardAudit();
@@ -119,13 +153,19 @@ export class KeyVault extends DurableObject<Env> {
         console.error(`audit forwarding failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    // A multi-Region primary: a handover a crash interrupted is finished or undone, and what its
+    // replicas have not acknowledged is pushed again.
+    if (this.rec?.handover) await this.finishHandover();
+    if (owesReplicas(this.rec)) await this.pushReplicas();
+    else if (!this.rec?.handover) this.syncDue = undefined;
     const rec = this.rec;
     const now = this.now();
     if (rec?.state === "PendingDeletion" && rec.deletionDate !== undefined && rec.deletionDate <= now) {
       await this.destroy(rec);
       return;
     }
-    if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now) {
+    if (rec && (await this.expireMaterial(rec, now))) return;
+    if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now && !isReplica(rec)) {
       let rotated: KeyRecord;
       try {
         rotated = await this.rotate(rec, "AUTOMATIC");
@@ -145,6 +185,8 @@ export class KeyVault extends DurableObject<Env> {
 
   /** End of the deletion window: audit first (outbox, then the DeleteKey event), then destroy. */
   private async destroy(rec: KeyRecord): Promise<void> {
+    // A multi-Region replica tells its primary first, which drops it from the configuration.
+    if (isReplica(rec) && !(await this.replicaGone(rec))) return;
     await this.forwardAudit();
     await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [encodeRecord(serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now()))]);
     await this.catalogFor(rec.account).removeKey(rec.keyId);
@@ -152,6 +194,7 @@ export class KeyVault extends DurableObject<Env> {
     this.rec = undefined;
     this.grants.clear();
     this.outbox.clear();
+    this.lastUsage.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
@@ -228,7 +271,13 @@ export class KeyVault extends DurableObject<Env> {
         ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
         : completeRecord(caller.audit, { keyArn: rec.arn }));
     for (const other of others) other.sharedEventID = record.eventID;
-    return { ...result, records: [...bothAccounts(record), ...others] };
+    const records = bothAccounts(record);
+    // Last usage: a successful cryptographic call, with the event id of the key owner's record.
+    if (result.ok && !dryRun && TRACKED_OPERATIONS.has(record.eventName)) {
+      const own = records.find((x) => x.recipientAccountId === rec.account) ?? record;
+      this.lastUsage.note({ operation: record.eventName, at: this.now(), eventId: own.eventID, requestId: record.requestID ?? "" });
+    }
+    return { ...result, records: [...records, ...others] };
   }
 
   // ---- authorization -----------------------------------------------------------------
@@ -252,7 +301,10 @@ export class KeyVault extends DurableObject<Env> {
       permission,
       resource: rec.arn,
       resourceAccount: rec.account,
-      key: { arn: rec.arn, account: rec.account, policy, keySpec: rec.keySpec, keyUsage: rec.keyUsage, origin: rec.origin, tags: rec.tags, aliases: rec.aliases ?? [] },
+      key: {
+        arn: rec.arn, account: rec.account, policy, keySpec: rec.keySpec, keyUsage: rec.keyUsage, origin: rec.origin, tags: rec.tags, aliases: rec.aliases ?? [],
+        ...(rec.multiRegion ? { multiRegionKeyType: isPrimary(rec) ? ("PRIMARY" as const) : ("REPLICA" as const) } : {}),
+      },
       grants: this.grants.facts(),
       context: caller.context,
       ...(caller.encryptionContext ? { encryptionContext: caller.encryptionContext } : {}),
@@ -282,6 +334,15 @@ export class KeyVault extends DurableObject<Env> {
     const out = await this.material.ensureCurrent(rec);
     if (out !== rec) await this.save(out);
     return out;
+  }
+
+  /** On-demand rotation of an EXTERNAL key: the material imported for it (ImportType NEW_KEY_MATERIAL) becomes current. */
+  private rotateToImported(rec: KeyRecord): VaultResult<KeyRecord> {
+    const pending = rec.materials.find((m) => m.imported?.pendingRotation);
+    if (!pending) return fail("UnsupportedOperation", `${rec.arn} has no key material pending rotation; import it first (ImportKeyMaterial with ImportType NEW_KEY_MATERIAL).`);
+    const { pendingRotation: _bound, ...imported } = pending.imported!;
+    const materials = rec.materials.map((m) => (m === pending ? { ...m, imported, rotationType: "ON_DEMAND" as const, created: this.now() } : m));
+    return ok({ ...rec, materials, currentVersion: pending.version });
   }
 
   private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord> {
@@ -329,10 +390,10 @@ export class KeyVault extends DurableObject<Env> {
         region: p.region,
         description: p.description,
         creationDate: this.now(),
-        state: "Enabled",
+        state: p.origin === "EXTERNAL" ? "PendingImport" : "Enabled",
         keySpec: type.spec,
         keyUsage: p.keyUsage,
-        origin: "AWS_KMS",
+        origin: p.origin ?? "AWS_KMS",
         tags: p.tags,
         rotationEnabled: false,
         onDemandRotations: 0,
@@ -342,12 +403,17 @@ export class KeyVault extends DurableObject<Env> {
         policyVersion: 1,
         rootCheck: await rootCheck(rootSecrets(this.env).current, p.region),
         ...(p.keyManager === "AWS" ? { keyManager: "AWS" as const, rotationEnabled: true, rotationPeriodDays: 365, nextRotation: this.now() + 365 * DAY_MS } : {}),
+        // A multi-Region primary key, with no replicas yet (ReplicateKey).
+        ...(p.multiRegion ? { multiRegion: newPrimary(p.region) } : {}),
       };
       if (p.policy !== undefined) {
         const bad = this.checkPolicy(draft, caller, p.lockout);
         if (bad) return bad;
       }
-      const rec: KeyRecord = { ...draft, materials: [await this.material.create(type, p.keyUsage, p.region, 1, this.now())] };
+      // An EXTERNAL key has no material until ImportKeyMaterial (its first import is version 1).
+      const rec: KeyRecord = p.origin === "EXTERNAL"
+        ? { ...draft, currentVersion: 0 }
+        : { ...draft, materials: [await this.material.create(type, p.keyUsage, p.region, 1, this.now())] };
       this.rec = rec;
       await this.save(rec, success({ keyMetadata: { ...metadata(rec) } }));
       return ok(metadata(rec));
@@ -366,8 +432,8 @@ export class KeyVault extends DurableObject<Env> {
       const r = this.access(caller, STATES.enabledOrDisabled);
       if (!r.ok) return r;
       let rec: KeyRecord = { ...r.value, state: "Enabled" };
-      // A key that missed its rotation while disabled rotates as soon as it is enabled.
-      if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now()) {
+      // A key that missed its rotation while disabled rotates as soon as it is enabled (a replica's primary rotates it).
+      if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now() && !isReplica(rec)) {
         rec = await this.rotate(rec, "AUTOMATIC");
         rec.nextRotation = this.now() + rec.rotationPeriodDays! * DAY_MS;
       }
@@ -385,10 +451,18 @@ export class KeyVault extends DurableObject<Env> {
     });
   }
 
-  async scheduleDeletion(caller: VaultCaller, days: number): Promise<VaultResult<{ keyArn: string; deletionDate: number; state: KeyState }>> {
-    return this.audited<{ keyArn: string; deletionDate: number; state: KeyState }>(caller, async (success) => {
+  async scheduleDeletion(caller: VaultCaller, days: number): Promise<VaultResult<{ keyArn: string; deletionDate?: number; state: KeyState }>> {
+    return this.audited<{ keyArn: string; deletionDate?: number; state: KeyState }>(caller, async (success) => {
       const r = this.access(caller, STATES.notPendingDeletion);
       if (!r.ok) return r;
+      // A primary handing over its role (UpdatePrimaryRegion) cannot be scheduled for deletion meanwhile.
+      if (r.value.state === "Updating") return stateError(r.value);
+      // A multi-Region primary with replicas waits for them to be deleted; its own waiting period
+      // starts when the last one is (https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-delete.html).
+      if (isPrimary(r.value) && r.value.multiRegion!.replicaRegions.length) {
+        await this.save({ ...r.value, state: "PendingReplicaDeletion", pendingWindowDays: days }, success({ keyId: r.value.arn, keyState: "PendingReplicaDeletion", pendingWindowInDays: days }));
+        return ok({ keyArn: r.value.arn, state: "PendingReplicaDeletion" as KeyState });
+      }
       const deletionDate = this.now() + days * DAY_MS;
       await this.save({ ...r.value, state: "PendingDeletion", deletionDate }, success({ keyId: r.value.arn, keyState: "PendingDeletion", deletionDate: new Date(deletionDate).toISOString() }));
       return ok({ keyArn: r.value.arn, deletionDate: deletionDate / 1000, state: "PendingDeletion" as KeyState });
@@ -399,9 +473,10 @@ export class KeyVault extends DurableObject<Env> {
     return this.audited<{ keyArn: string }>(caller, async (success) => {
       const r = this.access(caller, STATES.any);
       if (!r.ok) return r;
-      if (r.value.state !== "PendingDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
+      if (r.value.state !== "PendingDeletion" && r.value.state !== "PendingReplicaDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
       const rec: KeyRecord = { ...r.value, state: "Disabled" };
       delete rec.deletionDate;
+      delete rec.pendingWindowDays;
       await this.save(rec, success());
       return ok({ keyArn: rec.arn });
     });
@@ -744,18 +819,29 @@ export class KeyVault extends DurableObject<Env> {
 
   /**
    * Access for a rotation call: only symmetric keys rotate (UnsupportedOperationException for
-   * the others, whatever their state), then the state the call needs.
+   * the others, whatever their state), then the state the call needs. `primaryOnly`: a call that
+   * changes rotation, which a multi-Region replica refuses (its primary manages rotation,
+   * https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html).
    */
-  private rotatable(caller: VaultCaller, states: (s: KeyState) => boolean): VaultResult<KeyRecord> {
+  private rotatable(caller: VaultCaller, states: (s: KeyState) => boolean, primaryOnly = false): VaultResult<KeyRecord> {
     const r = this.access(caller, STATES.any);
     if (!r.ok) return r;
     if (!keyTypeOf(r.value.keySpec).rotates) return fail("UnsupportedOperation", `${r.value.arn} is a ${r.value.keySpec} key; only symmetric encryption keys rotate.`);
+    if (primaryOnly && isReplica(r.value)) return fail("UnsupportedOperation", `${r.value.arn} is a multi-Region replica key; rotation is managed on its primary key, in ${r.value.multiRegion!.primaryRegion}.`);
     return states(r.value.state) ? r : stateError(r.value);
+  }
+
+  /** Automatic rotation: keys of AWS_KMS origin only (imported material rotates on demand). */
+  private autoRotatable(caller: VaultCaller): VaultResult<KeyRecord> {
+    const r = this.rotatable(caller, STATES.any, true);
+    if (r.ok && r.value.origin === "EXTERNAL") return fail("UnsupportedOperation", `${r.value.arn} origin is EXTERNAL which is not valid for this operation.`);
+    if (!r.ok) return r;
+    return STATES.enabled(r.value.state) ? r : stateError(r.value);
   }
 
   async enableRotation(caller: VaultCaller, periodDays: number): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const r = this.rotatable(caller, STATES.enabled);
+      const r = this.autoRotatable(caller);
       if (!r.ok) return r;
       const rec = r.value;
       // Re-enabling keeps the schedule if the period is unchanged; otherwise it starts now.
@@ -769,7 +855,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async disableRotation(caller: VaultCaller): Promise<VaultResult<null>> {
     return this.audited<null>(caller, async (success) => {
-      const r = this.rotatable(caller, STATES.enabled);
+      const r = this.autoRotatable(caller);
       if (!r.ok) return r;
       const rec: KeyRecord = { ...r.value, rotationEnabled: false };
       delete rec.nextRotation;
@@ -783,7 +869,7 @@ export class KeyVault extends DurableObject<Env> {
       const r = this.rotatable(caller, STATES.any);
       if (!r.ok) return r;
       const rec = r.value;
-      const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion";
+      const enabled = rec.rotationEnabled && rec.state !== "PendingDeletion" && rec.state !== "PendingReplicaDeletion";
       return ok({
         keyArn: rec.arn,
         KeyRotationEnabled: enabled,
@@ -794,7 +880,7 @@ export class KeyVault extends DurableObject<Env> {
 
   async rotateOnDemand(caller: VaultCaller): Promise<VaultResult<{ keyArn: string }>> {
     return this.audited<{ keyArn: string }>(caller, async (success) => {
-      const r = this.rotatable(caller, STATES.enabled);
+      const r = this.rotatable(caller, STATES.enabled, true);
       if (!r.ok) return r;
       const rec = r.value;
       if (rec.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
@@ -803,8 +889,9 @@ export class KeyVault extends DurableObject<Env> {
       if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation - this.now() < ON_DEMAND_CONFLICT_WINDOW_MS) {
         return fail("Conflict", `An automatic rotation of ${rec.arn} is in progress or about to start.`);
       }
-      const rotated = await this.rotate(rec, "ON_DEMAND");
-      await this.save({ ...rotated, onDemandRotations: rec.onDemandRotations + 1 }, success());
+      const rotated = rec.origin === "EXTERNAL" ? this.rotateToImported(rec) : ok(await this.rotate(rec, "ON_DEMAND"));
+      if (!rotated.ok) return rotated;
+      await this.save({ ...rotated.value, onDemandRotations: rec.onDemandRotations + 1 }, success());
       return ok({ keyArn: rec.arn });
     });
   }
@@ -818,14 +905,183 @@ export class KeyVault extends DurableObject<Env> {
       return ok(
         rec.materials
           .filter((m) => includeAll || m.rotationType)
-          .map((m) => ({
+          .map((m): RotationEntry => ({
             KeyId: rec.arn,
             KeyMaterialId: m.id,
-            KeyMaterialState: m.version === rec.currentVersion ? ("CURRENT" as const) : ("NON_CURRENT" as const),
+            KeyMaterialState: m.imported?.pendingRotation ? "PENDING_ROTATION" : m.version === rec.currentVersion ? "CURRENT" : "NON_CURRENT",
             ...(m.rotationType ? { RotationDate: m.created / 1000, RotationType: m.rotationType } : {}),
+            ...(m.imported
+              ? {
+                ImportState: m.imported.state,
+                ...(m.imported.expirationModel ? { ExpirationModel: m.imported.expirationModel } : {}),
+                ...(m.imported.validTo !== undefined ? { ValidTo: m.imported.validTo / 1000 } : {}),
+                ...(m.imported.description !== undefined ? { KeyMaterialDescription: m.imported.description } : {}),
+              }
+              : {}),
           })),
       );
     });
+  }
+
+  // ---- last usage --------------------------------------------------------------------
+
+  /** GetKeyLastUsage: the last successful cryptographic call (from memory), and since when calls are tracked. */
+  async keyLastUsage(caller: VaultCaller): Promise<VaultResult<{ keyId: string; usage?: KeyLastUsage; trackingStart: number; creationDate: number }>> {
+    return this.audited<{ keyId: string; usage?: KeyLastUsage; trackingStart: number; creationDate: number }>(caller, async () => {
+      const r = this.access(caller, STATES.any);
+      if (!r.ok) return r;
+      const usage = this.lastUsage.last;
+      return ok({ keyId: r.value.keyId, ...(usage ? { usage } : {}), trackingStart: Math.max(r.value.creationDate, TRACKING_EPOCH_MS), creationDate: r.value.creationDate });
+    });
+  }
+
+  // ---- imported key material (origin EXTERNAL) ---------------------------------------
+  // https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys.html; imports.ts holds
+  // the wrapping key, token and unwrapping; the key type checks the material (importMaterial).
+
+  /** Access for an import call: the key's origin must be EXTERNAL (UnsupportedOperationException otherwise), then its state. */
+  private importable(caller: VaultCaller, states: (s: KeyState) => boolean): VaultResult<KeyRecord> {
+    const r = this.access(caller, STATES.any);
+    if (!r.ok) return r;
+    if (r.value.origin !== "EXTERNAL") return fail("UnsupportedOperation", `${r.value.arn} origin is ${r.value.origin} which is not valid for this operation.`);
+    return states(r.value.state) ? r : stateError(r.value);
+  }
+
+  private async importParameters(): Promise<ImportParameters[]> {
+    return (await this.ctx.storage.get<ImportParameters[]>(IMPORT_PARAMETERS)) ?? [];
+  }
+
+  async getParametersForImport(caller: VaultCaller, algorithm: WrappingAlgorithm, spec: WrappingKeySpec): Promise<VaultResult<{ keyArn: string; importToken: Uint8Array; publicKey: Uint8Array; validTo: number }>> {
+    return this.audited<{ keyArn: string; importToken: Uint8Array; publicKey: Uint8Array; validTo: number }>(caller, async () => {
+      const r = this.importable(caller, STATES.importable);
+      if (!r.ok) return r;
+      const rec = await this.underCurrentRoot(r.value);
+      const { privateKey, publicKey, tokenId } = await newWrappingKey(spec);
+      const validTo = this.now() + IMPORT_PARAMETERS_VALID_MS;
+      const params: ImportParameters = { tokenId, algorithm, spec, validTo, wrappedPrivateKey: await this.material.wrap(rec.region, privateKey) };
+      privateKey.fill(0);
+      await this.ctx.storage.put(IMPORT_PARAMETERS, [...(await this.importParameters()), params].slice(-MAX_IMPORT_PARAMETERS));
+      return ok({ keyArn: rec.arn, importToken: encodeImportToken(rec.keyId, tokenId), publicKey, validTo });
+    });
+  }
+
+  async importKeyMaterial(caller: VaultCaller, p: ImportMaterialParams): Promise<VaultResult<{ keyArn: string; keyMaterialId: string }>> {
+    return this.audited<{ keyArn: string; keyMaterialId: string }>(caller, async (success) => {
+      const r = this.importable(caller, STATES.importable);
+      if (!r.ok) return r;
+      const rec = await this.underCurrentRoot(r.value);
+      const type = keyTypeOf(rec.keySpec);
+      if (p.importType !== undefined && !type.rotates) return fail("UnsupportedOperation", `${rec.arn} is a ${rec.keySpec} key; ImportType applies to symmetric encryption keys only.`);
+      // The token: this key's, one of its kept parameters, not expired.
+      const token = decodeImportToken(p.importToken);
+      if (!token || token.keyId !== rec.keyId) return fail("InvalidImportToken", "The import token is not valid for this KMS key.", token ? `token of key ${token.keyId}` : "not an import token");
+      const params = (await this.importParameters()).find((x) => x.tokenId === token.tokenId);
+      if (!params) return fail("InvalidImportToken", "The import token is not valid for this KMS key.", "unknown or superseded token");
+      if (params.validTo <= this.now()) return fail("ExpiredImportToken", "The import token has expired. Get new parameters with GetParametersForImport.");
+      const privateKey = await this.material.unwrap(rec.region, params.wrappedPrivateKey);
+      if (!privateKey) return fail("InvalidImportToken", "The import token is not valid for this KMS key.", "wrapping key sealed under another root secret");
+      const unwrapped = await unwrapImported(privateKey, params, p.encryptedKeyMaterial);
+      privateKey.fill(0);
+      if (!unwrapped.ok) return fail("InvalidCiphertext", "The wrapped key material could not be decrypted with the import parameters.", unwrapped.reason);
+      const checked = await type.importMaterial!(unwrapped.value, rec.keyUsage);
+      unwrapped.value.fill(0);
+      if (!checked.ok) return fail("IncorrectKeyMaterial", `The key material is not valid for a ${rec.keySpec} key.`, checked.reason);
+      const { material, publicKey } = checked.value;
+      let id: string, wrapped: Uint8Array;
+      try {
+        id = await importedMaterialId(rec.keyId, material);
+        wrapped = await this.material.wrap(rec.region, material);
+      } finally {
+        material.fill(0);
+      }
+      // Everything asynchronous is done: decide on the record as it is now (another call may have
+      // changed it meanwhile), so nothing it changed is written back stale.
+      const again = this.importable(caller, STATES.importable);
+      if (!again.ok) return again;
+      return this.bindImported(again.value, p, id, wrapped, publicKey, success);
+    });
+  }
+
+  /** ImportKeyMaterial's change to the record, made synchronously on the current record. */
+  private async bindImported(
+    rec: KeyRecord, p: ImportMaterialParams, id: string, wrapped: Uint8Array, publicKey: Uint8Array | undefined, success: SuccessRecord,
+  ): Promise<VaultResult<{ keyArn: string; keyMaterialId: string }>> {
+    const imported: ImportedMaterial = {
+      state: "IMPORTED",
+      expirationModel: p.expirationModel,
+      ...(p.validTo !== undefined ? { validTo: p.validTo } : {}),
+      ...(p.description !== undefined ? { description: p.description } : {}),
+    };
+    let materials: Material[];
+    let currentVersion = rec.currentVersion;
+    if (p.importType === "NEW_KEY_MATERIAL") {
+      if (!rec.materials.length) return fail("Validation", `${rec.arn} has no key material yet; import its first key material with ImportType EXISTING_KEY_MATERIAL.`);
+      if (rec.materials.some((m) => m.imported?.pendingRotation)) return fail("Validation", `${rec.arn} already has key material pending rotation; rotate (RotateKeyOnDemand) or delete it first.`);
+      if (rec.materials.some((m) => m.id === id)) return fail("IncorrectKeyMaterial", "This key material is already associated with the KMS key.");
+      const version = Math.max(...rec.materials.map((m) => m.version)) + 1;
+      materials = [...rec.materials, { version, id, created: this.now(), wrapped, imported: { ...imported, pendingRotation: true } }];
+    } else if (!rec.materials.length) {
+      // The first material becomes current and is bound to the key for good.
+      if (p.keyMaterialId !== undefined && p.keyMaterialId !== id) return fail("IncorrectKeyMaterial", "The key material does not match the KeyMaterialId.");
+      materials = [{ version: 1, id, created: this.now(), wrapped, imported, ...(publicKey ? { publicKey } : {}) }];
+      currentVersion = 1;
+    } else {
+      const target = rec.materials.find((m) => m.id === (p.keyMaterialId ?? this.materialId(rec, rec.currentVersion)));
+      if (!target) return fail("Validation", `${rec.arn} has no key material ${p.keyMaterialId}.`);
+      // Reimport: the same material only (compared by its id, a digest of key id and material).
+      if (!bytesEqual(new TextEncoder().encode(target.id), new TextEncoder().encode(id))) {
+        return fail("IncorrectKeyMaterial", "The key material is not the key material previously imported into this KMS key.");
+      }
+      materials = rec.materials.map((m) => (m === target ? { ...m, wrapped, imported: { ...imported, ...(m.imported?.pendingRotation ? { pendingRotation: true } : {}) } } : m));
+    }
+    const next: KeyRecord = { ...rec, materials, currentVersion };
+    if (next.state === "PendingImport" && allMaterialPresent(next)) next.state = "Enabled";
+    await this.save(next, success({ keyId: rec.arn, keyMaterialId: id }));
+    return ok({ keyArn: rec.arn, keyMaterialId: id });
+  }
+
+  async deleteImportedKeyMaterial(caller: VaultCaller, keyMaterialId: string | undefined): Promise<VaultResult<{ keyArn: string; keyMaterialId?: string }>> {
+    return this.audited<{ keyArn: string; keyMaterialId?: string }>(caller, async (success) => {
+      const r = this.importable(caller, STATES.deletableMaterial);
+      if (!r.ok) return r;
+      const rec = r.value;
+      if (!rec.materials.length) {
+        if (keyMaterialId !== undefined) return fail("Validation", `${rec.arn} has no key material ${keyMaterialId}.`);
+        await this.save(rec, success({ keyId: rec.arn }));
+        return ok({ keyArn: rec.arn });
+      }
+      const target = rec.materials.find((m) => m.id === (keyMaterialId ?? this.materialId(rec, rec.currentVersion)));
+      if (!target) return fail("Validation", `${rec.arn} has no key material ${keyMaterialId}.`);
+      const next = this.withoutMaterial(rec, target);
+      await this.save(next, success({ keyId: rec.arn, keyMaterialId: target.id }));
+      return ok({ keyArn: rec.arn, keyMaterialId: target.id });
+    });
+  }
+
+  /**
+   * The record with a version of imported material deleted: material pending rotation is
+   * dropped (it is not bound to the key); bound material waits to be imported again, and the
+   * key with it (PendingImport, unless it is pending deletion).
+   */
+  private withoutMaterial(rec: KeyRecord, target: Material): KeyRecord {
+    this.material.forget(target.version);
+    if (target.imported?.pendingRotation) return { ...rec, materials: rec.materials.filter((m) => m !== target) };
+    const materials = rec.materials.map((m) => {
+      if (m !== target) return m;
+      const { wrapped: _gone, ...rest } = m;
+      return { ...rest, imported: { ...(m.imported ?? {}), state: "PENDING_IMPORT" as const } };
+    });
+    return { ...rec, materials, state: rec.state === "PendingDeletion" || rec.state === "PendingReplicaDeletion" ? rec.state : "PendingImport" };
+  }
+
+  /** Alarm: imported material past its ValidTo is deleted (CloudTrail DeleteExpiredKeyMaterial). */
+  private async expireMaterial(rec: KeyRecord, now: number): Promise<boolean> {
+    const expired = rec.materials.filter((m) => m.wrapped && m.imported?.validTo !== undefined && m.imported.validTo <= now);
+    if (!expired.length) return false;
+    let next = rec;
+    for (const m of expired) next = this.withoutMaterial(next, next.materials.find((x) => x.version === m.version)!);
+    await this.save(next, [serviceEvent("DeleteExpiredKeyMaterial", rec.region, rec.account, rec.arn, now)]);
+    return true;
   }
 
   // ---- grants ------------------------------------------------------------------------
@@ -980,6 +1236,320 @@ export class KeyVault extends DurableObject<Env> {
       if (e instanceof RootSecretMismatch) return "mismatch";
       throw e;
     }
+  }
+
+  // ---- multi-Region keys -------------------------------------------------------------
+  // https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html. What a
+  // primary shares and how records merge is in multi-region.ts; the design is docs/multi-region.md.
+  // Material moves only vault to vault: the primary unwraps each version here and wraps it under
+  // the receiving Region's root key itself, so no call, record or response carries it in the clear.
+
+  /** ReplicateKey and UpdatePrimaryRegion act on a multi-Region primary key (UnsupportedOperationException otherwise). */
+  private primaryOnly(rec: KeyRecord, operation: string): VaultResult<never> | undefined {
+    if (!rec.multiRegion) return fail("UnsupportedOperation", `${rec.arn} is not a multi-Region key; ${operation} needs a multi-Region primary key.`);
+    if (!isPrimary(rec)) return fail("UnsupportedOperation", `${rec.arn} is a multi-Region replica key; call ${operation} on its primary key, in ${rec.multiRegion.primaryRegion}.`);
+    return undefined;
+  }
+
+  /** What this primary shares, every material version wrapped under `region`'s root key (sync version `version`). */
+  private async sharedFor(current: KeyRecord, region: string, version = current.multiRegion!.version): Promise<SharedState> {
+    const rec = await this.underCurrentRoot(current);
+    const materials: Material[] = [];
+    // An EXTERNAL key's material is imported into each Region's key by its owner; none is sent.
+    if (rec.origin === "AWS_KMS") {
+      for (const m of rec.materials) {
+        const key = await this.material.get(rec, m.version);
+        if (key) materials.push({ ...m, wrapped: await this.material.wrap(region, key) });
+      }
+    }
+    return { ...sharedState(rec, materials), version };
+  }
+
+  /**
+   * ReplicateKey, on the primary (kms:ReplicateKey decided here; kms:CreateKey in the replica
+   * Region by the handler). The replica's vault makes the replica from the shared state
+   * (createReplica); then it joins the configuration, which is pushed to every replica.
+   */
+  async replicate(caller: VaultCaller, p: { region: string; description: string; tags: Tag[]; policy?: string; lockout?: Permission }): Promise<VaultResult<ReplicaResult>> {
+    return this.audited<ReplicaResult>(caller, async (success) => {
+      const r = this.access(caller, STATES.any);
+      if (!r.ok) return r;
+      const refused = this.primaryOnly(r.value, "ReplicateKey");
+      if (refused) return refused;
+      if (!STATES.enabled(r.value.state)) return stateError(r.value);
+      const rec = r.value;
+      const replicaArn = keyArn(p.region, rec.account, rec.keyId);
+      if (p.region === rec.region) return fail("Validation", `${rec.arn} is in ${p.region}: a replica must be in another Region.`);
+      if (rec.multiRegion!.replicaRegions.includes(p.region) || this.replicating.has(p.region)) return fail("AlreadyExists", `${replicaArn} already exists.`);
+      this.replicating.add(p.region);
+      try {
+        const params: ReplicaParams = {
+          shared: await this.sharedFor(this.rec!, p.region), keyId: rec.keyId, account: rec.account, region: p.region,
+          keySpec: rec.keySpec, keyUsage: rec.keyUsage, origin: rec.origin, description: p.description, tags: p.tags,
+          ...(p.policy !== undefined ? { policy: p.policy } : {}), ...(p.lockout ? { lockout: p.lockout } : {}), ...(caller.audit ? { draft: caller.audit } : {}),
+        };
+        const made = (await vaultStub(this.env, p.region, rec.keyId)
+          .createReplica({ ...caller, authz: { skip: SKIP.replication }, audit: undefined }, params)) as VaultResult<ReplicaResult | { existing: string }>;
+        if (!made.ok) return { ...made, records: undefined };
+        if ("existing" in made.value) {
+          // A replica an earlier ReplicateKey made whose success this primary did not store (it
+          // crashed in between) joins the configuration; the caller learns it exists.
+          const cur = this.rec!;
+          if (made.value.existing === cur.region && !cur.multiRegion!.replicaRegions.includes(p.region)) {
+            await this.save({ ...cur, multiRegion: { ...cur.multiRegion!, replicaRegions: [...cur.multiRegion!.replicaRegions, p.region].sort() } });
+          }
+          return fail("AlreadyExists", `${replicaArn} already exists.`);
+        }
+        const cur = this.rec!;
+        const replica = made.value;
+        await this.save(
+          { ...cur, multiRegion: { ...cur.multiRegion!, replicaRegions: [...cur.multiRegion!.replicaRegions, p.region].sort() } },
+          success({ replicaKeyMetadata: { ...replica.metadata }, replicaTags: replica.tags.map((t) => ({ ...t })) }),
+        );
+        return ok(replica);
+      } finally {
+        this.replicating.delete(p.region);
+      }
+    });
+  }
+
+  /**
+   * A new replica, made in its own vault from what its primary shares (ReplicateKey): the key
+   * policy (the default one if none), description and tags are its own. It is listed in this
+   * Region's catalog, and this Region records the ReplicateKey too. A key already here answers
+   * which primary it has.
+   */
+  async createReplica(caller: VaultCaller & { authz: { skip: typeof SKIP.replication } }, p: ReplicaParams): Promise<VaultResult<ReplicaResult | { existing: string }>> {
+    if (this.rec || this.creatingReplica) return ok({ existing: this.rec?.multiRegion?.primaryRegion ?? "" });
+    this.creatingReplica = true;
+    try {
+      const s = p.shared;
+      const arn = keyArn(p.region, p.account, p.keyId);
+      const external = p.origin === "EXTERNAL";
+      const rec: KeyRecord = {
+        recordVersion: RECORD_VERSION,
+        keyId: p.keyId,
+        arn,
+        account: p.account,
+        region: p.region,
+        description: p.description,
+        creationDate: this.now(),
+        // A replica of an EXTERNAL key waits for its own ImportKeyMaterial.
+        state: external ? "PendingImport" : "Enabled",
+        keySpec: p.keySpec,
+        keyUsage: p.keyUsage,
+        origin: p.origin,
+        tags: p.tags,
+        rotationEnabled: s.rotationEnabled,
+        ...(s.rotationPeriodDays !== undefined ? { rotationPeriodDays: s.rotationPeriodDays } : {}),
+        ...(s.nextRotation !== undefined ? { nextRotation: s.nextRotation } : {}),
+        onDemandRotations: s.onDemandRotations,
+        currentVersion: external ? 0 : s.currentVersion,
+        materials: external ? [] : s.materials,
+        policy: p.policy ?? defaultKeyPolicy(p.account),
+        policyVersion: 1,
+        rootCheck: await rootCheck(rootSecrets(this.env).current, p.region),
+        multiRegion: { primaryRegion: s.primaryRegion, replicaRegions: [...new Set([...s.replicaRegions, p.region])].sort(), version: s.version },
+      };
+      if (p.policy !== undefined) {
+        const bad = this.checkPolicy(rec, caller, p.lockout);
+        if (bad) return bad;
+      }
+      const catalog = catalogStub(this.env, p.region, p.account);
+      const registered = (await catalog.registerKey(p.keyId, arn)) as VaultResult<null>;
+      if (!registered.ok) return registered;
+      const md = metadata(rec);
+      try {
+        await this.save(rec, p.draft ? [regionRecord(p.draft, p.region, arn, { replicaKeyMetadata: { ...md }, replicaTags: rec.tags.map((t) => ({ ...t })) })] : []);
+      } catch (e) {
+        await catalog.removeKey(p.keyId);
+        throw e;
+      }
+      return ok({ metadata: md, policy: rec.policy, tags: rec.tags });
+    } finally {
+      this.creatingReplica = false;
+    }
+  }
+
+  /**
+   * A push from the primary: material versions this key lacks are added (by version: a push is
+   * idempotent), and a push at least as new as the key's configuration sets it and the rotation
+   * settings. This Region records SynchronizeMultiRegionKey when something changed.
+   */
+  async syncReplica(_decided: typeof SKIP.replication, s: SharedState): Promise<"applied" | "current" | "missing"> {
+    if (!this.rec?.multiRegion) return "missing";
+    await this.underCurrentRoot(this.rec);
+    const rec = this.rec!;
+    const next = applyShared(rec, s);
+    if (!next) return "current";
+    await this.save(next, [serviceEvent("SynchronizeMultiRegionKey", rec.region, rec.account, rec.arn, this.now())]);
+    return "applied";
+  }
+
+  /**
+   * Pushes what this primary owes its replicas, and stores their acknowledgements. A push that
+   * fails stays owed (it is stored), and the alarm tries again; a replica whose vault no longer
+   * holds it leaves the configuration.
+   */
+  private pushReplicas(): Promise<void> {
+    return this.pushing.run(async () => {
+      for (let round = 0; round < 3 && owesReplicas(this.rec); round++) {
+        const rec = this.rec!;
+        const acked: Record<string, number> = {};
+        const gone: string[] = [];
+        let failed = false;
+        await Promise.all(Object.keys(rec.replicaSync!).map(async (region) => {
+          try {
+            this.faults.hit("replica-push");
+            const s = await this.sharedFor(this.rec!, region);
+            const answer = await vaultStub(this.env, region, rec.keyId).syncReplica(SKIP.replication, s);
+            acked[region] = s.version;
+            if (answer === "missing") gone.push(region);
+          } catch (e) {
+            failed = true;
+            console.error(`push of ${rec.arn} to ${region} failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }));
+        let next = this.rec!;
+        for (const region of gone) next = withoutReplica(next, region, this.now(), DAY_MS);
+        await this.save(next, undefined, { acked, push: false });
+        if (failed) break;
+      }
+      this.syncDue = owesReplicas(this.rec) || this.rec?.handover ? Date.now() + SYNC_RETRY_MS : undefined;
+      await this.scheduleAlarm(this.rec);
+    });
+  }
+
+  /**
+   * A replica's vault says, before it is destroyed, that the replica is deleted: the primary
+   * drops it from the configuration and pushes that (a primary waiting for its replicas'
+   * deletion starts its own waiting period after the last). A key that is no longer the primary
+   * answers which Region is.
+   */
+  async replicaDeleted(_decided: typeof SKIP.replication, region: string): Promise<{ primaryRegion?: string }> {
+    const rec = this.rec;
+    if (!rec?.multiRegion) return {};
+    if (!isPrimary(rec)) return { primaryRegion: rec.multiRegion.primaryRegion };
+    if (rec.multiRegion.replicaRegions.includes(region)) await this.save(withoutReplica(rec, region, this.now(), DAY_MS));
+    return {};
+  }
+
+  /** Before a replica is destroyed, its primary drops it. False if it could not be told yet: the alarm tries again. */
+  private async replicaGone(rec: KeyRecord): Promise<boolean> {
+    let region = rec.multiRegion!.primaryRegion;
+    try {
+      for (let hops = 0; hops < 4; hops++) {
+        const r = await vaultStub(this.env, region, rec.keyId).replicaDeleted(SKIP.replication, rec.region);
+        if (!r.primaryRegion || r.primaryRegion === region || r.primaryRegion === rec.region) return true;
+        region = r.primaryRegion;
+      }
+      return true;
+    } catch (e) {
+      console.error(`deletion of replica ${rec.arn} postponed, its primary in ${region} could not be told: ${e instanceof Error ? e.message : String(e)}`);
+      await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
+      return false;
+    }
+  }
+
+  /**
+   * UpdatePrimaryRegion, on the primary (kms:UpdatePrimaryRegion decided here): it becomes
+   * Updating, stored with the Region it hands over to; the replica there takes the primary role
+   * (promote, which decides kms:UpdatePrimaryRegion on that key's policy too); then this key
+   * becomes a replica. A refusal undoes it; an unknown outcome (a failed call) leaves the key
+   * Updating until its alarm learns which it was (finishHandover).
+   */
+  async updatePrimaryRegion(caller: VaultCaller, region: string, replicaCaller: VaultCaller): Promise<VaultResult<null>> {
+    return this.audited<null>(caller, async (success) => {
+      const r = this.access(caller, STATES.any);
+      if (!r.ok) return r;
+      const refused = this.primaryOnly(r.value, "UpdatePrimaryRegion");
+      if (refused) return refused;
+      if (!STATES.enabled(r.value.state)) return stateError(r.value);
+      const config = r.value.multiRegion!;
+      if (region === r.value.region) return fail("Validation", `${r.value.arn} is the primary key already: PrimaryRegion must be the Region of one of its replicas.`);
+      if (!config.replicaRegions.includes(region)) return fail("NotFound", `${r.value.arn} has no replica key in ${region}.`);
+      const handover: Handover = { to: region, version: config.version + 1, state: r.value.state };
+      // Stored with the alarm that finishes or undoes the handover if this call does not.
+      this.syncDue = Date.now() + SYNC_RETRY_MS;
+      await this.save({ ...this.rec!, state: "Updating", handover });
+      try {
+        this.faults.hit("handover-before-promote");
+        const s = await this.sharedFor(this.rec!, region, handover.version);
+        const promoted = (await vaultStub(this.env, region, r.value.keyId).promote(
+          { ...replicaCaller, audit: undefined },
+          { ...s, primaryRegion: region, replicaRegions: [...s.replicaRegions.filter((x) => x !== region), r.value.region].sort() },
+          caller.audit,
+        )) as VaultResult<null>;
+        if (!promoted.ok) {
+          await this.endHandover(false);
+          return { ...promoted, records: undefined };
+        }
+        this.faults.hit("handover-after-promote");
+      } catch (e) {
+        // The outcome is unknown: the key stays Updating until its alarm learns it (finishHandover).
+        this.syncDue = Date.now() + SYNC_RETRY_MS;
+        await this.scheduleAlarm(this.rec);
+        throw e;
+      }
+      await this.endHandover(true, success());
+      return ok(null);
+    });
+  }
+
+  /** The handover ends: this key becomes the replica (`promoted`) or stays the primary, in the state it had. */
+  private async endHandover(promoted: boolean, audit?: CloudTrailRecord[]): Promise<void> {
+    const cur = this.rec!;
+    const h = cur.handover;
+    if (!owesReplicas(cur)) this.syncDue = undefined;
+    // A push from the new primary may have ended it already (multi-region.ts, applyShared).
+    if (!h) return this.save(cur, audit);
+    const { handover: _ended, ...rest } = cur;
+    const m = cur.multiRegion!;
+    await this.save({
+      ...rest,
+      state: h.state,
+      ...(promoted ? { multiRegion: { primaryRegion: h.to, replicaRegions: [...m.replicaRegions.filter((x) => x !== h.to), cur.region].sort(), version: h.version } } : {}),
+    }, audit);
+  }
+
+  /** Alarm: a handover a failed call left open is finished if the other key took the primary role, else undone. */
+  private async finishHandover(): Promise<void> {
+    const rec = this.rec!;
+    const h = rec.handover!;
+    try {
+      const role = await vaultStub(this.env, h.to, rec.keyId).multiRegionRole(SKIP.replication);
+      await this.endHandover(role !== undefined && role.primaryRegion === h.to && role.version >= h.version);
+    } catch (e) {
+      console.error(`handover of ${rec.arn} to ${h.to} still open: ${e instanceof Error ? e.message : String(e)}`);
+      this.syncDue = Date.now() + SYNC_RETRY_MS;
+    }
+  }
+
+  /**
+   * UpdatePrimaryRegion, on the replica that becomes the primary: kms:UpdatePrimaryRegion on this
+   * key's policy too, and the key Enabled. It takes the shared state (so it lacks nothing the old
+   * primary had) and the primary role in one write, then pushes to every replica, the old
+   * primary included. This Region records the UpdatePrimaryRegion too.
+   */
+  async promote(caller: VaultCaller, s: SharedState, draft?: AuditDraft): Promise<VaultResult<null>> {
+    const r = this.access(caller, STATES.any);
+    if (!r.ok) return r;
+    const m = r.value.multiRegion;
+    if (m && m.primaryRegion === r.value.region && m.version >= s.version) return ok(null);
+    if (!m || !isReplica(r.value) || s.primaryRegion !== r.value.region) return fail("UnsupportedOperation", `${r.value.arn} is not a replica of this multi-Region key.`);
+    if (!STATES.enabled(r.value.state)) return stateError(r.value);
+    await this.underCurrentRoot(this.rec!);
+    const rec = this.rec!;
+    const next = applyShared(rec, s) ?? rec;
+    if (!isPrimary(next)) return fail("Conflict", `${rec.arn} has a newer configuration than the request; retry.`);
+    await this.save(next, draft ? [regionRecord(draft, rec.region, rec.arn)] : []);
+    return ok(null);
+  }
+
+  /** Which Region this key knows as the primary, and its sync version (a primary's alarm, after a handover failed midway). */
+  async multiRegionRole(_decided: typeof SKIP.replication): Promise<{ primaryRegion: string; version: number } | undefined> {
+    const m = this.rec?.multiRegion;
+    return m ? { primaryRegion: m.primaryRegion, version: m.version } : undefined;
   }
 
   // ---- aliases -----------------------------------------------------------------------

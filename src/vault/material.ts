@@ -52,8 +52,8 @@ export class MaterialStore {
 
   /** Which secret unwraps a record stored before check values (its current material version). */
   private async probe(rec: KeyRecord): Promise<"current" | "previous" | undefined> {
-    const m = rec.materials.find((x) => x.version === rec.currentVersion);
-    if (!m) return "current";
+    const m = rec.materials.find((x) => x.version === rec.currentVersion && x.wrapped);
+    if (!m?.wrapped) return "current";
     const secrets = this.secrets();
     for (const [which, secret] of [["current", secrets.current], ["previous", secrets.previous]] as const) {
       if (secret === undefined) continue;
@@ -72,6 +72,7 @@ export class MaterialStore {
     const from = await this.rootKey(secrets.previous!, rec.region);
     const to = await this.rootKey(secrets.current, rec.region);
     const materials = rec.materials.map((m) => {
+      if (!m.wrapped) return m; // imported material not (or no longer) present
       const key = aesKeyUnwrapPad(from, m.wrapped);
       const wrapped = aesKeyWrapPad(to, key);
       key.fill(0);
@@ -83,9 +84,31 @@ export class MaterialStore {
   /** A new version of material, wrapped for storage under the current secret (and kept unwrapped here). */
   async create(type: KeyType, usage: string, region: string, version: number, now: number, rotationType?: Material["rotationType"]): Promise<Material> {
     const { material: key, publicKey } = await type.generate(usage);
-    const wrapped = aesKeyWrapPad(await this.rootKey(this.secrets().current, region), key);
+    const wrapped = await this.wrap(region, key);
     this.plain.set(version, key);
     return { version, id: hex(crypto.getRandomValues(new Uint8Array(32))), created: now, rotationType, wrapped, ...(publicKey ? { publicKey } : {}) };
+  }
+
+  /** Material wrapped for storage under the current root secret (imported material, import wrapping keys). */
+  async wrap(region: string, key: Uint8Array): Promise<Uint8Array> {
+    return aesKeyWrapPad(await this.rootKey(this.secrets().current, region), key);
+  }
+
+  /** What `wrap` wrapped (undefined if it does not unwrap under the current secret). */
+  async unwrap(region: string, wrapped: Uint8Array): Promise<Uint8Array | undefined> {
+    try {
+      return aesKeyUnwrapPad(await this.rootKey(this.secrets().current, region), wrapped);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forgets a version's unwrapped and loaded material (imported material deleted or expired). */
+  forget(version: number): void {
+    this.plain.get(version)?.fill(0);
+    this.plain.delete(version);
+    this.loaded.delete(version);
+    this.loadedValue.delete(version);
   }
 
   /** A version's material loaded by its key type (asymmetric and HMAC keys). Call ensureCurrent first. */
@@ -109,7 +132,7 @@ export class MaterialStore {
     const cached = this.plain.get(version);
     if (cached) return cached;
     const m = rec.materials.find((x) => x.version === version);
-    if (!m) return undefined;
+    if (!m?.wrapped) return undefined;
     let key: Uint8Array;
     try {
       key = aesKeyUnwrapPad(await this.rootKey(this.secrets().current, rec.region), m.wrapped);

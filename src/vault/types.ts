@@ -4,7 +4,7 @@ import type { AuditDraft, CloudTrailRecord } from "../audit/record.js";
 import type { Permission } from "../authz/authorize.js";
 import type { RequestContext } from "../policy/conditions.js";
 
-export type KeyState = "Enabled" | "Disabled" | "PendingDeletion" | "PendingImport" | "Unavailable" | "Creating" | "Updating";
+export type KeyState = "Enabled" | "Disabled" | "PendingDeletion" | "PendingReplicaDeletion" | "PendingImport" | "Unavailable" | "Creating" | "Updating";
 
 export type VaultErrorCode =
   | "NotFound"
@@ -26,7 +26,10 @@ export type VaultErrorCode =
   | "KeyUnavailable"
   | "InvalidKeyUsage"
   | "InvalidSignature"
-  | "InvalidMac";
+  | "InvalidMac"
+  | "InvalidImportToken"
+  | "ExpiredImportToken"
+  | "IncorrectKeyMaterial";
 
 /**
  * `audited` is set when the vault wrote the request's audit record itself (with a state
@@ -58,6 +61,9 @@ export const VAULT_ERROR_TYPES: Record<VaultErrorCode, string> = {
   InvalidKeyUsage: "InvalidKeyUsageException",
   InvalidSignature: "KMSInvalidSignatureException",
   InvalidMac: "KMSInvalidMacException",
+  InvalidImportToken: "InvalidImportTokenException",
+  ExpiredImportToken: "ExpiredImportTokenException",
+  IncorrectKeyMaterial: "IncorrectKeyMaterialException",
 };
 
 export type { GrantConstraints } from "../authz/authorize.js";
@@ -97,6 +103,12 @@ export const SKIP = {
   admin: "admin operation decided by the authorizer",
   /** ListRetirableGrants: the grants the retirement index names, after kms:ListRetirableGrants was decided. */
   retirementIndex: "grants named by the retirement index (kms:ListRetirableGrants decided by identity policies)",
+  /**
+   * Multi-Region keys, vault to vault: a primary making, updating or hearing from its replicas
+   * (kms:ReplicateKey or kms:UpdatePrimaryRegion was decided on the primary, kms:CreateKey by the
+   * handler's identity check in the replica Region; pushes carry only wrapped material).
+   */
+  replication: "multi-Region key replication, vault to vault (decided on the primary key)",
 } as const;
 export type SkipReason = (typeof SKIP)[keyof typeof SKIP];
 
@@ -158,15 +170,44 @@ export interface KeyMetadata {
   KeyAgreementAlgorithms?: string[];
   EncapsulationAlgorithms?: string[];
   MultiRegion: boolean;
+  MultiRegionConfiguration?: MultiRegionConfiguration;
+  /** PendingReplicaDeletion only: the waiting period that starts when the last replica is deleted. */
+  PendingDeletionWindowInDays?: number;
   CurrentKeyMaterialId?: string;
+  ExpirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
+  ValidTo?: number;
 }
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_MultiRegionConfiguration.html */
+// A type, not an interface: KeyMetadata goes into audit records' responseElements, which take only plain object types.
+export type MultiRegionConfiguration = {
+  MultiRegionKeyType: "PRIMARY" | "REPLICA";
+  PrimaryKey: { Arn: string; Region: string };
+  ReplicaKeys: { Arn: string; Region: string }[];
+};
 
 export interface RotationEntry {
   KeyId: string;
   KeyMaterialId: string;
   RotationDate?: number;
   RotationType?: "AUTOMATIC" | "ON_DEMAND";
-  KeyMaterialState: "CURRENT" | "NON_CURRENT";
+  KeyMaterialState: "CURRENT" | "NON_CURRENT" | "PENDING_ROTATION";
+  /** Symmetric keys of EXTERNAL origin only. */
+  ImportState?: "IMPORTED" | "PENDING_IMPORT";
+  ExpirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
+  ValidTo?: number;
+  KeyMaterialDescription?: string;
+}
+
+/** ImportKeyMaterial's request, checked at the boundary (ValidTo in ms). */
+export interface ImportMaterialParams {
+  importToken: Uint8Array;
+  encryptedKeyMaterial: Uint8Array;
+  expirationModel: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
+  validTo?: number;
+  importType?: "EXISTING_KEY_MATERIAL" | "NEW_KEY_MATERIAL";
+  description?: string;
+  keyMaterialId?: string;
 }
 
 export interface CreateKeyParams {
@@ -183,6 +224,10 @@ export interface CreateKeyParams {
   lockout?: Permission;
   /** "AWS" for a service-managed key (rotated yearly, its policy fixed). */
   keyManager?: "CUSTOMER" | "AWS";
+  /** A multi-Region primary key (its key ID is an `mrk-` one). */
+  multiRegion?: boolean;
+  /** EXTERNAL: the key is made without material, PendingImport until ImportKeyMaterial. */
+  origin?: "AWS_KMS" | "EXTERNAL";
 }
 
 /** Where another vault lives (for vault-to-vault ReEncrypt). */

@@ -69,7 +69,7 @@ describe("protocol errors", () => {
 
   it("unknown and missing targets; not-yet-implemented operations", async () => {
     await expectError(await call("FlyToTheMoon", {}), "UnknownOperationException");
-    await expectError(await call("ReplicateKey", { KeyId: await newKey(), ReplicaRegion: "us-west-2" }), "UnsupportedOperationException");
+    await expectError(await call("CreateCustomKeyStore", { CustomKeyStoreName: "store" }), "UnsupportedOperationException");
     const headers = await signRequest(ENDPOINT, "ListKeys", "{}", { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: "us-east-1" });
     const { ["x-amz-target"]: _t, ...noTarget } = headers;
     void _t;

@@ -8,11 +8,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, b64, call, ok, unb64, type KmsResponse } from "./kms.js";
 
-type State = "Enabled" | "Disabled" | "PendingDeletion";
+type State = "Enabled" | "Disabled" | "PendingDeletion" | "PendingReplicaDeletion";
 type Md = Record<string, unknown> & { KeyId: string; Arn: string };
 type Creds = { accessKeyId: string; secretAccessKey: string };
 
-const STATES: State[] = ["Enabled", "Disabled", "PendingDeletion"];
+// PendingReplicaDeletion: a multi-Region primary key of the kind, scheduled for deletion while it has a replica.
+const STATES: State[] = ["Enabled", "Disabled", "PendingDeletion", "PendingReplicaDeletion"];
 const OK = "ok";
 const rand = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const sha = async (hash: string, data: Uint8Array) => new Uint8Array(await crypto.subtle.digest(hash, data));
@@ -79,7 +80,7 @@ function expected(spec: string, usage: string, op: string, state: State): string
     return state === "Disabled" ? "DisabledException" : "KMSInvalidStateException";
   }
   if (state === "Disabled") return "DisabledException";
-  if (state === "PendingDeletion") return "KMSInvalidStateException";
+  if (state === "PendingDeletion" || state === "PendingReplicaDeletion") return "KMSInvalidStateException";
   if (fits(spec, usage, op)) return OK;
   return op === "GetPublicKey" ? "UnsupportedOperationException" : "InvalidKeyUsageException";
 }
@@ -159,7 +160,9 @@ let helper: { md: Md; blob: string };
 let peerSpki: string;
 
 async function fixture(kind: Kind, state: State): Promise<Fixture> {
-  const md = await createKey(kind.spec, kind.spec === "SYMMETRIC_DEFAULT" ? undefined : kind.usage);
+  const md = state === "PendingReplicaDeletion"
+    ? (await ok<{ KeyMetadata: Md }>("CreateKey", { KeySpec: kind.spec, ...(isSymmetric(kind.spec) ? {} : { KeyUsage: kind.usage }), MultiRegion: true })).KeyMetadata
+    : await createKey(kind.spec, kind.spec === "SYMMETRIC_DEFAULT" ? undefined : kind.usage);
   const f: Fixture = { kind, state, md };
   const KeyId = md.KeyId;
   if (kind.spec === "SYMMETRIC_DEFAULT") f.symmetricBlob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId, Plaintext: PLAINTEXT })).CiphertextBlob;
@@ -173,6 +176,10 @@ async function fixture(kind: Kind, state: State): Promise<Fixture> {
   }
   if (state === "Disabled") await ok("DisableKey", { KeyId });
   if (state === "PendingDeletion") await ok("ScheduleKeyDeletion", { KeyId, PendingWindowInDays: 7 });
+  if (state === "PendingReplicaDeletion") {
+    await ok("ReplicateKey", { KeyId, ReplicaRegion: "us-west-2" });
+    expect((await ok<{ KeyState: string }>("ScheduleKeyDeletion", { KeyId, PendingWindowInDays: 7 })).KeyState).toBe("PendingReplicaDeletion");
+  }
   return f;
 }
 

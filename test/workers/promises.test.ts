@@ -53,7 +53,7 @@ describe("key material at rest", () => {
     expect(rec.materials).toHaveLength(2);
     const rootKey = await deriveRootKey(env.KMS_ROOT_SECRET, "key-material", "us-east-1");
     for (const m of rec.materials) {
-      const material = aesKeyUnwrapPad(rootKey, m.wrapped);
+      const material = aesKeyUnwrapPad(rootKey, m.wrapped!);
       expect(material).toHaveLength(32);
       expect(storedAnywhere(stored, material), `material version ${m.version} is stored in the clear`).toBe(false);
       if (m.version === 1) {
@@ -75,8 +75,8 @@ describe("key material at rest", () => {
     // And a key made in one region, as stored, does not unwrap under another region's root key.
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {}, { region: "eu-west-1" })).KeyMetadata;
     const rec = await runInDurableObject(vault(key.KeyId, "eu-west-1"), async (_i, state) => state.storage.get<KeyRecord>("key"));
-    expect(aesKeyUnwrapPad(eu, rec!.materials[0].wrapped)).toHaveLength(32);
-    expect(() => aesKeyUnwrapPad(us, rec!.materials[0].wrapped)).toThrow(AuthenticationError);
+    expect(aesKeyUnwrapPad(eu, rec!.materials[0].wrapped!)).toHaveLength(32);
+    expect(() => aesKeyUnwrapPad(us, rec!.materials[0].wrapped!)).toThrow(AuthenticationError);
   });
 });
 

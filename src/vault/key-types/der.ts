@@ -1,6 +1,6 @@
 // The few DER structures key types write themselves: SubjectPublicKeyInfo (RFC 5280 §4.1.2.7)
 // and PKCS#8 PrivateKeyInfo (RFC 5208) for keys the runtime's WebCrypto cannot export
-// (secp256k1, ML-DSA, ML-KEM). Encoding only: no key is parsed here. Formats in docs/formats.md
+// (secp256k1, ML-DSA, ML-KEM). One is read: an imported secp256k1 PKCS#8 (ecPrivateScalar). Formats in docs/formats.md
 // ("Key material of asymmetric and HMAC keys").
 
 const length = (n: number): number[] => {
@@ -137,4 +137,47 @@ export function ecdsaFromDer(der: Uint8Array, size: number): Uint8Array | undefi
     out.set(v, at + size - v.length);
   }
   return off === der.length ? out : undefined;
+}
+
+/** One DER element at `at`: its tag and where its contents start and end (undefined if malformed). */
+function element(der: Uint8Array, at: number): { tag: number; start: number; end: number } | undefined {
+  if (at + 2 > der.length) return undefined;
+  const tag = der[at]!;
+  let len = der[at + 1]!;
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 3 || start + n > der.length) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!;
+    start += n;
+  }
+  return start + len <= der.length ? { tag, start, end: start + len } : undefined;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The private scalar of a PKCS#8 PrivateKeyInfo (RFC 5208) holding an ECPrivateKey (RFC 5915)
+ * on the named curve `curve`; undefined for anything else. Used for imported material only.
+ */
+export function ecPrivateScalar(pkcs8: Uint8Array, curve: string): Uint8Array | undefined {
+  const outer = element(pkcs8, 0);
+  if (outer?.tag !== 0x30 || outer.end !== pkcs8.length) return undefined;
+  const version = element(pkcs8, outer.start);
+  if (version?.tag !== 0x02) return undefined;
+  const algorithm = element(pkcs8, version.end);
+  if (algorithm?.tag !== 0x30) return undefined;
+  const want = sequence(oid(OIDS.ecPublicKey), oid(curve));
+  if (!sameBytes(pkcs8.subarray(version.end, algorithm.end), want)) return undefined;
+  const wrapped = element(pkcs8, algorithm.end);
+  if (wrapped?.tag !== 0x04) return undefined;
+  const inner = pkcs8.subarray(wrapped.start, wrapped.end);
+  const ecKey = element(inner, 0);
+  if (ecKey?.tag !== 0x30) return undefined;
+  const ecVersion = element(inner, ecKey.start);
+  if (ecVersion?.tag !== 0x02 || ecVersion.end - ecVersion.start !== 1 || inner[ecVersion.start] !== 1) return undefined;
+  const scalar = element(inner, ecVersion.end);
+  if (scalar?.tag !== 0x04) return undefined;
+  return inner.slice(scalar.start, scalar.end);
 }

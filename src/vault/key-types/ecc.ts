@@ -37,6 +37,21 @@ function eccType(spec: string, namedCurve: string, curve: Curve, algorithm: stri
     digestLength: () => hashBytes,
     messageTypes: () => ["RAW", "DIGEST"],
     dataKeyPair: generatePair,
+    // DER PKCS#8 of a key on this curve (the public point may be left out: it is recomputed).
+    async importMaterial(material) {
+      let key: CryptoKey;
+      try {
+        key = await crypto.subtle.importKey("pkcs8", material, { name: "ECDSA", namedCurve }, true, ["sign"]);
+      } catch {
+        return { ok: false, reason: `the key material is not a DER PKCS#8 private key on ${namedCurve}` };
+      }
+      const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
+      const pub = await crypto.subtle.importKey("jwk", { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y, ext: true }, { name: "ECDSA", namedCurve }, true, ["verify"]);
+      return {
+        ok: true,
+        value: { material: own((await crypto.subtle.exportKey("pkcs8", key)) as ArrayBuffer), publicKey: own((await crypto.subtle.exportKey("spki", pub)) as ArrayBuffer) },
+      };
+    },
     async load(material, usage, publicKey) {
       if (usage === "KEY_AGREEMENT") {
         const privateKey = await crypto.subtle.importKey("pkcs8", material, { name: "ECDH", namedCurve }, false, ["deriveBits"]);

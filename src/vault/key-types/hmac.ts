@@ -9,8 +9,12 @@ import { grantSet, own, type KeyType } from "./types.js";
 
 const GRANTS = grantSet("GenerateMac", "VerifyMac");
 
+/** Lengths of imported HMAC key material, bytes (at least the hash output, at most its block size). */
+const IMPORT_LENGTHS: Record<number, [number, number]> = { 224: [28, 64], 256: [32, 64], 384: [48, 128], 512: [64, 128] };
+
 function hmacType(bits: 224 | 256 | 384 | 512): KeyType {
   const algorithm = `HMAC_SHA_${bits}`;
+  const [min, max] = IMPORT_LENGTHS[bits]!;
   return {
     spec: `HMAC_${bits}`,
     usages: ["GENERATE_VERIFY_MAC"],
@@ -19,6 +23,10 @@ function hmacType(bits: 224 | 256 | 384 | 512): KeyType {
     rotates: false,
     customerMasterKeySpec: true,
     generate: async () => ({ material: crypto.getRandomValues(new Uint8Array(bits / 8)) }),
+    importMaterial: async (material) =>
+      material.length >= min && material.length <= max
+        ? { ok: true, value: { material: own(material) } }
+        : { ok: false, reason: `HMAC_${bits} key material must be ${min} to ${max} bytes, not ${material.length}` },
     async load(material) {
       const mac = bits === 224
         ? async (message: Uint8Array) => own(hmac(sha224, material, message))

@@ -9,7 +9,7 @@
 import { constants, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt } from "node:crypto";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { bytesEqual } from "../../crypto/compare.js";
-import { grantSet, own, shaLength, webHash, type KeyType, type LoadedKey, type MessageType } from "./types.js";
+import { fromBase64Url, grantSet, own, shaLength, webHash, type KeyType, type LoadedKey, type MessageType } from "./types.js";
 
 const ENCRYPTION = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"];
 const SIGNING = ["RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512", "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512"];
@@ -103,6 +103,23 @@ function rsaType(spec: string, bits: number): KeyType {
     messageTypes: () => ["RAW", "DIGEST"],
     maxPlaintext: (algorithm) => bytes - 2 * (algorithm === "RSAES_OAEP_SHA_1" ? 20 : 32) - 2,
     dataKeyPair: generatePair,
+    // DER PKCS#8 of an RSA key of this size; stored as WebCrypto exports it, with its public key.
+    async importMaterial(material) {
+      let key: CryptoKey;
+      try {
+        key = await crypto.subtle.importKey("pkcs8", material, { name: "RSA-PSS", hash: "SHA-256" }, true, ["sign"]);
+      } catch {
+        return { ok: false, reason: "the key material is not a DER PKCS#8 RSA private key" };
+      }
+      const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
+      const modulus = fromBase64Url(jwk.n!).length;
+      if (modulus !== bytes) return { ok: false, reason: `the RSA key has a ${modulus * 8}-bit modulus; ${spec} needs ${bits}` };
+      const pub = await crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, { name: "RSA-PSS", hash: "SHA-256" }, true, ["verify"]);
+      return {
+        ok: true,
+        value: { material: own((await crypto.subtle.exportKey("pkcs8", key)) as ArrayBuffer), publicKey: own((await crypto.subtle.exportKey("spki", pub)) as ArrayBuffer) },
+      };
+    },
     async load(material, _usage, publicKey) {
       const spki = publicKey!;
       // One imported key per WebCrypto algorithm and hash, made on first use.

@@ -4,7 +4,7 @@
 // Material: the 32-byte private scalar. Signatures are DER; like AWS KMS, EdgeKMS does not
 // normalise s to the low half (verifiers that insist, such as Ethereum's, normalise it themselves).
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { ecPkcs8, ecSpki, OIDS } from "./der.js";
+import { ecPkcs8, ecPrivateScalar, ecSpki, OIDS } from "./der.js";
 import { grantSet, own, type KeyType } from "./types.js";
 
 const GRANTS = grantSet("Sign", "Verify", "GetPublicKey");
@@ -33,6 +33,14 @@ export const ECC_SECG_P256K1: KeyType = {
     const privateKey = ecPkcs8(OIDS.secp256k1, scalar, point);
     scalar.fill(0);
     return { privateKey, publicKey: ecSpki(OIDS.secp256k1, point) };
+  },
+  // DER PKCS#8 (RFC 5208) around an ECPrivateKey (RFC 5915) on secp256k1; stored as its scalar.
+  async importMaterial(material) {
+    const scalar = ecPrivateScalar(material, OIDS.secp256k1);
+    if (!scalar || scalar.length !== 32 || !secp256k1.utils.isValidSecretKey(scalar)) {
+      return { ok: false, reason: "the key material is not a DER PKCS#8 private key on secp256k1" };
+    }
+    return { ok: true, value: { material: own(scalar), publicKey: ecSpki(OIDS.secp256k1, secp256k1.getPublicKey(scalar, false)) } };
   },
   async load(material) {
     const scalar = material;

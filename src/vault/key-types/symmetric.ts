@@ -4,7 +4,7 @@
 import { aesGcmOpen, aesGcmSeal, AuthenticationError } from "../../crypto/index.js";
 import { decodeHeader, encodeHeader, HEADER_LENGTH, IV_LENGTH, type BlobHeader } from "../blob.js";
 import { encodeContext } from "../context.js";
-import { grantSet, type CryptoOutcome, type KeyType } from "./types.js";
+import { grantSet, own, type CryptoOutcome, type KeyType } from "./types.js";
 
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   const out = new Uint8Array(a.length + b.length);
@@ -25,6 +25,9 @@ export const SYMMETRIC_DEFAULT: KeyType = {
   generate: async () => ({ material: crypto.getRandomValues(new Uint8Array(32)) }),
   // Symmetric material is used by sealSymmetric and openSymmetric below, under the blob format.
   load: async () => ({}),
+  // A 256-bit AES key, as generated.
+  importMaterial: async (material) =>
+    material.length === 32 ? { ok: true, value: { material: own(material) } } : { ok: false, reason: `symmetric key material must be 32 bytes, not ${material.length}` },
 };
 
 /** Encrypts under one material version: header || AES-GCM(plaintext), AAD = header || context. */

@@ -60,6 +60,12 @@ export interface KeyType {
   customerMasterKeySpec: boolean;
   /** Fresh key material, generated in the vault. */
   generate(usage: string): Promise<NewMaterial>;
+  /**
+   * Key material a user imports (ImportKeyMaterial), checked against this spec and brought to
+   * the form `generate` makes; absent where EdgeKMS imports no material into the spec
+   * (https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-conceptual.html#importing-keys-material-requirements).
+   */
+  importMaterial?(material: Uint8Array, usage: string): Promise<CryptoOutcome<NewMaterial>>;
   /** The material made ready for the operations of its usage. */
   load(material: Uint8Array, usage: string, publicKey?: Uint8Array): Promise<LoadedKey>;
   /** DIGEST length of a signing algorithm (bytes), where the spec signs digests. */

@@ -1,0 +1,138 @@
+// edgekms import-key-material: the client side of importing key material
+// (https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys.html) in one command —
+// GetParametersForImport, wrap the local key file with the chosen algorithm (node:crypto:
+// RSAES-OAEP, and for RSA_AES_KEY_WRAP_* an ephemeral AES-256 key under AES key wrap with padding,
+// RFC 5649), then ImportKeyMaterial — for people who would otherwise script openssl. The key
+// material is read from a file, used in memory and zeroed; it is never printed.
+import { constants, createCipheriv, createPrivateKey, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { signRequest } from "./sign.js";
+
+export const IMPORT_USAGE = `usage: edgekms import-key-material --key-id K --key-material FILE [options]
+  --key-id K                 key id or ARN of a key made with Origin EXTERNAL
+  --key-material FILE        symmetric and HMAC keys: the raw key bytes; RSA and ECC keys: the private key,
+                             PEM or DER (PKCS#8, or PKCS#1 / SEC 1, converted to PKCS#8 here)
+  --wrapping-algorithm A     RSA_AES_KEY_WRAP_SHA_256 (default), RSA_AES_KEY_WRAP_SHA_1, RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1
+  --wrapping-key-spec S      RSA_4096 (default), RSA_3072, RSA_2048
+  --valid-to TIME            the material expires then (ISO 8601 or epoch seconds); without it, it does not expire
+  --import-type T            EXISTING_KEY_MATERIAL (default) or NEW_KEY_MATERIAL (symmetric keys: material for RotateKeyOnDemand)
+  --key-material-id ID       reimport this material version (64 hex; from ListKeyRotations)
+  --description D            KeyMaterialDescription
+options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
+         --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`;
+
+const AIV_PADDED = Buffer.from("A65959A6", "hex"); // RFC 5649 §3
+
+interface Config { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }
+
+class KmsCallError extends Error {}
+
+async function kms<T>(cfg: Config, operation: string, input: Record<string, unknown>): Promise<T> {
+  const url = cfg.endpoint;
+  const body = JSON.stringify(input);
+  const headers = await signRequest(url, `TrentService.${operation}`, body, { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, region: cfg.region, contentSha256: true });
+  const res = await fetch(url, { method: "POST", headers, body });
+  const json = (await res.json()) as T & { __type?: string; message?: string };
+  if (!res.ok) throw new KmsCallError(`${operation}: ${(json.__type ?? `HTTP ${res.status}`).split("#").pop()}: ${json.message ?? ""}`);
+  return json;
+}
+
+/** The key material to import, as AWS takes it for the key's spec (raw bytes, or DER PKCS#8). */
+export function materialFor(keySpec: string, file: Buffer): Buffer {
+  if (keySpec === "SYMMETRIC_DEFAULT" || keySpec.startsWith("HMAC_")) return file;
+  const pem = file.subarray(0, 11).toString("latin1") === "-----BEGIN ";
+  const key = pem ? createPrivateKey(file) : tryDer(file);
+  return key.export({ type: "pkcs8", format: "der" });
+}
+
+function tryDer(file: Buffer) {
+  for (const type of ["pkcs8", "pkcs1", "sec1"] as const) {
+    try {
+      return createPrivateKey({ key: file, format: "der", type });
+    } catch {
+      /* next */
+    }
+  }
+  throw new Error("the key material file is neither a PEM nor a DER private key (PKCS#8, PKCS#1 or SEC 1)");
+}
+
+/** EncryptedKeyMaterial for ImportKeyMaterial: the material wrapped under the wrapping public key (DER SPKI). */
+export function wrapMaterial(publicKey: Buffer, algorithm: string, material: Buffer): Buffer {
+  const oaep = (data: Buffer) =>
+    publicEncrypt({ key: createPublicKey({ key: publicKey, format: "der", type: "spki" }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.endsWith("SHA_1") ? "sha1" : "sha256" }, data);
+  if (algorithm.startsWith("RSAES_OAEP")) return oaep(material);
+  const aes = randomBytes(32);
+  try {
+    const kwp = createCipheriv("id-aes256-wrap-pad", aes, AIV_PADDED);
+    return Buffer.concat([oaep(aes), kwp.update(material), kwp.final()]);
+  } finally {
+    aes.fill(0);
+  }
+}
+
+function parseTime(s: string): number {
+  const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Date.parse(s) / 1000;
+  if (!Number.isFinite(n)) throw new Error(`--valid-to: not a time: ${s}`);
+  return Math.floor(n);
+}
+
+export async function importKeyCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      "key-id": { type: "string" }, "key-material": { type: "string" }, "wrapping-algorithm": { type: "string" }, "wrapping-key-spec": { type: "string" },
+      "valid-to": { type: "string" }, "import-type": { type: "string" }, "key-material-id": { type: "string" }, description: { type: "string" },
+      endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" }, help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(IMPORT_USAGE);
+    return 0;
+  }
+  if (!values["key-id"] || !values["key-material"]) {
+    console.error(IMPORT_USAGE);
+    return 2;
+  }
+  const cfg: Config = {
+    endpoint: values.endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? "http://localhost:8787",
+    region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    accessKeyId: values["access-key-id"] ?? process.env.AWS_ACCESS_KEY_ID ?? "",
+    secretAccessKey: values["secret-access-key"] ?? process.env.AWS_SECRET_ACCESS_KEY ?? "",
+  };
+  if (!cfg.accessKeyId || !cfg.secretAccessKey) {
+    console.error("edgekms: credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or flags)");
+    return 2;
+  }
+  const algorithm = values["wrapping-algorithm"] ?? "RSA_AES_KEY_WRAP_SHA_256";
+  const spec = values["wrapping-key-spec"] ?? "RSA_4096";
+  const file = readFileSync(values["key-material"]);
+  let material: Buffer | undefined;
+  try {
+    const { KeyMetadata } = await kms<{ KeyMetadata: { KeyId: string; KeySpec: string; Origin: string } }>(cfg, "DescribeKey", { KeyId: values["key-id"] });
+    if (KeyMetadata.Origin !== "EXTERNAL") throw new KmsCallError(`key ${KeyMetadata.KeyId} has origin ${KeyMetadata.Origin}; only keys made with Origin EXTERNAL take imported material`);
+    material = materialFor(KeyMetadata.KeySpec, file);
+    const params = await kms<{ ImportToken: string; PublicKey: string }>(cfg, "GetParametersForImport", { KeyId: values["key-id"], WrappingAlgorithm: algorithm, WrappingKeySpec: spec });
+    const wrapped = wrapMaterial(Buffer.from(params.PublicKey, "base64"), algorithm, material);
+    const out = await kms<{ KeyId: string; KeyMaterialId: string }>(cfg, "ImportKeyMaterial", {
+      KeyId: values["key-id"],
+      ImportToken: params.ImportToken,
+      EncryptedKeyMaterial: wrapped.toString("base64"),
+      ...(values["valid-to"] ? { ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: parseTime(values["valid-to"]) } : { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }),
+      ...(values["import-type"] ? { ImportType: values["import-type"] } : {}),
+      ...(values["key-material-id"] ? { KeyMaterialId: values["key-material-id"] } : {}),
+      ...(values.description !== undefined ? { KeyMaterialDescription: values.description } : {}),
+    });
+    console.log(JSON.stringify({ KeyId: out.KeyId, KeyMaterialId: out.KeyMaterialId }));
+    return 0;
+  } catch (e) {
+    if (e instanceof KmsCallError) {
+      console.error(`edgekms: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    material?.fill(0);
+    file.fill(0);
+  }
+}

@@ -1,0 +1,383 @@
+// Imported key material (origin EXTERNAL), inside workerd: the whole round trip with every
+// wrapping algorithm (the client side done with WebCrypto and RFC 5649 key wrap, as a user's
+// tool would), reimport, expiry on the vault's alarm, deletion, on-demand rotation with new
+// material, imported asymmetric and HMAC keys, and every error AWS documents for it.
+import { describe, expect, it } from "vitest";
+import { env as testEnv, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha224 } from "@noble/hashes/sha2.js";
+import type { Env } from "../../src/env.js";
+import { vaultName } from "../../src/placement.js";
+import type { KeyVault } from "../../src/vault/key-vault.js";
+import type { KeyRecord } from "../../src/vault/key-record.js";
+import { aesKeyWrapPad } from "../../src/crypto/index.js";
+import { ecPkcs8, OIDS } from "../../src/vault/key-types/der.js";
+import { b64, call, doc, newAccount, newUser, ok, unb64, ACCOUNT } from "./kms.js";
+
+const env = testEnv as unknown as Env;
+const HOUR = 3_600_000;
+type Md = Record<string, unknown> & { KeyId: string; Arn: string; KeyState: string };
+
+const vaultStub = (keyId: string) => env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", keyId)));
+const advance = (keyId: string, ms: number) => runInDurableObject(vaultStub(keyId), (v: KeyVault) => { v.clockOffsetMs += ms; });
+const describeKey = async (KeyId: string) => (await ok<{ KeyMetadata: Md }>("DescribeKey", { KeyId })).KeyMetadata;
+const external = async (KeySpec = "SYMMETRIC_DEFAULT", KeyUsage?: string) =>
+  (await ok<{ KeyMetadata: Md }>("CreateKey", { Origin: "EXTERNAL", KeySpec, ...(KeyUsage ? { KeyUsage } : {}) })).KeyMetadata;
+
+/** What a user's tool does with GetParametersForImport's public key (as AWS's docs do with openssl). */
+async function wrap(publicKeyB64: string, algorithm: string, material: Uint8Array): Promise<Uint8Array> {
+  const hash = algorithm.endsWith("SHA_1") ? "SHA-1" : "SHA-256";
+  const pub = await crypto.subtle.importKey("spki", unb64(publicKeyB64), { name: "RSA-OAEP", hash }, false, ["encrypt"]);
+  if (algorithm.startsWith("RSAES_OAEP")) return new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, material));
+  const aes = crypto.getRandomValues(new Uint8Array(32));
+  const rsaPart = new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, aes));
+  const kwp = aesKeyWrapPad(aes, material);
+  const out = new Uint8Array(rsaPart.length + kwp.length);
+  out.set(rsaPart);
+  out.set(kwp, rsaPart.length);
+  return out;
+}
+
+interface Params { ImportToken: string; PublicKey: string; ParametersValidTo: number; KeyId: string }
+const params = (KeyId: string, WrappingAlgorithm = "RSAES_OAEP_SHA_256", WrappingKeySpec = "RSA_2048") =>
+  ok<Params>("GetParametersForImport", { KeyId, WrappingAlgorithm, WrappingKeySpec });
+
+/** GetParametersForImport, wrap, ImportKeyMaterial: the raw response. */
+async function importMaterial(KeyId: string, material: Uint8Array, extra: Record<string, unknown> = { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }, algorithm = "RSAES_OAEP_SHA_256", spec = "RSA_2048") {
+  const p = await params(KeyId, algorithm, spec);
+  return call<{ KeyId: string; KeyMaterialId: string }>("ImportKeyMaterial", {
+    KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: b64(await wrap(p.PublicKey, algorithm, material)), ...extra,
+  });
+}
+
+const encrypt = async (KeyId: string, s: string) => (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId, Plaintext: b64(s) })).CiphertextBlob;
+const decrypt = async (CiphertextBlob: string) => new TextDecoder().decode(unb64((await ok<{ Plaintext: string }>("Decrypt", { CiphertextBlob })).Plaintext));
+const aes256 = () => crypto.getRandomValues(new Uint8Array(32));
+
+describe("imported symmetric key material", () => {
+  it("an EXTERNAL key is PendingImport with no material and refuses crypto until an import", async () => {
+    const k = await external();
+    expect(k).toMatchObject({ Origin: "EXTERNAL", KeyState: "PendingImport", Enabled: false });
+    expect(k.CurrentKeyMaterialId).toBeUndefined();
+    expect(k.ExpirationModel).toBeUndefined();
+    const r = await call("Encrypt", { KeyId: k.KeyId, Plaintext: b64("x") });
+    expect(r.status).toBe(400);
+    expect(r.body.__type).toBe("KMSInvalidStateException");
+    expect(r.body.message).toBe(`${k.Arn} is pending import.`);
+    expect((await ok("GetKeyRotationStatus", { KeyId: k.KeyId })).KeyRotationEnabled).toBe(false);
+  });
+
+  for (const [algorithm, spec] of [
+    ["RSAES_OAEP_SHA_1", "RSA_2048"], ["RSAES_OAEP_SHA_256", "RSA_3072"],
+    ["RSA_AES_KEY_WRAP_SHA_1", "RSA_2048"], ["RSA_AES_KEY_WRAP_SHA_256", "RSA_4096"],
+  ] as const) {
+    it(`round trip with ${algorithm} / ${spec}`, async () => {
+      const k = await external();
+      const p = await params(k.KeyId, algorithm, spec);
+      expect(p.KeyId).toBe(k.Arn);
+      expect(p.ParametersValidTo * 1000).toBeGreaterThan(Date.now() + 23.9 * HOUR);
+      expect(p.ParametersValidTo * 1000).toBeLessThan(Date.now() + 24.1 * HOUR);
+      // The wrapping key is the spec asked for.
+      const pub = await crypto.subtle.importKey("spki", unb64(p.PublicKey), { name: "RSA-OAEP", hash: "SHA-256" }, true, ["encrypt"]);
+      expect((pub.algorithm as unknown as { modulusLength: number }).modulusLength).toBe(Number(spec.slice(4)));
+      const material = aes256();
+      const validTo = Math.floor(Date.now() / 1000) + 30 * 86400;
+      const imported = await ok<{ KeyId: string; KeyMaterialId: string }>("ImportKeyMaterial", {
+        KeyId: k.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: b64(await wrap(p.PublicKey, algorithm, material)), ValidTo: validTo,
+      });
+      expect(imported.KeyId).toBe(k.Arn);
+      expect(imported.KeyMaterialId).toMatch(/^[0-9a-f]{64}$/);
+      const md = await describeKey(k.KeyId);
+      expect(md).toMatchObject({ KeyState: "Enabled", Origin: "EXTERNAL", ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: validTo, CurrentKeyMaterialId: imported.KeyMaterialId });
+      expect(await decrypt(await encrypt(k.KeyId, "imported"))).toBe("imported");
+    });
+  }
+
+  it("the imported material is what encrypts: a blob opens under the user's own copy of the key (AES-256-GCM)", async () => {
+    const k = await external();
+    const material = aes256();
+    expect((await importMaterial(k.KeyId, material)).status).toBe(200);
+    const blob = unb64(await encrypt(k.KeyId, "mine"));
+    // The blob format (docs/formats.md): its header is the AAD with the encryption context; IV 12 bytes; tag last.
+    const rec = await runInDurableObject(vaultStub(k.KeyId), async (_v: KeyVault, state: DurableObjectState) => state.storage.get<KeyRecord>("key"));
+    const { openSymmetric, symmetricHeader } = await import("../../src/vault/key-types/symmetric.js");
+    const opened = openSymmetric(material, symmetricHeader(blob)!, blob, undefined);
+    expect(opened.ok && new TextDecoder().decode(opened.value)).toBe("mine");
+    // Stored wrapped only: the plaintext material appears nowhere in the record.
+    const stored = JSON.stringify(rec, (_k, v) => (v instanceof Uint8Array ? Array.from(v).join(",") : v));
+    expect(stored.includes(Array.from(material).join(","))).toBe(false);
+  });
+
+  it("reimport: the same material (new parameters) works; other material is IncorrectKeyMaterialException", async () => {
+    const k = await external();
+    const material = aes256();
+    const first = await importMaterial(k.KeyId, material);
+    expect(first.status).toBe(200);
+    const again = await importMaterial(k.KeyId, material, { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }, "RSA_AES_KEY_WRAP_SHA_256", "RSA_3072");
+    expect(again.status).toBe(200);
+    expect(again.body.KeyMaterialId).toBe(first.body.KeyMaterialId);
+    const other = await importMaterial(k.KeyId, aes256());
+    expect(other.status).toBe(400);
+    expect(other.body.__type).toBe("IncorrectKeyMaterialException");
+  });
+
+  it("tokens: another key's, a garbled one and an expired one are refused", async () => {
+    const [a, b] = [await external(), await external()];
+    const pa = await params(a.KeyId);
+    const material = b64(await wrap(pa.PublicKey, "RSAES_OAEP_SHA_256", aes256()));
+    const foreign = await call("ImportKeyMaterial", { KeyId: b.KeyId, ImportToken: pa.ImportToken, EncryptedKeyMaterial: material, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    expect([foreign.status, foreign.body.__type]).toEqual([400, "InvalidImportTokenException"]);
+    const garbled = unb64(pa.ImportToken);
+    garbled[7] ^= 1;
+    const g = await call("ImportKeyMaterial", { KeyId: a.KeyId, ImportToken: b64(garbled), EncryptedKeyMaterial: material, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    expect([g.status, g.body.__type]).toEqual([400, "InvalidImportTokenException"]);
+    const junk = await call("ImportKeyMaterial", { KeyId: a.KeyId, ImportToken: b64("not a token"), EncryptedKeyMaterial: material, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    expect([junk.status, junk.body.__type]).toEqual([400, "InvalidImportTokenException"]);
+    await advance(a.KeyId, 24 * HOUR + 60_000);
+    const expired = await call("ImportKeyMaterial", { KeyId: a.KeyId, ImportToken: pa.ImportToken, EncryptedKeyMaterial: material, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    expect([expired.status, expired.body.__type]).toEqual([400, "ExpiredImportTokenException"]);
+    expect((await describeKey(a.KeyId)).KeyState).toBe("PendingImport");
+  });
+
+  it("material that does not unwrap is InvalidCiphertextException; material of the wrong size IncorrectKeyMaterialException", async () => {
+    const k = await external();
+    const p = await params(k.KeyId);
+    const bad = await call("ImportKeyMaterial", { KeyId: k.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: b64(crypto.getRandomValues(new Uint8Array(256))), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    expect([bad.status, bad.body.__type]).toEqual([400, "InvalidCiphertextException"]);
+    const short = await importMaterial(k.KeyId, crypto.getRandomValues(new Uint8Array(16)));
+    expect([short.status, short.body.__type]).toEqual([400, "IncorrectKeyMaterialException"]);
+    // A wrapping algorithm other than the parameters' does not unwrap.
+    const p2 = await params(k.KeyId, "RSAES_OAEP_SHA_1");
+    const mismatch = await call("ImportKeyMaterial", { KeyId: k.KeyId, ImportToken: p2.ImportToken, EncryptedKeyMaterial: b64(await wrap(p2.PublicKey, "RSAES_OAEP_SHA_256", aes256())), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    expect([mismatch.status, mismatch.body.__type]).toEqual([400, "InvalidCiphertextException"]);
+    expect((await describeKey(k.KeyId)).KeyState).toBe("PendingImport");
+  });
+
+  it("request checks: ValidTo with each expiration model, its range, KeyMaterialId with NEW_KEY_MATERIAL, PKCS#1 v1.5 and SM2 wrapping", async () => {
+    const k = await external();
+    const now = Math.floor(Date.now() / 1000);
+    for (const [extra, type] of [
+      [{}, "ValidationException"], // KEY_MATERIAL_EXPIRES by default: ValidTo required
+      [{ ExpirationModel: "KEY_MATERIAL_EXPIRES" }, "ValidationException"],
+      [{ ValidTo: now - 60 }, "ValidationException"],
+      [{ ValidTo: now + 366 * 86400 }, "ValidationException"],
+      [{ ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ValidTo: now + 3600 }, "ValidationException"],
+      [{ ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType: "NEW_KEY_MATERIAL", KeyMaterialId: "a".repeat(64) }, "ValidationException"],
+      [{ ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", KeyMaterialId: "XYZ" }, "ValidationException"],
+    ] as [Record<string, unknown>, string][]) {
+      const r = await importMaterial(k.KeyId, aes256(), extra);
+      expect([r.status, r.body.__type], JSON.stringify(extra)).toEqual([400, type]);
+    }
+    const pkcs1 = await call("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_PKCS1_V1_5", WrappingKeySpec: "RSA_2048" });
+    expect([pkcs1.status, pkcs1.body.__type]).toEqual([400, "ValidationException"]);
+    const sm2 = await call("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "SM2PKE", WrappingKeySpec: "SM2" });
+    expect([sm2.status, sm2.body.__type]).toEqual([400, "UnsupportedOperationException"]);
+    const missing = await call("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256" });
+    expect([missing.status, missing.body.__type]).toEqual([400, "ValidationException"]);
+  });
+
+  it("keys not of EXTERNAL origin refuse the import operations; specs without import refuse Origin EXTERNAL", async () => {
+    const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+    for (const [op, input] of [
+      ["GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }],
+      ["DeleteImportedKeyMaterial", { KeyId: k.KeyId }],
+    ] as const) {
+      const r = await call(op, input);
+      expect([r.status, r.body.__type, r.body.message]).toEqual([400, "UnsupportedOperationException", `${k.Arn} origin is AWS_KMS which is not valid for this operation.`]);
+    }
+    for (const [KeySpec, KeyUsage] of [["ML_DSA_44", "SIGN_VERIFY"], ["ML_KEM_768", "ENCAPSULATE_DECAPSULATE"], ["ECC_NIST_EDWARDS25519", "SIGN_VERIFY"]]) {
+      const r = await call("CreateKey", { Origin: "EXTERNAL", KeySpec, KeyUsage });
+      expect([r.status, r.body.__type], KeySpec).toEqual([400, "UnsupportedOperationException"]);
+    }
+    const custom = await call("CreateKey", { Origin: "AWS_CLOUDHSM" });
+    expect([custom.status, custom.body.__type]).toEqual([400, "UnsupportedOperationException"]);
+  });
+
+  it("expiry: the vault's alarm deletes the material at ValidTo (PendingImport); reimporting the same material restores the key", async () => {
+    const k = await external();
+    const material = aes256();
+    const validTo = Math.floor(Date.now() / 1000) + 2 * 3600;
+    expect((await importMaterial(k.KeyId, material, { ValidTo: validTo })).status).toBe(200);
+    const blob = await encrypt(k.KeyId, "before expiry");
+    await advance(k.KeyId, HOUR);
+    await runDurableObjectAlarm(vaultStub(k.KeyId));
+    expect((await describeKey(k.KeyId)).KeyState).toBe("Enabled");
+    await advance(k.KeyId, 2 * HOUR);
+    expect(await runDurableObjectAlarm(vaultStub(k.KeyId))).toBe(true);
+    const md = await describeKey(k.KeyId);
+    expect(md.KeyState).toBe("PendingImport");
+    const d = await call("Decrypt", { CiphertextBlob: blob });
+    expect(d.body.__type).toBe("KMSInvalidStateException");
+    const rotations = await ok<{ Rotations: Record<string, unknown>[] }>("ListKeyRotations", { KeyId: k.KeyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" });
+    expect(rotations.Rotations).toEqual([expect.objectContaining({ ImportState: "PENDING_IMPORT", KeyMaterialState: "CURRENT", ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: validTo })]);
+    // The material is gone from storage, not just hidden.
+    const rec = await runInDurableObject(vaultStub(k.KeyId), async (_v: KeyVault, state: DurableObjectState) => state.storage.get<KeyRecord>("key"));
+    expect(rec!.materials[0]!.wrapped).toBeUndefined();
+    expect((await importMaterial(k.KeyId, material)).status).toBe(200);
+    expect((await describeKey(k.KeyId)).KeyState).toBe("Enabled");
+    expect(await decrypt(blob)).toBe("before expiry");
+  });
+
+  it("DeleteImportedKeyMaterial: PendingImport at once; a key pending deletion keeps its state", async () => {
+    const k = await external();
+    const material = aes256();
+    const imported = await importMaterial(k.KeyId, material);
+    const blob = await encrypt(k.KeyId, "x");
+    const del = await ok<{ KeyId: string; KeyMaterialId: string }>("DeleteImportedKeyMaterial", { KeyId: k.KeyId });
+    expect(del).toEqual({ KeyId: k.Arn, KeyMaterialId: imported.body.KeyMaterialId });
+    expect((await describeKey(k.KeyId)).KeyState).toBe("PendingImport");
+    expect((await call("Decrypt", { CiphertextBlob: blob })).body.__type).toBe("KMSInvalidStateException");
+    // Deleting again has no further effect.
+    expect((await call("DeleteImportedKeyMaterial", { KeyId: k.KeyId })).status).toBe(200);
+    expect((await importMaterial(k.KeyId, material)).status).toBe(200);
+    await ok("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 });
+    expect((await call("DeleteImportedKeyMaterial", { KeyId: k.KeyId })).status).toBe(200);
+    expect((await describeKey(k.KeyId)).KeyState).toBe("PendingDeletion");
+    const gp = await call("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" });
+    expect(gp.body.__type).toBe("KMSInvalidStateException");
+  });
+
+  it("on-demand rotation with new material: PENDING_ROTATION, then current; every version keeps decrypting", async () => {
+    const k = await external();
+    const [m1, m2] = [aes256(), aes256()];
+    const first = (await importMaterial(k.KeyId, m1)).body.KeyMaterialId;
+    const blob1 = await encrypt(k.KeyId, "one");
+    expect((await call("RotateKeyOnDemand", { KeyId: k.KeyId })).body.__type).toBe("UnsupportedOperationException");
+    expect((await call("EnableKeyRotation", { KeyId: k.KeyId })).body.__type).toBe("UnsupportedOperationException");
+    // New material that is already the key's is refused.
+    expect((await importMaterial(k.KeyId, m1, { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType: "NEW_KEY_MATERIAL" })).body.__type).toBe("IncorrectKeyMaterialException");
+    const second = await importMaterial(k.KeyId, m2, { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType: "NEW_KEY_MATERIAL", KeyMaterialDescription: "second one" });
+    expect(second.status).toBe(200);
+    const pending = await ok<{ Rotations: Record<string, unknown>[] }>("ListKeyRotations", { KeyId: k.KeyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" });
+    expect(pending.Rotations).toEqual([
+      expect.objectContaining({ KeyMaterialId: first, KeyMaterialState: "CURRENT", ImportState: "IMPORTED" }),
+      expect.objectContaining({ KeyMaterialId: second.body.KeyMaterialId, KeyMaterialState: "PENDING_ROTATION", ImportState: "IMPORTED", KeyMaterialDescription: "second one" }),
+    ]);
+    // Still the first material until the rotation.
+    expect((await describeKey(k.KeyId)).CurrentKeyMaterialId).toBe(first);
+    await ok("RotateKeyOnDemand", { KeyId: k.KeyId });
+    expect((await describeKey(k.KeyId)).CurrentKeyMaterialId).toBe(second.body.KeyMaterialId);
+    const rotations = await ok<{ Rotations: Record<string, unknown>[] }>("ListKeyRotations", { KeyId: k.KeyId });
+    expect(rotations.Rotations).toEqual([expect.objectContaining({ KeyMaterialId: second.body.KeyMaterialId, KeyMaterialState: "CURRENT", RotationType: "ON_DEMAND" })]);
+    const blob2 = await encrypt(k.KeyId, "two");
+    expect([await decrypt(blob1), await decrypt(blob2)]).toEqual(["one", "two"]);
+    // Deleting the old (bound) material makes the whole key PendingImport; its reimport restores it.
+    await ok("DeleteImportedKeyMaterial", { KeyId: k.KeyId, KeyMaterialId: first });
+    expect((await describeKey(k.KeyId)).KeyState).toBe("PendingImport");
+    expect((await importMaterial(k.KeyId, m1, { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", KeyMaterialId: first })).status).toBe(200);
+    expect((await describeKey(k.KeyId)).KeyState).toBe("Enabled");
+    expect(await decrypt(blob1)).toBe("one");
+  });
+});
+
+describe("imported asymmetric and HMAC key material", () => {
+  const msg = new TextEncoder().encode("signed with imported material");
+
+  it("HMAC_256 and HMAC_224: the MAC is the one made locally with the same material", async () => {
+    for (const [spec, hash, len] of [["HMAC_256", "SHA-256", 48], ["HMAC_224", "SHA-224", 28]] as const) {
+      const k = await external(spec, "GENERATE_VERIFY_MAC");
+      const material = crypto.getRandomValues(new Uint8Array(len));
+      expect((await importMaterial(k.KeyId, material)).status).toBe(200);
+      const mac = unb64((await ok<{ Mac: string }>("GenerateMac", { KeyId: k.KeyId, Message: b64(msg), MacAlgorithm: `HMAC_SHA_${spec.slice(5)}` })).Mac);
+      const local = hash === "SHA-224"
+        ? hmac(sha224, material, msg)
+        : new Uint8Array(await crypto.subtle.sign("HMAC", await crypto.subtle.importKey("raw", material, { name: "HMAC", hash }, false, ["sign"]), msg));
+      expect(b64(mac)).toBe(b64(local));
+      expect((await importMaterial(k.KeyId, crypto.getRandomValues(new Uint8Array(len)))).body.__type).toBe("IncorrectKeyMaterialException");
+    }
+    const tooShort = await external("HMAC_384", "GENERATE_VERIFY_MAC");
+    expect((await importMaterial(tooShort.KeyId, crypto.getRandomValues(new Uint8Array(32)))).body.__type).toBe("IncorrectKeyMaterialException");
+  });
+
+  it("RSA_2048 and ECC_NIST_P256: signatures verify under the user's own public key; GetPublicKey returns it", async () => {
+    for (const [spec, gen, sign] of [
+      ["RSA_2048", { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, "RSASSA_PKCS1_V1_5_SHA_256"],
+      ["ECC_NIST_P256", { name: "ECDSA", namedCurve: "P-256" }, "ECDSA_SHA_256"],
+    ] as const) {
+      const pair = (await crypto.subtle.generateKey(gen, true, ["sign", "verify"])) as CryptoKeyPair;
+      const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);
+      const spki = new Uint8Array((await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer);
+      const k = await external(spec, "SIGN_VERIFY");
+      // RSA private keys are too large for RSAES-OAEP alone: RSA_AES_KEY_WRAP, as AWS requires.
+      expect((await importMaterial(k.KeyId, pkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_4096")).status).toBe(200);
+      expect((await describeKey(k.KeyId)).KeyState).toBe("Enabled");
+      expect((await ok<{ PublicKey: string }>("GetPublicKey", { KeyId: k.KeyId })).PublicKey).toBe(b64(spki));
+      const s = unb64((await ok<{ Signature: string }>("Sign", { KeyId: k.KeyId, Message: b64(msg), SigningAlgorithm: sign })).Signature);
+      if (spec === "RSA_2048") {
+        expect(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", pair.publicKey, s, msg)).toBe(true);
+      } else {
+        const { ecdsaFromDer } = await import("../../src/vault/key-types/der.js");
+        expect(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pair.publicKey, ecdsaFromDer(s, 32)!, msg)).toBe(true);
+      }
+      // One material for good: other material, and ImportType at all, are refused.
+      const other = (await crypto.subtle.generateKey(gen, true, ["sign", "verify"])) as CryptoKeyPair;
+      const otherPkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", other.privateKey)) as ArrayBuffer);
+      expect((await importMaterial(k.KeyId, otherPkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_4096")).body.__type).toBe("IncorrectKeyMaterialException");
+      expect((await importMaterial(k.KeyId, pkcs8, { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType: "EXISTING_KEY_MATERIAL" }, "RSA_AES_KEY_WRAP_SHA_256", "RSA_4096")).body.__type).toBe("UnsupportedOperationException");
+      // The same material again is a reimport.
+      expect((await importMaterial(k.KeyId, pkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_1", "RSA_2048")).status).toBe(200);
+    }
+  });
+
+  it("a key of another size or curve is IncorrectKeyMaterialException", async () => {
+    const p384 = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign"])) as CryptoKeyPair;
+    const k = await external("ECC_NIST_P256", "SIGN_VERIFY");
+    const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", p384.privateKey)) as ArrayBuffer);
+    expect((await importMaterial(k.KeyId, pkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")).body.__type).toBe("IncorrectKeyMaterialException");
+    const rsa3072 = (await crypto.subtle.generateKey({ name: "RSA-PSS", modulusLength: 3072, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign"])) as CryptoKeyPair;
+    const r = await external("RSA_2048", "SIGN_VERIFY");
+    const rsaPkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", rsa3072.privateKey)) as ArrayBuffer);
+    expect((await importMaterial(r.KeyId, rsaPkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")).body.__type).toBe("IncorrectKeyMaterialException");
+    expect((await describeKey(r.KeyId)).KeyState).toBe("PendingImport");
+  });
+
+  it("ECC_SECG_P256K1: imported PKCS#8; signatures verify with the user's public key", async () => {
+    const scalar = secp256k1.utils.randomSecretKey();
+    const point = secp256k1.getPublicKey(scalar, false);
+    const k = await external("ECC_SECG_P256K1", "SIGN_VERIFY");
+    expect((await importMaterial(k.KeyId, ecPkcs8(OIDS.secp256k1, scalar, point), undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")).status).toBe(200);
+    const s = unb64((await ok<{ Signature: string }>("Sign", { KeyId: k.KeyId, Message: b64(msg), SigningAlgorithm: "ECDSA_SHA_256" })).Signature);
+    expect(secp256k1.verify(s, msg, point, { prehash: true, lowS: false, format: "der" })).toBe(true);
+    // A P-256 key offered to a secp256k1 key is refused.
+    const p256 = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair;
+    const k2 = await external("ECC_SECG_P256K1", "SIGN_VERIFY");
+    const wrong = new Uint8Array((await crypto.subtle.exportKey("pkcs8", p256.privateKey)) as ArrayBuffer);
+    expect((await importMaterial(k2.KeyId, wrong, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")).body.__type).toBe("IncorrectKeyMaterialException");
+  });
+});
+
+describe("import authorization and audit", () => {
+  it("each import operation is its own permission; another account's key is not found", async () => {
+    const k = await external();
+    const user = await newUser([{ Effect: "Allow", Action: ["kms:GetParametersForImport", "kms:DescribeKey"], Resource: "*" }]);
+    const p = await call<Params>("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }, user);
+    expect(p.status).toBe(200);
+    const denied = await call("ImportKeyMaterial", { KeyId: k.KeyId, ImportToken: p.body.ImportToken, EncryptedKeyMaterial: b64(await wrap(p.body.PublicKey, "RSAES_OAEP_SHA_256", aes256())), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }, user);
+    expect([denied.status, denied.body.__type]).toEqual([400, "AccessDeniedException"]);
+    const del = await call("DeleteImportedKeyMaterial", { KeyId: k.KeyId }, user);
+    expect(del.body.__type).toBe("AccessDeniedException");
+    // A Deny in the key policy wins over the account's root.
+    await ok("PutKeyPolicy", { KeyId: k.KeyId, PolicyName: "default", Policy: doc(
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
+      { Effect: "Deny", Principal: { AWS: "*" }, Action: "kms:ImportKeyMaterial", Resource: "*" },
+    ) });
+    expect((await importMaterial(k.KeyId, aes256())).body.__type).toBe("AccessDeniedException");
+    // Another account, even by ARN: not cross-account operations.
+    const other = await newAccount();
+    for (const op of ["GetParametersForImport", "DeleteImportedKeyMaterial"]) {
+      const r = await call(op, { KeyId: k.Arn, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }, other);
+      expect([r.status, r.body.__type], op).toEqual([400, "NotFoundException"]);
+    }
+  });
+
+  it("a Deny on kms:GetParametersForImport is honoured and the denial recorded", async () => {
+    const k = await external();
+    const user = await newUser([
+      { Effect: "Allow", Action: "kms:*", Resource: "*" },
+      { Effect: "Deny", Action: "kms:GetParametersForImport", Resource: k.Arn },
+    ]);
+    const r = await call("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }, user);
+    expect([r.status, r.body.__type]).toEqual([400, "AccessDeniedException"]);
+  });
+});
