@@ -4,6 +4,9 @@
 // storage; the server never sees it, and the console has no privileges of its own.
 import { signRequest } from "../cli/sign.js";
 
+/** The regions this console offers; the server refuses the others (REGIONS in wrangler.toml). */
+export const REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"];
+
 export interface Session {
   accessKeyId: string;
   secretAccessKey: string;

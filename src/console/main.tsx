@@ -2,7 +2,7 @@
 // built by scripts/build-console.mjs. Pages are chosen by the URL's hash (#/keys, #/keys/<id>,
 // #/create, #/audit, #/identities). See docs/console.md.
 import { render, useEffect, useState } from "hono/jsx/dom";
-import { ApiError, admin, clearSession, loadSession, saveSession, type Session } from "./api.js";
+import { ApiError, REGIONS, admin, clearSession, loadSession, saveSession, type Session } from "./api.js";
 import { ErrorNote, SessionContext, decodePart, navigate } from "./ui.js";
 import { KeysPage } from "./pages/keys.js";
 import { CreateKeyPage } from "./pages/create-key.js";
@@ -10,8 +10,6 @@ import { KeyPage } from "./pages/key.js";
 import { AuditPage } from "./pages/audit.js";
 import { IdentitiesPage } from "./pages/identities.js";
 
-/** The regions this console offers; the server refuses the others (REGIONS in wrangler.toml). */
-export const REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"];
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash.slice(1) || "/keys");

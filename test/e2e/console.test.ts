@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { DisabledException, EncryptCommand } from "@aws-sdk/client-kms";
+import { DecryptCommand, DisabledException, EncryptCommand, KMSInvalidStateException } from "@aws-sdk/client-kms";
 import { adminCall } from "../../src/cli/admin-client.js";
 import { E2E, kmsClient } from "./client.js";
 import { remember } from "./secrets.js";
@@ -133,6 +133,88 @@ describe("the console in Chromium", () => {
     await page.getByRole("button", { name: "Cancel key deletion" }).click();
     await page.getByRole("button", { name: "Enable key" }).waitFor();
     expect(await page.getByText("PendingDeletion").count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("an EXTERNAL key: created in the wizard, material imported from a file (wrapped in the browser), last usage shown", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Keys" }).waitFor();
+    await page.getByRole("link", { name: "Create key" }).click();
+    await page.getByRole("radio", { name: "Symmetric: encrypt and decrypt", exact: true }).check();
+    await page.getByRole("radio", { name: /^External/ }).check();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByRole("heading", { name: /^Step 2 of 4/ }).waitFor();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByRole("heading", { name: /^Step 3 of 4/ }).waitFor();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByText("External (import after creating the key)").waitFor();
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.getByRole("heading", { name: "Key material", exact: true }).waitFor({ timeout: 20_000 });
+    const keyId = decodeURIComponent(page.url().split("#/keys/")[1]!);
+    await page.getByText("PendingImport").first().waitFor();
+    await page.getByText("No key material imported yet").waitFor();
+
+    // The user's own 32-byte key, imported from a file; it expires in 30 days.
+    const material = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);
+    remember(material);
+    await page.getByLabel(/^Key material file/).setInputFiles({ name: "key.bin", mimeType: "application/octet-stream", buffer: Buffer.from(material) });
+    await page.getByRole("radio", { name: "Key material expires" }).check();
+    const validTo = new Date(Date.now() + 30 * 86_400_000);
+    await page.locator("#valid-to").fill(validTo.toISOString().slice(0, 16));
+    await page.getByRole("button", { name: "Import key material" }).click();
+    await page.getByRole("status").filter({ hasText: "is imported" }).waitFor({ timeout: 20_000 });
+    await page.getByText("Enabled").first().waitFor();
+    await expect.poll(() => page.getByText(/^Expires /).count()).toBeGreaterThan(0);
+    await page.getByRole("cell", { name: "Imported", exact: true }).waitFor();
+
+    // Used through the SDK, and the page's last-usage row says so.
+    const kms = kmsClient("us-east-1", { accessKeyId: account.AccessKeyId, secretAccessKey: account.SecretAccessKey });
+    const blob = (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode("under imported material") }))).CiphertextBlob!;
+    expect(new TextDecoder().decode((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe("under imported material");
+    await page.reload();
+    await expect.poll(() => page.getByText(/^Decrypt, /).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: shot("imported-key.png"), fullPage: true });
+
+    // Deleting the material (it asks first) makes the key PendingImport.
+    await page.getByRole("button", { name: "Delete key material" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete key material" }).click();
+    await page.getByRole("status").filter({ hasText: "is deleted" }).waitFor();
+    await page.getByText("PendingImport").first().waitFor();
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob }))).rejects.toBeInstanceOf(KMSInvalidStateException);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a multi-Region key: created in the wizard, replicated to us-west-2 from its page; the replica decrypts", async () => {
+    const { page, errors } = await newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Keys" }).waitFor();
+    await page.getByRole("link", { name: "Create key" }).click();
+    await page.getByRole("radio", { name: "Symmetric: encrypt and decrypt", exact: true }).check();
+    await page.getByRole("radio", { name: /^Multi-Region key/ }).check();
+    for (const step of [2, 3]) {
+      await page.getByRole("button", { name: "Next" }).click();
+      await page.getByRole("heading", { name: new RegExp(`^Step ${step} of 4`) }).waitFor();
+    }
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.getByRole("heading", { name: "Regionality" }).waitFor({ timeout: 20_000 });
+    const keyId = decodeURIComponent(page.url().split("#/keys/")[1]!);
+    expect(keyId).toMatch(/^mrk-[0-9a-f]{32}$/);
+    await page.getByLabel("Create a replica key in").selectOption("us-west-2");
+    await page.getByRole("button", { name: "Create replica key" }).click();
+    await page.getByRole("status").filter({ hasText: "now exists in us-west-2" }).waitFor({ timeout: 20_000 });
+    await page.getByRole("cell", { name: "us-west-2", exact: true }).waitFor();
+    await page.getByRole("cell", { name: "Replica", exact: true }).waitFor();
+    await page.screenshot({ path: shot("multi-region-key.png"), fullPage: true });
+
+    // Encrypted in us-east-1, decrypted by the replica in us-west-2.
+    const creds = { accessKeyId: account.AccessKeyId, secretAccessKey: account.SecretAccessKey };
+    const blob = (await kmsClient("us-east-1", creds).send(new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode("one key, two regions") }))).CiphertextBlob!;
+    const west = await kmsClient("us-west-2", creds).send(new DecryptCommand({ CiphertextBlob: blob }));
+    expect(west.KeyId).toBe(`arn:aws:kms:us-west-2:${account.AccountId}:key/${keyId}`);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -50,6 +50,9 @@ function tagsProblem(rows: TagRow[]): string | undefined {
 
 const STEPS = ["Key type and usage", "Labels", "Key administrators and key users", "Review"];
 
+/** Key specs that take imported key material in EdgeKMS (not ML-DSA, ML-KEM or Ed25519). */
+const importableSpec = (spec: string) => !/^(ML_|ECC_NIST_EDWARDS25519)/.test(spec);
+
 /** The JSON syntax error of a policy being edited, if any. */
 function syntaxError(text: string): string | undefined {
   try {
@@ -67,6 +70,8 @@ export function CreateKeyPage() {
   const [step, setStep] = useState(0);
   const [typeIndex, setTypeIndex] = useState(0);
   const [spec, setSpec] = useState(KEY_TYPES[0]!.specs[0]!);
+  const [origin, setOrigin] = useState<"AWS_KMS" | "EXTERNAL">("AWS_KMS");
+  const [multiRegion, setMultiRegion] = useState(false);
   const [alias, setAlias] = useState("");
   const [aliasError, setAliasError] = useState<string | undefined>(undefined);
   const [description, setDescription] = useState("");
@@ -130,6 +135,8 @@ export function CreateKeyPage() {
     const out = await kms<{ KeyMetadata: { KeyId: string } }>(session, "CreateKey", {
       KeySpec: spec,
       KeyUsage: usage,
+      ...(origin === "EXTERNAL" && importableSpec(spec) ? { Origin: "EXTERNAL" } : {}),
+      ...(multiRegion ? { MultiRegion: true } : {}),
       ...(description ? { Description: description } : {}),
       ...(tagList.length ? { Tags: tagList } : {}),
       Policy: policy,
@@ -212,6 +219,17 @@ export function CreateKeyPage() {
           </select>
           <p class="hint" id="key-usage-hint">Key usage: {usage}</p>
         </div>
+        <fieldset>
+          <legend>Key material origin</legend>
+          <label class="choice"><input type="radio" name="origin" checked={origin === "AWS_KMS"} onChange={() => setOrigin("AWS_KMS")} /> KMS (EdgeKMS generates the key material)</label>
+          <label class="choice"><input type="radio" name="origin" checked={origin === "EXTERNAL"} disabled={!importableSpec(spec)} onChange={() => setOrigin("EXTERNAL")} /> External (import your own key material)</label>
+          {!importableSpec(spec) && <p class="hint">{spec} keys cannot take imported key material.</p>}
+        </fieldset>
+        <fieldset>
+          <legend>Regionality</legend>
+          <label class="choice"><input type="radio" name="regionality" checked={!multiRegion} onChange={() => setMultiRegion(false)} /> Single-Region key</label>
+          <label class="choice"><input type="radio" name="regionality" checked={multiRegion} onChange={() => setMultiRegion(true)} /> Multi-Region key (replicate it to other regions later)</label>
+        </fieldset>
         {nav("Next")}
       </form>
     );
@@ -312,6 +330,8 @@ export function CreateKeyPage() {
           {row("Key type", type.label)}
           {row("Key spec", spec)}
           {row("Key usage", usage)}
+          {row("Key material origin", origin === "EXTERNAL" && importableSpec(spec) ? "External (import after creating the key)" : "KMS")}
+          {row("Regionality", multiRegion ? "Multi-Region" : "Single-Region")}
           {row("Alias", aliasName ? `alias/${aliasName}` : "")}
           {row("Description", description)}
           {row("Tags", tagList.map((t) => `${t.TagKey}=${t.TagValue}`))}

@@ -10,6 +10,7 @@ import type { Child } from "hono/jsx";
 import { ApiError, kms, kmsRead, listAll } from "../api.js";
 import { spkiPem } from "../policy.js";
 import { Busy, Confirm, ErrorNote, useAction, useLoad, useSession, when } from "../ui.js";
+import { ImportedRows, KeyMaterialSection, LastUsageRow, RegionalitySection, type MultiRegionConfiguration } from "./key-material.js";
 
 interface KeyMetadata {
   AWSAccountId: string;
@@ -22,9 +23,14 @@ interface KeyMetadata {
   KeySpec: string;
   KeyState: string;
   DeletionDate?: number;
+  /** PendingReplicaDeletion: the waiting period that starts when the last replica is deleted. */
+  PendingDeletionWindowInDays?: number;
   Origin: string;
   KeyManager: string;
   MultiRegion?: boolean;
+  MultiRegionConfiguration?: MultiRegionConfiguration;
+  ExpirationModel?: string;
+  ValidTo?: number;
   CurrentKeyMaterialId?: string;
   EncryptionAlgorithms?: string[];
   SigningAlgorithms?: string[];
@@ -107,7 +113,7 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const md = meta.data;
   const title = aliases.data?.[0]?.AliasName ?? keyId;
   const aws = md?.KeyManager === "AWS";
-  const pending = md?.KeyState === "PendingDeletion";
+  const pending = md?.KeyState === "PendingDeletion" || md?.KeyState === "PendingReplicaDeletion";
   // Why the key's own settings (policy, aliases, tags) cannot change now, if they cannot.
   const frozen = aws ? "AWS managed keys cannot be changed." : pending ? "This cannot change while the key is pending deletion." : undefined;
 
@@ -136,9 +142,12 @@ function KeyBody({ keyId, md, meta, aliases, frozen }: { keyId: string; md: KeyM
         <ErrorNote error={meta.error} />
         {md && <GeneralConfig md={md} aliases={aliases.data} aliasesError={!!aliases.error} />}
       </section>
+      {md?.Origin === "EXTERNAL" && <KeyMaterialSection key="material" md={md} onChanged={meta.reload} />}
+      {md?.MultiRegion && <RegionalitySection key="regionality" md={md} onChanged={meta.reload} />}
       <PolicySection key="policy" keyId={keyId} frozen={frozen} />
-      {md && (md.KeySpec === "SYMMETRIC_DEFAULT"
+      {md && (md.KeySpec === "SYMMETRIC_DEFAULT" && md.Origin !== "EXTERNAL"
         ? <RotationSection key={`rotation ${md.KeyState}`} keyId={keyId} md={md} />
+        : md.Origin === "EXTERNAL" ? null
         : (
           <section key="rotation">
             <h2 id="rotation-title">Key rotation</h2>
@@ -166,10 +175,12 @@ function GeneralConfig({ md, aliases, aliasesError }: { md: KeyMetadata; aliases
       {row("Creation date", when(md.CreationDate))}
       {row("Key spec", md.KeySpec)}
       {row("Key usage", md.KeyUsage)}
-      {row("Origin", md.Origin)}
+      {row("Origin", md.Origin === "EXTERNAL" ? "External (imported key material)" : md.Origin)}
+      <ImportedRows md={md} />
       {row("Key manager", md.KeyManager === "AWS" ? "AWS managed" : md.KeyManager === "CUSTOMER" ? "Customer managed" : md.KeyManager)}
       {row("Regionality", md.MultiRegion ? "Multi-Region" : "Single-Region")}
       {md.CurrentKeyMaterialId && row("Current key material ID", <code>{md.CurrentKeyMaterialId}</code>)}
+      <LastUsageRow keyId={md.KeyId} />
       {ALGORITHMS.filter(([k]) => md[k]?.length).map(([k, label]) => row(label, md[k]!.join(", ")))}
     </dl>
   );
@@ -195,9 +206,10 @@ function KeyActions({ keyId, md, onChanged }: { keyId: string; md: KeyMetadata |
   const [run, busy, error] = useAction(async (op: StateAction) => {
     setDoing(op);
     setDone(undefined);
-    const r = await kms<{ DeletionDate?: number }>(session, op, op === "ScheduleKeyDeletion" ? { KeyId: keyId, PendingWindowInDays: days } : { KeyId: keyId });
+    const r = await kms<{ DeletionDate?: number; KeyState?: string }>(session, op, op === "ScheduleKeyDeletion" ? { KeyId: keyId, PendingWindowInDays: days } : { KeyId: keyId });
     setDone(op === "DisableKey" ? "The key is disabled: it cannot be used in cryptographic operations until you enable it."
       : op === "EnableKey" ? "The key is enabled."
+      : op === "ScheduleKeyDeletion" && r.KeyState === "PendingReplicaDeletion" ? `Key deletion is scheduled: the ${days}-day waiting period starts when the last replica of this multi-Region key is deleted. Until then you can cancel it.`
       : op === "ScheduleKeyDeletion" ? `Key deletion is scheduled for ${when(r.DeletionDate)}. Until then you can cancel it.`
       : "Key deletion is cancelled. The key is now disabled; enable it to use it again.");
     onChanged();
@@ -205,11 +217,12 @@ function KeyActions({ keyId, md, onChanged }: { keyId: string; md: KeyMetadata |
   if (!md) return null;
   if (md.KeyManager === "AWS") return <p class="hint">This is an AWS managed key: it cannot be disabled, deleted or edited.</p>;
   const state = md.KeyState;
-  const pending = state === "PendingDeletion";
+  const pending = state === "PendingDeletion" || state === "PendingReplicaDeletion";
   const toggles = state === "Enabled" || state === "Disabled";
   return (
     <div class="key-actions-area">
-      {pending && <p class="key-notice">This key is pending deletion: AWS KMS deletes it on {when(md.DeletionDate)}. It cannot be used meanwhile.</p>}
+      {state === "PendingDeletion" && <p class="key-notice">This key is pending deletion: AWS KMS deletes it on {when(md.DeletionDate)}. It cannot be used meanwhile.</p>}
+      {state === "PendingReplicaDeletion" && <p class="key-notice">This multi-Region primary key is pending deletion: its {md.PendingDeletionWindowInDays}-day waiting period starts when its last replica is deleted. It cannot be used meanwhile.</p>}
       <div class="key-actions" role="group" aria-label="Key actions">
         {toggles && (
           <button type="button" aria-disabled={busyAttr(busy)} onClick={() => !busy && (state === "Enabled" ? showDisable() : run("EnableKey"))}>

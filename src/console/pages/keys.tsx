@@ -81,7 +81,7 @@ class Describer {
 function RotationCell({ row }: { row: KeyRow }) {
   const session = useSession();
   const [status, setStatus] = useState<string | undefined>(undefined);
-  const asks = row.KeySpec === "SYMMETRIC_DEFAULT" && row.KeyState !== "PendingDeletion";
+  const asks = row.KeySpec === "SYMMETRIC_DEFAULT" && row.KeyState !== "PendingDeletion" && row.KeyState !== "PendingReplicaDeletion";
   useEffect(() => {
     if (!asks) return;
     kms<{ KeyRotationEnabled: boolean; RotationPeriodInDays?: number }>(session, "GetKeyRotationStatus", { KeyId: row.KeyId })
@@ -161,7 +161,7 @@ export function KeysPage() {
         <label>Status
           <select onChange={(e: Event) => { setState((e.target as HTMLSelectElement).value); setPage(0); }}>
             <option value="">Any</option>
-            {["Enabled", "Disabled", "PendingDeletion"].map((s) => <option value={s} selected={s === state}>{s}</option>)}
+            {["Enabled", "Disabled", "PendingDeletion", "PendingReplicaDeletion"].map((s) => <option value={s} selected={s === state}>{s}</option>)}
           </select>
         </label>
         <label>Key spec
