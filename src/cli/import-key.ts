@@ -19,6 +19,7 @@ export const IMPORT_USAGE = `usage: edgekms import-key-material --key-id K --key
   --import-type T            EXISTING_KEY_MATERIAL (default) or NEW_KEY_MATERIAL (symmetric keys: material for RotateKeyOnDemand)
   --key-material-id ID       reimport this material version (64 hex; from ListKeyRotations)
   --description D            KeyMaterialDescription
+  --allow-insecure-endpoint  allow a plain-HTTP endpoint other than localhost (the wrapping key could be swapped)
 options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`;
 
@@ -57,10 +58,19 @@ function tryDer(file: Buffer) {
   throw new Error("the key material file is neither a PEM nor a DER private key (PKCS#8, PKCS#1 or SEC 1)");
 }
 
-/** EncryptedKeyMaterial for ImportKeyMaterial: the material wrapped under the wrapping public key (DER SPKI). */
-export function wrapMaterial(publicKey: Buffer, algorithm: string, material: Buffer): Buffer {
+/**
+ * EncryptedKeyMaterial for ImportKeyMaterial: the material wrapped under the wrapping public key
+ * (DER SPKI), which must be an RSA key of the size asked for (a server that answers with a
+ * weaker key does not get the material wrapped under it).
+ */
+export function wrapMaterial(publicKey: Buffer, algorithm: string, material: Buffer, spec: string): Buffer {
+  const key = createPublicKey({ key: publicKey, format: "der", type: "spki" });
+  const bits = Number(/^RSA_(\d+)$/.exec(spec)?.[1]);
+  if (key.asymmetricKeyType !== "rsa" || key.asymmetricKeyDetails?.modulusLength !== bits) {
+    throw new KmsCallError(`GetParametersForImport returned a ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.modulusLength ?? "?"}-bit wrapping key, not the ${spec} asked for; nothing was imported`);
+  }
   const oaep = (data: Buffer) =>
-    publicEncrypt({ key: createPublicKey({ key: publicKey, format: "der", type: "spki" }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.endsWith("SHA_1") ? "sha1" : "sha256" }, data);
+    publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.endsWith("SHA_1") ? "sha1" : "sha256" }, data);
   if (algorithm.startsWith("RSAES_OAEP")) return oaep(material);
   const aes = randomBytes(32);
   try {
@@ -84,6 +94,7 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
       "key-id": { type: "string" }, "key-material": { type: "string" }, "wrapping-algorithm": { type: "string" }, "wrapping-key-spec": { type: "string" },
       "valid-to": { type: "string" }, "import-type": { type: "string" }, "key-material-id": { type: "string" }, description: { type: "string" },
       endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" }, help: { type: "boolean" },
+      "allow-insecure-endpoint": { type: "boolean" },
     },
   });
   if (values.help) {
@@ -104,6 +115,13 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
     console.error("edgekms: credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or flags)");
     return 2;
   }
+  // The wrapped material is only as safe as the wrapping key it gets: over plain HTTP, anyone on
+  // the path could hand out their own. Loopback (npm start) is fine.
+  const url = new URL(cfg.endpoint);
+  if (url.protocol !== "https:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) && !values["allow-insecure-endpoint"]) {
+    console.error(`edgekms: ${cfg.endpoint} is not HTTPS: the wrapping key could be swapped on the way. Use HTTPS, or --allow-insecure-endpoint if you trust the network.`);
+    return 2;
+  }
   const algorithm = values["wrapping-algorithm"] ?? "RSA_AES_KEY_WRAP_SHA_256";
   const spec = values["wrapping-key-spec"] ?? "RSA_4096";
   const file = readFileSync(values["key-material"]);
@@ -113,7 +131,7 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
     if (KeyMetadata.Origin !== "EXTERNAL") throw new KmsCallError(`key ${KeyMetadata.KeyId} has origin ${KeyMetadata.Origin}; only keys made with Origin EXTERNAL take imported material`);
     material = materialFor(KeyMetadata.KeySpec, file);
     const params = await kms<{ ImportToken: string; PublicKey: string }>(cfg, "GetParametersForImport", { KeyId: values["key-id"], WrappingAlgorithm: algorithm, WrappingKeySpec: spec });
-    const wrapped = wrapMaterial(Buffer.from(params.PublicKey, "base64"), algorithm, material);
+    const wrapped = wrapMaterial(Buffer.from(params.PublicKey, "base64"), algorithm, material, spec);
     const out = await kms<{ KeyId: string; KeyMaterialId: string }>(cfg, "ImportKeyMaterial", {
       KeyId: values["key-id"],
       ImportToken: params.ImportToken,

@@ -47,6 +47,8 @@ export const createKey = defineOperation<Input>({
   auditMembers: ["Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Origin", "BypassPolicyLockoutSafetyCheck", "Tags", "MultiRegion"],
   iamOnly: true,
   crossAccount: false,
+  // kms:KeySpec, kms:KeyOrigin and kms:MultiRegion see the key's defaults when the request leaves them out.
+  conditionDefaults: { KeySpec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS", MultiRegion: "false" },
   schema: {
     Policy: KEY_POLICY,
     Description: { kind: "string", min: 0, max: MAX_DESCRIPTION },

@@ -25,6 +25,8 @@ export const importKeyMaterial = defineOperation<Input>({
   auditMembers: ["KeyId", "ValidTo", "ExpirationModel", "ImportType", "KeyMaterialDescription", "KeyMaterialId"],
   iamOnly: false,
   crossAccount: false,
+  // kms:ExpirationModel is KEY_MATERIAL_EXPIRES when the request names none (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-expiration-model).
+  conditionDefaults: { ExpirationModel: "KEY_MATERIAL_EXPIRES" },
   schema: {
     KeyId: { ...KEY_ID, required: true },
     ImportToken: { kind: "blob", min: 1, max: MAX_IMPORT_BLOB, required: true },

@@ -52,6 +52,24 @@ export function requestContext(
   // ReplicateKey and UpdatePrimaryRegion (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-replica-region).
   str("ReplicaRegion", "kms:replicaregion");
   str("PrimaryRegion", "kms:primaryregion");
+  // CreateKey: the key's facts as requested (a call on an existing key sees the key's own
+  // instead, which the authorizer puts over these; https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-key-spec).
+  // KeySpec and CustomerMasterKeySpec never come together (CreateKey refuses that).
+  if (typeof input.CustomerMasterKeySpec === "string") ctx["kms:keyspec"] = ctx["kms:customermasterkeyspec"] = input.CustomerMasterKeySpec;
+  else str("KeySpec", "kms:keyspec");
+  str("KeyUsage", "kms:keyusage");
+  if (input.KeyUsage === undefined && ctx["kms:keyspec"] === "SYMMETRIC_DEFAULT") ctx["kms:keyusage"] = "ENCRYPT_DECRYPT";
+  str("Origin", "kms:keyorigin");
+  if (input.MultiRegion !== undefined) {
+    const multi = String(input.MultiRegion) === "true";
+    ctx["kms:multiregion"] = String(multi);
+    if (multi) ctx["kms:multiregionkeytype"] = "PRIMARY";
+  }
+  // Imported key material (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-wrapping-algorithm).
+  str("WrappingAlgorithm", "kms:wrappingalgorithm");
+  str("WrappingKeySpec", "kms:wrappingkeyspec");
+  str("ExpirationModel", "kms:expirationmodel");
+  if (typeof input.ValidTo === "number") ctx["kms:validto"] = String(Math.floor(input.ValidTo));
   const named = input[keyMember];
   if (typeof named === "string" && named.includes("alias/")) ctx["kms:requestalias"] = named.slice(named.indexOf("alias/"));
   if (typeof input.PendingWindowInDays === "number") ctx["kms:schedulekeydeletionpendingwindowindays"] = String(input.PendingWindowInDays);

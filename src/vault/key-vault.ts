@@ -33,7 +33,7 @@ import { AuditOutbox } from "./outbox.js";
 import { Faults } from "./faults.js";
 import { OneAtATime } from "./group-commit.js";
 import {
-  applyShared, isPrimary, isReplica, newPrimary, owesReplicas, regionRecord, sharedState, syncedRecord, withoutReplica,
+  applyShared, isPrimary, isReplica, materialStub, newPrimary, owesReplicas, regionRecord, sharedState, syncedRecord, withoutReplica,
   type Handover, type ReplicaParams, type SharedState,
 } from "./multi-region.js";
 import { keyArn } from "../kms/ids.js";
@@ -431,6 +431,8 @@ export class KeyVault extends DurableObject<Env> {
     return this.audited<null>(caller, async (success) => {
       const r = this.access(caller, STATES.enabledOrDisabled);
       if (!r.ok) return r;
+      // Only a key with all its material can be Enabled (an EXTERNAL key without it waits for an import).
+      if (r.value.origin === "EXTERNAL" && !allMaterialPresent(r.value)) return fail("InvalidState", `${r.value.arn} is pending import.`);
       let rec: KeyRecord = { ...r.value, state: "Enabled" };
       // A key that missed its rotation while disabled rotates as soon as it is enabled (a replica's primary rotates it).
       if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now() && !isReplica(rec)) {
@@ -474,7 +476,9 @@ export class KeyVault extends DurableObject<Env> {
       const r = this.access(caller, STATES.any);
       if (!r.ok) return r;
       if (r.value.state !== "PendingDeletion" && r.value.state !== "PendingReplicaDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
-      const rec: KeyRecord = { ...r.value, state: "Disabled" };
+      // Disabled, as AWS; but an EXTERNAL key missing any of its material (never imported, or
+      // deleted or expired while pending deletion) is PendingImport: it cannot be used.
+      const rec: KeyRecord = { ...r.value, state: r.value.origin === "EXTERNAL" && !allMaterialPresent(r.value) ? "PendingImport" : "Disabled" };
       delete rec.deletionDate;
       delete rec.pendingWindowDays;
       await this.save(rec, success());
@@ -972,6 +976,10 @@ export class KeyVault extends DurableObject<Env> {
       const rec = await this.underCurrentRoot(r.value);
       const type = keyTypeOf(rec.keySpec);
       if (p.importType !== undefined && !type.rotates) return fail("UnsupportedOperation", `${rec.arn} is a ${rec.keySpec} key; ImportType applies to symmetric encryption keys only.`);
+      // A replica takes only the material its primary is bound to: new material goes into the
+      // primary first (https://docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html).
+      if (isReplica(rec) && p.importType === "NEW_KEY_MATERIAL") return fail("UnsupportedOperation", `${rec.arn} is a multi-Region replica key; import new key material into its primary key, in ${rec.multiRegion!.primaryRegion}, then the same material here.`);
+      if (isReplica(rec) && !rec.materials.length) return fail("Validation", `${rec.arn} is a multi-Region replica key; import the key material into its primary key, in ${rec.multiRegion!.primaryRegion}, first.`);
       // The token: this key's, one of its kept parameters, not expired.
       const token = decodeImportToken(p.importToken);
       if (!token || token.keyId !== rec.keyId) return fail("InvalidImportToken", "The import token is not valid for this KMS key.", token ? `token of key ${token.keyId}` : "not an import token");
@@ -1254,8 +1262,9 @@ export class KeyVault extends DurableObject<Env> {
   /** What this primary shares, every material version wrapped under `region`'s root key (sync version `version`). */
   private async sharedFor(current: KeyRecord, region: string, version = current.multiRegion!.version): Promise<SharedState> {
     const rec = await this.underCurrentRoot(current);
-    const materials: Material[] = [];
-    // An EXTERNAL key's material is imported into each Region's key by its owner; none is sent.
+    // An EXTERNAL key's material is imported into each Region's key by its owner: only which
+    // material the key is bound to is sent (ids, no material), so a replica takes no other.
+    const materials: Material[] = rec.origin === "EXTERNAL" ? rec.materials.map(materialStub) : [];
     if (rec.origin === "AWS_KMS") {
       for (const m of rec.materials) {
         const key = await this.material.get(rec, m.version);

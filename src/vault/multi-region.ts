@@ -10,6 +10,7 @@ import { completeRecord, type AuditDraft, type CloudTrailRecord, type JsonObject
 import type { Permission } from "../authz/authorize.js";
 import { keyArn } from "../kms/ids.js";
 import type { KeyRecord, Material } from "./key-record.js";
+import { allMaterialPresent } from "./imports.js";
 import type { KeyState, MultiRegionConfiguration } from "./types.js";
 
 /** A multi-Region key's Regions, as its record last knew them (every related key keeps one). */
@@ -116,6 +117,35 @@ export function sharedState(rec: KeyRecord, materials: Material[]): SharedState 
   };
 }
 
+/** Which material an EXTERNAL key is bound to, without the material: what a primary tells its replicas. */
+export function materialStub(m: Material): Material {
+  return {
+    version: m.version, id: m.id, created: m.created, ...(m.rotationType ? { rotationType: m.rotationType } : {}),
+    imported: { state: "PENDING_IMPORT", ...(m.imported?.pendingRotation ? { pendingRotation: true } : {}) },
+  };
+}
+
+/**
+ * An EXTERNAL replica's materials after a push: the primary's versions it lacks, as stubs (to be
+ * imported); its own kept, following the primary's rotation (a version pending rotation there,
+ * or no longer, is here too); versions only pending rotation here that the primary dropped, gone.
+ */
+function followStubs(base: Material[], stubs: Material[]): Material[] {
+  const theirs = new Map(stubs.map((m) => [m.version, m]));
+  const kept = base
+    .filter((m) => theirs.has(m.version) || !m.imported?.pendingRotation)
+    .map((m) => {
+      const s = theirs.get(m.version);
+      if (!s || m.id !== s.id) return m;
+      const imported = { ...(m.imported ?? { state: "PENDING_IMPORT" as const }) };
+      if (s.imported?.pendingRotation) imported.pendingRotation = true;
+      else delete imported.pendingRotation;
+      return { ...m, imported, ...(s.rotationType ? { rotationType: s.rotationType, created: s.created } : {}) };
+    });
+  const have = new Set(kept.map((m) => m.version));
+  return [...kept, ...stubs.filter((m) => !have.has(m.version))].sort((a, b) => a.version - b.version);
+}
+
 /** Material versions of `extra` that `base` lacks, added (versions are never removed while the key exists). */
 function unionMaterials(base: Material[], extra: Material[]): Material[] {
   const have = new Set(base.map((m) => m.version));
@@ -194,12 +224,15 @@ export function applyShared(rec: KeyRecord, s: SharedState): KeyRecord | undefin
     if (materials !== rec.materials) out = { ...out, materials };
   }
   if (s.version >= mine.version) {
+    if (rec.origin === "EXTERNAL" && s.primaryRegion !== rec.region) out = { ...out, materials: followStubs(rec.materials, s.materials) };
     out = {
       ...out,
       multiRegion: { primaryRegion: s.primaryRegion, replicaRegions: [...s.replicaRegions].sort(), version: s.version },
       ...rotationOf(s),
-      ...(rec.origin === "AWS_KMS" && out.materials.some((m) => m.version === s.currentVersion) ? { currentVersion: s.currentVersion } : {}),
+      ...(out.materials.some((m) => m.version === s.currentVersion) ? { currentVersion: s.currentVersion } : {}),
     };
+    // Bound to material it does not hold (the primary rotated to material not imported here yet): unusable until it is.
+    if (rec.origin === "EXTERNAL" && out.state === "Enabled" && !allMaterialPresent(out)) out = { ...out, state: "PendingImport" };
     if (out.rotationPeriodDays === undefined) delete out.rotationPeriodDays;
     if (out.nextRotation === undefined) delete out.nextRotation;
     if (out.handover && s.primaryRegion !== rec.region) {
@@ -211,7 +244,7 @@ export function applyShared(rec: KeyRecord, s: SharedState): KeyRecord | undefin
 }
 
 /** What a push can change. */
-const applied = (r: KeyRecord) => [r.multiRegion, r.currentVersion, rotationOf(r), r.materials.map((m) => m.version), r.state, r.handover ?? null];
+const applied = (r: KeyRecord) => [r.multiRegion, r.currentVersion, rotationOf(r), r.materials.map((m) => [m.version, m.imported?.pendingRotation ?? false]), r.state, r.handover ?? null];
 
 /** A record without a replica's Region (it was deleted); a primary waiting for its replicas' deletion starts its own waiting period when the last is gone. */
 export function withoutReplica(rec: KeyRecord, region: string, now: number, dayMs: number): KeyRecord {
