@@ -43,7 +43,12 @@ async function kms<T>(cfg: Config, operation: string, input: Record<string, unkn
 export function materialFor(keySpec: string, file: Buffer): Buffer {
   if (keySpec === "SYMMETRIC_DEFAULT" || keySpec.startsWith("HMAC_")) return file;
   const pem = file.subarray(0, 11).toString("latin1") === "-----BEGIN ";
-  const key = pem ? createPrivateKey(file) : tryDer(file);
+  let key;
+  try {
+    key = pem ? createPrivateKey(file) : tryDer(file);
+  } catch {
+    throw new KmsCallError(`the key material file is not a private key (${pem ? "a PEM file, but not of a private key: a public key or certificate cannot be imported" : "neither PEM nor DER PKCS#8, PKCS#1 or SEC 1"}); ${keySpec} keys import the private key`);
+  }
   return key.export({ type: "pkcs8", format: "der" });
 }
 
@@ -55,7 +60,7 @@ function tryDer(file: Buffer) {
       /* next */
     }
   }
-  throw new Error("the key material file is neither a PEM nor a DER private key (PKCS#8, PKCS#1 or SEC 1)");
+  throw new Error("not a DER private key");
 }
 
 /**
@@ -107,7 +112,8 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
   }
   const cfg: Config = {
     endpoint: values.endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? "http://localhost:8787",
-    region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    // A key ARN names its region; the flag or the environment otherwise.
+    region: values.region ?? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(values["key-id"] ?? "")?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     accessKeyId: values["access-key-id"] ?? process.env.AWS_ACCESS_KEY_ID ?? "",
     secretAccessKey: values["secret-access-key"] ?? process.env.AWS_SECRET_ACCESS_KEY ?? "",
   };
@@ -127,13 +133,15 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
   const file = readFileSync(values["key-material"]);
   let material: Buffer | undefined;
   try {
-    const { KeyMetadata } = await kms<{ KeyMetadata: { KeyId: string; KeySpec: string; Origin: string } }>(cfg, "DescribeKey", { KeyId: values["key-id"] });
+    const { KeyMetadata } = await kms<{ KeyMetadata: { KeyId: string; Arn: string; KeySpec: string; Origin: string } }>(cfg, "DescribeKey", { KeyId: values["key-id"] });
     if (KeyMetadata.Origin !== "EXTERNAL") throw new KmsCallError(`key ${KeyMetadata.KeyId} has origin ${KeyMetadata.Origin}; only keys made with Origin EXTERNAL take imported material`);
     material = materialFor(KeyMetadata.KeySpec, file);
-    const params = await kms<{ ImportToken: string; PublicKey: string }>(cfg, "GetParametersForImport", { KeyId: values["key-id"], WrappingAlgorithm: algorithm, WrappingKeySpec: spec });
+    // The key as DescribeKey resolved it (an alias is not accepted by the import operations, as in AWS).
+    const keyId = KeyMetadata.Arn;
+    const params = await kms<{ ImportToken: string; PublicKey: string }>(cfg, "GetParametersForImport", { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: spec });
     const wrapped = wrapMaterial(Buffer.from(params.PublicKey, "base64"), algorithm, material, spec);
     const out = await kms<{ KeyId: string; KeyMaterialId: string }>(cfg, "ImportKeyMaterial", {
-      KeyId: values["key-id"],
+      KeyId: keyId,
       ImportToken: params.ImportToken,
       EncryptedKeyMaterial: wrapped.toString("base64"),
       ...(values["valid-to"] ? { ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: parseTime(values["valid-to"]) } : { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }),

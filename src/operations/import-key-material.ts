@@ -51,8 +51,7 @@ export const importKeyMaterial = defineOperation<Input>({
       throw new KmsError("ValidationException", "KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.");
     }
     const key = await resolveKey(ctx, input.KeyId, false);
-    const r = fromVault(
-      await vault(ctx, key.keyId).importKeyMaterial(audited(ctx), {
+    const result = await vault(ctx, key.keyId).importKeyMaterial(audited(ctx), {
         importToken: input.ImportToken,
         encryptedKeyMaterial: input.EncryptedKeyMaterial,
         expirationModel,
@@ -60,10 +59,16 @@ export const importKeyMaterial = defineOperation<Input>({
         ...(input.ImportType !== undefined ? { importType: input.ImportType } : {}),
         ...(input.KeyMaterialDescription !== undefined ? { description: input.KeyMaterialDescription } : {}),
         ...(input.KeyMaterialId !== undefined ? { keyMaterialId: input.KeyMaterialId } : {}),
-      }),
-      key.arn,
-      ctx,
-    );
+    });
+    let r;
+    try {
+      r = fromVault(result, key.arn, ctx);
+    } catch (e) {
+      // Unlike Decrypt's, this InvalidCiphertextException says what went wrong (the caller's own
+      // wrapping); the audit record keeps the detail.
+      if (e instanceof KmsError && e.type === "InvalidCiphertextException" && !result.ok) throw new KmsError(e.type, result.message, result.detail);
+      throw e;
+    }
     return { KeyId: r.keyArn, KeyMaterialId: r.keyMaterialId };
   },
 });

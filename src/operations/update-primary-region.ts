@@ -3,6 +3,7 @@
 // kms:UpdatePrimaryRegion is needed on both keys, each decided by its own key policy in its own
 // vault (https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-update.html).
 import { KEY_ID } from "../protocol/validate.js";
+import { keyArn } from "../kms/ids.js";
 import { defineOperation } from "./operation.js";
 import { REGION, checkOtherRegion } from "./multi-region.js";
 import { audited, checkedFor, fromVault, resolveKey, vault } from "./shared.js";
@@ -19,7 +20,10 @@ export const updatePrimaryRegion = defineOperation<Input>({
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);
     checkOtherRegion(ctx, input.PrimaryRegion, "PrimaryRegion", `${key.arn} is the primary key already: PrimaryRegion must be the Region of one of its replicas.`);
-    fromVault(await vault(ctx, key.keyId).updatePrimaryRegion(audited(ctx), input.PrimaryRegion, checkedFor(ctx)), key.arn, ctx);
+    const r = await vault(ctx, key.keyId).updatePrimaryRegion(audited(ctx), input.PrimaryRegion, checkedFor(ctx));
+    // The key that is not found may be the one in PrimaryRegion (no replica there): name that one.
+    const missingReplica = !r.ok && r.code === "NotFound" && r.message.includes(" has no replica key in ");
+    fromVault(r, missingReplica ? keyArn(input.PrimaryRegion, key.account, key.keyId) : key.arn, ctx);
     return {};
   },
 });

@@ -145,6 +145,7 @@ describe("imported symmetric key material", () => {
     const p = await params(k.KeyId);
     const bad = await call("ImportKeyMaterial", { KeyId: k.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: b64(crypto.getRandomValues(new Uint8Array(256))), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
     expect([bad.status, bad.body.__type]).toEqual([400, "InvalidCiphertextException"]);
+    expect(bad.body.message).toBe("The wrapped key material could not be decrypted with the import parameters.");
     const short = await importMaterial(k.KeyId, crypto.getRandomValues(new Uint8Array(16)));
     expect([short.status, short.body.__type]).toEqual([400, "IncorrectKeyMaterialException"]);
     // A wrapping algorithm other than the parameters' does not unwrap.

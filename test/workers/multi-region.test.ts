@@ -348,6 +348,8 @@ describe("UpdatePrimaryRegion", () => {
       ["malformed", { KeyId: k.KeyId, PrimaryRegion: "west" }, {}, "ValidationException"],
     ];
     for (const [what, input, opts, want] of cases) expect(outcome(await call("UpdatePrimaryRegion", input, opts)), what).toBe(want);
+    // The missing key named is the one in PrimaryRegion, not the primary (which exists).
+    expect((await call("UpdatePrimaryRegion", { KeyId: k.KeyId, PrimaryRegion: C })).body.message).toBe(`Key '${k.Arn.replace(`:${A}:`, `:${C}:`)}' does not exist`);
     await ok("DisableKey", { KeyId: k.KeyId });
     expect(outcome(await call("UpdatePrimaryRegion", { KeyId: k.KeyId, PrimaryRegion: B }))).toBe("DisabledException");
     await ok("EnableKey", { KeyId: k.KeyId });
