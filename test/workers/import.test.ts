@@ -11,7 +11,7 @@ import type { Env } from "../../src/env.js";
 import { vaultName } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import type { KeyRecord } from "../../src/vault/key-record.js";
-import { aesKeyWrapPad } from "../../src/crypto/index.js";
+import { wrapMaterial } from "./wrap-material.js";
 import { ecPkcs8, OIDS } from "../../src/vault/key-types/der.js";
 import { b64, call, doc, newAccount, newUser, ok, unb64, ACCOUNT } from "./kms.js";
 
@@ -26,18 +26,7 @@ const external = async (KeySpec = "SYMMETRIC_DEFAULT", KeyUsage?: string) =>
   (await ok<{ KeyMetadata: Md }>("CreateKey", { Origin: "EXTERNAL", KeySpec, ...(KeyUsage ? { KeyUsage } : {}) })).KeyMetadata;
 
 /** What a user's tool does with GetParametersForImport's public key (as AWS's docs do with openssl). */
-async function wrap(publicKeyB64: string, algorithm: string, material: Uint8Array): Promise<Uint8Array> {
-  const hash = algorithm.endsWith("SHA_1") ? "SHA-1" : "SHA-256";
-  const pub = await crypto.subtle.importKey("spki", unb64(publicKeyB64), { name: "RSA-OAEP", hash }, false, ["encrypt"]);
-  if (algorithm.startsWith("RSAES_OAEP")) return new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, material));
-  const aes = crypto.getRandomValues(new Uint8Array(32));
-  const rsaPart = new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, aes));
-  const kwp = aesKeyWrapPad(aes, material);
-  const out = new Uint8Array(rsaPart.length + kwp.length);
-  out.set(rsaPart);
-  out.set(kwp, rsaPart.length);
-  return out;
-}
+const wrap = wrapMaterial;
 
 interface Params { ImportToken: string; PublicKey: string; ParametersValidTo: number; KeyId: string }
 const params = (KeyId: string, WrappingAlgorithm = "RSAES_OAEP_SHA_256", WrappingKeySpec = "RSA_2048") =>

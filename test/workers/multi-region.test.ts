@@ -18,6 +18,7 @@ import type { CloudTrailRecord } from "../../src/audit/record.js";
 import { deriveRootKey } from "../../src/vault/root-key.js";
 import { aesKeyUnwrapPad, AuthenticationError } from "../../src/crypto/index.js";
 import { ACCOUNT, admin, b64, call, doc, newAccount, newUser, ok, text, unb64, type KmsResponse } from "./kms.js";
+import { containsSecret } from "./leaks.js";
 
 const env = testEnv as unknown as Env;
 const DAY = 86_400_000;
@@ -495,28 +496,6 @@ describe("authorization", () => {
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const b64of = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 
-/** Every Uint8Array and string anywhere in a value. */
-function leaves(v: unknown, out: (Uint8Array | string)[] = []): (Uint8Array | string)[] {
-  if (v instanceof Uint8Array) out.push(v);
-  else if (typeof v === "string") out.push(v);
-  else if (Array.isArray(v)) for (const x of v) leaves(x, out);
-  else if (v && typeof v === "object") for (const x of Object.values(v)) leaves(x, out);
-  return out;
-}
-
-/** Whether `needle` occurs anywhere in `values`, as bytes, hex or base64. */
-function containsSecret(values: unknown[], needle: Uint8Array): boolean {
-  const forms = [hex(needle), b64of(needle)];
-  for (const leaf of values.flatMap((v) => leaves(v))) {
-    if (typeof leaf === "string") { if (forms.some((f) => leaf.includes(f))) return true; continue; }
-    for (let i = 0; i + needle.length <= leaf.length; i++) {
-      let j = 0;
-      while (j < needle.length && leaf[i + j] === needle[j]) j++;
-      if (j === needle.length) return true;
-    }
-  }
-  return false;
-}
 
 const tail = async (region: string, keyId: string) =>
   (await admin<{ Entries: { Record: CloudTrailRecord }[] }>("AuditTail", { Limit: 10_000, KeyId: keyId }, at(region))).body.Entries.map((e) => e.Record);

@@ -13,33 +13,11 @@ import { openSymmetric, symmetricHeader } from "../../src/vault/key-types/symmet
 import { MAX_ALIASES_PER_KEY, MAX_GRANTS_PER_KEY } from "../../src/kms/limits.js";
 import { MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE } from "../../src/operations/grant-shapes.js";
 import { ACCOUNT, admin, b64, call, ok, unb64 } from "./kms.js";
+import { containsSecret, leaves } from "./leaks.js";
 
 const env = testEnv as unknown as Env;
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const b64of = (b: Uint8Array) => btoa(String.fromCharCode(...b));
-
-/** Every Uint8Array and string anywhere in a stored value. */
-function leaves(v: unknown, out: (Uint8Array | string)[] = []): (Uint8Array | string)[] {
-  if (v instanceof Uint8Array) out.push(v);
-  else if (typeof v === "string") out.push(v);
-  else if (Array.isArray(v)) for (const x of v) leaves(x, out);
-  else if (v && typeof v === "object") for (const x of Object.values(v)) leaves(x, out);
-  return out;
-}
-
-/** Whether `needle` occurs in any stored value, as bytes, hex or base64. */
-function storedAnywhere(values: unknown[], needle: Uint8Array): boolean {
-  const forms = [hex(needle), b64of(needle)];
-  for (const leaf of values.flatMap((v) => leaves(v))) {
-    if (typeof leaf === "string") { if (forms.some((f) => leaf.includes(f))) return true; continue; }
-    for (let i = 0; i + needle.length <= leaf.length; i++) {
-      let j = 0;
-      while (j < needle.length && leaf[i + j] === needle[j]) j++;
-      if (j === needle.length) return true;
-    }
-  }
-  return false;
-}
+const storedAnywhere = containsSecret;
 
 const vault = (keyId: string, region = "us-east-1") => env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName(region, keyId)));
 

@@ -8,6 +8,7 @@ import { vaultName } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
 import { aesKeyWrapPad } from "../../src/crypto/index.js";
+import { wrapMaterial } from "./wrap-material.js";
 import { ACCOUNT, admin, b64, call, doc, newAccount, newUser, ok, unb64, type KmsResponse } from "./kms.js";
 
 const env = testEnv as unknown as Env;
@@ -25,18 +26,7 @@ const external = async (input: Record<string, unknown> = {}, as: object = {}) =>
   (await ok<{ KeyMetadata: Md }>("CreateKey", { Origin: "EXTERNAL", ...input }, as)).KeyMetadata;
 const describeIn = async (region: string, KeyId: string) => (await ok<{ KeyMetadata: Md }>("DescribeKey", { KeyId }, at(region))).KeyMetadata;
 
-async function wrap(publicKeyB64: string, algorithm: string, material: Uint8Array): Promise<Uint8Array> {
-  const hash = algorithm.endsWith("SHA_1") ? "SHA-1" : "SHA-256";
-  const pub = await crypto.subtle.importKey("spki", unb64(publicKeyB64), { name: "RSA-OAEP", hash }, false, ["encrypt"]);
-  if (algorithm.startsWith("RSAES_OAEP")) return new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, material));
-  const aes = crypto.getRandomValues(new Uint8Array(32));
-  const rsaPart = new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, aes));
-  const kwp = aesKeyWrapPad(aes, material);
-  const out = new Uint8Array(rsaPart.length + kwp.length);
-  out.set(rsaPart);
-  out.set(kwp, rsaPart.length);
-  return out;
-}
+const wrap = wrapMaterial;
 const params = (KeyId: string, as: object = {}, WrappingAlgorithm = "RSAES_OAEP_SHA_256", WrappingKeySpec = "RSA_2048") =>
   call<Params>("GetParametersForImport", { KeyId, WrappingAlgorithm, WrappingKeySpec }, as);
 async function importInto(KeyId: string, material: Uint8Array, extra: Record<string, unknown> = { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }, as: object = {}) {
