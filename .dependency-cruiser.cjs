@@ -99,6 +99,20 @@ module.exports = {
       to: { path: "^src/", pathNot: "^src/(protocol/(errors|codec|validate)\\.ts$|crypto/compare)" },
     },
     {
+      name: "quota-limiter-is-pure",
+      comment: "The quota table and the limiter's logic do no I/O and import nothing (bench:quotas runs the limiter in Node as it is; docs/quotas.md).",
+      severity: "error",
+      from: { path: "^src/quota/(limiter|table)\\.ts$" },
+      to: { path: ".*" },
+    },
+    {
+      name: "quota-below-the-pipeline",
+      comment: "Quota enforcement knows an operation by its facts (types only): never the pipeline, the admin API, the vaults or the operations' code.",
+      severity: "error",
+      from: { path: "^src/quota/" },
+      to: { path: "^src/(index\\.ts|admin/|protocol/(handler|batch|op-context)|vault/|audit/|operations/)", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "env-is-types-only",
       comment: "env.ts describes bindings; it imports only types.",
       severity: "error",

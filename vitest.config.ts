@@ -52,6 +52,9 @@ export default defineConfig({
                 // wrangler.toml has one AuditLog per account-region; these tests run four ingest
                 // shards, so shard forwarding is exercised as well as shard 0 (docs/audit.md).
                 AUDIT_SHARDS: "4",
+                // Many tests run at once as one account: AWS's default request-rate quotas (CreateKey 5
+                // per second…) would throttle them. test/workers/quotas.test.ts sets its own (docs/quotas.md).
+                QUOTA_SCALE: "1000",
               },
             },
           }),

@@ -4,70 +4,54 @@
 // ImportKeyMaterial, and ReplicateKey.
 //
 // (1): two servers (npm run serve's startServer, state on disk), one with KEY_LAST_USAGE=off,
-// started side by side; wrk replays pre-signed Encrypts against one, then the other, alternating
-// for BENCH_ROUNDS rounds, so that the drift of a shared VM hits both alike. Prints each
-// configuration's median req/s and workerd CPU µs per request, and the ratio.
+// side by side (bench/paired.ts); wrk replays pre-signed Encrypts against both at the same moment
+// (or in turn, BENCH_MODE=alternating), for BENCH_ROUNDS rounds, so that the drift of a shared VM
+// hits both alike. Prints each configuration's median req/s and workerd CPU µs per request, and
+// the median of the rounds' ratios.
 // (2): sequential calls through the JS SDK; median and p90 of BENCH_SAMPLES calls.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import * as K from "@aws-sdk/client-kms";
-// @ts-expect-error: plain ESM script without types
-import { startServer } from "../scripts/serve.mjs";
 import { table } from "./harness.ts";
-import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, signKms } from "./wrk.ts";
+import { BENCH_VARS as VARS, ensureWrk, signKms } from "./wrk.ts";
+import { alternatingRounds, median, serversSideBySide, simultaneousRounds, type Server } from "./paired.ts";
 
 const SECONDS = process.env.BENCH_SECONDS ?? "4";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "4");
 const CONNS = (process.env.BENCH_CONNS ?? "1,16").split(",").map(Number);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? "15");
+/** Both servers driven at the same moment (default), or in turn (BENCH_MODE=alternating). */
+const SIMULTANEOUS = process.env.BENCH_MODE !== "alternating";
 
 const wrk = ensureWrk();
-const dirs: string[] = [];
-async function server(vars: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), "edgekms-bench-lu-"));
-  dirs.push(dir);
-  const s = await startServer({ port: await freePort(), persist: dir, vars });
-  const kms = new K.KMSClient({ endpoint: s.url, region: "us-east-1", credentials: { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY } });
-  const keys: string[] = [];
-  for (let i = 0; i < 16; i++) keys.push((await kms.send(new K.CreateKeyCommand({}))).KeyMetadata!.KeyId!);
-  return { ...s, kms, keys };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const clientOf = (s: Server) => new K.KMSClient({ endpoint: s.url, region: "us-east-1", credentials: { accessKeyId: VARS.BOOTSTRAP_ACCESS_KEY_ID, secretAccessKey: VARS.BOOTSTRAP_SECRET_ACCESS_KEY } });
 
-const on = await server(VARS);
-const off = await server({ ...VARS, KEY_LAST_USAGE: "off" });
+const pair = await serversSideBySide({ on: VARS, off: { ...VARS, KEY_LAST_USAGE: "off" } });
 try {
+  const keys = new Map<string, string[]>();
+  for (const s of pair.servers) {
+    const kms = clientOf(s);
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push((await kms.send(new K.CreateKeyCommand({}))).KeyMetadata!.KeyId!);
+    keys.set(s.name, ids);
+  }
   const pt = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
-  console.log(`\nEncrypt 32 B with GetKeyLastUsage tracking on and off: two workerds side by side, state on disk, wrk ${SECONDS} s per run, ${ROUNDS} alternating rounds\n`);
+  console.log(`\nEncrypt 32 B with GetKeyLastUsage tracking on and off: two workerds side by side, state on disk, wrk ${SECONDS} s per run, ${ROUNDS} rounds, ${SIMULTANEOUS ? "both at the same moment" : "in turn"}\n`);
   const rows: string[][] = [];
   for (const c of CONNS) {
     for (const nKeys of [1, 16]) {
-      const results = { on: [] as number[], off: [] as number[], cpuOn: [] as number[], cpuOff: [] as number[] };
-      for (let round = 0; round < ROUNDS; round++) {
-        // Alternate which goes first, so neither always runs on a warmer machine.
-        const order = round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
-        for (const which of order) {
-          const s = which === "on" ? on : off;
-          const reqs = await Promise.all(s.keys.slice(0, nKeys).map((KeyId: string) => signKms(s.url, "Encrypt", { KeyId, Plaintext: pt })));
-          const r = runWrk(wrk, `${s.url}/`, c, SECONDS, luaScript(reqs));
-          if (r.errors) throw new Error(`${r.errors} non-2xx responses (${which})`);
-          results[which].push(r.rps);
-          results[which === "on" ? "cpuOn" : "cpuOff"].push(r.cpuUsPerReq);
-        }
-      }
-      const [mOn, mOff] = [median(results.on), median(results.off)];
-      rows.push([String(nKeys), String(c), mOff.toFixed(0), mOn.toFixed(0), `${((100 * mOn) / mOff).toFixed(1)}%`, median(results.cpuOff).toFixed(0), median(results.cpuOn).toFixed(0),
-        `${results.off.map((x) => x.toFixed(0)).join(" ")} / ${results.on.map((x) => x.toFixed(0)).join(" ")}`]);
+      const requests = (s: Server) => Promise.all(keys.get(s.name)!.slice(0, nKeys).map((KeyId) => signKms(s.url, "Encrypt", { KeyId, Plaintext: pt })));
+      const r = await (SIMULTANEOUS ? simultaneousRounds : alternatingRounds)(wrk, pair.servers, requests, c, SECONDS, ROUNDS);
+      const ratios = r.on.rps.map((x, i) => x / r.off.rps[i]!);
+      rows.push([String(nKeys), String(c), median(r.off.rps).toFixed(0), median(r.on.rps).toFixed(0), `${(100 * median(ratios)).toFixed(1)}%`,
+        median(r.off.cpuUsPerReq).toFixed(0), median(r.on.cpuUsPerReq).toFixed(0), `${(100 * median(r.on.cpuUsPerReq) / median(r.off.cpuUsPerReq)).toFixed(1)}%`,
+        ratios.map((x) => `${(100 * x).toFixed(0)}%`).join(" ")]);
     }
   }
-  table(["keys", "connections", "req/s off", "req/s on", "on ÷ off", "CPU µs/req off", "CPU µs/req on", "each round: off / on"], rows);
+  table(["keys", "connections", "req/s off", "req/s on", "on ÷ off (median of rounds)", "CPU µs/req off", "CPU µs/req on", "CPU on ÷ off", "each round on ÷ off"], rows);
 
   // (2) latency of the key-management calls.
-  const kms = on.kms;
+  const kms = clientOf(pair.servers[0]!);
   const time = async (f: () => Promise<unknown>) => {
     const t = performance.now();
     await f();
@@ -103,7 +87,5 @@ try {
   console.log(`\nKey-management latency through the JS SDK (loopback, one workerd, state on disk), ${SAMPLES} calls each\n`);
   table(["call", "median ms", "p90 ms"], Object.entries(lat).map(([name, xs]) => [name, median(xs).toFixed(1), pct(xs, 0.9).toFixed(1)]));
 } finally {
-  await on.mf.dispose();
-  await off.mf.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await pair.dispose();
 }

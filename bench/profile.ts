@@ -2,7 +2,9 @@
 // of the Worker's isolate (the Worker and its Durable Objects share it), taken through the
 // inspector of npm run serve's workerd while wrk replays signed Encrypt requests over 16 keys.
 // Prints the functions with the most self time; writes the whole profile for Chrome DevTools.
-// Sampling slows the server down, so read shares, not req/s.
+// Sampling slows the server down, so read shares, not req/s. BENCH_PROFILE=BatchEncrypt or
+// BatchDecrypt profiles batches of 100 entries of 32 B over the 16 keys instead (docs/batch.md;
+// over the first BENCH_PROFILE_KEYS keys when given).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +19,8 @@ const CONNS = Number(process.env.BENCH_CONNS ?? "16");
 const TOP = Number(process.env.BENCH_TOP ?? "30");
 const OUT = process.env.PROFILE_OUT ?? join(tmpdir(), "edgekms-encrypt.cpuprofile");
 const SAMPLING_US = 200;
+const BATCH = process.env.BENCH_PROFILE;
+if (BATCH !== undefined && BATCH !== "BatchEncrypt" && BATCH !== "BatchDecrypt") throw new Error("BENCH_PROFILE is BatchEncrypt or BatchDecrypt");
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
@@ -63,7 +67,17 @@ try {
   const keys: string[] = [];
   for (let i = 0; i < 16; i++) keys.push((await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
   const plaintext = btoa("x".repeat(32));
-  const requests = await Promise.all(keys.map((KeyId) => signKms(url, "Encrypt", { KeyId, Plaintext: plaintext })));
+  const batchKeys = keys.slice(0, Number(process.env.BENCH_PROFILE_KEYS ?? keys.length));
+  const batchOf = (i: number, entry: (key: string, j: number) => object) => ({ Entries: Array.from({ length: 100 }, (_, j) => entry(batchKeys[(i + j) % batchKeys.length], j)) });
+  let blobs: string[] = [];
+  if (BATCH === "BatchDecrypt") {
+    const s = await signKms(url, "EdgeKMSBatch.BatchEncrypt", batchOf(0, (KeyId) => ({ KeyId, Plaintext: plaintext })));
+    blobs = ((await (await fetch(`${url}/`, { method: "POST", headers: s.headers, body: s.body })).json()) as { Results: { CiphertextBlob: string }[] }).Results.map((r) => r.CiphertextBlob);
+  }
+  const requests = await Promise.all(keys.map((KeyId, i) =>
+    BATCH === "BatchEncrypt" ? signKms(url, "EdgeKMSBatch.BatchEncrypt", batchOf(i, (k) => ({ KeyId: k, Plaintext: plaintext })))
+      : BATCH === "BatchDecrypt" ? signKms(url, "EdgeKMSBatch.BatchDecrypt", batchOf(0, (_k, j) => ({ CiphertextBlob: blobs[(i + j) % blobs.length] })))
+        : signKms(url, "Encrypt", { KeyId, Plaintext: plaintext })));
   const script = luaScript(requests);
   runWrk(wrk, `${url}/`, CONNS, "2", script); // warm-up
 
@@ -82,7 +96,7 @@ try {
 
   const total = profile.samples.length;
   const usPerSample = (profile.endTime - profile.startTime) / total;
-  console.log(`\nEncrypt 32 B over 16 keys, ${CONNS} connections, ${SECONDS} s under the profiler: ${r.requests} requests (${r.rps.toFixed(0)} req/s, ${r.errors} errors)`);
+  console.log(`\n${BATCH ? `${BATCH} of 100 entries of 32 B` : "Encrypt 32 B"} over 16 keys, ${CONNS} connections, ${SECONDS} s under the profiler: ${r.requests} requests (${r.rps.toFixed(0)} req/s, ${r.errors} errors)`);
   console.log(`${total} samples of the Worker's isolate, one per ${usPerSample.toFixed(0)} µs; whole profile: ${OUT}\n`);
   table(["function (bundle .wrangler/serve-build/index.js)", "self samples", "share", "µs per request"],
     selfTime(profile).slice(0, TOP).map(([label, n]) => [label, String(n), `${((100 * n) / total).toFixed(1)}%`, ((n * usPerSample) / r.requests).toFixed(1)]));

@@ -65,6 +65,7 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
       IDENTITY_STORE: { className: "IdentityStore", useSQLite: true },
       AUDIT_LOG: { className: "AuditLog", useSQLite: true },
       AUDIT_SIGNER: { className: "AuditSigner", useSQLite: true },
+      QUOTA_COUNTER: { className: "QuotaCounter", useSQLite: true },
     },
     r2Buckets: ["AUDIT_BUCKET", "AUDIT_BUCKET_EU"],
     durableObjectsPersist: persist === false ? false : `${persist}/do`,

@@ -4,6 +4,7 @@ import type { Catalog } from "./vault/catalog.js";
 import type { IdentityStore } from "./vault/identity-store.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { AuditSigner } from "./audit/signer.js";
+import type { QuotaCounter } from "./quota/counter.js";
 
 /** Where a region's Durable Objects live: an EU jurisdiction, or a location hint. */
 export interface RegionPlacement {
@@ -17,6 +18,8 @@ export interface Env {
   IDENTITY_STORE: DurableObjectNamespace<IdentityStore>;
   AUDIT_LOG: DurableObjectNamespace<AuditLog>;
   AUDIT_SIGNER: DurableObjectNamespace<AuditSigner>;
+  /** Request-rate counters, one per account and region (docs/quotas.md). */
+  QUOTA_COUNTER: DurableObjectNamespace<QuotaCounter>;
   /** Audit objects of non-EU regions, and of EU regions (jurisdiction "eu"). */
   AUDIT_BUCKET: R2Bucket;
   AUDIT_BUCKET_EU: R2Bucket;
@@ -35,4 +38,8 @@ export interface Env {
   KMS_ROOT_SECRET_PREVIOUS?: string;
   /** "off" turns GetKeyLastUsage tracking off (only bench:last-usage sets it, to measure its cost). */
   KEY_LAST_USAGE?: string;
+  /** "off" turns request-rate quotas off (only bench:quotas sets it, to measure what they cost; docs/quotas.md). */
+  QUOTAS?: string;
+  /** A factor on every default request-rate quota (the test environments raise them); unset: AWS's defaults. */
+  QUOTA_SCALE?: string;
 }

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import type { Env } from "./env.js";
 import { handleKmsRequest, renderError } from "./protocol/handler.js";
 import { handleAdminRequest } from "./admin/handler.js";
+import { handleBatchRequest, isBatchRequest } from "./protocol/batch.js";
 import { KmsError } from "./protocol/errors.js";
 import { identityStore } from "./placement.js";
 import { ROOT_SECRET_MISMATCH } from "./vault/root-key.js";
@@ -14,6 +15,7 @@ export { Catalog } from "./vault/catalog.js";
 export { IdentityStore } from "./vault/identity-store.js";
 export { AuditLog } from "./audit/audit-log.js";
 export { AuditSigner } from "./audit/signer.js";
+export { QuotaCounter } from "./quota/counter.js";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -26,7 +28,8 @@ app.get("/health/state", async (c) => {
 // The web console (docs/console.md): public pages whose every call is a signed API request.
 app.get("/console", consolePage);
 app.get("/console/:name", consoleAsset);
-app.post("/", (c) => handleKmsRequest(c.req.raw, c.env, crypto.randomUUID()));
+// EdgeKMSBatch.* targets are EdgeKMS's batch operations (docs/batch.md), on the same endpoint and protocol.
+app.post("/", (c) => (isBatchRequest(c.req.raw) ? handleBatchRequest : handleKmsRequest)(c.req.raw, c.env, crypto.randomUUID()));
 app.post("/admin", (c) => handleAdminRequest(c.req.raw, c.env, crypto.randomUUID()));
 app.notFound(() => renderError(new KmsError("UnknownOperationException", "KMS requests are POST / with an X-Amz-Target header"), crypto.randomUUID()));
 app.onError((err) => renderError(err, crypto.randomUUID()));

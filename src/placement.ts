@@ -11,6 +11,8 @@ export const auditLogName = (region: string, account: string): string => `${regi
 export const auditShardName = (region: string, account: string, shard: number): string =>
   shard === 0 ? auditLogName(region, account) : `${auditLogName(region, account)}/shard/${shard}`;
 export const auditSignerName = (region: string): string => `${region}/audit-signer`;
+/** An account-region's request-rate counter (src/quota/counter.ts). */
+export const quotaCounterName = (region: string, account: string): string => `${region}/quota/${account}`;
 
 export const MAX_AUDIT_SHARDS = 64;
 
@@ -82,3 +84,5 @@ export const catalogStub = (env: Env, region: string, account: string) => placed
 export const auditLogStub = (env: Env, region: string, account: string, shard = 0) => placedStub(env, env.AUDIT_LOG, region, auditShardName(region, account, shard));
 /** A region's digest signer. */
 export const signerStub = (env: Env, region: string) => placedStub(env, env.AUDIT_SIGNER, region, auditSignerName(region));
+/** An account-region's request-rate counter. */
+export const quotaCounterStub = (env: Env, region: string, account: string) => placedStub(env, env.QUOTA_COUNTER, region, quotaCounterName(region, account));

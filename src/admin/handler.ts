@@ -25,6 +25,7 @@ import { permissionOf } from "../operations/operation.js";
 import { decrypt } from "../operations/decrypt.js";
 import { keyArn, newKeyId, parseKeyRef } from "../kms/ids.js";
 import { serviceManagedKeyPolicy } from "../vault/key-policy.js";
+import { QUOTA_OPERATIONS } from "./quotas.js";
 
 const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
@@ -32,13 +33,13 @@ const PREFIX = "EdgeKMSAdmin.";
 
 const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
 
-interface Scope { env: Env; region: string; account: string; caller: Caller; reader: VaultCaller }
+export interface Scope { env: Env; region: string; account: string; caller: Caller; reader: VaultCaller }
 
 /**
  * What an admin operation touches, for the authorizer: the action ("iam:CreateUser"…), the ARN of
  * the resource, and who may at all (rootOnly: the account root or the operator; operatorOnly).
  */
-interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean; selfOnly?: boolean }
+export interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean; selfOnly?: boolean }
 
 const userArn = (account: string, userName: string) => `arn:aws:iam::${account}:user/${userName}`;
 const rootOf = (account: string) => `arn:aws:iam::${account}:root`;
@@ -79,7 +80,7 @@ async function allKeyIds(s: Scope): Promise<string[]> {
   return ids;
 }
 
-interface AdminOperation extends AuditFacts {
+export interface AdminOperation extends AuditFacts {
   schema: Parameters<typeof validate>[0];
   /** What its record's responseElements carry (never a secret access key). */
   auditResponse?: (out: Record<string, unknown>) => JsonObject;
@@ -398,6 +399,8 @@ const OPERATIONS: Record<string, AdminOperation> = {
       return { PublicKey: k.spki, Fingerprint: k.fingerprint, Algorithm: k.algorithm };
     },
   },
+  /** GetAccountQuotas, PutAccountQuotas: request-rate quotas (docs/quotas.md). */
+  ...QUOTA_OPERATIONS,
 };
 
 /**

@@ -7,7 +7,7 @@ import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
 import { Faults } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
-import { encodeRecord, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
+import { encodeRecord, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
@@ -26,6 +26,16 @@ const MAX_BACKOFF_MS = 300_000;
 export const SHARD_FORWARD_MS = 1000;
 /** Rows per forwarded batch: a row holds one commit's records, up to MAX_ROW_CHARS. */
 const SHARD_FORWARD_BATCH = 16;
+/** Rows per page when a delivery picks its rows: the first page, and the most (DELIVERY_BATCH rows at one record each). */
+const FIRST_PAGE_ROWS = 8;
+const MAX_PAGE_ROWS = DELIVERY_BATCH;
+/** How many records a stored row holds (rowRecords(row).length, without splitting it). */
+function rowCount(row: unknown): number {
+  if (typeof row !== "string") return 1;
+  let n = 1;
+  for (let i = row.indexOf("\n"); i >= 0; i = row.indexOf("\n", i + 1)) n++;
+  return n;
+}
 /** How many recently delivered objects `recent()` reads back. */
 const RECENT_OBJECTS = 5;
 /**
@@ -145,7 +155,8 @@ export class AuditLog extends DurableObject<Env> {
    * Stores records durably (group commit: the records of concurrent calls share one commit
    * and one row, docs/formats.md). A batch from a vault or a shard carries an id: a
    * batch already taken (a sender retrying after a crash) is not taken again. `shard` names
-   * the ingest shard this object is (0: the AuditLog itself).
+   * the ingest shard this object is (0: the AuditLog itself). Each text is one record's, or a
+   * row's records joined by newlines (a shard's forwarded row, a batch request's records).
    */
   async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
@@ -154,7 +165,8 @@ export class AuditLog extends DurableObject<Env> {
     this.faults.hit("append");
     const writes = [this.commit.addToRow(records.map((r) => ({ key: r.key, line: r.json })))];
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
-    for (const r of records) this.appendedSinceAlarm += batchId === undefined ? 1 : rowRecords(r.json).length;
+    // An appended text may hold a row's records (a forwarded row, a batch request's records).
+    for (const r of records) this.appendedSinceAlarm += rowCount(r.json);
     writes.push(this.scheduleNextPass(meta));
     await Promise.all(writes);
   }
@@ -332,21 +344,35 @@ export class AuditLog extends DurableObject<Env> {
   private async deliverOne(): Promise<string | undefined> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
     let batch = await this.ctx.storage.get<Batch>("batch");
+    let listed: Map<string, unknown> | undefined;
     if (!batch) {
-      const rows = await this.ctx.storage.list({ prefix: "r:", limit: DELIVERY_BATCH });
-      if (rows.size === 0) return undefined;
-      const recordKeys: string[] = [];
+      // The oldest rows until they hold DELIVERY_BATCH records, listed a page at a time: a row
+      // holds one commit's records (a batch request's commit holds hundreds), so listing
+      // DELIVERY_BATCH rows at once would read far more than one object takes.
+      listed = new Map();
       let count = 0;
-      for (const [key, row] of rows) {
-        if (count >= DELIVERY_BATCH) break;
-        recordKeys.push(key);
-        count += rowRecords(row).length;
+      let startAfter: string | undefined;
+      let limit = FIRST_PAGE_ROWS;
+      while (count < DELIVERY_BATCH) {
+        const page = await this.ctx.storage.list({ prefix: "r:", limit, ...(startAfter !== undefined ? { startAfter } : {}) });
+        for (const [key, row] of page) {
+          if (count >= DELIVERY_BATCH) break;
+          listed.set(key, row);
+          count += rowCount(row);
+          startAfter = key;
+        }
+        if (page.size < limit) break;
+        // The next page: about as many rows as the rest needs, at the rows' size so far.
+        limit = Math.min(MAX_PAGE_ROWS, Math.max(1, Math.ceil(((DELIVERY_BATCH - count) * listed.size) / Math.max(count, 1))));
       }
+      if (listed.size === 0) return undefined;
+      const recordKeys = [...listed.keys()];
       const unique = (await sha256Hex(`${recordKeys[0]}\n${recordKeys[recordKeys.length - 1]}\n${recordKeys.length}`)).slice(0, 16);
       batch = { objectKey: logObjectKey(meta.account, meta.region, Date.now(), unique), recordKeys };
       await this.ctx.storage.put("batch", batch);
     }
-    const rows = await getMany<unknown>(this.ctx.storage, batch.recordKeys);
+    // A batch stored by an earlier pass (which a crash interrupted) is read again.
+    const rows = listed ?? (await getMany<unknown>(this.ctx.storage, batch.recordKeys));
     const jsons = [...rows.values()].flatMap(rowRecords);
     const body = logBody(jsons);
     let stored = await gzip(body);
@@ -385,7 +411,7 @@ export class AuditLog extends DurableObject<Env> {
     const head = await bucket.head(batch.objectKey);
     if (!head || head.customMetadata?.sha256 !== hashValue) throw new Error(`R2 did not confirm ${batch.objectKey}`);
     this.faults.hit("after-r2-put");
-    const times = jsons.map((j) => (JSON.parse(j) as CloudTrailRecord).eventTime).sort();
+    const times = jsons.map(eventTimeOf).sort();
     const delivered: Delivered = {
       objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: jsons.length,
       ...(meta.encryption ? { encryptedWith: meta.encryption.keyArn } : {}),

@@ -5,7 +5,9 @@ import { auditShards, auditLogStub } from "../placement.js";
 import type { Observed } from "../auth/authenticate.js";
 import type { AuditState } from "../operations/context.js";
 import type { KmsError } from "../protocol/errors.js";
-import { EVENT_VERSION, completeRecord, encodeRecord, isoSeconds, requestParameters, type AuditDraft, type AuditFacts, type CloudTrailRecord, type UserIdentity } from "./record.js";
+import type { RoutedRecord } from "../vault/batch.js";
+import { MAX_ROW_CHARS } from "../vault/group-commit.js";
+import { EVENT_VERSION, completeRecord, encodeRecord, isoSeconds, joinRecords, requestParameters, type AuditDraft, type AuditFacts, type CloudTrailRecord, type EncodedRecord, type UserIdentity } from "./record.js";
 
 /** The most characters of a User-Agent a record keeps: the client chooses it, and records are stored and delivered whole. */
 export const MAX_USER_AGENT_CHARS = 1024;
@@ -123,7 +125,18 @@ export function requestDraft(env: Env, request: Request, requestId: string, now:
  */
 export async function recordRequest(env: Env, audit: AuditState, failure: KmsError | undefined): Promise<void> {
   if (!audit.records && audit.draft.userIdentity.type === UNAUTHENTICATED) return recordUnauthenticated(env, audit.draft, failure);
-  const records = audit.records ?? [
+  const records = requestRecords(audit, failure);
+  const shards = auditShards(env);
+  await Promise.all(records.map((r) => {
+    const shard = shardOf(r, shards);
+    return auditLogStub(env, r.awsRegion, r.recipientAccountId, shard)
+      .append(r.awsRegion, r.recipientAccountId, [encodeRecord(r)], undefined, shard);
+  }));
+}
+
+/** The records of an authenticated request (or batch entry): those the vault completed (two for a cross-account call), or the one completed here. */
+export function requestRecords(audit: AuditState, failure: KmsError | undefined): CloudTrailRecord[] {
+  return audit.records ?? [
     completeRecord(audit.draft, {
       errorCode: failure?.type,
       errorMessage: failure ? (failure.auditDetail ?? failure.message) : undefined,
@@ -131,12 +144,48 @@ export async function recordRequest(env: Env, audit: AuditState, failure: KmsErr
       keyArn: audit.keyArn,
     }),
   ];
-  const shards = auditShards(env);
-  await Promise.all(records.map((r) => {
-    const shard = shardOf(r, shards);
-    return auditLogStub(env, r.awsRegion, r.recipientAccountId, shard)
-      .append(r.awsRegion, r.recipientAccountId, [encodeRecord(r)], undefined, shard);
+}
+
+/**
+ * Stores the records of a batch's entries (docs/batch.md) with one append per account and region
+ * they belong to, all to the ingest shard of the batch's request id: each AuditLog takes a whole
+ * batch in one group commit. The records go as rows already (their JSON texts joined by
+ * newlines, at most MAX_ROW_CHARS each, the storage format of docs/formats.md), not one by one.
+ * Resolves once all are durable.
+ */
+export async function recordBatch(env: Env, requestId: string, records: RoutedRecord[]): Promise<void> {
+  const shard = shardOfName(requestId, auditShards(env));
+  const byLog = new Map<string, RoutedRecord[]>();
+  for (const r of records) {
+    const log = `${r.region}/${r.account}`;
+    const list = byLog.get(log);
+    if (list) list.push(r);
+    else byLog.set(log, [r]);
+  }
+  await Promise.all([...byLog.values()].map((rs) => {
+    const { region, account } = rs[0];
+    return auditLogStub(env, region, account, shard).append(region, account, asRows(rs), undefined, shard);
   }));
+}
+
+/** Records as rows: each under its first record's key, its records' texts joined (joinRecords), within MAX_ROW_CHARS. */
+function asRows(records: RoutedRecord[]): EncodedRecord[] {
+  const rows: EncodedRecord[] = [];
+  let lines: string[] = [];
+  let chars = 0;
+  let key = "";
+  for (const r of records) {
+    if (lines.length && chars + r.json.length + 1 > MAX_ROW_CHARS) {
+      rows.push({ key, json: joinRecords(lines) });
+      lines = [];
+      chars = 0;
+    }
+    if (!lines.length) key = r.key;
+    lines.push(r.json);
+    chars += r.json.length + 1;
+  }
+  if (lines.length) rows.push({ key, json: joinRecords(lines) });
+  return rows;
 }
 
 /**
@@ -156,8 +205,11 @@ async function recordUnauthenticated(env: Env, draft: AuditDraft, failure: KmsEr
 
 /** The ingest shard of a record: by its key, so one key's records share a shard (and its group commits); else by request. */
 function shardOf(r: CloudTrailRecord, shards: number): number {
+  return shardOfName(r.resources?.[0]?.ARN ?? r.requestID ?? r.eventID, shards);
+}
+
+function shardOfName(s: string, shards: number): number {
   if (shards === 1) return 0;
-  const s = r.resources?.[0]?.ARN ?? r.requestID ?? r.eventID;
   let h = 0x811c9dc5; // FNV-1a, 32 bits
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return (h >>> 0) % shards;

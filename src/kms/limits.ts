@@ -42,3 +42,9 @@ export const MAX_MESSAGE = 4096;
 export const MAX_SIGNATURE = 6144;
 /** Public keys (PublicKeyType): DeriveSharedSecret's peer key. */
 export const MAX_PUBLIC_KEY = 8192;
+/**
+ * EdgeKMS's batch operations (docs/batch.md): at most this many entries per call, and a body
+ * limit of their own; each entry keeps its single operation's limits (MAX_PLAINTEXT…).
+ */
+export const MAX_BATCH_ENTRIES = 1000;
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;

@@ -4,6 +4,13 @@ import type { Caller } from "../auth/caller.js";
 import type { AuditDraft, CloudTrailRecord, JsonObject } from "../audit/record.js";
 import type { RequestContext } from "../policy/conditions.js";
 import type { Operation } from "./operation.js";
+import type { catalogStub, vaultStub } from "../placement.js";
+
+/** Where an operation's vault and catalog calls go: a batch's entries share them (docs/batch.md). */
+export interface Stubs {
+  vault(keyId: string): ReturnType<typeof vaultStub>;
+  catalog(): ReturnType<typeof catalogStub>;
+}
 
 /** The request's audit record in the making. */
 export interface AuditState {
@@ -35,4 +42,9 @@ export interface OpContext {
   policyContext: RequestContext;
   /** Condition keys of the request for another key it names (`keyMember`) with encryption context `ec` (ReEncrypt's destination). */
   policyContextWith(ec: Record<string, string> | undefined, keyMember: string, encryptionAlgorithm?: string): RequestContext;
+  /**
+   * A batch entry's calls: one vault call per key per batch, one lookup per alias (docs/batch.md).
+   * Absent for a single request, whose calls go straight to the Durable Objects.
+   */
+  stubs?: Stubs;
 }

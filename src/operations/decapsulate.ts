@@ -14,6 +14,7 @@ export const decapsulate = defineOperation<Input>({
   auditMembers: ["KeyId", "EncapsulationAlgorithm"],
   iamOnly: false,
   crossAccount: true,
+  quota: { shared: "CryptographicOperationsMlKem" },
   schema: {
     KeyId: { ...KEY_ID, required: true },
     SharedSecretCiphertextBlob: { kind: "blob", min: 1, max: MAX_CIPHERTEXT_BLOB, required: true },

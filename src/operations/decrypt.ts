@@ -73,6 +73,7 @@ export const decrypt = defineOperation<Input>({
   defaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   iamOnly: false,
   crossAccount: true,
+  quota: { byAlgorithm: ["EncryptionAlgorithm"] },
   encryptionContext: "EncryptionContext",
   schema: {
     CiphertextBlob: CIPHERTEXT_BLOB,

@@ -17,6 +17,7 @@ export const deriveSharedSecret = defineOperation<Input>({
   auditMembers: ["KeyId", "KeyAgreementAlgorithm"],
   iamOnly: false,
   crossAccount: true,
+  quota: { shared: "CryptographicOperationsEcc" },
   schema: {
     KeyId: { ...KEY_ID, required: true },
     KeyAgreementAlgorithm: { kind: "enum", values: KEY_AGREEMENT_ALGORITHMS, required: true },

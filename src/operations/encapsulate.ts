@@ -13,6 +13,8 @@ export const encapsulate = defineOperation<Input>({
   auditMembers: ["KeyId", "EncapsulationAlgorithm"],
   iamOnly: false,
   crossAccount: true,
+  // AWS documents no default for ML-KEM keys: none applies unless configured (docs/quotas.md).
+  quota: { shared: "CryptographicOperationsMlKem" },
   schema: {
     KeyId: { ...KEY_ID, required: true },
     EncapsulationAlgorithm: { kind: "enum", values: ENCAPSULATION_ALGORITHMS, required: true },

@@ -22,6 +22,7 @@ export const encrypt = defineOperation<Input>({
   defaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   iamOnly: false,
   crossAccount: true,
+  quota: { byAlgorithm: ["EncryptionAlgorithm"] },
   encryptionContext: "EncryptionContext",
   schema: {
     KeyId: { ...KEY_ID, required: true },

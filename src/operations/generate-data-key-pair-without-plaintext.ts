@@ -8,6 +8,7 @@ export const generateDataKeyPairWithoutPlaintext = defineOperation<DataKeyPairIn
   auditMembers: DATA_KEY_PAIR_AUDIT,
   iamOnly: false,
   crossAccount: true,
+  quota: { byKeyPairSpec: true },
   encryptionContext: "EncryptionContext",
   conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: DATA_KEY_PAIR_SCHEMA,

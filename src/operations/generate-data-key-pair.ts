@@ -10,6 +10,8 @@ export const generateDataKeyPair = defineOperation<DataKeyPairInput & { Recipien
   auditMembers: DATA_KEY_PAIR_AUDIT,
   iamOnly: false,
   crossAccount: true,
+  // One request-rate quota per KeyPairSpec, shared with GenerateDataKeyPairWithoutPlaintext.
+  quota: { byKeyPairSpec: true },
   encryptionContext: "EncryptionContext",
   conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: { ...DATA_KEY_PAIR_SCHEMA, Recipient: RECIPIENT },

@@ -8,6 +8,7 @@ export const generateDataKeyWithoutPlaintext = defineOperation<DataKeyInput>({
   auditMembers: ["KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"],
   iamOnly: false,
   crossAccount: true,
+  quota: { shared: "CryptographicOperationsSymmetric" },
   encryptionContext: "EncryptionContext",
   conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: DATA_KEY_SCHEMA,

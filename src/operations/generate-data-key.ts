@@ -12,6 +12,7 @@ export const generateDataKey = defineOperation<DataKeyInput & { Recipient?: unkn
   auditMembers: ["KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"],
   iamOnly: false,
   crossAccount: true,
+  quota: { shared: "CryptographicOperationsSymmetric" },
   encryptionContext: "EncryptionContext",
   conditionDefaults: { EncryptionAlgorithm: "SYMMETRIC_DEFAULT" },
   schema: {

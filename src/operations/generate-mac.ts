@@ -23,6 +23,8 @@ export const generateMac = defineOperation<Input>({
   auditMembers: ["KeyId", "MacAlgorithm"],
   iamOnly: false,
   crossAccount: true,
+  // HMAC keys count against the symmetric cryptographic quota, as AWS counts them.
+  quota: { shared: "CryptographicOperationsSymmetric" },
   schema: MAC_SCHEMA,
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);

@@ -11,6 +11,7 @@ export const generateRandom = defineOperation<Input>({
   auditMembers: ["NumberOfBytes"],
   iamOnly: true,
   crossAccount: false,
+  quota: { shared: "CryptographicOperationsSymmetric" },
   schema: {
     NumberOfBytes: { kind: "int", min: 1, max: MAX_RANDOM_BYTES },
     CustomKeyStoreId: { kind: "string", min: 1, max: 64 },

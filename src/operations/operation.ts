@@ -5,6 +5,7 @@
 import type { Permission } from "../authz/authorize.js";
 import type { Schema } from "../protocol/validate.js";
 import type { OpContext } from "./context.js";
+import type { QuotaRule } from "../quota/table.js";
 
 export interface Operation<I = never> {
   name: string;
@@ -29,6 +30,12 @@ export interface Operation<I = never> {
   keyMember?: "SourceKeyId";
   /** The request member holding the encryption context that condition keys and grant constraints see. */
   encryptionContext?: "EncryptionContext" | "SourceEncryptionContext";
+  /**
+   * The request-rate quota its requests count against (src/quota/table.ts, docs/quotas.md): a shared
+   * cryptographic quota, or one chosen by the algorithm or key pair spec the request names. Absent:
+   * its own control-plane quota, named after it.
+   */
+  quota?: QuotaRule;
   run(ctx: OpContext, input: I): Promise<Record<string, unknown>>;
 }
 

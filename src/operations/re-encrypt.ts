@@ -24,6 +24,8 @@ export const reEncrypt = defineOperation<Input>({
   auditMembers: ["SourceKeyId", "DestinationKeyId", "SourceEncryptionContext", "DestinationEncryptionContext", "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"],
   iamOnly: false,
   crossAccount: true,
+  // Request-rate quota (docs/quotas.md): RSA's when either side names an RSA algorithm, else the symmetric one.
+  quota: { byAlgorithm: ["SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm"] },
   encryptionContext: "SourceEncryptionContext",
   // AWS records both algorithms; kms:EncryptionAlgorithm is the source's for kms:ReEncryptFrom
   // and the destination's for kms:ReEncryptTo.

@@ -9,8 +9,8 @@ import { authorize } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import type { OpContext } from "./context.js";
 
-export const vault = (ctx: OpContext, keyId: string) => vaultStub(ctx.env, ctx.region, keyId);
-export const catalog = (ctx: OpContext) => catalogStub(ctx.env, ctx.region, ctx.caller.accountId);
+export const vault = (ctx: OpContext, keyId: string) => ctx.stubs?.vault(keyId) ?? vaultStub(ctx.env, ctx.region, keyId);
+export const catalog = (ctx: OpContext) => ctx.stubs?.catalog() ?? catalogStub(ctx.env, ctx.region, ctx.caller.accountId);
 
 
 // Decrypt failures stay generic on the wire; the detail goes to the audit record only.

@@ -27,6 +27,7 @@ export const sign = defineOperation<Input>({
   defaults: { MessageType: "RAW" },
   iamOnly: false,
   crossAccount: true,
+  quota: { byAlgorithm: ["SigningAlgorithm"] },
   schema: SIGNING_SCHEMA,
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);

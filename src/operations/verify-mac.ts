@@ -12,6 +12,8 @@ export const verifyMac = defineOperation<Input>({
   auditMembers: ["KeyId", "MacAlgorithm"],
   iamOnly: false,
   crossAccount: true,
+  // HMAC keys count against the symmetric cryptographic quota, as AWS counts them.
+  quota: { shared: "CryptographicOperationsSymmetric" },
   schema: { ...MAC_SCHEMA, Mac: { kind: "blob", min: 1, max: MAX_SIGNATURE, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);

@@ -14,6 +14,7 @@ export const verify = defineOperation<Input>({
   defaults: { MessageType: "RAW" },
   iamOnly: false,
   crossAccount: true,
+  quota: { byAlgorithm: ["SigningAlgorithm"] },
   schema: { ...SIGNING_SCHEMA, Signature: { kind: "blob", min: 1, max: MAX_SIGNATURE, required: true } },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, true);

@@ -4,21 +4,21 @@
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 import { KmsError } from "./errors.js";
 
-const tooLarge = () => new KmsError("ValidationException", `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
+const tooLarge = (limit: number) => new KmsError("ValidationException", `Request body must be at most ${limit} bytes.`);
 
-/** Reads at most MAX_BODY_BYTES; a longer body is refused before it is parsed. */
-export async function readBody(request: Request): Promise<Uint8Array> {
+/** Reads at most `limit` bytes (MAX_BODY_BYTES; batch calls have their own); a longer body is refused before it is parsed. */
+export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
   const length = request.headers.get("content-length");
   const declared = Number(length ?? "0");
-  if (declared > MAX_BODY_BYTES) {
+  if (declared > limit) {
     await request.body?.cancel(); // refused unread: the runtime may drop it rather than buffer it
-    throw tooLarge();
+    throw tooLarge(limit);
   }
   if (!request.body) return new Uint8Array(0);
   // A declared length (without chunked framing) bounds the body, so it is read in one call.
   if (length !== null && !request.headers.has("transfer-encoding")) {
     const body = new Uint8Array(await request.arrayBuffer());
-    if (body.length > MAX_BODY_BYTES) throw tooLarge();
+    if (body.length > limit) throw tooLarge(limit);
     return body;
   }
   const reader = request.body.getReader();
@@ -28,9 +28,9 @@ export async function readBody(request: Request): Promise<Uint8Array> {
     const { done, value } = await reader.read();
     if (done) break;
     total += value.length;
-    if (total > MAX_BODY_BYTES) {
+    if (total > limit) {
       await reader.cancel();
-      throw tooLarge();
+      throw tooLarge(limit);
     }
     chunks.push(value);
   }

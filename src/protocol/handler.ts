@@ -3,30 +3,21 @@
 import type { Env } from "../env.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
-import { requestContext } from "../policy/request-context.js";
-import { verifyGrantToken } from "../vault/grant-token.js";
-import { isGrantee } from "../authz/authorize.js";
-import { ROOT_SECRET_MISMATCH, rootSecrets } from "../vault/root-key.js";
+import { ROOT_SECRET_MISMATCH } from "../vault/root-key.js";
 import { NOT_YET_IMPLEMENTED, OPERATIONS } from "../operations/index.js";
-import type { AuditState, OpContext } from "../operations/context.js";
+import type { AuditState } from "../operations/context.js";
 import { requireIdentityAllow } from "../operations/shared.js";
 import { readBody } from "./body.js";
+import { checkGrantToken, operationContext } from "./op-context.js";
 import { JSON_CONTENT_TYPE, parseBody } from "./codec.js";
 import { KmsError } from "./errors.js";
 import { validate } from "./validate.js";
+import { chargeOperation } from "../quota/enforce.js";
 
 const TARGET_PREFIX = "TrentService.";
 const DECODER = new TextDecoder();
 
-/** A grant token is genuine and its grant's grantee is the caller (the account, its root, or the principal itself). */
-async function checkGrantToken(env: Env, region: string, caller: { arn: string; accountId: string }, token: string): Promise<void> {
-  const claims = await verifyGrantToken(rootSecrets(env), region, token);
-  if (!claims || !isGrantee(claims.grantee, caller)) {
-    throw new KmsError("InvalidGrantTokenException", "The grant token is not valid.");
-  }
-}
-
-function headers(requestId: string): Headers {
+export function headers(requestId: string): Headers {
   return new Headers({ "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() });
 }
 
@@ -70,16 +61,10 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     input = validated;
     audit = { draft: requestDraft(env, request, requestId, now, name, op, observed, input) };
     const fields = validated as Record<string, unknown>;
-    const contextOf = (input: Record<string, unknown>, keyMember?: string) => requestContext(principal, audit!.draft.sourceIPAddress, url.protocol === "https:", now, input, keyMember);
+    // The caller's account's request-rate quota (docs/quotas.md): over it, ThrottlingException, recorded like any failure.
+    await chargeOperation(env, principal.accountId, region, op, fields, now);
     for (const token of (fields.GrantTokens as string[] | undefined) ?? []) await checkGrantToken(env, region, principal, token);
-    const encryptionContext = op.encryptionContext ? (fields[op.encryptionContext] as Record<string, string> | undefined) : undefined;
-    const ctx: OpContext = {
-      env, region, placement: env.REGIONS[region], op, caller: principal, requestId, now, audit,
-      // Condition keys see a member left out at its default value (kms:EncryptionAlgorithm is SYMMETRIC_DEFAULT for an Encrypt that names none).
-      policyContext: contextOf({ ...op.conditionDefaults, ...op.defaults, ...fields }, op.keyMember),
-      policyContextWith: (ec, keyMember, algorithm) => contextOf({ ...op.conditionDefaults, ...op.defaults, ...fields, EncryptionContext: ec, SourceEncryptionContext: undefined, EncryptionAlgorithm: algorithm, SourceEncryptionAlgorithm: undefined }, keyMember),
-      ...(encryptionContext ? { encryptionContext } : {}),
-    };
+    const ctx = operationContext({ env, region, principal, requestId, now, sourceIp: audit.draft.sourceIPAddress, secure: url.protocol === "https:" }, op, fields, audit);
     // IAM-only permissions involve no key: the authorizer decides them here, before the operation runs.
     if (op.iamOnly) requireIdentityAllow(ctx, "*");
     const output = await op.run(ctx, validated);

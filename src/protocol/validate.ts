@@ -11,6 +11,7 @@ export type Rule =
   | { kind: "string"; min?: number; max?: number; pattern?: RegExp }
   | { kind: "blob"; min?: number; max?: number }
   | { kind: "int"; min?: number; max?: number }
+  | { kind: "number"; min?: number; max?: number }
   | { kind: "bool" }
   | { kind: "timestamp" }
   | { kind: "enum"; values: readonly string[] }
@@ -51,6 +52,12 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
     }
     case "int": {
       if (typeof value !== "number" || !Number.isInteger(value)) throw typeError(path, "an integer");
+      if (rule.min !== undefined && value < rule.min) fail(`have value greater than or equal to ${rule.min}`, String(value));
+      if (rule.max !== undefined && value > rule.max) fail(`have value less than or equal to ${rule.max}`, String(value));
+      return value;
+    }
+    case "number": {
+      if (typeof value !== "number" || !Number.isFinite(value)) throw typeError(path, "a number");
       if (rule.min !== undefined && value < rule.min) fail(`have value greater than or equal to ${rule.min}`, String(value));
       if (rule.max !== undefined && value > rule.max) fail(`have value less than or equal to ${rule.max}`, String(value));
       return value;

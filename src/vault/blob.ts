@@ -21,14 +21,30 @@ export interface BlobHeader {
   iv: Uint8Array;
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+// Every seal encodes its key's id and every open decodes it (a batch does so per entry), so
+// both are made cheap: two hex digits per byte from a table, and a key id's bytes kept once made.
+const HEX = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, "0"));
+const hex = (b: Uint8Array): string => {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
+};
 
+const KEY_ID_BYTES = new Map<string, [number, Uint8Array]>();
+const MAX_KEY_ID_BYTES = 1024;
+
+/** The key id's kind and 16 bytes (callers copy them; never written). */
 function keyIdBytes(keyId: string): [number, Uint8Array] {
-  const mrk = keyId.startsWith("mrk-");
-  const h = mrk ? keyId.slice(4) : keyId.replaceAll("-", "");
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
-  return [mrk ? KIND_MRK : KIND_UUID, out];
+  let known = KEY_ID_BYTES.get(keyId);
+  if (!known) {
+    const mrk = keyId.startsWith("mrk-");
+    const h = mrk ? keyId.slice(4) : keyId.replaceAll("-", "");
+    const out = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+    if (KEY_ID_BYTES.size >= MAX_KEY_ID_BYTES) KEY_ID_BYTES.clear();
+    KEY_ID_BYTES.set(keyId, (known = [mrk ? KIND_MRK : KIND_UUID, out]));
+  }
+  return known;
 }
 
 export function encodeHeader(keyId: string, materialVersion: number, iv: Uint8Array): Uint8Array {
@@ -45,10 +61,11 @@ export function encodeHeader(keyId: string, materialVersion: number, iv: Uint8Ar
 /** Parses the header; undefined for anything that is not a v1 blob. */
 export function decodeHeader(blob: Uint8Array): BlobHeader | undefined {
   if (blob.length < MIN_BLOB_LENGTH || blob[0] !== BLOB_VERSION) return undefined;
-  const id = hex(blob.subarray(2, 18));
   let keyId: string;
-  if (blob[1] === KIND_UUID) keyId = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
-  else if (blob[1] === KIND_MRK) keyId = `mrk-${id}`;
+  if (blob[1] === KIND_UUID) {
+    keyId = "";
+    for (let i = 2; i < 18; i++) keyId += (i === 6 || i === 8 || i === 10 || i === 12 ? "-" : "") + HEX[blob[i]];
+  } else if (blob[1] === KIND_MRK) keyId = `mrk-${hex(blob.subarray(2, 18))}`;
   else return undefined;
   const materialVersion = new DataView(blob.buffer, blob.byteOffset, blob.length).getUint32(18);
   if (materialVersion === 0) return undefined;

@@ -31,6 +31,7 @@ import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from
 import { GrantStore, grantFacts, listEntry, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
 import { Faults } from "./faults.js";
+import { runBatch, type BatchCalls, type BatchReply, type BatchStats } from "./batch.js";
 import { OneAtATime } from "./group-commit.js";
 import {
   applyShared, isPrimary, isReplica, materialStub, newPrimary, owesReplicas, regionRecord, sharedState, syncedRecord, withoutReplica,
@@ -1559,6 +1560,16 @@ export class KeyVault extends DurableObject<Env> {
   async multiRegionRole(_decided: typeof SKIP.replication): Promise<{ primaryRegion: string; version: number } | undefined> {
     const m = this.rec?.multiRegion;
     return m ? { primaryRegion: m.primaryRegion, version: m.version } : undefined;
+  }
+
+  // ---- batches (docs/batch.md) -------------------------------------------------------
+
+  /** Test hook: the batch calls this instance ran. */
+  readonly batchStats: BatchStats = { calls: 0, entries: 0 };
+
+  /** A batch request's entries for this key, in one call: each through its single operation's method (batch.ts). */
+  async cryptoBatch(batch: BatchCalls): Promise<BatchReply> {
+    return runBatch(this, batch, this.batchStats);
   }
 
   // ---- aliases -----------------------------------------------------------------------

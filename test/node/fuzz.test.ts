@@ -84,6 +84,7 @@ function valueFor(rule: Rule): fc.Arbitrary<unknown> {
       case "blob": return mostly(fc.uint8Array({ minLength: rule.min ?? 0, maxLength: 64 }).map(b64), anyString);
       case "int": return mostly(fc.integer({ min: rule.min ?? -5, max: Math.min(rule.max ?? 5000, 5000) }), fc.oneof(fc.integer(), fc.double()));
       case "bool": return fc.boolean();
+      case "number": return mostly(fc.double({ min: rule.min ?? -5, max: Math.min(rule.max ?? 5000, 5000), noNaN: true }), fc.oneof(fc.double(), anyString));
       case "timestamp": return fc.double();
       case "enum": return mostly(fc.constantFrom(...rule.values), anyString);
       case "map": return objectOf(mostly(anyString, json));
