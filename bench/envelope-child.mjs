@@ -37,16 +37,21 @@ if (impl === "esdk") {
   const client = kmsClientProvider({ endpoint: url, credentials });
   const aes = impl === "wasm" ? { aes: lib.wasmAesGcm } : {};
   const t = performance.now();
+  // As the CLI does for a signed file of 64 MiB or more in frames of 16 KiB or more: the signature
+  // hash's worker thread started beside the KMS call, and waited for before the input is read.
+  const worker = suite === 0x0578 && frameLength >= 16384 && statSync(input).size >= 64 * 1024 * 1024 ? lib.startSignatureWorker() : undefined;
   const pair = op === "encrypt"
     ? lib.encryptStream({ keyring: new KmsKeyring({ generatorKeyId: keyArn, client }), suite, frameLength, plaintextLength: statSync(input).size, ...aes })
     : lib.decryptStream({ keyring: new KmsKeyring({ keyIds: [keyArn], client }), ...aes });
   pair.header.catch(() => undefined);
-  // The pump of the CLI (src/cli/envelope.ts): the input read into two buffers used in turn, the
-  // output coalesced into 1 MiB blocks written while the next one fills, each output chunk freed (detached) once copied.
+  // The pump of the CLI (src/cli/envelope.ts): the input read into two 1 MiB buffers used in turn; the
+  // output's large chunks (a 1 MiB slice's frames) written as they are, one write at a time while the
+  // next is made, small ones coalesced into 1 MiB blocks; each chunk freed (detached) once written or copied.
   const writer = pair.writable.getWriter();
   const feeding = (async () => {
+    if (worker) await worker;
     const fh = await open(input, "r");
-    const bufs = [new Uint8Array(1 << 18), new Uint8Array(1 << 18)];
+    const bufs = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
     let pending;
     for (let i = 0; ; i ^= 1) {
       const { bytesRead } = await fh.read(bufs[i], 0, bufs[i].length, null);
@@ -58,12 +63,16 @@ if (impl === "esdk") {
     await writer.close();
   })();
   const out = await open(output, "w");
-  const blocks = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
+  const BLOCK = 1 << 20;
+  const blocks = [];
   let cur = 0, used = 0, inflight;
-  const rotate = async () => {
-    const b = blocks[cur].subarray(0, used);
+  const free = (c) => { if (c.byteOffset === 0 && c.byteLength >= 16384) c.buffer.transfer(0); };
+  const writeOut = async (b, done) => {
     if (inflight) await inflight;
-    inflight = out.write(b, 0, b.length);
+    inflight = out.write(b, 0, b.length).then(() => done?.());
+  };
+  const rotate = async () => {
+    await writeOut(blocks[cur].subarray(0, used));
     cur ^= 1;
     used = 0;
   };
@@ -71,14 +80,19 @@ if (impl === "esdk") {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (value.length >= BLOCK / 2) {
+      if (used) await rotate();
+      await writeOut(value, () => free(value));
+      continue;
+    }
     for (let off = 0; off < value.length; ) {
-      const n = Math.min(value.length - off, blocks[cur].length - used);
-      blocks[cur].set(value.subarray(off, off + n), used);
+      const n = Math.min(value.length - off, BLOCK - used);
+      (blocks[cur] ??= new Uint8Array(BLOCK)).set(value.subarray(off, off + n), used);
       used += n;
       off += n;
-      if (used === blocks[cur].length) await rotate();
+      if (used === BLOCK) await rotate();
     }
-    if (value.byteOffset === 0 && value.byteLength >= 16384) value.buffer.transfer(0);
+    free(value);
   }
   await feeding;
   if (used) await rotate();

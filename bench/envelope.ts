@@ -6,12 +6,17 @@
 // last (one GenerateDataKey or Decrypt call to the server included); its peak resident set is the
 // process's getrusage ru_maxrss. Prints Markdown tables.
 //   BENCH_MIB (default 1024), BENCH_FRAMES (default 4096,65536), BENCH_SMALL_MIB (default 128: the
-//   input size of the memory-flatness rows), BENCH_IMPLS (default ours,wasm,cli,esdk).
+//   input size of the memory-flatness rows), BENCH_IMPLS (default ours,wasm,cli,esdk), BENCH_SUITES
+//   (default 0x0478,0x0578), BENCH_ROUNDS (default 1).
+// The implementations of a row run in turn, round after round (BENCH_ROUNDS): on a shared machine the
+// load changes from minute to minute, so each ratio to the SDK is taken within one round (the same
+// minutes) and the tables give the median over the rounds, with the 1-minute load average seen
+// during the row's runs.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { table } from "./harness.ts";
@@ -94,15 +99,23 @@ async function sha256(path: string): Promise<string> {
   return h.digest("hex");
 }
 
-const mbs = (r: Result) => (r.bytes / 1e6 / r.seconds).toFixed(1);
+const rate = (r: Result) => r.bytes / 1e6 / r.seconds;
 const mb = (kb: number) => (kb / 1024).toFixed(0);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** The median of a row's rounds, and their range when there are several. */
+const spread = (xs: number[], digits = 1, unit = "") => xs.length === 1 ? xs[0]!.toFixed(digits) + unit
+  : `${median(xs).toFixed(digits)}${unit} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
 async function parent(): Promise<void> {
   const MIB = Number(process.env.BENCH_MIB ?? 1024);
   const SMALL_MIB = Number(process.env.BENCH_SMALL_MIB ?? 128);
   const FRAMES = (process.env.BENCH_FRAMES ?? "4096,65536").split(",").map(Number);
   const IMPLS = (process.env.BENCH_IMPLS ?? "ours,wasm,cli,esdk").split(",") as Impl[];
-  const SUITES = [0x0478, 0x0578];
+  const SUITES = (process.env.BENCH_SUITES ?? "0x0478,0x0578").split(",").map(Number);
+  const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
   if (!existsSync(join(ROOT, "dist/envelope/node.js"))) throw new Error("dist/envelope is missing: npm run build first (npm run bench:envelope does)");
   // @ts-expect-error: plain ESM script without types
   const { startServer } = await import("../scripts/serve.mjs");
@@ -114,7 +127,7 @@ async function parent(): Promise<void> {
     const kms = new KMSClient({ endpoint: url, region: "us-east-1", credentials: CREDS });
     const keyArn = (await kms.send(new CreateKeyCommand({ Description: "bench envelope" }))).KeyMetadata!.Arn!;
     const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
-    console.log(`# bench:envelope — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${cpu}, Node ${process.versions.node}, ${MIB} MiB, tmpfs ${base}\n`);
+    console.log(`# bench:envelope — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${cpu}, Node ${process.versions.node}, ${MIB} MiB, tmpfs ${base}, ${ROUNDS} round${ROUNDS > 1 ? "s" : ""}\n`);
 
     const rows: string[][] = [];
     const ratio: string[][] = [];
@@ -125,26 +138,36 @@ async function parent(): Promise<void> {
       const digest = await makeInput(plain, size * 1048576);
       for (const frame of size === MIB ? FRAMES : [FRAMES[0]]) {
         for (const suite of SUITES) {
-          const got = new Map<Impl, { enc: Result; dec: Result }>();
-          for (const impl of IMPLS) {
-            if (size !== MIB && impl !== "ours" && impl !== "esdk") continue;
-            if (impl === "wasm" && frame !== FRAMES[0]) continue; // the WASM path once, at the SDK's default frame
-            const enc = await runOne(impl, "encrypt", suite, frame, url, keyArn, plain, join(dir, "ct"));
-            const dec = await runOne(impl, "decrypt", suite, frame, url, keyArn, join(dir, "ct"), join(dir, "pt"));
-            if ((await sha256(join(dir, "pt"))) !== digest) throw new Error(`${impl} ${hex(suite)}: the decrypted file differs from the input`);
-            rmSync(join(dir, "ct"), { force: true });
-            rmSync(join(dir, "pt"), { force: true });
-            got.set(impl, { enc, dec });
-            process.stderr.write(`${size} MiB ${hex(suite)} frame ${frame} ${impl}: encrypt ${mbs(enc)} MB/s, ${mb(enc.maxRssKB)} MB; decrypt ${mbs(dec)} MB/s, ${mb(dec.maxRssKB)} MB\n`);
-            if (size === MIB) rows.push([hex(suite), String(frame), IMPL_NAMES[impl], mbs(enc), mbs(dec), mb(enc.maxRssKB), mb(dec.maxRssKB)]);
-            else flat.push([hex(suite), IMPL_NAMES[impl], `${size} MiB`, mb(enc.maxRssKB), mb(dec.maxRssKB)]);
+          const impls = IMPLS.filter((impl) => !(size !== MIB && impl !== "ours" && impl !== "esdk") && !(impl === "wasm" && frame !== FRAMES[0]));
+          const got = new Map<Impl, { enc: Result; dec: Result }[]>(impls.map((i) => [i, []]));
+          const loads: number[] = [];
+          for (let round = 0; round < (size === MIB ? ROUNDS : 1); round++) {
+            for (const impl of impls) {
+              loads.push(loadavg()[0]!);
+              const enc = await runOne(impl, "encrypt", suite, frame, url, keyArn, plain, join(dir, "ct"));
+              const dec = await runOne(impl, "decrypt", suite, frame, url, keyArn, join(dir, "ct"), join(dir, "pt"));
+              loads.push(loadavg()[0]!);
+              if ((await sha256(join(dir, "pt"))) !== digest) throw new Error(`${impl} ${hex(suite)}: the decrypted file differs from the input`);
+              rmSync(join(dir, "ct"), { force: true });
+              rmSync(join(dir, "pt"), { force: true });
+              got.get(impl)!.push({ enc, dec });
+              process.stderr.write(`${size} MiB ${hex(suite)} frame ${frame} ${impl} round ${round + 1}: encrypt ${rate(enc).toFixed(1)} MB/s, ${mb(enc.maxRssKB)} MB; decrypt ${rate(dec).toFixed(1)} MB/s, ${mb(dec.maxRssKB)} MB; load ${loadavg()[0]!.toFixed(2)}\n`);
+            }
+          }
+          const load = `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
+          for (const impl of impls) {
+            const runs = got.get(impl)!;
+            const peak = (k: "enc" | "dec") => mb(Math.max(...runs.map((r) => r[k].maxRssKB)));
+            if (size === MIB) rows.push([hex(suite), String(frame), IMPL_NAMES[impl], spread(runs.map((r) => rate(r.enc))), spread(runs.map((r) => rate(r.dec))), peak("enc"), peak("dec"), load]);
+            else flat.push([hex(suite), IMPL_NAMES[impl], `${size} MiB`, peak("enc"), peak("dec")]);
           }
           const esdk = got.get("esdk");
           if (size === MIB && esdk) {
-            for (const impl of IMPLS.filter((i) => i !== "esdk" && got.has(i))) {
-              const r = got.get(impl)!;
-              const x = (a: Result, b: Result) => `${((a.bytes / a.seconds) / (b.bytes / b.seconds)).toFixed(2)}×`;
-              ratio.push([hex(suite), String(frame), IMPL_NAMES[impl], x(r.enc, esdk.enc), x(r.dec, esdk.dec)]);
+            for (const impl of impls.filter((i) => i !== "esdk")) {
+              const runs = got.get(impl)!;
+              // Within each round: the same minutes of the machine's load.
+              const x = (k: "enc" | "dec") => spread(runs.map((r, i) => rate(r[k]) / rate(esdk[i]![k])), 2, "×");
+              ratio.push([hex(suite), String(frame), IMPL_NAMES[impl], x("enc"), x("dec"), load]);
             }
           }
         }
@@ -152,9 +175,9 @@ async function parent(): Promise<void> {
       rmSync(plain, { force: true });
     }
     console.log(`### ${MIB} MiB, file to file on tmpfs\n`);
-    table(["suite", "frame", "implementation", "encrypt MB/s", "decrypt MB/s", "encrypt peak RSS MB", "decrypt peak RSS MB"], rows);
-    console.log(`\n### Against the AWS Encryption SDK (throughput ratio, same suite and frame)\n`);
-    table(["suite", "frame", "implementation", "encrypt", "decrypt"], ratio);
+    table(["suite", "frame", "implementation", "encrypt MB/s", "decrypt MB/s", "encrypt peak RSS MB", "decrypt peak RSS MB", "load avg"], rows);
+    console.log(`\n### Against the AWS Encryption SDK (throughput ratio, same suite and frame${ROUNDS > 1 ? ", median of the rounds' ratios (range)" : ""})\n`);
+    table(["suite", "frame", "implementation", "encrypt", "decrypt", "load avg"], ratio);
     if (flat.length) {
       console.log(`\n### Peak RSS against input size (frame ${FRAMES[0]}): ${SMALL_MIB} MiB beside the ${MIB} MiB rows above\n`);
       const big = new Map(rows.filter((r) => r[1] === String(FRAMES[0])).map((r) => [`${r[0]}|${r[2]}`, r]));

@@ -5,12 +5,12 @@
 // only after the whole message was processed (for decrypt: every frame and the signature verified),
 // so a failure or an interrupt leaves nothing under the output name.
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import {
-  CachingMaterialsManager, decryptStream, encryptStream, EnvelopeError, MultiKeyring, SUITES,
+  CachingMaterialsManager, decryptStream, DEFAULT_FRAME_LENGTH, encryptStream, EnvelopeError, MultiKeyring, parseHeader, SUITES, startSignatureWorker,
   type CommitmentPolicy, type DecryptOptions, type EncryptOptions, type Keyring, type MaterialsManager, type MessageHeader, type SuiteId,
 } from "../envelope/node.js";
 import { KmsKeyring, parseKmsArn } from "../envelope/kms-keyring.js";
@@ -437,33 +437,46 @@ function hookSignals(): void {
   }
 }
 
-interface Sink { write(chunk: Uint8Array): Promise<void>; finish(): Promise<void>; discard(): Promise<void> }
+/** write(chunk, done): done() is called once the sink no longer needs chunk (copied or written). */
+interface Sink { write(chunk: Uint8Array, done: () => void): Promise<void>; finish(): Promise<void>; discard(): Promise<void> }
 
 const SINK_BUFFER = 1 << 20;
 
 /**
- * Coalesces the stream's chunks (a batch of frames each) into 1 MiB blocks, written one at a time
- * while the other block fills: the output's I/O overlaps the cryptography.
+ * Coalesces the stream's small chunks into 1 MiB blocks, and writes large ones (a 1 MiB slice's frames
+ * each, the usual case) as they are, one write at a time while the next chunk is made: the output's
+ * I/O overlaps the cryptography, and large chunks are not copied once more.
  */
 class BlockWriter {
-  private readonly bufs = [new Uint8Array(SINK_BUFFER), new Uint8Array(SINK_BUFFER)];
+  /** Made on first use (a message of large chunks never needs them). */
+  private readonly bufs: Uint8Array[] = [];
   private cur = 0;
   private used = 0;
   private inflight: Promise<void> | undefined;
   constructor(private readonly flushFn: (b: Uint8Array) => Promise<void>) {}
-  async write(chunk: Uint8Array): Promise<void> {
+  /** Writes chunk; done() is called once chunk is no longer needed (copied, or written out). */
+  async write(chunk: Uint8Array, done?: () => void): Promise<void> {
+    if (chunk.length >= SINK_BUFFER / 2) {
+      if (this.used) await this.rotate();
+      await this.settle();
+      const p = this.flushFn(chunk).finally(() => done?.());
+      p.catch(() => undefined); // awaited by the next write, flush() or wipe()
+      this.inflight = p;
+      return;
+    }
     let off = 0;
     while (off < chunk.length) {
       const n = Math.min(chunk.length - off, SINK_BUFFER - this.used);
-      this.bufs[this.cur].set(chunk.subarray(off, off + n), this.used);
+      (this.bufs[this.cur] ??= new Uint8Array(SINK_BUFFER)).set(chunk.subarray(off, off + n), this.used);
       this.used += n;
       off += n;
       if (this.used === SINK_BUFFER) await this.rotate();
     }
+    done?.();
   }
   /** Starts writing the current block once the previous write finished (its buffer is the next one). */
   private async rotate(): Promise<void> {
-    const block = this.bufs[this.cur].subarray(0, this.used);
+    const block = this.bufs[this.cur]!.subarray(0, this.used);
     await this.settle();
     const p = this.flushFn(block);
     p.catch(() => undefined); // awaited by the next rotate() or flush()
@@ -507,8 +520,8 @@ class FileSink implements Sink {
     return sink;
   }
 
-  write(chunk: Uint8Array): Promise<void> {
-    return this.block.write(chunk);
+  write(chunk: Uint8Array, done: () => void): Promise<void> {
+    return this.block.write(chunk, done);
   }
 
   async finish(): Promise<void> {
@@ -556,16 +569,14 @@ class StdoutSink implements Sink {
     process.stdout.write(b, (err) => (err ? reject(err) : resolveWrite()));
   }));
   constructor(private readonly hold: boolean) {}
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.hold) this.held.push(Uint8Array.from(chunk));
-    else await this.block.write(chunk);
+  async write(chunk: Uint8Array, done: () => void): Promise<void> {
+    if (!this.hold) return this.block.write(chunk, done);
+    this.held.push(Uint8Array.from(chunk));
+    done();
   }
   async finish(): Promise<void> {
     if (this.hold) {
-      for (const c of this.held) {
-        await this.block.write(c);
-        c.fill(0);
-      }
+      for (const c of this.held) await this.block.write(c, () => c.fill(0));
       this.held = [];
     }
     await this.block.flush();
@@ -632,10 +643,45 @@ interface Options {
   progress: boolean;
 }
 
-const READ_CHUNK = 1 << 18;
+/**
+ * Read size: 1 MiB, so that large frames get the library's 1 MiB slices (with 256 KiB reads and
+ * slices a 64 KiB-frame file ran at ~60% of the speed; docs/envelope.md, "Throughput and threads").
+ */
+const READ_CHUNK = 1 << 20;
 
 /**
- * Frees a chunk the stream handed over, once the sink copied it: zeroed first when it is plaintext,
+ * A signed file at least this large, in frames at least this long, has its signature hashed on a
+ * worker thread (src/envelope/sign-node.ts): there SHA-384 on the main thread bounds the throughput.
+ * In shorter frames the per-frame work bounds it instead, and one thread already runs well ahead of
+ * the AWS Encryption SDK (docs/benchmarks.md), so the worker's ~14 MB of memory is not spent.
+ */
+const SIGNATURE_WORKER_BYTES = 64 * 1024 * 1024;
+const SIGNATURE_WORKER_FRAME = 16 * 1024;
+
+/** Whether the job's message is signed with long frames: the options (encrypt) or the file's header (decrypt). */
+function signedLongFrames(job: Job, o: Options): boolean {
+  if (o.mode === "encrypt") {
+    const suite = o.encrypt.suite ?? (o.encrypt.commitmentPolicy === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? 0x0378 : 0x0478);
+    return !!SUITES[suite]?.signature && (o.encrypt.frameLength ?? DEFAULT_FRAME_LENGTH) >= SIGNATURE_WORKER_FRAME;
+  }
+  try {
+    const b = new Uint8Array(64 * 1024);
+    const fd = openSync(job.input, "r");
+    let n: number;
+    try {
+      n = readSync(fd, b, 0, b.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const h = parseHeader(b.subarray(0, n))?.header; // undefined if the header is longer than that
+    return !!h && !!SUITES[h.suite]?.signature && h.frameLength >= SIGNATURE_WORKER_FRAME;
+  } catch {
+    return false; // not a message: decryption says so
+  }
+}
+
+/**
+ * Frees a chunk the stream handed over, once the sink copied or wrote it: zeroed first when it is plaintext,
  * then its ArrayBuffer detached (transfer(0)), which releases the memory at once instead of at the
  * next full garbage collection — chunks that waited in the stream's queue were promoted to the old
  * generation, and ~40 MB of them would otherwise accumulate between collections. A chunk read from
@@ -692,6 +738,10 @@ async function runJob(job: Job, o: Options): Promise<{ header: MessageHeader; by
   if (job.output !== "-") mkdirSync(dirname(resolve(job.output)), { recursive: true });
   // The output first: no KMS call is made for an output that cannot be created.
   const sink: Sink = job.output === "-" ? new StdoutSink(o.buffer) : await FileSink.create(job.output, o.overwrite, job.mode ?? (0o666 & ~process.umask()));
+  // A large signed file in long frames: the signature's hash runs on a worker thread (sign-node.ts),
+  // started now (~50 ms, beside the KMS call) and waited for before the input is read, so that the
+  // message finds it running and uses it from its first bytes.
+  const worker = job.input !== "-" && (job.size ?? 0) >= SIGNATURE_WORKER_BYTES && signedLongFrames(job, o) ? startSignatureWorker() : undefined;
   const keys = o.materials ? { materials: o.materials } : { keyring: o.keyring };
   let stream: ReturnType<typeof encryptStream>;
   try {
@@ -714,6 +764,7 @@ async function runJob(job: Job, o: Options): Promise<{ header: MessageHeader; by
     writer.abort(e).catch(() => undefined);
   };
   const writing = (async () => {
+    if (worker) await worker;
     await feed(job, writer, () => firstError !== undefined, (n) => {
       bytesIn += n;
       progress.add(n);
@@ -729,8 +780,7 @@ async function runJob(job: Job, o: Options): Promise<{ header: MessageHeader; by
       const { done, value } = await reader.read();
       if (done) break;
       bytesOut += value.length;
-      await sink.write(value);
-      release(value, o.mode === "decrypt");
+      await sink.write(value, () => release(value, o.mode === "decrypt"));
     }
     return header;
   })();

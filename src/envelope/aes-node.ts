@@ -67,19 +67,40 @@ export const nodeAesGcm: AesGcmProvider = {
  */
 export const NODE_CROSSOVER = 512;
 
-/** The Node entry's default: the WASM core for short inputs (small frames, the header tag), node:crypto above. */
+/**
+ * Short inputs a key still takes on node:crypto before it moves them to the WASM core: the header's
+ * tag and a short final frame do not make a message load the core (node.ts compiles it on first use);
+ * a message of short frames does.
+ */
+const SHORT_ON_NODE = 4;
+
+/** The Node entry's default: the WASM core for short inputs (small frames), node:crypto above. */
 export function hybridAesGcm(small: AesGcmProvider, threshold = NODE_CROSSOVER): AesGcmProvider {
   return {
     name: "node+wasm",
     importKey(key: Uint8Array): AesGcmKey {
       const big = nodeAesGcm.importKey(key);
-      const little = small.importKey(key);
+      let copy: Uint8Array | undefined = new Uint8Array(key); // a copy: the caller zeroes key once this returns
+      let little: AesGcmKey | undefined;
+      let shorts = 0;
+      const pick = (n: number): AesGcmKey => {
+        if (n >= threshold || ++shorts <= SHORT_ON_NODE) return big;
+        if (!little) {
+          if (!copy) throw new Error("AES-GCM key used after dispose");
+          little = small.importKey(copy);
+          copy.fill(0);
+          copy = undefined;
+        }
+        return little;
+      };
       return {
-        seal: (iv, aad, src, out, offset) => (src.length < threshold ? little : big).seal(iv, aad, src, out, offset),
-        open: (iv, aad, sealed, out, offset) => (sealed.length - 16 < threshold ? little : big).open(iv, aad, sealed, out, offset),
+        seal: (iv, aad, src, out, offset) => pick(src.length).seal(iv, aad, src, out, offset),
+        open: (iv, aad, sealed, out, offset) => pick(sealed.length - 16).open(iv, aad, sealed, out, offset),
         dispose() {
           big.dispose();
-          little.dispose();
+          little?.dispose();
+          copy?.fill(0);
+          copy = undefined;
         },
       };
     },

@@ -147,6 +147,14 @@ export class Encryptor {
     return out;
   }
 
+  /**
+   * A promise while the signature hash lags behind (sign-node.ts hashes large messages on a worker
+   * thread): the stream waits for it before pushing more, so the bytes in flight stay bounded.
+   */
+  ready(): Promise<void> | undefined {
+    return this.signer?.ready?.();
+  }
+
   private reserve(n: number): void {
     if (n <= this.partial.length) return;
     const grown = new Uint8Array(Math.min(this.header.frameLength, Math.max(n, this.partial.length * 2)));
@@ -192,6 +200,7 @@ export class Encryptor {
     this.done = true;
     this.partial.fill(0);
     this.key.dispose();
+    this.signer?.dispose?.();
   }
 }
 
@@ -317,6 +326,16 @@ export class Decryptor {
 
   get headerDone(): boolean {
     return this.state !== State.Header;
+  }
+
+  /** The message's frame length once the header is read (0 before, and for a non-framed message). */
+  get frameLength(): number {
+    return this.F;
+  }
+
+  /** As Encryptor.ready(): a promise while the signature hash lags behind. */
+  ready(): Promise<void> | undefined {
+    return this.verifier?.ready?.();
   }
 
   /** Feeds message bytes; returns the verified plaintext they complete (undefined if none). */
@@ -587,6 +606,7 @@ export class Decryptor {
 
   dispose(): void {
     this.key?.dispose();
+    this.verifier?.dispose?.();
     this.held?.fill(0);
     this.held = undefined;
     this.pending.fill(0);

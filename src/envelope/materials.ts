@@ -3,6 +3,7 @@
 // keyring (a generator plus children, each adding an encrypted data key).
 import { EnvelopeError, fail } from "./errors.js";
 import { checkDataKey } from "./kdf.js";
+import { platform } from "./platform.js";
 import { generateSigningKey, importVerificationKey } from "./signature.js";
 import { ENCODED_SIGNER_KEY, hex16, suiteInfo } from "./suites.js";
 import type {
@@ -54,7 +55,7 @@ export class DefaultMaterialsManager implements MaterialsManager {
     let verificationKey: CryptoKey | undefined;
     if (suite.signature) {
       if (encoded === undefined) fail("ENCRYPTION_CONTEXT", `suite ${hex16(suite.id)} is signed but the encryption context lacks ${ENCODED_SIGNER_KEY}`);
-      verificationKey = await importVerificationKey(suite, encoded);
+      verificationKey = await importVerificationKey(suite, encoded, platform().signatures);
     } else if (encoded !== undefined) {
       fail("ENCRYPTION_CONTEXT", `the encryption context carries ${ENCODED_SIGNER_KEY} but suite ${hex16(suite.id)} is not signed`);
     }

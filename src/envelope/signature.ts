@@ -3,9 +3,8 @@
 // providers take bytes as they stream past. Keys are WebCrypto CryptoKeys (the public key travels
 // compressed, base64, in the encryption context under aws-crypto-public-key). This module's
 // provider is environment-neutral (@noble/hashes + @noble/curves on the digest); the Node entry
-// swaps in node:crypto's createSign/createVerify (sign-node.ts).
-import { p256, p384 } from "@noble/curves/nist.js";
-import { sha256, sha384 } from "@noble/hashes/sha2.js";
+// swaps in node:crypto's createSign/createVerify (sign-node.ts). @noble is imported on first use
+// only: the Node entry never needs it (imported alone into Node, it takes ~12 MB of memory).
 import { ab, fromBase64, fromBase64Url, toBase64 } from "./bytes.js";
 import { EnvelopeError, fail } from "./errors.js";
 import { ENCODED_SIGNER_KEY, type SuiteInfo } from "./suites.js";
@@ -13,27 +12,55 @@ import { ENCODED_SIGNER_KEY, type SuiteInfo } from "./suites.js";
 export type Curve = "P-256" | "P-384";
 export type Hash = "SHA-256" | "SHA-384";
 
+/**
+ * The running hash of a signed message. update() takes bytes as they stream past; it never keeps a
+ * reference to them (the caller may reuse the buffer at once). A provider that hashes off the
+ * calling thread (sign-node.ts) may lag behind: ready() then returns a promise that resolves once
+ * the backlog is small again, and the engine waits for it before taking more input, so the backlog
+ * stays bounded. dispose() releases what a message abandoned before sign()/verify() holds.
+ */
 export interface StreamSigner {
   update(bytes: Uint8Array): void;
   /** DER signature over everything updated. */
   sign(): Promise<Uint8Array>;
+  ready?(): Promise<void> | undefined;
+  dispose?(): void;
 }
 export interface StreamVerifier {
   update(bytes: Uint8Array): void;
   verify(signature: Uint8Array): Promise<boolean>;
+  ready?(): Promise<void> | undefined;
+  dispose?(): void;
 }
 export interface SignatureProvider {
   readonly name: string;
   signer(curve: Curve, hash: Hash, privateKey: CryptoKey): Promise<StreamSigner>;
   verifier(curve: Curve, hash: Hash, publicKey: CryptoKey): Promise<StreamVerifier>;
+  /**
+   * The uncompressed point (0x04, x, y) of a compressed public key; throws if it is not a point of
+   * the curve. Without it, @noble/curves does it.
+   */
+  decompress?(curve: Curve, compressed: Uint8Array): Uint8Array;
 }
 
-const CURVES = { "P-256": p256, "P-384": p384 as unknown as typeof p256 };
-const HASHES = { "SHA-256": sha256, "SHA-384": sha384 as unknown as typeof sha256 };
+type Noble = {
+  curves: Record<Curve, typeof import("@noble/curves/nist.js").p256>;
+  hashes: Record<Hash, typeof import("@noble/hashes/sha2.js").sha256>;
+};
+let nobleModules: Promise<Noble> | undefined;
+
+function noble(): Promise<Noble> {
+  nobleModules ??= Promise.all([import("@noble/curves/nist.js"), import("@noble/hashes/sha2.js")]).then(([c, h]) => ({
+    curves: { "P-256": c.p256, "P-384": c.p384 as unknown as typeof c.p256 },
+    hashes: { "SHA-256": h.sha256, "SHA-384": h.sha384 as unknown as typeof h.sha256 },
+  }));
+  return nobleModules;
+}
 
 export const nobleSignatures: SignatureProvider = {
   name: "noble",
   async signer(curve, hash, privateKey) {
+    const { curves: CURVES, hashes: HASHES } = await noble();
     const jwk = (await crypto.subtle.exportKey("jwk", privateKey)) as JsonWebKey;
     if (!jwk.d) fail("INVALID_ARGUMENT", "the signing key is not an extractable ECDSA private key");
     const scalar = fromBase64Url(jwk.d);
@@ -50,6 +77,7 @@ export const nobleSignatures: SignatureProvider = {
     };
   },
   async verifier(curve, hash, publicKey) {
+    const { curves: CURVES, hashes: HASHES } = await noble();
     const point = new Uint8Array((await crypto.subtle.exportKey("raw", publicKey)) as ArrayBuffer);
     const h = HASHES[hash].create();
     return {
@@ -81,16 +109,26 @@ export async function generateSigningKey(suite: SuiteInfo): Promise<{ privateKey
   return { privateKey: pair.privateKey, encodedPublicKey: toBase64(compress(raw)) };
 }
 
-/** The verification key from the encryption context's aws-crypto-public-key (a compressed point, base64). */
-export async function importVerificationKey(suite: SuiteInfo, encoded: string): Promise<CryptoKey> {
+/**
+ * The verification key from the encryption context's aws-crypto-public-key (a compressed point,
+ * base64), decompressed by the provider's decompress() when it has one, else by @noble/curves.
+ */
+export async function importVerificationKey(suite: SuiteInfo, encoded: string, provider?: Pick<SignatureProvider, "decompress">): Promise<CryptoKey> {
   const curve = suite.signature!.curve;
+  const bad = () => fail("ENCRYPTION_CONTEXT", `the encryption context's ${ENCODED_SIGNER_KEY} is not a compressed ${curve} point in base64`);
   let point: Uint8Array;
   try {
     const compressed = fromBase64(encoded);
-    point = CURVES[curve].Point.fromBytes(compressed).toBytes(false);
+    point = provider?.decompress ? provider.decompress(curve, compressed) : (await noble()).curves[curve].Point.fromBytes(compressed).toBytes(false);
   } catch (e) {
     if (e instanceof EnvelopeError) throw e;
-    return fail("ENCRYPTION_CONTEXT", `the encryption context's ${ENCODED_SIGNER_KEY} is not a compressed ${curve} point in base64`);
+    return bad();
   }
-  return crypto.subtle.importKey("raw", ab(point), { name: "ECDSA", namedCurve: curve }, true, ["verify"]);
+  const n = curve === "P-256" ? 32 : 48;
+  if (point.length !== 1 + 2 * n || point[0] !== 4) return bad();
+  try {
+    return await crypto.subtle.importKey("raw", ab(point), { name: "ECDSA", namedCurve: curve }, true, ["verify"]);
+  } catch {
+    return bad();
+  }
 }
