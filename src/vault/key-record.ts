@@ -78,6 +78,49 @@ export interface KeyRecord {
   pendingWindowDays?: number;
 }
 
+/** What a new key record is made of (CreateKey, or a multi-Region replica made by ReplicateKey). */
+export interface NewKey {
+  keyId: string;
+  arn: string;
+  account: string;
+  region: string;
+  description: string;
+  keySpec: string;
+  keyUsage: string;
+  origin: string;
+  tags: Tag[];
+  /** The key policy text; the default key policy when absent. */
+  policy?: string;
+  now: number;
+  rootCheck: string;
+}
+
+/** A new key's record: an EXTERNAL key is PendingImport with no material (its first import is version 1). */
+export function newKeyRecord(k: NewKey): KeyRecord {
+  const external = k.origin === "EXTERNAL";
+  return {
+    recordVersion: RECORD_VERSION,
+    keyId: k.keyId,
+    arn: k.arn,
+    account: k.account,
+    region: k.region,
+    description: k.description,
+    creationDate: k.now,
+    state: external ? "PendingImport" : "Enabled",
+    keySpec: k.keySpec,
+    keyUsage: k.keyUsage,
+    origin: k.origin,
+    tags: k.tags,
+    rotationEnabled: false,
+    onDemandRotations: 0,
+    currentVersion: external ? 0 : 1,
+    materials: [],
+    policy: k.policy ?? defaultKeyPolicy(k.account),
+    policyVersion: 1,
+    rootCheck: k.rootCheck,
+  };
+}
+
 /** A stored record of any version, brought to the current one (older versions are only read). */
 export function upgradeRecord(stored: Partial<KeyRecord> & { recordVersion: number; account: string } | undefined): KeyRecord | undefined {
   if (!stored) return undefined;

@@ -14,8 +14,7 @@ import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/documen
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
-import { defaultKeyPolicy } from "./key-policy.js";
-import { keyAlarmDue, metadata, RECORD, RECORD_VERSION, STATES, stateError, upgradeRecord, type ImportedMaterial, type KeyRecord, type Material } from "./key-record.js";
+import { keyAlarmDue, metadata, newKeyRecord, RECORD, STATES, stateError, upgradeRecord, type ImportedMaterial, type KeyRecord, type Material } from "./key-record.js";
 import { findKeyType, keyTypeOf } from "./key-types/index.js";
 import type { KeyAlgorithms, LoadedKey, MessageType } from "./key-types/types.js";
 import { EXTERNAL_MU_LENGTH } from "./key-types/ml-dsa.js";
@@ -384,25 +383,9 @@ export class KeyVault extends DurableObject<Env> {
       if (this.rec) return fail("AlreadyExists", "Key already exists");
       const type = keyTypeOf(p.keySpec);
       const draft: KeyRecord = {
-        recordVersion: RECORD_VERSION,
-        keyId: p.keyId,
-        arn,
-        account: p.account,
-        region: p.region,
-        description: p.description,
-        creationDate: this.now(),
-        state: p.origin === "EXTERNAL" ? "PendingImport" : "Enabled",
-        keySpec: type.spec,
-        keyUsage: p.keyUsage,
-        origin: p.origin ?? "AWS_KMS",
-        tags: p.tags,
-        rotationEnabled: false,
-        onDemandRotations: 0,
-        currentVersion: 1,
-        materials: [],
-        policy: p.policy ?? defaultKeyPolicy(p.account),
-        policyVersion: 1,
-        rootCheck: await rootCheck(rootSecrets(this.env).current, p.region),
+        ...newKeyRecord({
+          ...p, arn, keySpec: type.spec, origin: p.origin ?? "AWS_KMS", now: this.now(), rootCheck: await rootCheck(rootSecrets(this.env).current, p.region),
+        }),
         ...(p.keyManager === "AWS" ? { keyManager: "AWS" as const, rotationEnabled: true, rotationPeriodDays: 365, nextRotation: this.now() + 365 * DAY_MS } : {}),
         // A multi-Region primary key, with no replicas yet (ReplicateKey).
         ...(p.multiRegion ? { multiRegion: newPrimary(p.region) } : {}),
@@ -411,10 +394,8 @@ export class KeyVault extends DurableObject<Env> {
         const bad = this.checkPolicy(draft, caller, p.lockout);
         if (bad) return bad;
       }
-      // An EXTERNAL key has no material until ImportKeyMaterial (its first import is version 1).
-      const rec: KeyRecord = p.origin === "EXTERNAL"
-        ? { ...draft, currentVersion: 0 }
-        : { ...draft, materials: [await this.material.create(type, p.keyUsage, p.region, 1, this.now())] };
+      // An EXTERNAL key has no material until ImportKeyMaterial.
+      const rec: KeyRecord = p.origin === "EXTERNAL" ? draft : { ...draft, materials: [await this.material.create(type, p.keyUsage, p.region, 1, this.now())] };
       this.rec = rec;
       await this.save(rec, success({ keyMetadata: { ...metadata(rec) } }));
       return ok(metadata(rec));
@@ -1337,28 +1318,14 @@ export class KeyVault extends DurableObject<Env> {
       const arn = keyArn(p.region, p.account, p.keyId);
       const external = p.origin === "EXTERNAL";
       const rec: KeyRecord = {
-        recordVersion: RECORD_VERSION,
-        keyId: p.keyId,
-        arn,
-        account: p.account,
-        region: p.region,
-        description: p.description,
-        creationDate: this.now(),
         // A replica of an EXTERNAL key waits for its own ImportKeyMaterial.
-        state: external ? "PendingImport" : "Enabled",
-        keySpec: p.keySpec,
-        keyUsage: p.keyUsage,
-        origin: p.origin,
-        tags: p.tags,
+        ...newKeyRecord({ ...p, arn, now: this.now(), rootCheck: await rootCheck(rootSecrets(this.env).current, p.region) }),
         rotationEnabled: s.rotationEnabled,
         ...(s.rotationPeriodDays !== undefined ? { rotationPeriodDays: s.rotationPeriodDays } : {}),
         ...(s.nextRotation !== undefined ? { nextRotation: s.nextRotation } : {}),
         onDemandRotations: s.onDemandRotations,
         currentVersion: external ? 0 : s.currentVersion,
         materials: external ? [] : s.materials,
-        policy: p.policy ?? defaultKeyPolicy(p.account),
-        policyVersion: 1,
-        rootCheck: await rootCheck(rootSecrets(this.env).current, p.region),
         multiRegion: { primaryRegion: s.primaryRegion, replicaRegions: [...new Set([...s.replicaRegions, p.region])].sort(), version: s.version },
       };
       if (p.policy !== undefined) {
