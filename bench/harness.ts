@@ -1,4 +1,5 @@
 // Timing helpers shared by the benchmark scripts: warm up, repeat, report medians.
+import { readFileSync, readdirSync } from "node:fs";
 
 export interface Sample {
   opsPerSec: number;
@@ -40,4 +41,17 @@ export function table(head: string[], rows: string[][]): void {
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+}
+
+/** A process's CPU time in ns (workerd's, by its pid): the sum over its threads of schedstat's time on CPU. */
+export function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      /* a thread that just ended */
+    }
+  }
+  return ns;
 }

@@ -20,11 +20,11 @@
 // BENCH_PROFILE=<kind>:<op>:<mode> (e.g. ecdsa-p256:sign:vault+audit) instead profiles that one
 // loop with V8's sampling profiler through workerd's inspector, and prints the functions with
 // the most time (inclusive and self), in µs per operation.
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { Miniflare } from "miniflare";
-import { table } from "./harness.ts";
+import { cpuNs, table } from "./harness.ts";
 import { BENCH_VARS, freePort, workerdPid } from "./wrk.ts";
 
 const REPS = Number(process.env.BENCH_REPS ?? "11");
@@ -263,19 +263,6 @@ async function bundleWorker(): Promise<string> {
     logLevel: "error",
   });
   return out.outputFiles[0]!.text;
-}
-
-/** workerd's CPU time in ns: the sum over its threads of schedstat's time on CPU. */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      /* a thread that just ended */
-    }
-  }
-  return ns;
 }
 
 const mf = new Miniflare({

@@ -7,12 +7,12 @@
 // (3) Encrypt 32 B with quotas on (AWS's defaults) and off (QUOTAS=off): two workerds side by
 //     side, a wrk run against each at the same moment, round after round (bench/paired.ts): req/s
 //     and workerd CPU µs per request, and each round's ratio (the issue's target: on within 5% of off).
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as K from "@aws-sdk/client-kms";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { adminCall } from "../dist/cli/admin-client.js";
-import { measure, table } from "./harness.ts";
+import { cpuNs, measure, table } from "./harness.ts";
 import { BENCH_VARS, ensureWrk, signKms, workerdPid } from "./wrk.ts";
 import { alternatingRounds, median, serversSideBySide, simultaneousRounds, type Server } from "./paired.ts";
 import { accuracy } from "./quota-sim.ts";
@@ -60,19 +60,6 @@ async function bundle(source: string): Promise<string> {
     bundle: true, format: "esm", platform: "neutral", target: "es2022", external: ["cloudflare:*", "node:*"], write: false, logLevel: "error",
   });
   return out.outputFiles[0]!.text;
-}
-
-/** workerd's CPU time in ns: the sum over its threads of schedstat's time on CPU. */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      /* a thread that just ended */
-    }
-  }
-  return ns;
 }
 
 async function sequential<T>(n: number, f: () => Promise<T>): Promise<T[]> {
