@@ -5,7 +5,7 @@
 import type { Permission } from "../authz/authorize.js";
 import type { Schema } from "../protocol/validate.js";
 import type { OpContext } from "./context.js";
-import type { QuotaRule } from "../quota/table.js";
+import type { QuotaElsewhere, QuotaRule } from "../quota/table.js";
 
 export interface Operation<I = never> {
   name: string;
@@ -36,6 +36,13 @@ export interface Operation<I = never> {
    * its own control-plane quota, named after it.
    */
   quota?: QuotaRule;
+  /**
+   * What one request also counts as in other Regions' quotas, as AWS counts it
+   * (https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html): ReplicateKey
+   * as two CreateKey requests in the replica's Region, UpdatePrimaryRegion as itself in the new
+   * primary's Region. Charged only in Regions EdgeKMS serves (another fails validation in `run`).
+   */
+  quotaElsewhere?(input: Readonly<Record<string, unknown>>): readonly QuotaElsewhere[];
   run(ctx: OpContext, input: I): Promise<Record<string, unknown>>;
 }
 

@@ -25,6 +25,8 @@ export const replicateKey = defineOperation<Input>({
   auditMembers: ["KeyId", "ReplicaRegion", "Description", "BypassPolicyLockoutSafetyCheck", "Tags"],
   iamOnly: false,
   crossAccount: false,
+  // AWS counts a ReplicateKey as two CreateKey requests in the replica's Region too.
+  quotaElsewhere: (input) => [{ region: String(input.ReplicaRegion), quota: "CreateKey", count: 2 }],
   schema: {
     KeyId: { ...KEY_ID, required: true },
     ReplicaRegion: REGION,

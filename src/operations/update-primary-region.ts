@@ -16,6 +16,8 @@ export const updatePrimaryRegion = defineOperation<Input>({
   auditMembers: ["KeyId", "PrimaryRegion"],
   iamOnly: false,
   crossAccount: false,
+  // AWS counts an UpdatePrimaryRegion in both Regions: here also in the new primary's.
+  quotaElsewhere: (input) => [{ region: String(input.PrimaryRegion), quota: "UpdatePrimaryRegion", count: 1 }],
   schema: { KeyId: { ...KEY_ID, required: true }, PrimaryRegion: REGION },
   async run(ctx, input) {
     const key = await resolveKey(ctx, input.KeyId, false);

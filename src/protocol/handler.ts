@@ -62,7 +62,9 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     audit = { draft: requestDraft(env, request, requestId, now, name, op, observed, input) };
     const fields = validated as Record<string, unknown>;
     // The caller's account's request-rate quota (docs/quotas.md): over it, ThrottlingException, recorded like any failure.
-    await chargeOperation(env, principal.accountId, region, op, fields, now);
+    // A promise only for an isolate's first request of an account-region: awaiting nothing would still cost a microtask turn.
+    const charged = chargeOperation(env, principal.accountId, region, op, fields, now);
+    if (charged) await charged;
     for (const token of (fields.GrantTokens as string[] | undefined) ?? []) await checkGrantToken(env, region, principal, token);
     const ctx = operationContext({ env, region, principal, requestId, now, sourceIp: audit.draft.sourceIPAddress, secure: url.protocol === "https:" }, op, fields, audit);
     // IAM-only permissions involve no key: the authorizer decides them here, before the operation runs.

@@ -10,7 +10,7 @@ import type { Operation } from "../operations/operation.js";
 import { KmsError } from "../protocol/errors.js";
 import { quotaCounterStub } from "../placement.js";
 import { AccountLimiter } from "./limiter.js";
-import { defaultQuota, describeQuota, quotaOf, quotaScale } from "./table.js";
+import { defaultQuota, describeQuota, quotaOf, quotaScale, type QuotaElsewhere } from "./table.js";
 
 /** AWS's message (https://docs.aws.amazon.com/kms/latest/developerguide/throttling.html). */
 export const THROTTLED_MESSAGE = "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.";
@@ -18,6 +18,8 @@ export const THROTTLED_MESSAGE = "You have exceeded the rate at which you may ca
 /** Account-regions with buckets in this isolate; the oldest is dropped past this many. */
 const MAX_LIMITERS = 10_000;
 const limiters = new Map<string, AccountLimiter>();
+/** The last account-region charged, and its limiter: one caller's requests in a row skip the map and its key string. */
+let lastAccount = "", lastRegion = "", lastLimiter: AccountLimiter | undefined;
 /** This isolate, to the counters (made on first use: a Worker may not make random values at start-up). */
 let isolateId: string | undefined;
 let lastError = 0;
@@ -33,6 +35,7 @@ export function quotaIn(env: Env, region: string, name: string, configured: Read
 }
 
 function limiterOf(env: Env, account: string, region: string): AccountLimiter {
+  if (lastLimiter && account === lastAccount && region === lastRegion) return lastLimiter;
   const key = `${region}|${account}`;
   let limiter = limiters.get(key);
   if (!limiter) {
@@ -49,7 +52,9 @@ function limiterOf(env: Env, account: string, region: string): AccountLimiter {
     });
     limiters.set(key, limiter);
   }
-  return limiter;
+  lastAccount = account;
+  lastRegion = region;
+  return (lastLimiter = limiter);
 }
 
 /** Work after the response: the request's waitUntil (outside a request, as in some tests, the promise simply runs on). */
@@ -81,20 +86,31 @@ export function throttled(env: Env, account: string, region: string, name: strin
 
 /**
  * Charges one request of `op` (its quota from its `quota` fact and, for the cryptographic
- * operations, the algorithm the request names) to the caller's account; ThrottlingException when
- * it is over quota. Returns a promise only when it must wait (see chargeQuota).
+ * operations, the algorithm the request names) to the caller's account, and what it also counts
+ * as in other served Regions (its `quotaElsewhere` fact); ThrottlingException when any is over
+ * quota. Returns a promise only when it must wait (see chargeQuota).
  */
-export function chargeOperation(env: Env, account: string, region: string, op: Pick<Operation<never>, "name" | "quota">, input: Readonly<Record<string, unknown>>, now = Date.now()): void | Promise<void> {
+export function chargeOperation(env: Env, account: string, region: string, op: Pick<Operation<never>, "name" | "quota" | "quotaElsewhere">, input: Readonly<Record<string, unknown>>, now = Date.now()): void | Promise<void> {
   if (!quotasOn(env)) return;
   const name = quotaOf(op, input);
   const admitted = chargeQuota(env, account, region, name, 1, now);
-  if (typeof admitted === "number") {
-    if (admitted < 1) throw throttled(env, account, region, name);
-    return;
-  }
+  if (typeof admitted === "number" && admitted < 1) throw throttled(env, account, region, name);
+  if (op.quotaElsewhere) return chargeAll(env, account, [{ region, quota: name, count: 1, admitted }, ...elsewhere(env, account, op.quotaElsewhere(input), now)]);
+  if (typeof admitted === "number") return;
   return admitted.then((n) => {
     if (n < 1) throw throttled(env, account, region, name);
   });
+}
+
+type Charged = QuotaElsewhere & { admitted: number | Promise<number> };
+
+function elsewhere(env: Env, account: string, charges: readonly QuotaElsewhere[], now: number): Charged[] {
+  // A Region not served has no counter (its name is the caller's): the operation refuses it in `run`.
+  return charges.filter((c) => Object.hasOwn(env.REGIONS, c.region)).map((c) => ({ ...c, admitted: chargeQuota(env, account, c.region, c.quota, c.count, now) }));
+}
+
+async function chargeAll(env: Env, account: string, charged: Charged[]): Promise<void> {
+  for (const c of charged) if ((await c.admitted) < c.count) throw throttled(env, account, c.region, c.quota);
 }
 
 /** The admin API changed an account-region's quotas: this isolate uses them at once (others within a report). */

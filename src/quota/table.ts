@@ -42,6 +42,9 @@ export function familyOf(algorithm: string): SharedQuota {
 }
 
 /** The quota one request of the operation counts against. */
+/** Requests of quota `quota` that one request also counts as in `region` (Operation.quotaElsewhere). */
+export interface QuotaElsewhere { region: string; quota: string; count: number }
+
 export function quotaOf(op: { readonly name: string; readonly quota?: QuotaRule }, input: Readonly<Record<string, unknown>>): string {
   const rule = op.quota;
   if (!rule) return op.name;

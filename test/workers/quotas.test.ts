@@ -281,3 +281,49 @@ describe("batch entries", () => {
     expect(answered).toBeLessThanOrEqual(4);
   });
 });
+
+describe("requests AWS counts in another Region too", () => {
+  const B = "us-west-2";
+  /** Sets quotas of `account` in `region`, as the operator (quotas are per account and Region). */
+  const putQuotasIn = (region: string, account: string, quotas: Record<string, number>) =>
+    admin("PutAccountQuotas", { Account: account, Quotas: Object.entries(quotas).map(([QuotaName, Value]) => ({ QuotaName, Value })) }, { region });
+
+  it("ReplicateKey counts as two CreateKey requests in the replica's Region", async () => {
+    // One CreateKey a second in B: a ReplicateKey into B (two CreateKeys there) is throttled.
+    const a = await newAccount();
+    expect((await putQuotasIn(B, a.account, { CreateKey: 1 })).status).toBe(200);
+    const k = await call<{ KeyMetadata: { KeyId: string } }>("CreateKey", { MultiRegion: true }, a);
+    expect(k.status).toBe(200);
+    const r = await call("ReplicateKey", { KeyId: k.body.KeyMetadata.KeyId, ReplicaRegion: B }, a);
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ __type: "ThrottlingException", message: THROTTLED_MESSAGE });
+    // Two a second in B: it goes through, and takes nothing from the CreateKey quota of the caller's Region (one left there).
+    const b = await newAccount();
+    expect((await putQuotasIn(B, b.account, { CreateKey: 2 })).status).toBe(200);
+    const kb = await call<{ KeyMetadata: { KeyId: string } }>("CreateKey", { MultiRegion: true }, b);
+    expect((await putQuotas(b.account, { CreateKey: 1 })).status).toBe(200);
+    const replicated = await call("ReplicateKey", { KeyId: kb.body.KeyMetadata.KeyId, ReplicaRegion: B }, b);
+    expect(replicated.status, JSON.stringify(replicated.body)).toBe(200);
+    expect((await call("CreateKey", {}, b)).status).toBe(200);
+    expect((await call("CreateKey", {}, b)).body.__type).toBe("ThrottlingException");
+  });
+
+  it("UpdatePrimaryRegion counts in the new primary's Region as well", async () => {
+    for (const [quota, outcome] of [[0, "ThrottlingException"], [5, "ok"]] as const) {
+      const a = await newAccount();
+      const k = await call<{ KeyMetadata: { KeyId: string } }>("CreateKey", { MultiRegion: true }, a);
+      expect((await call("ReplicateKey", { KeyId: k.body.KeyMetadata.KeyId, ReplicaRegion: B }, a)).status).toBe(200);
+      expect((await putQuotasIn(B, a.account, { UpdatePrimaryRegion: quota })).status).toBe(200);
+      const r = await call("UpdatePrimaryRegion", { KeyId: k.body.KeyMetadata.KeyId, PrimaryRegion: B }, a);
+      expect(r.status === 200 ? "ok" : r.body.__type, JSON.stringify(r.body)).toBe(outcome);
+    }
+  });
+
+  it("a Region that is not served is not charged (no counter is made for a caller's name): the operation refuses it", async () => {
+    const acct = await newAccount();
+    const primary = await call<{ KeyMetadata: { KeyId: string } }>("CreateKey", { MultiRegion: true }, acct);
+    const r = await call("ReplicateKey", { KeyId: primary.body.KeyMetadata.KeyId, ReplicaRegion: "sa-east-1" }, acct);
+    expect(r.status).toBe(400);
+    expect(r.body.__type).not.toBe("ThrottlingException");
+  });
+});
