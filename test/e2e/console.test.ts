@@ -115,6 +115,13 @@ describe("the console in Chromium", () => {
     await record.click();
     await expect.poll(() => page.locator("pre").filter({ hasText: encryptRequest }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
     await page.screenshot({ path: shot("audit.png"), fullPage: true });
+    // Hiding read-only calls (readOnly: true, as CloudTrail marks them: reads and cryptographic use alike)
+    // leaves the calls that changed the key.
+    const events = () => page.locator("summary .audit-event").allTextContents();
+    await expect.poll(async () => (await events()).includes("DescribeKey"), { timeout: 20_000 }).toBe(true);
+    await page.getByLabel("Hide read-only calls").check();
+    await expect.poll(async () => [...new Set(await events())].sort()).toEqual(["CreateAlias", "CreateKey"]);
+    await page.getByLabel("Hide read-only calls").uncheck();
 
     // Disable the key (it asks first) and see Encrypt fail.
     await page.goto(`${endpoint}/console#/keys/${keyId}`);

@@ -1,6 +1,7 @@
 // Audit: the account's recent CloudTrail records in this region (admin AuditTail), including
 // those not yet delivered to R2, newest first, each expandable to its JSON. Event name and key
-// are filtered by the server; the principal filter applies here, to the records loaded. Only
+// are filtered by the server; the principal filter and hiding read-only calls apply here, to the
+// records loaded. Only
 // the account root (for its own account) and the operator may call AuditTail (rootOnly in
 // src/admin/handler.ts, decided in src/authz/authorize.ts).
 import { useState } from "hono/jsx/dom";
@@ -13,6 +14,7 @@ interface AuditRecord {
   eventSource: string;
   eventID: string;
   sourceIPAddress: string;
+  readOnly?: boolean;
   errorCode?: string;
   errorMessage?: string;
   userIdentity: { type?: string; arn?: string; accessKeyId?: string; accountId?: string };
@@ -103,6 +105,8 @@ export function AuditPage({ keyId }: { keyId?: string }) {
   const [key, setKey] = useState(keyId ?? "");
   const [limit, setLimit] = useState(LIMITS[0]!);
   const [principal, setPrincipal] = useState("");
+  // Calls CloudTrail marks readOnly (reads, and cryptographic use: Encrypt, Decrypt…) can be hidden, leaving those that changed something.
+  const [hideReadOnly, setHideReadOnly] = useState(false);
   const [applied, setApplied] = useState<Filters>({ eventName: "", key: keyId ?? "", limit: LIMITS[0]!, run: 0 });
   const { data: entries, error, loading } = useLoad(() => loadTail(session, applied), [applied]);
 
@@ -113,10 +117,11 @@ export function AuditPage({ keyId }: { keyId?: string }) {
     history.replaceState(null, "", `#/audit${f.key ? `/${encodeURIComponent(f.key)}` : ""}`);
   };
   const q = principal.trim().toLowerCase();
-  const shown = (entries ?? []).filter((e) => !q
+  const shown = (entries ?? []).filter((e) => (!hideReadOnly || e.Record.readOnly !== true) && (!q
     || (e.Record.userIdentity?.arn ?? "").toLowerCase().includes(q)
-    || (e.Record.userIdentity?.accessKeyId ?? "").toLowerCase().includes(q));
-  const filtered = Boolean(applied.eventName || applied.key || q);
+    || (e.Record.userIdentity?.accessKeyId ?? "").toLowerCase().includes(q)));
+  const local = Boolean(q || hideReadOnly);
+  const filtered = Boolean(applied.eventName || applied.key || local);
 
   return (
     <section aria-labelledby="audit-title">
@@ -149,8 +154,13 @@ export function AuditPage({ keyId }: { keyId?: string }) {
             {LIMITS.map((n) => <option value={String(n)} selected={n === limit}>{n}</option>)}
           </select>
         </label>
+        <label class="choice">
+          <input type="checkbox" name="hideReadOnly" checked={hideReadOnly} aria-describedby="audit-principal-hint"
+            onChange={(e: Event) => setHideReadOnly((e.target as HTMLInputElement).checked)} />
+          Hide read-only calls
+        </label>
         <button type="submit" class="primary" disabled={loading}>Refresh</button>
-        <p class="hint audit-hint" id="audit-principal-hint">The principal filter applies as you type, to the records loaded; the others on Refresh.</p>
+        <p class="hint audit-hint" id="audit-principal-hint">The principal filter and hiding read-only calls apply at once, to the records loaded; the others on Refresh.</p>
       </form>
       {loading && <Busy label="Loading audit records…" />}
       <ErrorNote error={error} />
@@ -158,12 +168,12 @@ export function AuditPage({ keyId }: { keyId?: string }) {
         <>
           {shown.length > 0 && (
             <p class="audit-count">
-              {q ? `${shown.length} of ${entries.length} records` : `${entries.length} ${entries.length === 1 ? "record" : "records"}`}
+              {local ? `${shown.length} of ${entries.length} records` : `${entries.length} ${entries.length === 1 ? "record" : "records"}`}
               {entries.length === applied.limit ? ` (the most recent ${applied.limit})` : ""}
             </p>
           )}
           {shown.length === 0 ? (
-            <p class="audit-empty">{filtered ? `No records match these filters${q ? ` (among the ${entries.length} loaded)` : ""}.` : `No audit records yet in ${session.region}.`}</p>
+            <p class="audit-empty">{filtered ? `No records match these filters${local ? ` (among the ${entries.length} loaded)` : ""}.` : `No audit records yet in ${session.region}.`}</p>
           ) : (
             <>
               <div class="audit-row audit-head" aria-hidden="true">
