@@ -110,3 +110,29 @@ export function Confirm(props: { title: string; children: Child; action: string;
 
 /** Seconds since the epoch (the API's timestamps) as a local date and time. */
 export const when = (seconds: number | undefined): string => (seconds === undefined ? "–" : new Date(seconds * 1000).toLocaleString());
+
+/**
+ * A page's success notes: each section says what its last action did, and a note goes when
+ * another section's action shows its own, so an old note ("The key is disabled.") never stands
+ * next to a newer change that contradicts it. A page provides NotesContext (useNotes); without
+ * one a note stays until its own section replaces it.
+ */
+interface Notes { owner: object | undefined; claim(owner: object): void }
+export const NotesContext = createContext<Notes | undefined>(undefined);
+
+export function useNotes(): Notes {
+  const [owner, setOwner] = useState<object | undefined>(undefined);
+  return { owner, claim: setOwner };
+}
+
+/** A section's note: [the text shown (undefined once another section spoke), set it]. */
+export function useDone(): [string | undefined, (text: string | undefined) => void] {
+  const notes = useContext(NotesContext);
+  const me = useRef<object>({}).current!;
+  const [text, setText] = useState<string | undefined>(undefined);
+  const set = (t: string | undefined) => {
+    setText(t);
+    if (t !== undefined) notes?.claim(me);
+  };
+  return [notes && notes.owner !== me ? undefined : text, set];
+}

@@ -129,6 +129,17 @@ describe("the console in Chromium", () => {
     await page.getByRole("dialog").getByRole("button", { name: "Disable key" }).click();
     await page.getByRole("button", { name: "Enable key" }).waitFor();
     await expect(kms.send(new EncryptCommand({ KeyId: `alias/${alias}`, Plaintext: new TextEncoder().encode("x") }))).rejects.toBeInstanceOf(DisabledException);
+    // One success note at a time: another section's action replaces the state section's note.
+    const disabledNote = page.getByRole("status").filter({ hasText: "The key is disabled" });
+    expect(await disabledNote.count()).toBe(1);
+    await page.getByLabel("Tag key").fill("stage");
+    await page.getByLabel("Tag value").fill("test");
+    await page.getByRole("button", { name: "Add tag" }).click();
+    await page.getByRole("status").filter({ hasText: "Tag stage is saved." }).waitFor();
+    expect(await disabledNote.count()).toBe(0);
+    await page.getByRole("button", { name: "Remove tag stage" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Remove tag" }).click();
+    await page.getByText("This key has no tags.").waitFor();
 
     // Schedule deletion (7 days, the key ID typed to confirm), then cancel it.
     await page.getByRole("button", { name: "Schedule key deletion" }).click();

@@ -8,7 +8,7 @@
 import { useState } from "hono/jsx/dom";
 import type { Child } from "hono/jsx";
 import { kms, kmsRead, REGIONS } from "../api.js";
-import { Busy, Confirm, ErrorNote, useAction, useLoad, useSession, when } from "../ui.js";
+import { Busy, Confirm, ErrorNote, useAction, useDone, useLoad, useSession, when } from "../ui.js";
 
 export interface MultiRegionConfiguration {
   MultiRegionKeyType: "PRIMARY" | "REPLICA";
@@ -73,7 +73,7 @@ export function KeyMaterialSection({ md, onChanged }: { md: MaterialMetadata; on
   const [expires, setExpires] = useState(false);
   const [validTo, setValidTo] = useState("");
   const [asNew, setAsNew] = useState(false);
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const [askDelete, setAskDelete] = useState(false);
   const pending = md.KeyState === "PendingDeletion" || md.KeyState === "PendingReplicaDeletion";
 
@@ -197,7 +197,7 @@ export function RegionalitySection({ md, onChanged }: { md: MaterialMetadata; on
   const taken = new Set([config?.PrimaryKey?.Region, ...(config?.ReplicaKeys ?? []).map((r) => r.Region)]);
   const free = REGIONS.filter((r) => !taken.has(r));
   const [region, setRegion] = useState<string | undefined>(undefined);
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const target = region ?? free[0];
   const [replicate, replicating, error] = useAction(async () => {
     setDone(undefined);

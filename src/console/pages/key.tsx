@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from "hono/jsx/dom";
 import type { Child } from "hono/jsx";
 import { ApiError, kms, kmsRead, listAll } from "../api.js";
 import { spkiPem } from "../policy.js";
-import { Busy, Confirm, ErrorNote, useAction, useLoad, useSession, when } from "../ui.js";
+import { Busy, Confirm, ErrorNote, NotesContext, useAction, useDone, useLoad, useNotes, useSession, when } from "../ui.js";
 import { ImportedRows, KeyMaterialSection, LastUsageRow, RegionalitySection, type MultiRegionConfiguration } from "./key-material.js";
 
 interface KeyMetadata {
@@ -117,7 +117,9 @@ export function KeyPage({ keyId }: { keyId: string }) {
   // Why the key's own settings (policy, aliases, tags) cannot change now, if they cannot.
   const frozen = aws ? "AWS managed keys cannot be changed." : pending ? "This cannot change while the key is pending deletion." : undefined;
 
+  const notes = useNotes();
   return (
+    <NotesContext.Provider value={notes}>
     <article class="key" aria-labelledby="key-title">
       <nav aria-label="Breadcrumb" class="key-crumbs"><a href="#/keys">Keys</a> <span aria-hidden="true">›</span> <span aria-current="page">{title}</span></nav>
       <div class="title-row">
@@ -128,6 +130,7 @@ export function KeyPage({ keyId }: { keyId: string }) {
         ? <p class="error" role="alert">There is no key {keyId} in {session.region} that you can see (keys are regional: check the region).</p>
         : <KeyBody keyId={keyId} md={md} meta={meta} aliases={aliases} frozen={frozen} />}
     </article>
+    </NotesContext.Provider>
   );
 }
 
@@ -200,7 +203,7 @@ function KeyActions({ keyId, md, onChanged }: { keyId: string; md: KeyMetadata |
   const session = useSession();
   const [days, setDays] = useState(30);
   const [doing, setDoing] = useState<StateAction | undefined>(undefined);
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const [askDisable, showDisable, hideDisable] = useAsk();
   const [askDelete, showDelete, hideDelete] = useAsk();
   const [run, busy, error] = useAction(async (op: StateAction) => {
@@ -272,7 +275,7 @@ function PolicySection({ keyId, frozen }: { keyId: string; frozen: string | unde
   const policy = useLoad(async () => pretty((await kmsRead<{ Policy: string }>(session, "GetKeyPolicy", { KeyId: keyId, PolicyName: "default" })).Policy), [keyId]);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const area = useRef<HTMLTextAreaElement>(null);
   const [save, saving, error, setError] = useAction(async () => {
     await kms(session, "PutKeyPolicy", { KeyId: keyId, PolicyName: "default", Policy: draft });
@@ -338,8 +341,8 @@ function RotationSection({ keyId, md }: { keyId: string; md: KeyMetadata }) {
   const history = useLoad(() => listAll<Rotation>(session, "ListKeyRotations", { KeyId: keyId }, "Rotations"), [keyId]);
   const [on, setOn] = useState<boolean | undefined>(undefined);
   const [period, setPeriod] = useState<string>(String(ROTATION_DEFAULT));
-  const [saved, setSaved] = useState<string | undefined>(undefined);
-  const [rotated, setRotated] = useState<string | undefined>(undefined);
+  const [saved, setSaved] = useDone();
+  const [rotated, setRotated] = useDone();
   const [askRotate, showRotate, hideRotate] = useAsk();
   useEffect(() => {
     if (!status.data) return;
@@ -479,7 +482,7 @@ function PublicKeySection({ keyId, md }: { keyId: string; md: KeyMetadata }) {
 function AliasesSection({ keyId, aliases, frozen }: { keyId: string; aliases: { data: Alias[] | undefined; error: unknown; loading: boolean; reload: () => void }; frozen: string | undefined }) {
   const session = useSession();
   const [name, setName] = useState("");
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const [deleting, setDeleting] = useState<string | undefined>(undefined);
   const [asking, setAsking] = useState<string | undefined>(undefined);
   const full = (n: string) => (n.trim().startsWith("alias/") ? n.trim() : `alias/${n.trim()}`);
@@ -554,7 +557,7 @@ function TagsSection({ keyId, frozen }: { keyId: string; frozen: string | undefi
   const tags = useLoad(() => listAll<Tag>(session, "ListResourceTags", { KeyId: keyId }, "Tags", 50), [keyId]);
   const [tagKey, setTagKey] = useState("");
   const [tagValue, setTagValue] = useState("");
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const [removingKey, setRemovingKey] = useState<string | undefined>(undefined);
   const [askingTag, setAskingTag] = useState<string | undefined>(undefined);
   const hideTag = () => {
@@ -627,7 +630,7 @@ function GrantsSection({ keyId }: { keyId: string }) {
   const session = useSession();
   const grants = useLoad(() => listAll<Grant>(session, "ListGrants", { KeyId: keyId }, "Grants", 100), [keyId]);
   const [asking, setAsking] = useState<Grant | undefined>(undefined);
-  const [done, setDone] = useState<string | undefined>(undefined);
+  const [done, setDone] = useDone();
   const [revoke, revoking, revokeError] = useAction(async (grantId: string) => {
     setDone(undefined);
     await kms(session, "RevokeGrant", { KeyId: keyId, GrantId: grantId });
