@@ -1,12 +1,26 @@
 // Creates .dev.vars with fresh random secrets when it is missing (an existing file is used
-// as it is), then prints the endpoint and the credentials to export. Never committed. It never
+// as it is), and says what each client needs to reach this EdgeKMS. Never committed. It never
 // makes a new root secret over existing state: keys sealed under the old one would be lost.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+//
+//   node scripts/dev-vars.mjs          the start-up lines (`npm start`, scripts/start.mjs, and
+//                                      `npm run serve` print them once their server answers)
+//   node scripts/dev-vars.mjs --env    only the shell lines, for eval "$(…)" in another terminal
+//
+// `npm start` (wrangler dev) and `npm run serve` keep their state in one store, .wrangler/state
+// (docs/quickstart.md); one server at a time may hold it (STATE_LOCK).
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { randomBytes, randomInt } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { dirname, relative } from "node:path";
 
 const FILE = new URL("../.dev.vars", import.meta.url);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/** The region the printed lines set: the first of wrangler.toml's [vars.REGIONS]. */
+export const DEFAULT_REGION = "us-east-1";
+/** The AWS CLI function the lines define: `aws` with --endpoint-url, which every CLI version honours. */
+export const CLI_FUNCTION = "edgeaws";
 
 function randomString(alphabet, n) {
   let s = "";
@@ -24,8 +38,18 @@ export function readDevVars(file = FILE) {
   return vars;
 }
 
-/** Where `npm start` (wrangler dev) and `npm run serve` keep their state: one .dev.vars seals both. */
-export const STATE_DIRS = ["../.wrangler/state", "../.wrangler/serve-state"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+/**
+ * The one state store of `npm start` and `npm run serve`: wrangler dev's `--persist-to .wrangler/state`
+ * keeps Durable Objects and R2 under its `v3/`, and serve.mjs opens that same directory with
+ * the same names (docs/quickstart.md, "Where your keys are").
+ */
+export const STATE_DIR = fileURLToPath(new URL("../.wrangler/state", import.meta.url));
+/** Where `npm run serve` kept its state before it shared STATE_DIR (a layout of its own). */
+export const LEGACY_SERVE_STATE = fileURLToPath(new URL("../.wrangler/serve-state", import.meta.url));
+/** Every directory that may hold state sealed under .dev.vars: one .dev.vars seals them all. */
+export const STATE_DIRS = [STATE_DIR, LEGACY_SERVE_STATE];
+/** Which server holds STATE_DIR: { pid, command, port }. Outside STATE_DIR, which must hold state only. */
+export const STATE_LOCK = fileURLToPath(new URL("../.wrangler/edgekms-state-lock.json", import.meta.url));
 
 const holdsState = (dir) => existsSync(dir) && readdirSync(dir).length > 0;
 
@@ -53,21 +77,170 @@ or, to start afresh and lose every key in it, delete ${stateDir} and run this ag
   return readDevVars(file);
 }
 
+/**
+ * Whether `pid` is a live process running `marker` (wrangler, serve.mjs). Where /proc exists, its
+ * command line is checked too, so that a pid reused since (after a reboot) does not count.
+ */
+export function isRunning(pid, marker) {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if (e.code !== "EPERM") return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+  } catch {
+    return true;
+  }
+}
+
+const MARKERS = { "npm start": "start.mjs", "npm run serve": "serve.mjs" };
+
+/** The holder of the state lock, if it is still running. */
+export function stateHolder(lock = STATE_LOCK) {
+  let held;
+  try {
+    held = JSON.parse(readFileSync(lock, "utf8"));
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(held?.pid) && isRunning(held.pid, MARKERS[held.command] ?? "node") ? held : undefined;
+}
+
+/**
+ * Takes the state store for `command` (whose process is `pid`), or throws naming the server that
+ * holds it: two workerd processes on one store would each cache objects the other overwrites.
+ */
+export function claimState({ pid, command, port }, lock = STATE_LOCK) {
+  const held = stateHolder(lock);
+  if (held && held.pid !== pid) {
+    throw new Error(`${relative(ROOT, STATE_DIR) || STATE_DIR} is in use by \`${held.command}\` (pid ${held.pid}, http://localhost:${held.port}).
+npm start and npm run serve share it, one at a time: stop that one first (Ctrl-C in its terminal, or kill ${held.pid}).`);
+  }
+  mkdirSync(dirname(lock), { recursive: true });
+  writeFileSync(lock, JSON.stringify({ pid, command, port: Number(port) }) + "\n");
+}
+
+/** One sh word: as it is when it is plain, else single-quoted (any value of a user-edited .dev.vars). */
+const q = (s) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(String(s)) ? String(s) : `'${String(s).replace(/'/g, `'\\''`)}'`);
+
+/** The shell lines of `--env`: credentials, region and endpoint, and the AWS CLI function. */
+export function envLines(vars, endpoint) {
+  return [
+    `export AWS_ACCESS_KEY_ID=${q(vars.BOOTSTRAP_ACCESS_KEY_ID)} AWS_SECRET_ACCESS_KEY=${q(vars.BOOTSTRAP_SECRET_ACCESS_KEY)}`,
+    `export AWS_REGION=${DEFAULT_REGION} AWS_DEFAULT_REGION=${DEFAULT_REGION}`,
+    `export AWS_ENDPOINT_URL_KMS=${q(endpoint)}`,
+    "unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
+    `${CLI_FUNCTION}() { aws --endpoint-url ${q(endpoint)} "$@"; }`,
+  ].join("\n");
+}
+
+/** Version triples, compared. */
+const atLeast = (v, min) => {
+  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i];
+  return true;
+};
+const version = (text, re) => {
+  const m = re.exec(text ?? "");
+  return m ? m.slice(1, 4).map(Number) : undefined;
+};
+
+/**
+ * The AWS CLI and boto3 this shell would run, by version, or undefined where absent. Each answers
+ * within a few seconds or is taken as absent: the start-up must not wait on them.
+ */
+export function detectClients(run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "pipe"] });
+  return r.status === 0 ? `${r.stdout}${r.stderr}` : undefined;
+}) {
+  return {
+    awsCli: version(run("aws", ["--version"]), /aws-cli\/(\d+)\.(\d+)\.(\d+)/),
+    boto3: version(run("python3", ["-c", "import boto3; print(boto3.__version__)"]), /^(\d+)\.(\d+)\.(\d+)/),
+  };
+}
+
+/**
+ * Clients that read AWS_ENDPOINT_URL_KMS first in these versions (AWS: "Service-specific
+ * endpoints", https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html; the AWS
+ * CLI from 1.29.0 and 2.13.0, boto3 from 1.28.0). Older ones ignore it and call AWS itself.
+ */
+export const ENDPOINT_ENV_SINCE = { awsCliV1: [1, 29, 0], awsCliV2: [2, 13, 0], boto3: [1, 28, 0] };
+
+/** What this machine's clients need, said plainly: the old ones ignore AWS_ENDPOINT_URL_KMS. */
+export function clientNotes(clients) {
+  const notes = [];
+  const cli = clients.awsCli;
+  if (cli) {
+    const since = cli[0] === 1 ? ENDPOINT_ENV_SINCE.awsCliV1 : ENDPOINT_ENV_SINCE.awsCliV2;
+    notes.push(atLeast(cli, since)
+      ? `aws-cli/${cli.join(".")} reads AWS_ENDPOINT_URL_KMS: plain \`aws kms …\` works once the exports are set (${CLI_FUNCTION} too).`
+      : `aws-cli/${cli.join(".")} IGNORES AWS_ENDPOINT_URL_KMS: use ${CLI_FUNCTION} (or aws --endpoint-url …); plain \`aws kms …\` calls real AWS.`);
+  }
+  const b = clients.boto3;
+  if (b) {
+    notes.push(atLeast(b, ENDPOINT_ENV_SINCE.boto3)
+      ? `boto3 ${b.join(".")} reads AWS_ENDPOINT_URL_KMS.`
+      : `boto3 ${b.join(".")} IGNORES AWS_ENDPOINT_URL_KMS: pass endpoint_url= to boto3.client, or it calls real AWS.`);
+  }
+  return notes;
+}
+
+/** The start-up lines of `npm start` and `npm run serve`: where it is, and what each client needs. */
+export function startupText({ vars, endpoint, command, statePath, clients = {}, legacyState }) {
+  const rule = "─".repeat(100);
+  const notes = clientNotes(clients);
+  return [
+    rule,
+    ` EdgeKMS (${command}) at ${endpoint}, account ${vars.BOOTSTRAP_ACCOUNT_ID}`,
+    ` State: ${statePath}`,
+    ...(legacyState ? [` Note: ${legacyState} holds state of an earlier \`npm run serve\`, which is not served now (npm start and`,
+      `       npm run serve share ${statePath}). To serve it as before: npm run serve -- --state ${legacyState}`] : []),
+    ` Console: ${endpoint}/console (sign in with the access key below: the account root, and the operator)`,
+    "",
+    " Tell every client this endpoint. A client that is not told calls real AWS (https://kms.<region>.amazonaws.com).",
+    " Shell: the JS SDK v3, boto3 1.28+, AWS CLI 2.13+ and 1.29+, and npx edgekms read these:",
+    ...envLines(vars, endpoint).split("\n").slice(0, 4).map((l) => `   ${l}`),
+    " AWS CLI, every version (2.9 to 2.12, and 1.x before 1.29, ignore AWS_ENDPOINT_URL_KMS):",
+    `   ${envLines(vars, endpoint).split("\n")[4]}`,
+    `   ${CLI_FUNCTION} kms list-keys`,
+    " boto3, every version (before 1.28 it ignores AWS_ENDPOINT_URL_KMS):",
+    `   kms = boto3.client("kms", endpoint_url="${endpoint}", region_name="${DEFAULT_REGION}")`,
+    ` JS SDK v3: new KMSClient({}) with the exports, or new KMSClient({ endpoint: "${endpoint}", region: "${DEFAULT_REGION}" })`,
+    "",
+    ` All the shell lines at once, in another terminal in this directory:  eval "$(node scripts/dev-vars.mjs --env)"`,
+    ...notes.map((n) => ` This machine: ${n}`),
+    " Walk-through of every task, with each client: docs/quickstart.md",
+    rule,
+  ].join("\n");
+}
+
+const relativeState = (dir) => relative(process.cwd(), dir) || ".";
+
 if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv[2] === "--env") {
+    // Never creates .dev.vars: without it there is no server these lines could reach.
+    if (!existsSync(FILE)) {
+      console.error(`${fileURLToPath(FILE)} is missing: start EdgeKMS first (npm start or npm run serve), which creates it.`);
+      process.exit(1);
+    }
+    const port = process.env.PORT ?? stateHolder()?.port ?? "8787";
+    console.log(envLines(readDevVars(), `http://localhost:${port}`));
+    process.exit(0);
+  }
   let v;
+  const port = process.env.PORT ?? stateHolder()?.port ?? "8787";
   try {
     v = ensureDevVars();
   } catch (e) {
     console.error(`\n${e.message}\n`);
     process.exit(1);
   }
-  const port = process.env.PORT ?? "8787";
-  console.log(`
-EdgeKMS endpoint: http://localhost:${port}
-  export AWS_ACCESS_KEY_ID=${v.BOOTSTRAP_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${v.BOOTSTRAP_SECRET_ACCESS_KEY}
-  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1     # the JS SDK reads the first; the AWS CLI and boto3 the second
-  export AWS_ENDPOINT_URL_KMS=http://localhost:${port}           # the JS SDK, boto3 1.28+, AWS CLI v1 and v2.13+ (older boto3: boto3.client("kms", endpoint_url=…))
-  aws --endpoint-url http://localhost:${port} kms create-key   # AWS CLI v2 before 2.13 ignores AWS_ENDPOINT_URL_KMS; account ${v.BOOTSTRAP_ACCOUNT_ID}
-Web console: http://localhost:${port}/console (sign in with the access key above: the account root, and the operator)
-`);
+  console.log(startupText({
+    vars: v,
+    endpoint: `http://localhost:${port}`,
+    command: stateHolder()?.command ?? "npm start",
+    statePath: `${relativeState(STATE_DIR)} (npm start and npm run serve share it, one at a time)`,
+    clients: detectClients(),
+    legacyState: holdsState(LEGACY_SERVE_STATE) ? relativeState(LEGACY_SERVE_STATE) : undefined,
+  }));
 }

@@ -1,11 +1,14 @@
 // npm run serve: the Worker in one workerd process through miniflare's API (no dev proxy),
-// state persisted under .wrangler/serve-state. PORT env (default 8787).
+// state persisted in the store `npm start` uses (.wrangler/state: wrangler dev's layout, see
+// DEFAULT_PERSIST). PORT env (default 8787); `npm run serve -- --state DIR` serves another store.
 // The bundle is wrangler's own (`wrangler deploy --dry-run`), so it is what would deploy.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { ensureDevVars, STATE_DIRS } from "./dev-vars.mjs";
+import { claimState, detectClients, ensureDevVars, LEGACY_SERVE_STATE, STATE_DIR, STATE_DIRS, startupText } from "./dev-vars.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -42,8 +45,33 @@ function tomlRegions() {
   return regions;
 }
 
-/** Starts the server; returns { url, mf }. `inspectorPort` opens the V8 inspector (bench/profile.ts). */
-export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = `${root}.wrangler/serve-state`, vars, inspectorPort } = {}) {
+/** Each R2 binding's bucket name ([[r2_buckets]]): wrangler dev names its local buckets so. */
+function tomlR2Buckets() {
+  const buckets = {};
+  for (const m of readFileSync(`${root}wrangler.toml`, "utf8").matchAll(/\[\[r2_buckets\]\]\s*binding\s*=\s*"(\w+)"\s*bucket_name\s*=\s*"([^"]+)"/g)) buckets[m[1]] = m[2];
+  return buckets;
+}
+
+/**
+ * The state store `npm start` keeps: `wrangler dev --persist-to .wrangler/state` puts Durable
+ * Objects in v3/do and R2 in v3/r2, each Durable Object class under "<worker name>-<class>" (the
+ * worker is "edgekms", wrangler.toml's name) and each bucket under its bucket_name. Served with
+ * those names, this is one store for both (test/e2e/state-store.test.ts).
+ */
+export const DEFAULT_PERSIST = `${STATE_DIR}/v3`;
+
+/**
+ * A store written before serve.mjs shared wrangler dev's names: its worker had no name (Durable
+ * Object directories "-KeyVault"…) and its buckets the binding names. Still served as written.
+ */
+const legacyLayout = (persist) => persist !== false && existsSync(`${persist}/do`) && readdirSync(`${persist}/do`).some((d) => d.startsWith("-"));
+
+/**
+ * Starts the server; returns { url, mf }. `inspectorPort` opens the V8 inspector (bench/profile.ts).
+ * `workers` are further Workers in the same workerd, after EdgeKMS (named "edgekms"), and given no
+ * route: only `mf.getWorker(name)` reaches them (the chaos driver, bench/chaos-lib.ts).
+ */
+export async function startServer({ port = Number(process.env.PORT ?? 8787), persist = DEFAULT_PERSIST, vars, inspectorPort, workers = [] } = {}) {
   const bindings = {
     ...(vars ?? ensureDevVars(undefined, persist === false ? [] : [persist, ...STATE_DIRS])),
     REGIONS: tomlRegions(),
@@ -51,13 +79,12 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
     AUDIT_BUCKET_EU_NAME: tomlVar("AUDIT_BUCKET_EU_NAME"),
     AUDIT_SHARDS: tomlVar("AUDIT_SHARDS") ?? "1",
   };
-  const mf = new Miniflare({
+  const legacy = legacyLayout(persist);
+  const edgekms = {
+    ...(legacy ? {} : { name: "edgekms" }),
     modules: bundle(),
     compatibilityDate,
-    ...(inspectorPort ? { inspectorPort } : {}),
     compatibilityFlags: ["nodejs_compat"],
-    host: "127.0.0.1",
-    port,
     bindings,
     durableObjects: {
       KEY_VAULT: { className: "KeyVault", useSQLite: true },
@@ -67,7 +94,13 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
       AUDIT_SIGNER: { className: "AuditSigner", useSQLite: true },
       QUOTA_COUNTER: { className: "QuotaCounter", useSQLite: true },
     },
-    r2Buckets: ["AUDIT_BUCKET", "AUDIT_BUCKET_EU"],
+    r2Buckets: legacy ? ["AUDIT_BUCKET", "AUDIT_BUCKET_EU"] : tomlR2Buckets(),
+  };
+  const mf = new Miniflare({
+    ...(workers.length ? { workers: [{ name: "edgekms", ...edgekms }, ...workers] } : edgekms),
+    ...(inspectorPort ? { inspectorPort } : {}),
+    host: "127.0.0.1",
+    port,
     durableObjectsPersist: persist === false ? false : `${persist}/do`,
     r2Persist: persist === false ? false : `${persist}/r2`,
   });
@@ -76,9 +109,14 @@ export async function startServer({ port = Number(process.env.PORT ?? 8787), per
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { state: { type: "string" } } });
+  const persist = values.state ? resolve(values.state) : DEFAULT_PERSIST;
+  const port = Number(process.env.PORT ?? 8787);
   let started;
   try {
-    started = await startServer();
+    // The shared store is held by one server at a time (npm start's wrangler dev, or this).
+    if (persist === DEFAULT_PERSIST) claimState({ pid: process.pid, command: "npm run serve", port });
+    started = await startServer({ port, persist });
   } catch (e) {
     console.error(`\n${e.message}\n`);
     process.exit(1);
@@ -91,6 +129,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await mf.dispose();
     process.exit(1);
   }
-  execFileSync(process.execPath, [`${root}scripts/dev-vars.mjs`], { stdio: "inherit", env: { ...process.env, PORT: new URL(url).port } });
+  const shown = (dir) => relative(process.cwd(), dir) || ".";
+  const legacyUnused = persist !== LEGACY_SERVE_STATE && existsSync(LEGACY_SERVE_STATE) && readdirSync(LEGACY_SERVE_STATE).length > 0;
+  console.log(startupText({
+    vars: ensureDevVars(undefined, [persist, ...STATE_DIRS]),
+    endpoint: `http://localhost:${new URL(url).port}`,
+    command: "npm run serve",
+    statePath: persist === DEFAULT_PERSIST ? `${shown(STATE_DIR)} (npm start and npm run serve share it, one at a time)` : shown(persist),
+    clients: detectClients(),
+    legacyState: legacyUnused ? shown(LEGACY_SERVE_STATE) : undefined,
+  }));
   console.log(`Serving on ${url} (one workerd through miniflare's API). Ctrl-C to stop.`);
 }

@@ -1,6 +1,9 @@
 // Limits of the KMS API (https://docs.aws.amazon.com/kms/latest/developerguide/limits.html and the API Reference's member constraints), as named constants.
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_PLAINTEXT = 4096;
+/** Said when Encrypt's Plaintext is longer than MAX_PLAINTEXT: KMS encrypts keys, not data (https://docs.aws.amazon.com/kms/latest/developerguide/kms-cryptography.html#enveloping). */
+export const OVER_MAX_PLAINTEXT =
+  `Encrypt takes at most ${MAX_PLAINTEXT} bytes. For more data, use envelope encryption: encrypt the data locally under a data key from GenerateDataKey, and keep the data key's encrypted copy with it, https://docs.aws.amazon.com/kms/latest/developerguide/kms-cryptography.html#enveloping`;
 export const MAX_CIPHERTEXT_BLOB = 6144;
 export const MAX_DATA_KEY_BYTES = 1024;
 export const MAX_RANDOM_BYTES = 1024;

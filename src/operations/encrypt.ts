@@ -1,6 +1,6 @@
 import { encodeBase64 } from "../protocol/codec.js";
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.js";
-import { MAX_PLAINTEXT } from "../kms/limits.js";
+import { MAX_PLAINTEXT, OVER_MAX_PLAINTEXT } from "../kms/limits.js";
 import { ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
 import { audited, dryRunSucceeded, fromVault, resolveKey, vault } from "./shared.js";
@@ -26,7 +26,7 @@ export const encrypt = defineOperation<Input>({
   encryptionContext: "EncryptionContext",
   schema: {
     KeyId: { ...KEY_ID, required: true },
-    Plaintext: { kind: "blob", min: 1, max: MAX_PLAINTEXT, required: true },
+    Plaintext: { kind: "blob", min: 1, max: MAX_PLAINTEXT, overMax: OVER_MAX_PLAINTEXT, required: true },
     EncryptionContext: ENCRYPTION_CONTEXT,
     GrantTokens: GRANT_TOKENS,
     EncryptionAlgorithm: { kind: "enum", values: ENCRYPTION_ALGORITHMS },

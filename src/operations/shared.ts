@@ -66,6 +66,17 @@ export interface ResolvedKey {
 }
 
 /**
+ * Why an ARN of another served region is not found here: a request is answered in the region of
+ * its credential scope. Said only from the ARN itself (whether the key exists there is not
+ * looked up, so nothing is told about another region's or account's keys); a region that is not
+ * served gets nothing more than AWS's own message.
+ */
+function inOtherRegion(ctx: OpContext, region: string): string {
+  if (!Object.hasOwn(ctx.env.REGIONS, region)) return "";
+  return ` in ${ctx.region}: its ARN names ${region}, and a request is answered in the region of its credential scope. Send it to ${region} (set the client's region to ${region})`;
+}
+
+/**
  * Resolves a KeyId parameter in the request's region. Aliases are accepted only where the API
  * accepts them and name keys of the caller's account; a key ARN of another account is accepted
  * only for an operation declared cross-account (the authorizer then decides), else it is not found.
@@ -78,14 +89,16 @@ export async function resolveKey(ctx: OpContext, value: string, allowAlias: bool
   if (ref.kind === "key") {
     const arn = keyArn(ref.region ?? ctx.region, ref.account ?? account, ref.keyId);
     // Another account's key only by its ARN, and only where AWS allows cross-account use.
-    if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account && !crossAccount)) throw notFound(`Key '${arn}' does not exist`);
+    if (ref.region && ref.region !== ctx.region) throw notFound(`Key '${arn}' does not exist${inOtherRegion(ctx, ref.region)}`);
+    if (ref.account && ref.account !== account && !crossAccount) throw notFound(`Key '${arn}' does not exist`);
     ctx.audit.keyArn ??= arn;
     ctx.audit.keyAccount ??= ref.account ?? account;
     return { keyId: ref.keyId, arn, account: ref.account ?? account };
   }
   const arnOfAlias = aliasArn(ref.region ?? ctx.region, ref.account ?? account, ref.aliasName);
   if (!allowAlias) throw notFound(`Invalid keyId '${value}'`);
-  if ((ref.region && ref.region !== ctx.region) || (ref.account && ref.account !== account)) throw notFound(`Alias ${arnOfAlias} is not found.`);
+  if (ref.region && ref.region !== ctx.region) throw notFound(`Alias ${arnOfAlias} is not found${inOtherRegion(ctx, ref.region)}.`);
+  if (ref.account && ref.account !== account) throw notFound(`Alias ${arnOfAlias} is not found.`);
   const keyId = await catalog(ctx).resolveAlias(ref.aliasName);
   if (!keyId) throw notFound(`Alias ${arnOfAlias} is not found.`);
   ctx.audit.keyArn ??= keyArn(ctx.region, account, keyId);

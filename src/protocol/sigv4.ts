@@ -24,6 +24,15 @@ export interface Credential {
 const incomplete = (m: string) => new KmsError("IncompleteSignatureException", m);
 const invalid = (m: string) => new KmsError("InvalidSignatureException", m);
 
+/** The most characters of a credential scope's region an error repeats (it is unauthenticated input). */
+export const MAX_SHOWN_REGION = 64;
+
+/** The message for a credential scoped to a region not served: the caller's text repeated at most MAX_SHOWN_REGION characters. */
+export function unservedRegion(region: string, served: ReadonlySet<string>): string {
+  const shown = region.length > MAX_SHOWN_REGION ? `${region.slice(0, MAX_SHOWN_REGION)}…` : region;
+  return `Credential should be scoped to a valid region, not '${shown}'. This EdgeKMS serves ${[...served].join(", ")}.`;
+}
+
 /** Step 1: the Authorization header's three components. */
 export function parseAuthorization(header: string | null): ParsedAuthorization {
   if (!header) throw new KmsError("MissingAuthenticationTokenException", "Missing Authentication Token");
@@ -75,14 +84,23 @@ function parseAmzDate(v: string): number | undefined {
   return Number.isNaN(t) || amzDate(t) !== v ? undefined : t;
 }
 
-/** Steps 2–3: scope checks and the ±5 minute clock window. Returns the request time. */
-export function checkScope(auth: ParsedAuthorization, headers: Headers, servedRegions: ReadonlySet<string>, now: number): string {
+/**
+ * Steps 2–3: scope checks and the ±5 minute clock window. Returns the request time. `unserved`
+ * words the error for a region not served (src/auth says more for an AWS Region).
+ */
+export function checkScope(
+  auth: ParsedAuthorization,
+  headers: Headers,
+  servedRegions: ReadonlySet<string>,
+  now: number,
+  unserved: (region: string, served: ReadonlySet<string>) => string = unservedRegion,
+): string {
   const xAmzDate = headers.get("x-amz-date");
   if (!xAmzDate) throw incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   const t = parseAmzDate(xAmzDate);
   if (t === undefined) throw incomplete(`Date must be in ISO-8601 'basic format'. Got '${xAmzDate}'.`);
   if (auth.service !== SERVICE) throw invalid(`Credential should be scoped to correct service: '${SERVICE}'. `);
-  if (!servedRegions.has(auth.region)) throw invalid(`Credential should be scoped to a valid region, not '${auth.region}'. This EdgeKMS serves ${[...servedRegions].join(", ")}.`);
+  if (!servedRegions.has(auth.region)) throw invalid(unserved(auth.region, servedRegions));
   if (auth.scopeDate !== xAmzDate.slice(0, 8)) {
     throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`);
   }
@@ -119,29 +137,31 @@ function toHex(b: ArrayBuffer | Uint8Array): string {
   return s;
 }
 
+// The `as BufferSource` casts: this module is also compiled with Node's DOM typings (the clients'
+// signer, src/cli/sign.ts, shares its steps), which want views on an ArrayBuffer; these always are.
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? enc.encode(data) : data));
+  return toHex(await crypto.subtle.digest("SHA-256", (typeof data === "string" ? enc.encode(data) : data) as BufferSource));
 }
 
 async function hmac(key: Uint8Array | CryptoKey, data: string): Promise<Uint8Array> {
-  const k = key instanceof Uint8Array ? await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]) : key;
+  const k = key instanceof Uint8Array ? await crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]) : key;
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(data)));
 }
 
-// Signing keys per (access key, date, region), so the four-HMAC chain runs once a day.
+// Signing keys per (access key, date, region, service), so the four-HMAC chain runs once a day.
 const signingKeys = new Map<string, { secret: string; key: CryptoKey }>();
 const MAX_CACHED_SIGNING_KEYS = 10_000;
 
-/** Step 7: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "kms"), "aws4_request"). */
-export async function signingKey(accessKeyId: string, secret: string, date: string, region: string): Promise<CryptoKey> {
-  const id = `${accessKeyId}/${date}/${region}`;
+/** Step 7: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
+export async function signingKey(accessKeyId: string, secret: string, date: string, region: string, service = SERVICE): Promise<CryptoKey> {
+  const id = `${accessKeyId}/${date}/${region}/${service}`;
   const hit = signingKeys.get(id);
   if (hit && hit.secret === secret) return hit.key;
   const kDate = await hmac(enc.encode(`AWS4${secret}`), date);
   const kRegion = await hmac(kDate, region);
-  const kService = await hmac(kRegion, SERVICE);
+  const kService = await hmac(kRegion, service);
   const kSigning = await hmac(kService, "aws4_request");
-  const key = await crypto.subtle.importKey("raw", kSigning, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", kSigning as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   if (signingKeys.size >= MAX_CACHED_SIGNING_KEYS) signingKeys.clear();
   signingKeys.set(id, { secret, key });
   return key;
@@ -175,6 +195,22 @@ export function canonicalRequest(method: string, url: URL, headers: Headers, sig
   return [method, path, query, lines.join(""), signedHeaders.join(";"), payloadHash].join("\n");
 }
 
+/**
+ * Steps 6–8: the string to sign of a canonical request and its signature (lowercase hex) under the
+ * credential scope. One implementation for both sides: the verifier below and the clients' signer
+ * (src/cli/sign.ts: the CLI, the envelope KMS client, the console, the tests).
+ */
+export async function signatureOf(
+  canonical: string,
+  xAmzDate: string,
+  scope: { accessKeyId: string; scopeDate: string; region: string; service: string },
+  secret: string,
+): Promise<string> {
+  const stringToSign = [ALGORITHM, xAmzDate, `${scope.scopeDate}/${scope.region}/${scope.service}/aws4_request`, await sha256Hex(canonical)].join("\n");
+  const key = await signingKey(scope.accessKeyId, secret, scope.scopeDate, scope.region, scope.service);
+  return toHex(await hmac(key, stringToSign));
+}
+
 /** Constant-time equality of two hex strings. */
 export const hexEqual = timingSafeEqual;
 
@@ -201,9 +237,7 @@ export async function verifySignature(
     throw invalid("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
   const canonical = canonicalRequest(method, url, headers, auth.signedHeaders, payloadHash);
-  const stringToSign = [ALGORITHM, xAmzDate, `${auth.scopeDate}/${auth.region}/${auth.service}/aws4_request`, await sha256Hex(canonical)].join("\n");
-  const key = await signingKey(auth.accessKeyId, credential.secretAccessKey, auth.scopeDate, auth.region);
-  const expected = toHex(await hmac(key, stringToSign));
+  const expected = await signatureOf(canonical, xAmzDate, { ...auth, service: SERVICE }, credential.secretAccessKey);
   if (!hexEqual(expected, auth.signature)) {
     throw invalid("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
   }

@@ -1,11 +1,21 @@
-// `npm start` / `npm run serve` never make a new root secret over existing state.
+// `npm start` / `npm run serve`: never a new root secret over existing state; start-up lines that
+// work as printed with every client; one server at a time on the shared state store.
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 // @ts-expect-error: plain ESM script without types
-import { ensureDevVars } from "../../scripts/dev-vars.mjs";
+import { claimState, clientNotes, detectClients, ensureDevVars, envLines, stateHolder, startupText } from "../../scripts/dev-vars.mjs";
+
+const VARS = {
+  BOOTSTRAP_ACCOUNT_ID: "111122223333",
+  BOOTSTRAP_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+  BOOTSTRAP_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+  KMS_ROOT_SECRET: "never printed",
+};
+const ENDPOINT = "http://localhost:8899";
 
 describe(".dev.vars", () => {
   it("is refused when missing over a state directory that holds state, naming the directory and what to do", () => {
@@ -29,6 +39,134 @@ describe(".dev.vars", () => {
       writeFileSync(file, "export KMS_ROOT_SECRET='abc='\nBOOTSTRAP_ACCOUNT_ID=\"111122223333\"\n");
       expect(ensureDevVars(file, state)).toEqual({ KMS_ROOT_SECRET: "abc=", BOOTSTRAP_ACCOUNT_ID: "111122223333" });
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Runs `script` in bash after eval-ing the lines, with a fake `aws` first on PATH that prints its arguments. */
+function inBash(lines: string, script: string, env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "edgekms-envlines-"));
+  try {
+    writeFileSync(join(dir, "aws"), "#!/bin/sh\necho \"aws $*\"\n");
+    chmodSync(join(dir, "aws"), 0o755);
+    const r = spawnSync("/bin/bash", ["-c", `eval "$LINES"\n${script}`], {
+      encoding: "utf8",
+      env: { PATH: `${dir}:/usr/bin:/bin`, LINES: lines, ...env },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("the lines to set (node scripts/dev-vars.mjs --env, and the start-up text)", () => {
+  it("eval'd in bash: credentials, both region variables, the KMS endpoint, no session token, and edgeaws carrying --endpoint-url", () => {
+    const out = inBash(envLines(VARS, ENDPOINT), 'echo "$AWS_ACCESS_KEY_ID|$AWS_SECRET_ACCESS_KEY|$AWS_REGION|$AWS_DEFAULT_REGION|$AWS_ENDPOINT_URL_KMS|${AWS_SESSION_TOKEN-unset}"\nedgeaws kms list-keys --output text', {
+      AWS_SESSION_TOKEN: "left over from an AWS session",
+    });
+    expect(out.split("\n")).toEqual([
+      `AKIAIOSFODNN7EXAMPLE|wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY|us-east-1|us-east-1|${ENDPOINT}|unset`,
+      `aws --endpoint-url ${ENDPOINT} kms list-keys --output text`,
+      "",
+    ]);
+  });
+
+  it("`node scripts/dev-vars.mjs --env` prints them for the .dev.vars beside it, and never makes one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgekms-env-"));
+    try {
+      mkdirSync(join(dir, "scripts"));
+      copyFileSync(fileURLToPath(new URL("../../scripts/dev-vars.mjs", import.meta.url)), join(dir, "scripts", "dev-vars.mjs"));
+      const run = () => spawnSync(process.execPath, [join(dir, "scripts", "dev-vars.mjs"), "--env"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH, PORT: "8899" } });
+      const missing = run();
+      expect([missing.status, missing.stdout]).toEqual([1, ""]);
+      expect(missing.stderr).toMatch(/\.dev\.vars is missing: start EdgeKMS first/);
+      expect(existsSync(join(dir, ".dev.vars"))).toBe(false);
+      writeFileSync(join(dir, ".dev.vars"), Object.entries(VARS).map(([k, v]) => `${k}="${v}"`).join("\n") + "\n");
+      const ok = run();
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toBe(`${envLines(VARS, ENDPOINT)}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a value with shell characters (a hand-edited .dev.vars) stays one word", () => {
+    const vars = { ...VARS, BOOTSTRAP_SECRET_ACCESS_KEY: "it's $HOME; `x` \"y\"" };
+    expect(inBash(envLines(vars, ENDPOINT), 'printf %s "$AWS_SECRET_ACCESS_KEY"')).toBe(vars.BOOTSTRAP_SECRET_ACCESS_KEY);
+  });
+
+  it("the start-up text gives each client's line, the console, the quickstart, and never the root secret", () => {
+    const text = startupText({ vars: VARS, endpoint: ENDPOINT, command: "npm start", statePath: ".wrangler/state", clients: {} }) as string;
+    for (const line of envLines(VARS, ENDPOINT).split("\n")) expect(text).toContain(line);
+    expect(text).toContain(`boto3.client("kms", endpoint_url="${ENDPOINT}", region_name="us-east-1")`);
+    expect(text).toContain(`new KMSClient({ endpoint: "${ENDPOINT}", region: "us-east-1" })`);
+    expect(text).toContain(`${ENDPOINT}/console`);
+    expect(text).toContain("calls real AWS");
+    expect(text).toContain("docs/quickstart.md");
+    expect(text).toContain("State: .wrangler/state");
+    expect(text).toContain("account 111122223333");
+    expect(text).not.toContain(VARS.KMS_ROOT_SECRET);
+    expect(text).not.toContain("Note:");
+    const legacy = startupText({ vars: VARS, endpoint: ENDPOINT, command: "npm start", statePath: ".wrangler/state", clients: {}, legacyState: ".wrangler/serve-state" }) as string;
+    expect(legacy).toContain("npm run serve -- --state .wrangler/serve-state");
+  });
+
+  it("says which installed clients ignore AWS_ENDPOINT_URL_KMS (AWS CLI before 2.13 and 1.29, boto3 before 1.28)", () => {
+    const note = (c: object) => (clientNotes(c) as string[]).join("\n");
+    expect(note({ awsCli: [2, 9, 19] })).toMatch(/^aws-cli\/2\.9\.19 IGNORES AWS_ENDPOINT_URL_KMS: use edgeaws/);
+    expect(note({ awsCli: [2, 12, 99] })).toMatch(/IGNORES/);
+    expect(note({ awsCli: [2, 13, 0] })).toMatch(/^aws-cli\/2\.13\.0 reads AWS_ENDPOINT_URL_KMS/);
+    expect(note({ awsCli: [1, 28, 9] })).toMatch(/IGNORES/);
+    expect(note({ awsCli: [1, 29, 0] })).toMatch(/reads/);
+    expect(note({ boto3: [1, 26, 27] })).toMatch(/^boto3 1\.26\.27 IGNORES AWS_ENDPOINT_URL_KMS: pass endpoint_url=/);
+    expect(note({ boto3: [1, 28, 0] })).toBe("boto3 1.28.0 reads AWS_ENDPOINT_URL_KMS.");
+    expect(note({})).toBe("");
+    const text = startupText({ vars: VARS, endpoint: ENDPOINT, command: "npm run serve", statePath: "s", clients: { awsCli: [2, 9, 19] } }) as string;
+    expect(text).toContain("This machine: aws-cli/2.9.19 IGNORES");
+  });
+
+  it("finds the clients' versions from what they print; an absent one is undefined", () => {
+    const runs: Record<string, string | undefined> = {
+      aws: "aws-cli/2.9.19 Python/3.11.2 Linux/6.1 source/x86_64.debian.12 prompt/off\n",
+      python3: "1.26.27\n",
+    };
+    expect(detectClients((cmd: string) => runs[cmd])).toEqual({ awsCli: [2, 9, 19], boto3: [1, 26, 27] });
+    expect(detectClients(() => undefined)).toEqual({ awsCli: undefined, boto3: undefined });
+    // What this machine has (Debian's /usr/bin/aws is 2.9.19), through the real runner.
+    const real = detectClients();
+    if (existsSync("/usr/bin/aws") && spawnSync("aws", ["--version"]).status === 0) expect(real.awsCli).toHaveLength(3);
+  });
+});
+
+describe("the state lock: one server at a time on the shared store", () => {
+  it("refuses while a live server holds it, naming it; a dead or reused pid does not hold it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgekms-lock-"));
+    const lock = join(dir, "lock.json");
+    // A process whose command line names serve.mjs, as `npm run serve`'s does.
+    const server = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)", "serve.mjs"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => server.once("spawn", r));
+      claimState({ pid: server.pid, command: "npm run serve", port: 8790 }, lock);
+      expect(stateHolder(lock)).toEqual({ pid: server.pid, command: "npm run serve", port: 8790 });
+      expect(() => claimState({ pid: process.pid, command: "npm start", port: 8787 }, lock)).toThrow(
+        new RegExp(`in use by \`npm run serve\` \\(pid ${server.pid}, http://localhost:8790\\)[\\s\\S]*stop that one first`),
+      );
+      // The holder itself may claim again (a restart of the same process).
+      claimState({ pid: server.pid, command: "npm run serve", port: 8790 }, lock);
+      // A live pid that is not running what the lock says (reused) does not hold it (seen where /proc is).
+      const proc = existsSync("/proc/self/cmdline");
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, command: "npm run serve", port: 1 }));
+      if (proc) expect(stateHolder(lock)).toBeUndefined();
+      server.kill();
+      await new Promise((r) => server.once("exit", r));
+      writeFileSync(lock, JSON.stringify({ pid: server.pid, command: "npm run serve", port: 8790 }));
+      expect(stateHolder(lock)).toBeUndefined();
+      claimState({ pid: process.pid, command: "npm start", port: 8787 }, lock);
+      if (proc) expect(stateHolder(lock)).toBeUndefined(); // this process is not start.mjs
+    } finally {
+      server.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });
