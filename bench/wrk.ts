@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { signRequest } from "../src/cli/sign.ts";
+// The built signer: src/cli/sign.ts imports the server's SigV4 steps (src/protocol/sigv4.js), which
+// Node's type stripping cannot resolve from source; every bench script builds first.
+import { signRequest } from "../dist/cli/sign.js";
 
 /** Test-only identities and root secret of the benchmark servers (never used elsewhere). */
 export const BENCH_VARS = {

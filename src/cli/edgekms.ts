@@ -4,11 +4,11 @@
 // npx edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN… [options]
 // npx edgekms import-key-material --key-id K --key-material FILE [options]
 // Endpoint and credentials come from the usual AWS environment variables or from flags.
+//
+// Each subcommand's module is imported only in its own branch: `edgekms encrypt` never loads the
+// audit, admin or import modules (each module a process loads stays in its resident memory, and
+// the envelope commands must stream any file in under 100 MB; docs/envelope.md).
 import { parseArgs } from "node:util";
-import { auditCommand } from "./audit.js";
-import { adminCommand } from "./admin.js";
-import { envelopeCommand } from "./envelope.js";
-import { importKeyCommand } from "./import-key.js";
 
 const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options] | edgekms encrypt|decrypt [options]
 encrypt|decrypt -i PATH|- -o PATH|- -w key=ARN… [-c K=V…] [--algorithm 0x0478|0x0578] [--recursive] [--overwrite] …
@@ -38,8 +38,8 @@ options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (A
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "encrypt" || argv[0] === "decrypt") return envelopeCommand(argv[0], argv.slice(1));
-  if (argv[0] === "import-key-material") return importKeyCommand(argv.slice(1));
+  if (argv[0] === "encrypt" || argv[0] === "decrypt") return (await import("./envelope.js")).envelopeCommand(argv[0], argv.slice(1));
+  if (argv[0] === "import-key-material") return (await import("./import-key.js")).importKeyCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -66,11 +66,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (group === "admin") {
+    const { adminCommand } = await import("./admin.js");
     return adminCommand(cmd, cfg, {
       account: values.account, accountId: values["account-id"], userName: values["user-name"], accessKeyId: values["access-key"],
       policyName: values["policy-name"], policyDocument: values["policy-document"],
     });
   }
+  const { auditCommand } = await import("./audit.js");
   return auditCommand(cmd, cfg, {
     account: values.account, out: values.out, dir: values.dir, since: values.since, until: values.until,
     follow: values.follow, eventName: values["event-name"], key: values.key, limit: values.limit ? Number(values.limit) : undefined,

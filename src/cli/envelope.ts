@@ -42,6 +42,8 @@ export const ENVELOPE_USAGE = `usage: edgekms encrypt|decrypt --input PATH|- --o
   -b, --buffer                          decrypt to stdout: release no plaintext before the whole message verified
                                         (held in memory); files are always renamed into place only after that
   -q, --quiet                           no progress bar (shown on stderr when it is a terminal)
+  --no-batch                            one KMS request per call (by default the KMS calls of many files go
+                                        together as EdgeKMS batch requests; other KMS endpoints get single calls)
   --endpoint URL|aws                    AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL / the profile's endpoint_url
                                         (default http://localhost:8787); "aws" = each region's public AWS endpoint;
                                         {region} in URL is replaced by the key's region
@@ -76,6 +78,7 @@ const FLAGS: Record<string, FlagSpec> = {
   "decrypt-unsigned": { kind: "boolean", only: "decrypt" },
   buffer: { kind: "boolean", short: ["b"], only: "decrypt" },
   quiet: { kind: "boolean", short: ["q"] },
+  "no-batch": { kind: "boolean" },
   endpoint: { kind: "string" },
   region: { kind: "string" },
   profile: { kind: "string" },
@@ -270,18 +273,21 @@ function awsSettings(a: Args, profileOverride?: string): AwsSettings {
   };
 }
 
-function clientFunction(s: AwsSettings, defaultRegion: string) {
+function clientFunction(s: AwsSettings, defaultRegion: string, batch: boolean) {
   const endpoint = s.endpoint === "aws" ? undefined : s.endpoint.includes("{region}") ? (r: string) => s.endpoint.replace(/\{region\}/g, r) : s.endpoint;
-  return kmsClientProvider({ endpoint, credentials: s.credentials, defaultRegion, fetch: nodeFetch });
+  return kmsClientProvider({ endpoint, credentials: s.credentials, defaultRegion, fetch: nodeFetch, ...(batch ? { batch: true } : {}) });
 }
 
 /**
  * The subset of fetch the KMS client uses (POST a string body, read status and text), on node:http /
  * node:https: the global fetch (undici) alone adds ~13 MB to the resident set of a short-lived CLI.
+ * The modules come from process.getBuiltinModule, not import(): an ESM import of node:http builds
+ * its namespace from every export, and one of them (WebSocket) is a getter that loads undici all the
+ * same (~10 MB, measured with Node 22.23).
  */
 const nodeFetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
   const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
-  const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  const { request } = url.protocol === "https:" ? process.getBuiltinModule("node:https") : process.getBuiltinModule("node:http");
   const body = typeof init?.body === "string" ? init.body : "";
   return new Promise<Response>((resolveResponse, reject) => {
     const req = request(url, { method: init?.method ?? "GET", headers: { ...(init?.headers as Record<string, string>), "content-length": String(Buffer.byteLength(body)) }, signal: init?.signal ?? undefined }, (res) => {
@@ -304,7 +310,8 @@ const nodeFetch = (async (input: string | URL | Request, init?: RequestInit): Pr
 
 interface KeyringSetup { keyring: Keyring; description: string[] }
 
-export function buildKeyring(mode: Mode, a: Args): KeyringSetup {
+/** batch: the clients send concurrent calls as EdgeKMS batch requests (kms-client.ts). */
+export function buildKeyring(mode: Mode, a: Args, batch = false): KeyringSetup {
   const groups = a.multi.get("wrapping-keys");
   if (!groups?.length) {
     throw new UsageError(mode === "encrypt" ? "--wrapping-keys key=ARN is required" : "--wrapping-keys is required: key=ARN (strict) or discovery=true");
@@ -345,7 +352,7 @@ export function buildKeyring(mode: Mode, a: Args): KeyringSetup {
       }
     }
     const s = awsSettings(a, profile);
-    const client = clientFunction(s, region ?? s.region);
+    const client = clientFunction(s, region ?? s.region, batch);
     if (discovery) {
       rings.push(new KmsKeyring({ discovery: true, client, ...(accounts.length ? { discoveryFilter: { partition: partition ?? "aws", accountIds: accounts } } : {}) }));
       description.push(accounts.length ? `discovery (${partition ?? "aws"}: ${accounts.join(", ")})` : "discovery");
@@ -419,22 +426,30 @@ export function planJobs(mode: Mode, a: Args): Job[] {
 const partials = new Set<string>();
 let signalsHooked = false;
 
+function removePartials(): void {
+  for (const p of partials) {
+    try {
+      unlinkSync(p);
+    } catch {
+      /* already gone */
+    }
+  }
+  partials.clear();
+}
+
 function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
-      for (const p of partials) {
-        try {
-          unlinkSync(p);
-        } catch {
-          /* already gone */
-        }
-      }
+      removePartials();
       process.stderr.write(`\nedgekms: interrupted (${sig}); partial outputs removed\n`);
       process.exit(sig === "SIGINT" ? 130 : 143);
     });
   }
+  // Any other way out (an unexpected error ends the process): with look-ahead, up to BATCH_WINDOW
+  // outputs are open at once, and none may be left behind.
+  process.on("exit", removePartials);
 }
 
 /** write(chunk, done): done() is called once the sink no longer needs chunk (copied or written). */
@@ -597,6 +612,10 @@ class Progress {
   private last = 0;
   private readonly start = Date.now();
   constructor(private readonly label: string, private readonly total: number | undefined, private readonly on: boolean) {}
+  /** Counts bytes done before the bar's first draw (a header read ahead of the file's turn). */
+  preset(n: number): void {
+    this.done += n;
+  }
   add(n: number): void {
     this.done += n;
     const now = Date.now();
@@ -633,6 +652,8 @@ class Progress {
 
 interface Options {
   mode: Mode;
+  /** Look ahead over the files (BATCH_WINDOW) and batch their KMS calls. */
+  batch: boolean;
   materials: MaterialsManager | undefined;
   keyring: Keyring;
   encrypt: Pick<EncryptOptions, "suite" | "frameLength" | "maxEncryptedDataKeys" | "commitmentPolicy" | "encryptionContext">;
@@ -648,6 +669,12 @@ interface Options {
  * slices a 64 KiB-frame file ran at ~60% of the speed; docs/envelope.md, "Throughput and threads").
  */
 const READ_CHUNK = 1 << 20;
+/**
+ * Read size while the signature is hashed on the worker thread: the library then slices by 512 KiB
+ * (sign-node.ts WORKER_SLICE), the worker's SHA-384 bounds the speed, and the smaller buffers keep
+ * such a file (whose worker adds ~12 MB) further below 100 MB.
+ */
+const WORKER_READ_CHUNK = 512 * 1024;
 
 /**
  * A signed file at least this large, in frames at least this long, has its signature hashed on a
@@ -658,26 +685,46 @@ const READ_CHUNK = 1 << 20;
 const SIGNATURE_WORKER_BYTES = 64 * 1024 * 1024;
 const SIGNATURE_WORKER_FRAME = 16 * 1024;
 
+/**
+ * Files prepared ahead of their turn when batching (see Prepared): their data keys are asked for,
+ * or decrypted, together — a few batch requests per window instead of a request per file and key.
+ * Each holds an open temporary file and a begun message (a few kB, no input buffers), so the
+ * window bounds memory and descriptors whatever the number of files. Refilled at half.
+ */
+const BATCH_WINDOW = 256;
+
+/** The first bytes of a message file: its header (decrypt reads it ahead; the worker decision uses it). */
+interface Head { bytes: Uint8Array; header: MessageHeader }
+
+/** Bytes of a file read to find its header: headers are a few hundred bytes (one per wrapping key and context). */
+const HEAD_READ = 64 * 1024;
+/** One buffer for every header read (synchronous, so never two at once); ciphertext only. */
+const headScratch = new Uint8Array(HEAD_READ);
+
+/** A message file's header, if its first HEAD_READ bytes hold one (undefined: longer, or not a message: decryption says so). */
+function readHead(path: string): Head | undefined {
+  try {
+    const fd = openSync(path, "r");
+    let n: number;
+    try {
+      n = readSync(fd, headScratch, 0, HEAD_READ, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const h = parseHeader(headScratch.subarray(0, n))?.header;
+    return h ? { bytes: headScratch.slice(0, h.headerLength), header: h } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the job's message is signed with long frames: the options (encrypt) or the file's header (decrypt). */
-function signedLongFrames(job: Job, o: Options): boolean {
+function signedLongFrames(o: Options, head: Head | undefined): boolean {
   if (o.mode === "encrypt") {
     const suite = o.encrypt.suite ?? (o.encrypt.commitmentPolicy === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? 0x0378 : 0x0478);
     return !!SUITES[suite]?.signature && (o.encrypt.frameLength ?? DEFAULT_FRAME_LENGTH) >= SIGNATURE_WORKER_FRAME;
   }
-  try {
-    const b = new Uint8Array(64 * 1024);
-    const fd = openSync(job.input, "r");
-    let n: number;
-    try {
-      n = readSync(fd, b, 0, b.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-    const h = parseHeader(b.subarray(0, n))?.header; // undefined if the header is longer than that
-    return !!h && !!SUITES[h.suite]?.signature && h.frameLength >= SIGNATURE_WORKER_FRAME;
-  } catch {
-    return false; // not a message: decryption says so
-  }
+  return !!head && !!SUITES[head.header.suite]?.signature && head.header.frameLength >= SIGNATURE_WORKER_FRAME;
 }
 
 /**
@@ -705,7 +752,7 @@ function defined<T extends object>(o: T): T {
  * consumed it), so that streaming makes no garbage per chunk: freed buffers would otherwise pile up
  * until the next full garbage collection and inflate the resident memory.
  */
-async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, stop: () => boolean, count: (n: number) => void): Promise<void> {
+async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, stop: () => boolean, count: (n: number) => void, chunk = READ_CHUNK, from = 0): Promise<void> {
   if (job.input === "-") {
     for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
       if (stop()) return;
@@ -717,10 +764,12 @@ async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, s
   }
   const fh = await open(job.input, "r");
   try {
-    const bufs = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+    const bufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
     let pending: Promise<void> | undefined;
+    let position = from;
     for (let i = 0; ; i ^= 1) {
-      const { bytesRead } = await fh.read(bufs[i], 0, READ_CHUNK, null);
+      const { bytesRead } = await fh.read(bufs[i], 0, chunk, position);
+      position += bytesRead;
       if (pending) await pending; // the other buffer is free again
       pending = undefined;
       if (bytesRead === 0 || stop()) return;
@@ -733,15 +782,43 @@ async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, s
   }
 }
 
-async function runJob(job: Job, o: Options): Promise<{ header: MessageHeader; bytesIn: number; bytesOut: number }> {
-  if (job.output !== "-" && !o.overwrite && existsSync(job.output)) throw new Error(`output exists: ${job.output} (add --overwrite to replace it)`);
-  if (job.output !== "-") mkdirSync(dirname(resolve(job.output)), { recursive: true });
-  // The output first: no KMS call is made for an output that cannot be created.
-  const sink: Sink = job.output === "-" ? new StdoutSink(o.buffer) : await FileSink.create(job.output, o.overwrite, job.mode ?? (0o666 & ~process.umask()));
+/**
+ * A job made ready ahead of its turn: its output opened, its message begun — the data key asked for
+ * (encrypt), or the header written and its data key being decrypted (decrypt) — with no input read
+ * beyond the header. The CLI keeps a window of these (BATCH_WINDOW) so that the KMS calls of many
+ * files go out together, as batch requests (kms-client.ts).
+ */
+interface Prepared {
+  job: Job;
+  sink: Sink;
+  stream: ReturnType<typeof encryptStream>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** The hash worker's start, for a large signed file in long frames. */
+  worker?: Promise<boolean>;
+  /** Decrypt: the header, written already; the input is fed from its end. */
+  headerWrite?: Promise<void>;
+  offset: number;
+}
+
+/** Prepares a job once the job before it (`before`) has begun its message: the messages begin in file order. */
+async function prepare(job: Job, o: Options, before: Promise<unknown>): Promise<Prepared> {
+  let sink: Sink;
+  try {
+    if (job.output !== "-" && !o.overwrite && existsSync(job.output)) throw new Error(`output exists: ${job.output} (add --overwrite to replace it)`);
+    if (job.output !== "-") mkdirSync(dirname(resolve(job.output)), { recursive: true });
+    // The output first: no KMS call is made for an output that cannot be created.
+    sink = job.output === "-" ? new StdoutSink(o.buffer) : await FileSink.create(job.output, o.overwrite, job.mode ?? (0o666 & ~process.umask()));
+  } finally {
+    // In file order (a caching manager's entries are used in that order, as without look-ahead);
+    // the outputs were opened meanwhile, all at once.
+    await before;
+  }
+  const head = o.mode === "decrypt" && job.input !== "-" ? readHead(job.input) : undefined;
   // A large signed file in long frames: the signature's hash runs on a worker thread (sign-node.ts),
   // started now (~50 ms, beside the KMS call) and waited for before the input is read, so that the
   // message finds it running and uses it from its first bytes.
-  const worker = job.input !== "-" && (job.size ?? 0) >= SIGNATURE_WORKER_BYTES && signedLongFrames(job, o) ? startSignatureWorker() : undefined;
+  const worker = job.input !== "-" && (job.size ?? 0) >= SIGNATURE_WORKER_BYTES && signedLongFrames(o, head) ? startSignatureWorker() : undefined;
   const keys = o.materials ? { materials: o.materials } : { keyring: o.keyring };
   let stream: ReturnType<typeof encryptStream>;
   try {
@@ -752,23 +829,37 @@ async function runJob(job: Job, o: Options): Promise<{ header: MessageHeader; by
     await sink.discard();
     throw e;
   }
-  stream.header.catch(() => undefined); // observed below; never an unhandled rejection
-  const progress = new Progress(job.input === "-" ? "stdin" : relative(process.cwd(), job.input) || job.input, job.size, o.progress);
+  stream.header.catch(() => undefined); // observed by run(); never an unhandled rejection
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
+  let headerWrite: Promise<void> | undefined;
+  if (head) {
+    // The header alone: the decryptor checks it and decrypts the data key now (with other files'
+    // Decrypt calls, when batched), the body waits for this file's turn.
+    headerWrite = writer.write(head.bytes);
+    headerWrite.catch(() => undefined); // observed by run()
+  }
+  return { job, sink, stream, writer, reader, worker, headerWrite, offset: head ? head.bytes.length : 0 };
+}
+
+async function run(p: Prepared, o: Options): Promise<{ header: MessageHeader; bytesIn: number; bytesOut: number }> {
+  const { job, sink, stream, writer, reader } = p;
+  const progress = new Progress(job.input === "-" ? "stdin" : relative(process.cwd(), job.input) || job.input, job.size, o.progress);
   let firstError: unknown;
-  let bytesIn = 0, bytesOut = 0;
+  let bytesIn = p.offset, bytesOut = 0;
+  progress.preset(p.offset);
   const failWith = (e: unknown) => {
     if (firstError === undefined) firstError = e;
     reader.cancel(e).catch(() => undefined);
     writer.abort(e).catch(() => undefined);
   };
   const writing = (async () => {
-    if (worker) await worker;
+    if (p.headerWrite) await p.headerWrite;
+    const hashing = p.worker ? await p.worker : false;
     await feed(job, writer, () => firstError !== undefined, (n) => {
       bytesIn += n;
       progress.add(n);
-    });
+    }, hashing ? WORKER_READ_CHUNK : READ_CHUNK, p.offset);
     if (firstError === undefined) await writer.close();
   })();
   const reading = (async () => {
@@ -837,13 +928,16 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
     const policy = a.strings.has("commitment-policy") ? parseCommitmentPolicy(a.strings.get("commitment-policy")!) : undefined;
     const ctx = parseContext(mode, a.multi.get("encryption-context"));
     const maxEdks = integer("max-encrypted-data-keys", a.strings.get("max-encrypted-data-keys"), 1, 65535);
-    const { keyring } = buildKeyring(mode, a);
+    // Batch calls where they help: a run of several files, unless --no-batch.
+    const batch = jobs.length > 1 && !a.booleans.has("no-batch");
+    const { keyring } = buildKeyring(mode, a, batch);
     const caching = parseCaching(a.multi.get("caching"));
     const meta = a.strings.get("metadata-output");
     if (meta && a.booleans.has("suppress-metadata")) throw new UsageError("--metadata-output and --suppress-metadata exclude each other");
     if (meta === "-" && jobs.some((j) => j.output === "-")) throw new UsageError("--metadata-output - and --output - would both write to stdout");
     opts = {
       mode,
+      batch,
       keyring,
       materials: caching ? new CachingMaterialsManager({ keyring, ...caching }) : undefined,
       encrypt: {
@@ -884,10 +978,29 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
     throw e;
   }
   let failures = 0;
+  // Look-ahead: up to BATCH_WINDOW files prepared (their KMS calls under way, batched) while the
+  // first of them streams; refilled, in file order, once half of them are done. Without batching
+  // (one file, or --no-batch) a file is prepared when its turn comes, as the single calls need.
+  const window = opts.batch ? BATCH_WINDOW : 1;
+  const ahead: Array<Promise<Prepared>> = [];
+  let next = 0;
+  let begun: Promise<unknown> = Promise.resolve();
+  const fill = () => {
+    if (ahead.length > window >> 1) return;
+    while (next < jobs.length && ahead.length < window) {
+      // All at once: their KMS calls are made within a moment, and go out as a few batch requests.
+      const p = prepare(jobs[next++], opts, begun);
+      p.catch(() => undefined); // observed in its turn
+      begun = p.catch(() => undefined);
+      ahead.push(p);
+    }
+  };
   try {
     for (const job of jobs) {
+      fill();
+      const prepared = ahead.shift()!;
       try {
-        const r = await runJob(job, opts);
+        const r = await run(await prepared, opts);
         if (metaFd !== undefined) {
           const line = metadataLine(mode, job, r.header, r.bytesIn, r.bytesOut);
           if (metaFd === "stdout") process.stdout.write(line);

@@ -1,35 +1,11 @@
-// SigV4 signing with @smithy/signature-v4 (the AWS SDK's own signer), backed by WebCrypto so
-// that it runs in Node (the CLI, benchmarks) and inside workerd (tests).
-import { SignatureV4 } from "@smithy/signature-v4";
-
-class WebCryptoSha256 {
-  private readonly secret?: Uint8Array<ArrayBuffer>;
-  private parts: Uint8Array[] = [];
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    if (secret !== undefined) {
-      this.secret = Uint8Array.from(typeof secret === "string" ? new TextEncoder().encode(secret)
-        : secret instanceof ArrayBuffer ? new Uint8Array(secret) : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength));
-    }
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.parts.push(typeof data === "string" ? new TextEncoder().encode(data)
-      : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  }
-  async digest(): Promise<Uint8Array> {
-    const total = this.parts.reduce((n, p) => n + p.length, 0);
-    const all = new Uint8Array(total);
-    let o = 0;
-    for (const p of this.parts) { all.set(p, o); o += p.length; }
-    if (this.secret) {
-      const k = await crypto.subtle.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return new Uint8Array(await crypto.subtle.sign("HMAC", k, all));
-    }
-    return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
-  }
-  reset(): void {
-    this.parts = [];
-  }
-}
+// SigV4 signing of a KMS JSON 1.1 request (POST, a string body) on WebCrypto alone, so that it runs
+// in Node (the CLI, the envelope KMS client, benchmarks), browsers (the console) and workerd (tests).
+// The algorithm is AWS's (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html),
+// and its steps are the server's own: the canonical request, the signing key and the signature come
+// from src/protocol/sigv4.ts, which verifies them, so the two sides cannot drift apart. It replaces
+// @smithy/signature-v4, whose modules (with @smithy/core's) added ~15 MB to the resident memory of
+// every CLI process; test/node/sign.test.ts checks that both give the same Authorization header.
+import { ALGORITHM, amzDate, canonicalRequest, sha256Hex, signatureOf } from "../protocol/sigv4.js";
 
 export interface SignOptions {
   accessKeyId: string;
@@ -40,36 +16,42 @@ export interface SignOptions {
   /** Also sign x-amz-content-sha256, as the JS SDK v3 does. */
   contentSha256?: boolean;
   extraHeaders?: Record<string, string>;
+  /** Headers sent but left out of SignedHeaders (lowercase names; tests of the verifier use it). */
   unsignableHeaders?: Set<string>;
 }
 
+/**
+ * Headers never signed, as the AWS SDKs leave them out (proxies may change them): the same list as
+ * @smithy/signature-v4's, so that a header a caller adds is signed (or not) as the SDK would.
+ */
+const UNSIGNABLE = new Set([
+  "authorization", "cache-control", "connection", "expect", "from", "keep-alive", "max-forwards", "pragma", "referer", "te", "trailer",
+  "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
+]);
+
+/** The headers of a signed POST of `body` to `url` with X-Amz-Target `target` (TrentService. unless it has a prefix). */
 export async function signRequest(url: string, target: string, body: string, o: SignOptions): Promise<Record<string, string>> {
   const u = new URL(url);
-  const path = u.pathname;
-  const signer = new SignatureV4({
-    service: o.service ?? "kms",
-    region: o.region,
-    credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
-    sha256: WebCryptoSha256,
-    applyChecksum: o.contentSha256 ?? false,
-  });
-  const signed = await signer.sign(
-    {
-      method: "POST",
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: u.port ? Number(u.port) : undefined,
-      path,
-      query: {},
-      headers: {
-        host: u.host,
-        "content-type": "application/x-amz-json-1.1",
-        "x-amz-target": target.includes(".") ? target : `TrentService.${target}`,
-        ...(o.extraHeaders ?? {}),
-      },
-      body,
-    },
-    { signingDate: o.date ?? new Date(), unsignableHeaders: o.unsignableHeaders },
-  );
-  return signed.headers as Record<string, string>;
+  const xAmzDate = amzDate((o.date ?? new Date()).getTime());
+  const scope = { accessKeyId: o.accessKeyId, scopeDate: xAmzDate.slice(0, 8), region: o.region, service: o.service ?? "kms" };
+  const headers: Record<string, string> = {
+    host: u.host,
+    "content-type": "application/x-amz-json-1.1",
+    "x-amz-target": target.includes(".") ? target : `TrentService.${target}`,
+    ...(o.extraHeaders ?? {}),
+    "x-amz-date": xAmzDate,
+  };
+  const given = Object.keys(headers).find((k) => k.toLowerCase() === "x-amz-content-sha256");
+  // A given x-amz-content-sha256 is what the canonical request carries as the payload hash (the
+  // SigV4 rule; the server then refuses one that is not the body's hash, or UNSIGNED-PAYLOAD).
+  const payloadHash = given ? headers[given]! : await sha256Hex(body);
+  if (o.contentSha256 && !given) headers["x-amz-content-sha256"] = payloadHash;
+  const signed = Object.keys(headers)
+    .map((k) => k.toLowerCase())
+    .filter((k) => !UNSIGNABLE.has(k) && !o.unsignableHeaders?.has(k))
+    .sort();
+  const canonical = canonicalRequest("POST", u, new Headers(headers), signed, payloadHash);
+  const signature = await signatureOf(canonical, xAmzDate, scope, o.secretAccessKey);
+  headers.authorization = `${ALGORITHM} Credential=${scope.accessKeyId}/${scope.scopeDate}/${scope.region}/${scope.service}/aws4_request, SignedHeaders=${signed.join(";")}, Signature=${signature}`;
+  return headers;
 }

@@ -3,6 +3,9 @@
 // maxAgeMs. Only suites with a key derivation are cached (each message still gets its own frame key
 // from its own message id); an encryption whose plaintext length is unknown bypasses the cache, as
 // does one larger than maxBytes. An LRU of `capacity` entries; evicted data keys are zeroed.
+// Concurrent requests for one entry (many messages begun at once: the CLI's look-ahead over a
+// directory, batch calls) wait for the one that fills it, and then use it as if they had come one
+// after the other: one data key for the lot, within the same limits.
 import { toBase64 } from "./bytes.js";
 import { fail } from "./errors.js";
 import { providerInfoBytes, serializeEncryptionContext, utf8 } from "./format.js";
@@ -44,6 +47,8 @@ export class CachingMaterialsManager implements MaterialsManager {
   private readonly partition: string;
   private readonly now: () => number;
   private readonly cache = new Map<string, Entry<EncryptionMaterials | DecryptionMaterials>>();
+  /** Entries being filled: later requests for one wait for it (and share its failure) rather than fill it again. */
+  private readonly filling = new Map<string, Promise<unknown>>();
 
   constructor(o: {
     keyring: Keyring | MaterialsManager;
@@ -96,23 +101,41 @@ export class CachingMaterialsManager implements MaterialsManager {
     const len = request.plaintextLength;
     if (!suite.kdfHash || typeof len !== "number" || len < 0 || len > this.maxBytes) return this.backing.getEncryptionMaterials(request);
     const key = `E\n${this.partition}\n${suite.id}\n${toBase64(serializeEncryptionContext(request.encryptionContext))}`;
-    const hit = this.cache.get(key) as Entry<EncryptionMaterials> | undefined;
-    if (hit) {
-      hit.messages += 1;
-      hit.bytes += len;
-      if (!this.exceeded(hit)) {
-        this.cache.delete(key); // most recently used last
-        this.cache.set(key, hit);
-        return cloneEnc(hit.materials);
+    for (;;) {
+      const hit = this.cache.get(key) as Entry<EncryptionMaterials> | undefined;
+      if (hit) {
+        hit.messages += 1;
+        hit.bytes += len;
+        if (!this.exceeded(hit)) {
+          this.cache.delete(key); // most recently used last
+          this.cache.set(key, hit);
+          return cloneEnc(hit.materials);
+        }
+        this.evict(key);
       }
-      this.evict(key);
+      const pending = this.filling.get(key);
+      if (!pending) break;
+      await pending; // its failure is this request's too: the same request would fail the same way
     }
-    const m = await this.backing.getEncryptionMaterials(request);
-    if (!suiteInfo(m.suite).kdfHash) return m;
-    const entry: Entry<EncryptionMaterials> = { materials: cloneEnc(m), created: this.now(), messages: 1, bytes: len };
-    if (this.exceeded(entry)) return m;
-    this.put(key, entry);
-    return cloneEnc(m);
+    return this.fill(key, async () => {
+      const m = await this.backing.getEncryptionMaterials(request);
+      if (!suiteInfo(m.suite).kdfHash) return m;
+      const entry: Entry<EncryptionMaterials> = { materials: cloneEnc(m), created: this.now(), messages: 1, bytes: len };
+      if (this.exceeded(entry)) return m;
+      this.put(key, entry);
+      return cloneEnc(m);
+    });
+  }
+
+  /** Runs f as the filler of key: requests for key that come meanwhile wait for it. */
+  private async fill<T>(key: string, f: () => Promise<T>): Promise<T> {
+    const p = f();
+    this.filling.set(key, p);
+    try {
+      return await p;
+    } finally {
+      if (this.filling.get(key) === p) this.filling.delete(key);
+    }
   }
 
   async decryptMaterials(request: DecryptionRequest): Promise<DecryptionMaterials> {
@@ -123,17 +146,24 @@ export class CachingMaterialsManager implements MaterialsManager {
       .sort()
       .join(",");
     const key = `D\n${this.partition}\n${suite.id}\n${edks}\n${toBase64(serializeEncryptionContext(request.encryptionContext))}`;
-    const hit = this.cache.get(key) as Entry<DecryptionMaterials> | undefined;
-    if (hit) {
-      if (this.now() - hit.created <= this.maxAgeMs) {
-        this.cache.delete(key);
-        this.cache.set(key, hit);
-        return cloneDec(hit.materials);
+    for (;;) {
+      const hit = this.cache.get(key) as Entry<DecryptionMaterials> | undefined;
+      if (hit) {
+        if (this.now() - hit.created <= this.maxAgeMs) {
+          this.cache.delete(key);
+          this.cache.set(key, hit);
+          return cloneDec(hit.materials);
+        }
+        this.evict(key);
       }
-      this.evict(key);
+      const pending = this.filling.get(key);
+      if (!pending) break;
+      await pending;
     }
-    const m = await this.backing.decryptMaterials(request);
-    this.put(key, { materials: cloneDec(m), created: this.now(), messages: 0, bytes: 0 });
-    return cloneDec(m);
+    return this.fill(key, async () => {
+      const m = await this.backing.decryptMaterials(request);
+      this.put(key, { materials: cloneDec(m), created: this.now(), messages: 0, bytes: 0 });
+      return cloneDec(m);
+    });
   }
 }

@@ -2,6 +2,13 @@
 // JSON 1.1 protocol, signed with SigV4 (src/cli/sign.ts, WebCrypto) and sent with fetch — so it runs
 // in Node, browsers and Workers without the AWS SDK. Its method shapes are the AWS SDK v3's
 // (`new KMS(...)` of @aws-sdk/client-kms satisfies KmsClientLike too), so either can back a keyring.
+//
+// With `batch`, calls made at about the same time (many messages encrypted or decrypted at once)
+// travel together as EdgeKMS's batch operations (docs/batch.md): one EdgeKMSBatch.BatchGenerateDataKey,
+// BatchEncrypt or BatchDecrypt request of up to 1,000 entries, each entry the single call's request
+// and its result the single call's answer or error. AWS KMS has no such operations: the first batch
+// an endpoint refuses as an unknown operation turns batching off for that endpoint, and its entries,
+// like every later call, go as single calls. docs/envelope.md, "Many messages: batch calls".
 import { signRequest } from "../cli/sign.js";
 
 export interface GenerateDataKeyInput { KeyId: string; NumberOfBytes: number; EncryptionContext?: Record<string, string>; GrantTokens?: string[] }
@@ -31,7 +38,67 @@ export interface KmsHttpClientOptions {
   /** Per-request timeout in milliseconds (default 30 000). */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Send concurrent calls as EdgeKMS batch requests (falls back to single calls where the endpoint lacks them); default off. */
+  batch?: boolean | KmsBatchOptions;
+  /** Whether the endpoint takes batch requests, shared by the clients of one endpoint (kmsClientProvider does); default the client's own. */
+  batchSupport?: BatchSupport;
 }
+
+export interface KmsBatchOptions {
+  /** Most entries per batch request, 2 to MAX_BATCH_ENTRIES (default MAX_BATCH_ENTRIES). */
+  maxEntries?: number;
+  /**
+   * How long the first call waits for others to join its batch, in ms (default 0: the calls made in
+   * the same turn of the event loop). While a batch is in flight, later calls wait for it and go in the next.
+   */
+  lingerMs?: number;
+}
+
+/** Whether an endpoint takes EdgeKMS's batch operations: unknown until its first batch request answers. */
+export interface BatchSupport {
+  supported?: boolean;
+}
+
+/** EdgeKMS's limits of a batch (docs/batch.md, src/kms/limits.ts): entries per request, and bytes of its body. */
+export const MAX_BATCH_ENTRIES = 1000;
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
+/**
+ * A single request's body limit (64 KiB, as AWS KMS's): an entry larger than this goes as a single
+ * call, so that it is refused exactly as that call would be.
+ */
+const MAX_SINGLE_BODY_BYTES = 64 * 1024;
+/** Room kept in a batch body for `{"Entries":[` … `]}`. */
+const BATCH_ENVELOPE_BYTES = 64;
+
+type BatchedOp = "GenerateDataKey" | "Encrypt" | "Decrypt";
+const BATCH_TARGETS: Record<BatchedOp, string> = {
+  GenerateDataKey: "EdgeKMSBatch.BatchGenerateDataKey",
+  Encrypt: "EdgeKMSBatch.BatchEncrypt",
+  Decrypt: "EdgeKMSBatch.BatchDecrypt",
+};
+
+/** One call waiting for its batch: its request (JSON) and the promise of its answer. */
+interface Queued {
+  op: BatchedOp;
+  json: string;
+  bytes: number;
+  resolve(r: Record<string, unknown>): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Whether a whole batch request failed because the endpoint does not know the operation: AWS answers
+ * an unknown X-Amz-Target with UnknownOperationException (`com.amazon.coral.service#…`, HTTP 400), as
+ * EdgeKMS does for an unknown EdgeKMSBatch. operation; InvalidAction is the name AWS's common errors
+ * give it (https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html); and something that
+ * is no KMS at all (a proxy, an old server) may answer 404, 405 or 501.
+ */
+function batchUnsupported(e: unknown): boolean {
+  if (!(e instanceof KmsError)) return false;
+  return e.name === "UnknownOperationException" || e.name === "InvalidAction" || e.status === 404 || e.status === 405 || e.status === 501;
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
 /** An error KMS answered (`name` is its type, e.g. AccessDeniedException), or a transport failure. */
 export class KmsError extends Error {
@@ -93,6 +160,12 @@ export class KmsHttpClient implements KmsClientLike {
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
+  private readonly batching?: { maxEntries: number; lingerMs: number };
+  /** Whether this endpoint takes batch requests (shared with the provider's other clients of the endpoint). */
+  readonly batchSupport: BatchSupport;
+  private readonly queues: Record<BatchedOp, Queued[]> = { GenerateDataKey: [], Encrypt: [], Decrypt: [] };
+  private readonly inflight: Record<BatchedOp, number> = { GenerateDataKey: 0, Encrypt: 0, Decrypt: 0 };
+  private readonly timers: Partial<Record<BatchedOp, ReturnType<typeof setTimeout>>> = {};
 
   constructor(o: KmsHttpClientOptions) {
     if (!o.region) throw new KmsError("ConfigurationError", "a KMS client needs a region");
@@ -108,10 +181,19 @@ export class KmsHttpClient implements KmsClientLike {
     this.maxAttempts = Math.max(1, o.maxAttempts ?? 3);
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.fetchFn = o.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+    this.batchSupport = o.batchSupport ?? {};
+    if (o.batch) {
+      const b = o.batch === true ? {} : o.batch;
+      const maxEntries = b.maxEntries ?? MAX_BATCH_ENTRIES;
+      if (!Number.isInteger(maxEntries) || maxEntries < 2 || maxEntries > MAX_BATCH_ENTRIES) throw new KmsError("ConfigurationError", `batch.maxEntries must be an integer from 2 to ${MAX_BATCH_ENTRIES}`);
+      const lingerMs = b.lingerMs ?? 0;
+      if (typeof lingerMs !== "number" || !(lingerMs >= 0) || lingerMs > 10_000) throw new KmsError("ConfigurationError", "batch.lingerMs must be a number of milliseconds from 0 to 10000");
+      this.batching = { maxEntries, lingerMs };
+    }
   }
 
   async generateDataKey(input: GenerateDataKeyInput): Promise<GenerateDataKeyOutput> {
-    const r = await this.call("GenerateDataKey", {
+    const r = await this.request("GenerateDataKey", {
       KeyId: input.KeyId,
       NumberOfBytes: input.NumberOfBytes,
       ...context(input.EncryptionContext),
@@ -121,7 +203,7 @@ export class KmsHttpClient implements KmsClientLike {
   }
 
   async encrypt(input: EncryptInput): Promise<EncryptOutput> {
-    const r = await this.call("Encrypt", {
+    const r = await this.request("Encrypt", {
       KeyId: input.KeyId,
       Plaintext: toBase64(input.Plaintext),
       ...context(input.EncryptionContext),
@@ -131,7 +213,7 @@ export class KmsHttpClient implements KmsClientLike {
   }
 
   async decrypt(input: DecryptInput): Promise<DecryptOutput> {
-    const r = await this.call("Decrypt", {
+    const r = await this.request("Decrypt", {
       ...(input.KeyId ? { KeyId: input.KeyId } : {}),
       CiphertextBlob: toBase64(input.CiphertextBlob),
       ...context(input.EncryptionContext),
@@ -140,14 +222,119 @@ export class KmsHttpClient implements KmsClientLike {
     return { KeyId: str(r.KeyId), Plaintext: bytes(r.Plaintext) };
   }
 
-  private async call(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** One call: alone, or queued for the next batch of its operation. */
+  private request(op: BatchedOp, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const json = JSON.stringify(input);
+    if (!this.batching || this.batchSupport.supported === false) return this.call(op, `TrentService.${op}`, json);
+    const bytes = utf8Length(json);
+    if (bytes > MAX_SINGLE_BODY_BYTES) return this.call(op, `TrentService.${op}`, json);
+    return new Promise((resolve, reject) => {
+      const q = this.queues[op];
+      q.push({ op, json, bytes, resolve, reject });
+      if (q.length >= this.batching!.maxEntries) this.flush(op);
+      else this.schedule(op);
+    });
+  }
+
+  /** Flushes the queue after the linger, unless a batch of the operation is in flight (its end flushes). */
+  private schedule(op: BatchedOp): void {
+    if (this.timers[op] !== undefined || this.inflight[op] > 0) return;
+    this.timers[op] = setTimeout(() => {
+      this.timers[op] = undefined;
+      this.flush(op);
+    }, this.batching!.lingerMs);
+  }
+
+  /** Sends what is queued: one call alone, or batches within the entry and body limits. */
+  private flush(op: BatchedOp): void {
+    const t = this.timers[op];
+    if (t !== undefined) clearTimeout(t);
+    this.timers[op] = undefined;
+    const queued = this.queues[op];
+    this.queues[op] = [];
+    if (queued.length === 0) return;
+    if (this.batchSupport.supported === false) {
+      for (const q of queued) this.single(q);
+      return;
+    }
+    if (queued.length === 1) {
+      // Alone: the single call, counted in flight like a batch, so that the calls that come
+      // meanwhile wait for it and go together.
+      this.inflight[op]++;
+      this.call(op, `TrentService.${op}`, queued[0]!.json).then(queued[0]!.resolve, queued[0]!.reject).finally(() => this.settled(op));
+      return;
+    }
+    let chunk: Queued[] = [];
+    let size = BATCH_ENVELOPE_BYTES;
+    for (const q of queued) {
+      if (chunk.length && (chunk.length >= this.batching!.maxEntries || size + q.bytes + 1 > MAX_BATCH_BODY_BYTES)) {
+        this.sendBatch(op, chunk);
+        chunk = [];
+        size = BATCH_ENVELOPE_BYTES;
+      }
+      chunk.push(q);
+      size += q.bytes + 1;
+    }
+    if (chunk.length === 1) this.single(chunk[0]!);
+    else this.sendBatch(op, chunk);
+  }
+
+  /** A request of the operation's queue ended: the calls queued meanwhile go now. */
+  private settled(op: BatchedOp): void {
+    if (--this.inflight[op] === 0 && this.queues[op].length) this.flush(op);
+  }
+
+  /** A queued call sent as the single operation. */
+  private single(q: Queued): void {
+    this.call(q.op, `TrentService.${q.op}`, q.json).then(q.resolve, q.reject);
+  }
+
+  private sendBatch(op: BatchedOp, chunk: Queued[]): void {
+    this.inflight[op]++;
+    const body = `{"Entries":[${chunk.map((q) => q.json).join(",")}]}`;
+    this.call(op, BATCH_TARGETS[op], body).then(
+      (json) => {
+        const results = json.Results;
+        if (!Array.isArray(results)) {
+          // Not a batch answer (a server that answers anything with 200): each entry asks alone.
+          for (const q of chunk) this.single(q);
+          return;
+        }
+        this.batchSupport.supported = true;
+        const byIndex: Array<Record<string, unknown> | undefined> = new Array(chunk.length);
+        for (const r of results) {
+          const i = (r as Record<string, unknown> | null)?.Index;
+          if (typeof i === "number" && Number.isInteger(i) && i >= 0 && i < chunk.length && !byIndex[i]) byIndex[i] = r as Record<string, unknown>;
+        }
+        chunk.forEach((q, i) => {
+          const r = byIndex[i];
+          if (!r) return this.single(q); // no answer for it: it asks alone
+          if (typeof r.ErrorCode === "string") {
+            // An error the single call would retry (throttling, a KMS fault) is retried as one.
+            if (RETRYABLE.has(r.ErrorCode)) return this.single(q);
+            const message = typeof r.ErrorMessage === "string" ? r.ErrorMessage : "";
+            return q.reject(new KmsError(r.ErrorCode, `${message}${message ? " " : ""}(${op}, ${this.region}, ${this.endpoint})`, 400));
+          }
+          q.resolve(r);
+        });
+      },
+      (e) => {
+        // The endpoint does not know the batch operations (AWS KMS): single calls from now on. Any
+        // other failure of the whole request (credentials, network): each entry is tried alone and
+        // fails, or not, as its single call does.
+        if (batchUnsupported(e)) this.batchSupport.supported = false;
+        for (const q of chunk) this.single(q);
+      },
+    ).finally(() => this.settled(op));
+  }
+
+  private async call(operation: string, target: string, body: string): Promise<Record<string, unknown>> {
     const url = `${this.endpoint}/`;
-    const body = JSON.stringify(input);
     let last: KmsError | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (attempt > 1) await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 2) * (0.5 + Math.random())));
       const c = await this.credentials();
-      const headers = await signRequest(url, `TrentService.${operation}`, body, {
+      const headers = await signRequest(url, target, body, {
         accessKeyId: c.accessKeyId,
         secretAccessKey: c.secretAccessKey,
         region: this.region,
@@ -195,7 +382,7 @@ function bytes(v: unknown): Uint8Array | undefined {
   return typeof v === "string" ? fromBase64(v) : undefined;
 }
 
-export interface KmsClientProviderOptions extends Omit<KmsHttpClientOptions, "region" | "endpoint"> {
+export interface KmsClientProviderOptions extends Omit<KmsHttpClientOptions, "region" | "endpoint" | "batchSupport"> {
   /**
    * One endpoint for every region (as AWS_ENDPOINT_URL_KMS: a local or private KMS signing with the
    * key's region), or a function of the region; default: each region's public endpoint.
@@ -208,6 +395,8 @@ export interface KmsClientProviderOptions extends Omit<KmsHttpClientOptions, "re
 /** A client per region (and endpoint), made on first use: the `client` option of KmsKeyring. */
 export function kmsClientProvider(o: KmsClientProviderOptions): (region: string) => KmsClientLike {
   const clients = new Map<string, KmsHttpClient>();
+  /** Per endpoint: the first batch refused there turns batching off for every region it serves. */
+  const support = new Map<string, BatchSupport>();
   return (region: string) => {
     const r = region || o.defaultRegion;
     if (!r) throw new KmsError("ConfigurationError", "the key identifier names no region and no default region is configured");
@@ -217,7 +406,9 @@ export function kmsClientProvider(o: KmsClientProviderOptions): (region: string)
     const id = `${endpoint}\n${r}`;
     let c = clients.get(id);
     if (!c) {
-      c = new KmsHttpClient({ ...o, endpoint, region: r });
+      let shared = support.get(endpoint);
+      if (!shared) support.set(endpoint, (shared = {}));
+      c = new KmsHttpClient({ ...o, endpoint, region: r, batchSupport: shared });
       clients.set(id, c);
     }
     return c;

@@ -15,7 +15,7 @@
 // message begins; otherwise, and for messages under HASH_WORKER_THRESHOLD bytes, the hash is on the
 // calling thread as before (a hash's state cannot move between threads). docs/envelope.md, "Throughput and threads".
 import { ECDH, KeyObject, createSign, createVerify, type Sign, type Verify } from "node:crypto";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { EnvelopeError } from "./errors.js";
 import type { SignatureProvider, StreamSigner, StreamVerifier } from "./signature.js";
 
@@ -26,8 +26,18 @@ const name = (hash: string) => hash.replace("-", "").toLowerCase(); // "SHA-384"
  * this, the worker's messages cost more than they save (~1 ms of hashing a MiB).
  */
 export const HASH_WORKER_THRESHOLD = 1024 * 1024;
-/** ready() waits while more than this many bytes are queued: about one 1 MiB slice of the streams (stream.ts). */
-const HIGH_WATER = 1024 * 1024 + 128 * 1024;
+/**
+ * The engine's input slices while a message may hash on the worker (maxSlice(); stream.ts slices by
+ * 1 MiB otherwise). The calling thread is not what bounds such a message (SHA-384 on the worker is),
+ * so smaller slices cost it no speed, and each halves what is in flight: the ring below, and the
+ * stream's output slices. With 1 MiB slices a signed file in 64 KiB frames peaked ~2 MB higher.
+ */
+export const WORKER_SLICE = 512 * 1024;
+/**
+ * ready() waits while more than this many bytes are queued: a slice and the part of a frame a
+ * decryptor carries over from the previous one (up to 64 KiB frames; longer ones take the copying path).
+ */
+const HIGH_WATER = WORKER_SLICE + 128 * 1024;
 /** The shared ring a message's bytes pass through: a slice being hashed and the next one. */
 const RING = 2 * HIGH_WATER;
 /** Bytes a message buffers while the worker it will use is still starting. */
@@ -113,6 +123,8 @@ class HashWorker {
 
   constructor() {
     this.started = new Promise((r) => { this.setStarted = r; });
+    // Loaded here, not at import: a process that never starts the worker need not load the module.
+    const { Worker } = process.getBuiltinModule("node:worker_threads");
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       name: "edgekms-envelope-hash",
@@ -425,6 +437,11 @@ class RunningHash {
     return this.inline;
   }
 
+  /** WORKER_SLICE while the message may move to the worker, or is on it. */
+  maxSlice(): number | undefined {
+    return this.worker ? WORKER_SLICE : undefined;
+  }
+
   ready(): Promise<void> | undefined {
     if (this.job) return this.job.ready();
     if (!this.buffered || this.bytes <= Math.max(this.threshold, BOOT_BUFFER)) return undefined;
@@ -484,6 +501,7 @@ export function nodeSignatureProvider(o: { hashWorkerThreshold?: number } = {}):
         update: (b) => h.update(b),
         sign: () => h.signWith(key),
         ready: () => h.ready(),
+        maxSlice: () => h.maxSlice(),
         dispose: () => h.dispose(),
       };
     },
@@ -494,6 +512,7 @@ export function nodeSignatureProvider(o: { hashWorkerThreshold?: number } = {}):
         update: (b) => h.update(b),
         verify: (signature) => h.verifyWith(key, signature),
         ready: () => h.ready(),
+        maxSlice: () => h.maxSlice(),
         dispose: () => h.dispose(),
       };
     },

@@ -24,12 +24,15 @@ export interface StreamSigner {
   /** DER signature over everything updated. */
   sign(): Promise<Uint8Array>;
   ready?(): Promise<void> | undefined;
+  /** The largest input slice the engine should take at a time (a provider that copies what it hashes off-thread buffers two), if it has a limit. */
+  maxSlice?(): number | undefined;
   dispose?(): void;
 }
 export interface StreamVerifier {
   update(bytes: Uint8Array): void;
   verify(signature: Uint8Array): Promise<boolean>;
   ready?(): Promise<void> | undefined;
+  maxSlice?(): number | undefined;
   dispose?(): void;
 }
 export interface SignatureProvider {

@@ -18,13 +18,15 @@ import type { DecryptOptions, EncryptOptions, MessageHeader } from "./types.js";
  */
 const MIN_SLICE = 256 * 1024;
 const MAX_SLICE = 1024 * 1024;
-const sliceFor = (frameLength: number) => Math.min(MAX_SLICE, Math.max(MIN_SLICE, 16 * frameLength));
+const sliceFor = (frameLength: number, max = MAX_SLICE) => Math.min(max, MAX_SLICE, Math.max(MIN_SLICE, 16 * frameLength));
 /** The readable's queue holds at most one slice's output (frame overhead included) and a bit. */
 const READABLE_HIGH_WATER = MAX_SLICE + MAX_SLICE / 4;
 
 interface Engine {
   /** The message's frame length (0 until a decryptor has read the header). */
   frameLength(): number;
+  /** A smaller slice than sliceFor's, when the engine wants one (the signature hashed on a worker thread). */
+  maxSlice(): number | undefined;
   start(): Promise<Uint8Array | undefined>;
   push(data: Uint8Array): Promise<Uint8Array | undefined> | Uint8Array | undefined;
   /** A promise while the engine wants no more input yet (a signature hash running behind). */
@@ -103,7 +105,7 @@ function pair(engine: Engine): { readable: ReadableStream<Uint8Array>; writable:
         const b = asBytes(chunk);
         for (let o = 0; o < b.length; ) {
           checkCancelled(); // not the engine: it was disposed
-          const slice = sliceFor(engine.frameLength());
+          const slice = sliceFor(engine.frameLength(), engine.maxSlice());
           const out = engine.push(o === 0 && b.length <= slice ? b : b.subarray(o, o + slice));
           o += slice;
           await emit(out instanceof Promise ? await out : out, slice + slice / 4);
@@ -150,6 +152,7 @@ export function encryptStream(o: EncryptOptions): StreamPair {
       return enc.start();
     },
     frameLength: () => enc?.header.frameLength ?? 0,
+    maxSlice: () => enc?.maxSlice(),
     push: (d) => enc!.push(d),
     ready: () => enc!.ready(),
     finish: () => enc!.finish(),
@@ -181,6 +184,7 @@ export function decryptStream(o: DecryptOptions): StreamPair {
       return undefined;
     },
     frameLength: () => dec?.frameLength ?? 0,
+    maxSlice: () => dec?.maxSlice(),
     push: (d) => dec!.push(d),
     ready: () => dec!.ready(),
     finish: () => dec!.finish(),
@@ -196,7 +200,7 @@ export async function encrypt(plaintext: Uint8Array, o: EncryptOptions): Promise
   try {
     const parts = [enc.start()];
     // Slice by slice, as the streams do: a signed message's hash may run behind on another thread (ready()).
-    const slice = sliceFor(enc.header.frameLength);
+    const slice = sliceFor(enc.header.frameLength, enc.maxSlice());
     for (let o = 0; o < p.length; o += slice) {
       const body = enc.push(o === 0 && p.length <= slice ? p : p.subarray(o, o + slice));
       if (body) parts.push(body);
@@ -218,7 +222,7 @@ export async function decrypt(message: Uint8Array, o: DecryptOptions): Promise<{
   const parts: Uint8Array[] = [];
   try {
     for (let o = 0; o < m.length; ) {
-      const slice = sliceFor(dec.frameLength);
+      const slice = sliceFor(dec.frameLength, dec.maxSlice());
       const a = await dec.push(o === 0 && m.length <= slice ? m : m.subarray(o, o + slice));
       o += slice;
       if (a) parts.push(a);

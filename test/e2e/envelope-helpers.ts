@@ -42,11 +42,18 @@ export function edgekms(args: string[], o: { input?: Uint8Array | string; env?: 
 
 /**
  * Runs the CLI asynchronously (the event loop stays free) and reports the child's peak resident set
- * (getrusage ru_maxrss, written at exit by a preloaded module) in bytes.
+ * (getrusage ru_maxrss, written at exit by a preloaded module) in bytes, and how many worker threads
+ * it started (the preload counts the constructions of node:worker_threads' Worker, which the
+ * signature's hash worker uses; docs/envelope.md, "Throughput and threads").
  */
-export function edgekmsMeasured(args: string[]): Promise<Run & { maxRssBytes: number }> {
+export function edgekmsMeasured(args: string[]): Promise<Run & { maxRssBytes: number; workers: number }> {
   const rssFile = join(tempDir("edgekms-envelope-rss-"), "maxrss");
-  const preload = `data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>writeFileSync(${JSON.stringify(rssFile)},String(process.resourceUsage().maxRSS)))`;
+  const preload = "data:text/javascript," + encodeURIComponent(`import { writeFileSync } from "node:fs";
+    const wt = process.getBuiltinModule("node:worker_threads");
+    let workers = 0;
+    const W = wt.Worker;
+    wt.Worker = class extends W { constructor(...a) { super(...a); workers++; } };
+    process.on("exit", () => writeFileSync(${JSON.stringify(rssFile)}, JSON.stringify({ kb: process.resourceUsage().maxRSS, workers })));`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", preload, CLI, ...args], { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -55,13 +62,13 @@ export function edgekmsMeasured(args: string[]): Promise<Run & { maxRssBytes: nu
     child.stderr.on("data", (b: Buffer) => (err += b.toString("utf8")));
     child.on("error", reject);
     child.on("close", (code) => {
-      let kb = NaN;
+      let kb = NaN, workers = NaN;
       try {
-        kb = Number(readFileSync(rssFile, "utf8"));
+        ({ kb, workers } = JSON.parse(readFileSync(rssFile, "utf8")) as { kb: number; workers: number });
       } catch {
         /* the child died before its exit handler */
       }
-      resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err, maxRssBytes: kb * 1024 });
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err, maxRssBytes: kb * 1024, workers });
     });
   });
 }

@@ -1,9 +1,9 @@
 // A 200 MB file round-trips through `edgekms encrypt | decrypt` (unsigned 0x0478 and signed 0x0578)
 // with the CLI process's peak resident set (getrusage ru_maxrss) under 100 MB each time: memory
 // is bounded by the frame size, not the input size. And a large signed file in 64 KiB frames, whose
-// signature the CLI hashes on a worker thread (docs/envelope.md, "Throughput and threads"), round-trips,
-// decrypts with the AWS Encryption SDK, and fails without output when a frame in its middle or its
-// signature is modified.
+// signature the CLI hashes on a worker thread (docs/envelope.md, "Throughput and threads"), round-trips
+// under 100 MB too, the worker included (the preload counts it), decrypts with the AWS Encryption SDK,
+// and fails without output when a frame in its middle or its signature is modified.
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -58,6 +58,7 @@ describe("edgekms envelope CLI: memory bounded by the frame size", () => {
         expect(enc.maxRssBytes).toBeGreaterThan(10e6); // measured at all
         expect(enc.maxRssBytes).toBeLessThan(LIMIT);
         expect(dec.maxRssBytes).toBeLessThan(LIMIT);
+        expect([enc.workers, dec.workers]).toEqual([0, 0]); // 4 KiB frames: the hash stays on the calling thread
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -66,7 +67,7 @@ describe("edgekms envelope CLI: memory bounded by the frame size", () => {
 });
 
 describe("edgekms envelope CLI: a large signed file in 64 KiB frames (the signature hashed on a worker thread)", () => {
-  it("0x0578, 80 MiB: round trip, the SDK decrypts it, a modified frame or signature fails with no output", { timeout: 600_000 }, async () => {
+  it("0x0578, 80 MiB: round trip under 100 MB with the worker, the SDK decrypts it, a modified frame or signature fails with no output", { timeout: 600_000 }, async () => {
     const key = await newKeyArn();
     const dir = tempDir();
     const size = 80 * 1024 * 1024 + 1234; // 1280 frames of 64 KiB and a final frame of 1234 bytes
@@ -80,6 +81,10 @@ describe("edgekms envelope CLI: a large signed file in 64 KiB frames (the signat
       expect(dec.code, dec.stderr).toBe(0);
       expect(await sha256(join(dir, "big.out"))).toBe(digest);
       console.log(`0x0578, 64 KiB frames, 80 MiB: peak RSS encrypt ${(enc.maxRssBytes / 1e6).toFixed(1)} MB, decrypt ${(dec.maxRssBytes / 1e6).toFixed(1)} MB`);
+      // 80 MiB ≥ the CLI's 64 MiB threshold (SIGNATURE_WORKER_BYTES) in frames ≥ 16 KiB: both ran the hash worker.
+      expect([enc.workers, dec.workers]).toEqual([1, 1]);
+      expect(enc.maxRssBytes).toBeLessThan(LIMIT);
+      expect(dec.maxRssBytes).toBeLessThan(LIMIT);
       rmSync(join(dir, "big.out"));
       const message = readFileSync(encPath);
       const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);

@@ -50,4 +50,12 @@ describe("package export edgekms/envelope", () => {
     // The Node entry, by contrast, does reach node:crypto.
     expect([...graph(resolve(root, "dist/envelope/node.js")).bare]).toContain("node:crypto");
   });
+
+  it("the KMS export (edgekms/envelope/kms) signs with the project's own SigV4 steps: no AWS SDK module, no Node built-in", () => {
+    const { files, bare } = graph(resolve(root, "dist/envelope/kms-keyring.js"));
+    expect(files.some((f) => f.endsWith("/cli/sign.js"))).toBe(true);
+    expect(files.some((f) => f.endsWith("/protocol/sigv4.js"))).toBe(true);
+    // @smithy/signature-v4 and @smithy/core were ~15 MB of every CLI process's memory (docs/envelope.md).
+    expect([...bare]).toEqual([]);
+  });
 });

@@ -109,4 +109,31 @@ describe("streaming", () => {
     await w.close();
     expect(await out).toBe(one);
   });
+
+  it("decryption may reuse its write buffers: the header parsed in the first write keeps its own bytes", async () => {
+    // The decryptor parses a header that arrives whole in one write in place (engine.ts pushHeader);
+    // the header it reports, and the frames' AAD (the message id), must not be views of that write.
+    const pt = new Uint8Array(randomBytes(300_000));
+    for (const suite of [0x0478, 0x0578] as const) {
+      const { result, header } = await encrypt(pt, { keyring, suite, frameLength: 4096, encryptionContext: { reuse: "buffer" } });
+      const dec = decryptStream({ keyring });
+      const parts: Uint8Array[] = [];
+      const reading = (async () => { for await (const c of dec.readable as unknown as AsyncIterable<Uint8Array>) parts.push(c.slice()); })();
+      const w = dec.writable.getWriter();
+      const buf = new Uint8Array(64 * 1024); // one buffer for every write, as the CLI reads into two
+      for (let o = 0; o < result.length; o += buf.length) {
+        const n = Math.min(buf.length, result.length - o);
+        buf.set(result.subarray(o, o + n));
+        await w.write(buf.subarray(0, n));
+        buf.fill(0xa5); // the writer reuses its buffer once the write resolved
+      }
+      await w.close();
+      await reading;
+      expect(Buffer.concat(parts).equals(Buffer.from(pt)), `suite ${suite}`).toBe(true);
+      const got = await dec.header;
+      expect(Buffer.from(got.messageId).equals(Buffer.from(header.messageId))).toBe(true);
+      expect(got.encryptedDataKeys.map((k) => Buffer.from(k.ciphertext).toString("hex"))).toEqual(header.encryptedDataKeys.map((k) => Buffer.from(k.ciphertext).toString("hex")));
+      expect(got.encryptionContext.reuse).toBe("buffer");
+    }
+  });
 });

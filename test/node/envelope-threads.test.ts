@@ -14,7 +14,7 @@ import {
   EnvelopeError, RawAesKeyring, decrypt, decryptStream, encryptStream, parseHeader, startSignatureWorker, type SuiteId,
 } from "../../src/envelope/node.js";
 import { platform, setPlatform, type Platform } from "../../src/envelope/platform.js";
-import { _hashWorkerForTests, nodeSignatureProvider } from "../../src/envelope/sign-node.js";
+import { _hashWorkerForTests, nodeSignatureProvider, WORKER_SLICE } from "../../src/envelope/sign-node.js";
 
 const MiB = 1024 * 1024;
 const FRAME = 64 * 1024;
@@ -174,6 +174,24 @@ describe("slices", () => {
       const full = (slice / frameLength) * (frameLength + 32); // a slice's frames
       expect(sizes.filter((n) => n === full).length, `frame ${frameLength}`).toBe(8 * MiB / slice);
       expect(Math.max(...sizes)).toBe(full);
+    }
+  });
+
+  it("a signed message whose hash may go to the worker comes out in 512 KiB slices (WORKER_SLICE), on one thread in 1 MiB ones", async () => {
+    for (const where of ["worker", "caller"] as const) {
+      const sizes = await hashed(where, async () => {
+        const { readable, writable } = encryptStream({ keyring: ours(), suite: 0x0578, frameLength: FRAME });
+        const w = writable.getWriter();
+        const writing = w.write(PT.subarray(0, 8 * MiB)).then(() => w.close());
+        const out: number[] = [];
+        for await (const c of readable as unknown as AsyncIterable<Uint8Array>) out.push(c.length);
+        await writing;
+        return out;
+      });
+      const slice = where === "worker" ? WORKER_SLICE : MiB;
+      const full = (slice / FRAME) * (FRAME + 32);
+      expect(Math.max(...sizes), where).toBe(full);
+      expect(sizes.filter((n) => n === full).length, where).toBe(8 * MiB / slice);
     }
   });
 });

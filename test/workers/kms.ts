@@ -1,4 +1,4 @@
-// A minimal KMS client for tests inside workerd: signs with @smithy/signature-v4 and calls
+// A minimal KMS client for tests inside workerd: signs with the clients' SigV4 signer (src/cli/sign.ts) and calls
 // the Worker through SELF.fetch.
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
