@@ -29,6 +29,19 @@ import { QUOTA_OPERATIONS } from "./quotas.js";
 
 const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
+/** The most records one AuditTail returns (its Limit), and asks each place it reads for. */
+export const MAX_TAIL_RECORDS = 10_000;
+
+/**
+ * Whether a record is the principal's: its ARN, its access key id, or an IAM user's name (the
+ * last part of the user's ARN; "root" is not a user name, the root is named by its ARN).
+ */
+function principalMatches(record: CloudTrailRecord, principal: string): boolean {
+  const who = record.userIdentity;
+  if (who.arn === principal || who.accessKeyId === principal) return true;
+  return who.type === "IAMUser" && who.arn !== undefined && who.arn.endsWith(`:user/${principal}`);
+}
+
 const PREFIX = "EdgeKMSAdmin.";
 
 const ACCOUNT = { kind: "string", pattern: /^\d{12}$/ } as const;
@@ -275,31 +288,45 @@ const OPERATIONS: Record<string, AdminOperation> = {
       return { ForwardedFromVaults: forwarded, ForwardedFromShards: fromShards, Objects: r.objects, Digest: r.digest ?? null };
     },
   },
-  /** Recent records, newest last; Delivered=false for those not yet in R2 (in vaults or the AuditLog). */
+  /**
+   * Recent records, newest last; Delivered=false for those not yet in R2 (in vaults or the
+   * AuditLog). Principal keeps those of one principal (its ARN, access key id, or user name).
+   * Truncated says that more records matched than Limit: the oldest were left out.
+   */
   AuditTail: {
-    schema: { Account: ACCOUNT, Limit: { kind: "int", min: 1, max: 10_000 }, EventName: { kind: "string", max: 128 }, KeyId: { kind: "string", max: 2048 } },
+    schema: {
+      Account: ACCOUNT, Limit: { kind: "int", min: 1, max: MAX_TAIL_RECORDS }, EventName: { kind: "string", max: 128 }, KeyId: { kind: "string", max: 2048 },
+      Principal: { kind: "string", min: 1, max: 2048 },
+    },
     eventSource: CLOUDTRAIL,
     readOnly: true,
-    auditMembers: ["Account", "Limit", "EventName", "KeyId"],
+    auditMembers: ["Account", "Limit", "EventName", "KeyId", "Principal"],
     access: auditTrail("AuditTail"),
     async run(s, input) {
       const limit = (input.Limit as number | undefined) ?? 100;
       const eventName = input.EventName as string | undefined;
       const key = input.KeyId as string | undefined;
+      const principal = input.Principal as string | undefined;
+      // Each place is asked for one more than the limit, so that a place holding more matches
+      // than the limit shows as more than the limit here (Truncated). The principal is matched
+      // here, after the places' own filters: with it they are asked for all they hold (at most
+      // MAX_TAIL_RECORDS each), lest the principal's records be cut off behind others'.
+      const ask = principal === undefined ? limit + 1 : MAX_TAIL_RECORDS + 1;
+      const mine = (e: TailEntry) => principal === undefined || principalMatches(e.record, principal);
       // Records move from vault outboxes and ingest shards to the AuditLog, and on to R2. Each
       // place is read before the one its records move to, so a record moving meanwhile is read
       // twice (and listed once) rather than missed.
       const entries: TailEntry[] = [];
       for (const id of await allKeyIds(s)) {
-        for (const record of (await keyVault(s, id).pendingAudit(SKIP.admin, limit)) as CloudTrailRecord[]) {
+        for (const record of (await keyVault(s, id).pendingAudit(SKIP.admin, ask)) as CloudTrailRecord[]) {
           if (record.recipientAccountId === s.account && tailMatches(record, eventName, key)) entries.push({ delivered: false, record });
         }
       }
-      for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, limit, eventName, key)));
-      entries.push(...value(await auditLog(s).recent(s.reader, limit, eventName, key)));
-      const unique = [...new Map(entries.map((e) => [e.record.eventID, e])).values()];
+      for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, ask, eventName, key)));
+      entries.push(...value(await auditLog(s).recent(s.reader, ask, eventName, key)));
+      const unique = [...new Map(entries.filter(mine).map((e) => [e.record.eventID, e])).values()];
       unique.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime));
-      return { Entries: unique.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })) };
+      return { Entries: unique.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })), Truncated: unique.length > limit };
     },
   },
   /** Delivered log or digest objects of the account and region, in key order. */

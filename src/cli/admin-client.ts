@@ -28,3 +28,19 @@ export async function adminCall<T>(cfg: ClientConfig, operation: string, input: 
   if (!res.ok) throw new AdminError(json.__type ?? `HTTP ${res.status}`, json.message ?? "");
   return json;
 }
+
+/** One KMS API call (POST /, X-Amz-Target TrentService.<Operation>), signed as adminCall signs. */
+export async function kmsCall<T>(cfg: ClientConfig, operation: string, input: Record<string, unknown> = {}): Promise<T> {
+  const url = `${cfg.endpoint.replace(/\/$/, "")}/`;
+  const body = JSON.stringify(input);
+  const headers = await signRequest(url, `TrentService.${operation}`, body, {
+    accessKeyId: cfg.accessKeyId,
+    secretAccessKey: cfg.secretAccessKey,
+    region: cfg.region,
+    contentSha256: true,
+  });
+  const res = await fetch(url, { method: "POST", headers, body });
+  const json = (await res.json()) as T & { __type?: string; message?: string };
+  if (!res.ok) throw new AdminError(json.__type ?? `HTTP ${res.status}`, json.message ?? "");
+  return json;
+}

@@ -1,13 +1,23 @@
-// `edgekms audit <export|verify|tail|flush>`: the operator's view of the audit trail.
+// `edgekms audit <export|verify|tail|flush|encrypt|public-key>`: the operator's view of the audit trail.
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { adminCall, type ClientConfig } from "./admin-client.js";
-import { verifyTrail, type TrailObjects } from "./verify.js";
+import { adminCall, kmsCall, type ClientConfig } from "./admin-client.js";
+import { normalizeFingerprint, publicKeyFingerprint, verifyTrail, type TrailObjects } from "./verify.js";
 
 interface ListedObject { Key: string; Size: number; Uploaded: string; Metadata: Record<string, string> }
 interface Listing { Bucket: string; Objects: ListedObject[]; Cursor?: string }
-interface TailEntry { Delivered: boolean; Record: { eventTime: string; eventName: string; eventID: string; requestID?: string; errorCode?: string; userIdentity: { arn?: string; accessKeyId?: string }; resources?: { ARN: string }[] } }
+interface TailRecord {
+  eventTime: string; eventName: string; eventID: string; requestID?: string; errorCode?: string; errorMessage?: string;
+  userIdentity: { arn?: string; accessKeyId?: string }; resources?: { ARN: string }[];
+}
+interface TailEntry { Delivered: boolean; Record: TailRecord }
+
+/** `tail`'s default --limit; the admin API takes at most MAX_TAIL_RECORDS (src/admin/handler.ts). */
+const DEFAULT_TAIL_LIMIT = 50;
+const MAX_TAIL_RECORDS = 10_000;
+/** How often `tail --follow` asks again. */
+const FOLLOW_INTERVAL_MS = 2000;
 
 export interface AuditOptions {
   account?: string;
@@ -22,6 +32,37 @@ export interface AuditOptions {
   keyId?: string;
   disable?: boolean;
   allowPending?: boolean;
+  principal?: string;
+  json?: boolean;
+  publicKeyFingerprint?: string;
+}
+
+/**
+ * A --key given as an alias (alias/NAME, or an alias ARN) is resolved to its key's ARN through the
+ * KMS API's DescribeKey, as the caller: records name keys, never aliases, and an alias may have
+ * pointed elsewhere before. A key ID or key ARN is used as it is.
+ */
+async function resolveKey(cfg: ClientConfig, key: string): Promise<string> {
+  if (!/^alias\/|^arn:[^:]+:kms:[^:]*:\d{12}:alias\//.test(key)) return key;
+  const r = await kmsCall<{ KeyMetadata: { Arn: string } }>(cfg, "DescribeKey", { KeyId: key });
+  return r.KeyMetadata.Arn;
+}
+
+/** One line per record: time, operation, outcome, principal, key, request id; the error message last. */
+function tailLine(e: TailEntry): string {
+  const r = e.Record;
+  const who = r.userIdentity.arn ?? r.userIdentity.accessKeyId ?? "-";
+  const message = r.errorMessage ? ` ${JSON.stringify(r.errorMessage)}` : "";
+  return `${r.eventTime} ${r.eventName} ${r.errorCode ?? "OK"} ${who} ${r.resources?.[0]?.ARN ?? "-"} ${r.requestID ?? "-"}${e.Delivered ? "" : " (not yet delivered)"}${message}`;
+}
+
+/** The pinned fingerprint, checked against the public key the digests are verified with. */
+function pinnedKeyProblem(o: AuditOptions, spki: string): string | undefined {
+  if (o.publicKeyFingerprint === undefined) return undefined;
+  const pinned = normalizeFingerprint(o.publicKeyFingerprint);
+  if (!pinned) throw new Error(`--public-key-fingerprint '${o.publicKeyFingerprint}' is not a SHA-256 fingerprint (64 hex digits, as \`edgekms audit public-key\` prints it)`);
+  const actual = publicKeyFingerprint(spki);
+  return actual === pinned ? undefined : `the digest public key's fingerprint is SHA256:${actual}, not the pinned SHA256:${pinned}: these digests were not signed by the key you trust`;
 }
 
 /** Object names carry YYYYMMDDTHHmm(ss)Z; --since/--until compare against it. */
@@ -119,28 +160,58 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
       // digest, so only an object that appears meanwhile can be pending.
       if (!o.dir) await adminCall(cfg, "AuditFlush", { ...(o.account ? { Account: o.account } : {}) });
       const trail = o.dir ? readExport(o.dir) : await fetchTrail(cfg, o);
+      // A digest verifies under the public key that came with it: pinning that key's fingerprint
+      // is what makes an export (or a bucket) that someone else re-signed fail.
+      const wrongKey = pinnedKeyProblem(o, trail.publicKeySpki);
+      if (wrongKey) {
+        console.log(`BAD-PUBLIC-KEY ${o.dir ? join(o.dir, MANIFEST) : "AuditPublicKey"}: ${wrongKey}`);
+        console.log("verification FAILED: 1 problem(s)");
+        return 1;
+      }
       const problems = verifyTrail(trail, { partial: Boolean(o.since || o.until), allowPending: o.allowPending });
       for (const p of problems) console.log(`${p.kind.toUpperCase()} ${p.object}: ${p.detail}`);
-      console.log(problems.length ? `verification FAILED: ${problems.length} problem(s)` : `verified ${trail.logs.size} log object(s) against ${trail.digests.size} digest(s): OK`);
+      const pinnedNote = o.publicKeyFingerprint ? ", public key as pinned" : "";
+      console.log(problems.length ? `verification FAILED: ${problems.length} problem(s)` : `verified ${trail.logs.size} log object(s) against ${trail.digests.size} digest(s)${pinnedNote}: OK`);
       return problems.length ? 1 : 0;
     }
+    case "public-key": {
+      const k = await adminCall<{ PublicKey: string; Fingerprint: string; Algorithm: string }>(cfg, "AuditPublicKey");
+      if (o.json) console.log(JSON.stringify(k));
+      else {
+        console.log(`region      ${cfg.region}`);
+        console.log(`algorithm   ${k.Algorithm}`);
+        console.log(`fingerprint SHA256:${k.Fingerprint}`);
+        console.log(`public key  ${k.PublicKey}`);
+      }
+      return 0;
+    }
     case "tail": {
+      const limit = o.limit ?? DEFAULT_TAIL_LIMIT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TAIL_RECORDS) throw new Error(`--limit must be a whole number from 1 to ${MAX_TAIL_RECORDS}`);
+      const key = o.key === undefined ? undefined : await resolveKey(cfg, o.key);
       const seen = new Set<string>();
-      for (;;) {
-        const r = await adminCall<{ Entries: TailEntry[] }>(cfg, "AuditTail", {
-          Limit: o.limit ?? 50, ...(o.account ? { Account: o.account } : {}), ...(o.eventName ? { EventName: o.eventName } : {}), ...(o.key ? { KeyId: o.key } : {}),
+      for (let first = true; ; first = false) {
+        const r = await adminCall<{ Entries: TailEntry[]; Truncated?: boolean }>(cfg, "AuditTail", {
+          Limit: limit, ...(o.account ? { Account: o.account } : {}), ...(o.eventName ? { EventName: o.eventName } : {}), ...(key ? { KeyId: key } : {}),
+          ...(o.principal ? { Principal: o.principal } : {}),
         });
         for (const e of r.Entries) {
           if (seen.has(e.Record.eventID)) continue;
           seen.add(e.Record.eventID);
-          const who = e.Record.userIdentity.arn ?? e.Record.userIdentity.accessKeyId ?? "-";
-          console.log(`${e.Record.eventTime} ${e.Record.eventName} ${e.Record.errorCode ?? "OK"} ${who} ${e.Record.resources?.[0]?.ARN ?? "-"} ${e.Record.requestID ?? "-"}${e.Delivered ? "" : " (not yet delivered)"}`);
+          console.log(o.json ? JSON.stringify(e.Record) : tailLine(e));
+        }
+        // On stderr, so that --json output stays one record per line. Following, later polls
+        // list what is new; only the first can leave older records out.
+        if (first && r.Truncated) {
+          console.error(limit < MAX_TAIL_RECORDS
+            ? `edgekms: more records match; these are the newest ${limit}. Show more with --limit N (at most ${MAX_TAIL_RECORDS}), narrow with --event-name, --key or --principal, or read everything delivered with \`edgekms audit export\`.`
+            : `edgekms: more records match than the ${MAX_TAIL_RECORDS} the admin API returns at once; these are the newest. Narrow with --event-name, --key or --principal, or read everything delivered with \`edgekms audit export\`.`);
         }
         if (!o.follow) return 0;
-        await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
       }
     }
     default:
-      throw new Error(`unknown audit command '${cmd}' (export, verify, tail, flush, encrypt)`);
+      throw new Error(`unknown audit command '${cmd}' (export, verify, tail, flush, encrypt, public-key)`);
   }
 }

@@ -18,9 +18,11 @@ import-key-material --key-id K --key-material FILE [--valid-to T] [--wrapping-al
 audit commands:
   flush                                 deliver buffered records to R2 now, and write a digest
   export --out DIR [--since T] [--until T]   download log and digest objects
-  verify [--dir DIR] [--since T] [--allow-pending]   check log objects against the digest chain (exit 1 on failure;
+  verify [--dir DIR] [--since T] [--allow-pending] [--public-key-fingerprint SHA256:HEX]   check log objects against the digest chain (exit 1 on failure;
                                         objects newer than the last digest fail unless --allow-pending)
-  tail [--follow] [--event-name X] [--key K] [--limit N]   recent records, also those not yet delivered
+  tail [--follow] [--event-name X] [--key K|alias] [--principal ARN|access-key-id|user-name] [--limit N] [--json]
+                                        recent records, also those not yet delivered (--json: one CloudTrail record a line)
+  public-key [--json]                   the region's digest-signing public key and its fingerprint (for verify)
   encrypt [--key-id K | --disable]      encrypt delivered objects under alias/aws/cloudtrail (default) or key K
 admin commands (operator; an account root for its own account; an IAM user where its policies allow iam:<Action>):
   create-account [--account-id ID]      a new account and its root access key (secret shown once)
@@ -34,12 +36,16 @@ admin commands (operator; an account root for its own account; an IAM user where
   list-users
   list-accounts                         every account's id (operator only)
   rewrap-root-secret                    after rotating KMS_ROOT_SECRET: rewrap everything under the new one (operator only)
+  get-account-quotas [--json]           the account's request-rate quotas in the region (root or operator)
+  put-account-quotas --quota NAME=VALUE… [--quota NAME=]   set quotas, or back to the default (operator only)
+  init-secrets [--env production|staging] [--account-id ID] [--json]   fresh secrets for a deployment, as wrangler secret put lines (no server)
 options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
          --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "encrypt" || argv[0] === "decrypt") return (await import("./envelope.js")).envelopeCommand(argv[0], argv.slice(1));
   if (argv[0] === "import-key-material") return (await import("./import-key.js")).importKeyCommand(argv.slice(1));
+  if (argv[0] === "admin" && argv[1] === "init-secrets") return (await import("./init-secrets.js")).initSecretsCommand(argv.slice(2));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -48,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
       follow: { type: "boolean" }, "allow-pending": { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
       "account-id": { type: "string" }, "key-id": { type: "string" }, disable: { type: "boolean" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
+      principal: { type: "string" }, json: { type: "boolean" }, "public-key-fingerprint": { type: "string" }, quota: { type: "string", multiple: true },
     },
   });
   const [group, cmd] = positionals;
@@ -69,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     const { adminCommand } = await import("./admin.js");
     return adminCommand(cmd, cfg, {
       account: values.account, accountId: values["account-id"], userName: values["user-name"], accessKeyId: values["access-key"],
-      policyName: values["policy-name"], policyDocument: values["policy-document"],
+      policyName: values["policy-name"], policyDocument: values["policy-document"], quota: values.quota, json: values.json,
     });
   }
   const { auditCommand } = await import("./audit.js");
@@ -77,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     account: values.account, out: values.out, dir: values.dir, since: values.since, until: values.until,
     follow: values.follow, eventName: values["event-name"], key: values.key, limit: values.limit ? Number(values.limit) : undefined,
     keyId: values["key-id"], disable: values.disable, allowPending: values["allow-pending"],
+    principal: values.principal, json: values.json, publicKeyFingerprint: values["public-key-fingerprint"],
   });
 }
 

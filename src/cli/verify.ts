@@ -27,6 +27,21 @@ interface Digest {
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
+/**
+ * The digest public key's fingerprint as the admin API's AuditPublicKey gives it (and as CloudTrail
+ * names a digest's key, digestPublicKeyFingerprint): the hex SHA-256 of the DER SubjectPublicKeyInfo.
+ */
+export const publicKeyFingerprint = (spkiBase64: string): string => sha256(Buffer.from(spkiBase64, "base64"));
+
+/**
+ * A fingerprint as a person may write it: hex, in either case, with or without "SHA256:" in front
+ * and colons between bytes (as ssh-keygen and openssl print them). Undefined if it is not 32 bytes of hex.
+ */
+export function normalizeFingerprint(given: string): string | undefined {
+  const hex = given.trim().replace(/^sha-?256:/i, "").replace(/:/g, "").toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+}
+
 /** Returns every problem found; an empty list means the trail verifies. */
 /** How far past now an object's name may be stamped and still be pending (clocks differ a little). */
 const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
