@@ -42,4 +42,9 @@ export interface Env {
   QUOTAS?: string;
   /** A factor on every default request-rate quota (the test environments raise them); unset: AWS's defaults. */
   QUOTA_SCALE?: string;
+  /**
+   * "on" turns on the Durable Objects' chaos hooks (fault points, abort, clock; docs/chaos.md).
+   * Only the chaos driver (bench/chaos.ts) and its tests set it, on servers they start; never wrangler.toml.
+   */
+  CHAOS?: string;
 }

@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
-import { Faults } from "../vault/faults.js";
+import { applyFaultCommand, chaosRefusal, Faults, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
 import { encodeRecord, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
@@ -94,6 +94,8 @@ export class AuditLog extends DurableObject<Env> {
   private appendedSinceAlarm = 0;
   /** The alarm as last set (null: none), once read from storage. */
   private alarmAt: number | null | undefined;
+  /** When a failed pass (R2 or shard 0 unreachable) is retried: until then, no record moves the alarm earlier. */
+  private retryAt: number | undefined;
   /** A shard's forwarding passes, one at a time. */
   private readonly forwarding = new OneAtATime();
   /** Named fault points tests arm (vault/faults.ts). */
@@ -114,6 +116,43 @@ export class AuditLog extends DurableObject<Env> {
       if (!shard) await this.ctx.storage.put("digest:next", Date.now() + DIGEST_INTERVAL_MS);
     }
     return this.meta;
+  }
+
+  /**
+   * The chaos driver's hook (docs/chaos.md): refused unless CHAOS = "on". Reached only over
+   * Durable Object RPC from the driver (no route of the Worker calls it); answers counts and
+   * sizes, never a record.
+   */
+  async chaos(cmd: ChaosCommand): Promise<ChaosAnswer> {
+    const refused = chaosRefusal(this.env, cmd);
+    if (refused) return { refused };
+    switch (cmd.op) {
+      case "abort":
+        // As a crash would: in-flight appends and deliveries fail, memory is lost, storage stays.
+        this.ctx.abort("chaos: abort");
+        return {};
+      case "clock":
+        this.clockOffsetMs += cmd.addMs;
+        return {};
+      case "deliver-now":
+        await this.setAlarm(Date.now());
+        return {};
+      case "stats": {
+        const faultsFailed = Object.fromEntries(this.faults.failed);
+        if (cmd.rows === false) return { stats: { dbBytes: this.ctx.storage.sql.databaseSize, clockOffsetMs: this.clockOffsetMs, faultsFailed } };
+        const rows: Record<string, number> = {};
+        let records = 0;
+        for (const prefix of ["r:", COUNTER_PREFIX, "b:", "o:"]) {
+          const listed = await this.ctx.storage.list({ prefix });
+          rows[prefix] = listed.size;
+          if (prefix === "r:") for (const row of listed.values()) records += rowCount(row);
+        }
+        return { stats: { dbBytes: this.ctx.storage.sql.databaseSize, rows, records, clockOffsetMs: this.clockOffsetMs, faultsFailed } };
+      }
+      default:
+        applyFaultCommand(this.faults, cmd);
+        return {};
+    }
   }
 
   /** Turns encryption of delivered objects on (under the given key) or off. */
@@ -171,11 +210,15 @@ export class AuditLog extends DurableObject<Env> {
     await Promise.all(writes);
   }
 
-  /** Schedules the next pass: a shard's forwarding; the AuditLog's delivery, at once when a batch is full. */
+  /**
+   * Schedules the next pass: a shard's forwarding; the AuditLog's delivery, at once when a batch
+   * is full. Not before a pending retry: during an outage every append would otherwise set the
+   * alarm to now, and each pass read, gzip and try to write a batch again (npm run chaos found it).
+   */
   private async scheduleNextPass(meta: Meta): Promise<void> {
-    const due = meta.shard
+    const due = Math.max(this.retryAt ?? 0, meta.shard
       ? Date.now() + SHARD_FORWARD_MS
-      : this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS;
+      : this.appendedSinceAlarm >= DELIVERY_BATCH ? Date.now() : Date.now() + DELIVERY_INTERVAL_MS);
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt === null || this.alarmAt > due) await this.setAlarm(due);
   }
@@ -277,6 +320,7 @@ export class AuditLog extends DurableObject<Env> {
       if (meta.shard) {
         this.appendedSinceAlarm = 0;
         await this.forward();
+        this.retryAt = undefined;
         await this.ctx.storage.delete("attempts");
         return;
       }
@@ -284,6 +328,7 @@ export class AuditLog extends DurableObject<Env> {
       await this.deliverAll();
       const next = (await this.ctx.storage.get<number>("digest:next")) ?? 0;
       if (next <= Date.now()) await this.writeDigest();
+      this.retryAt = undefined;
       await this.ctx.storage.delete("attempts");
       this.appendedSinceAlarm = 0;
       await this.setAlarm(Math.min((await this.ctx.storage.get<number>("digest:next"))!, Date.now() + DELIVERY_INTERVAL_MS));
@@ -291,7 +336,8 @@ export class AuditLog extends DurableObject<Env> {
       const attempts = ((await this.ctx.storage.get<number>("attempts")) ?? 0) + 1;
       await this.ctx.storage.put("attempts", attempts);
       console.error(`audit delivery failed (attempt ${attempts}): ${e instanceof Error ? e.message : String(e)}`);
-      await this.setAlarm(Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS));
+      this.retryAt = Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS);
+      await this.setAlarm(this.retryAt);
     }
   }
 

@@ -3,8 +3,17 @@
 // consulted only to list keys, to manage aliases and to resolve an alias to a key.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
-import { fail, ok, type VaultResult } from "./types.js";
+import { fail, ok, SKIP, type VaultResult } from "./types.js";
 import { MAX_ALIASES_PER_KEY, MAX_KEYS_PER_ACCOUNT_REGION } from "../kms/limits.js";
+import { vaultStub } from "../placement.js";
+
+/**
+ * How long after a key is registered its vault must hold it. A key is registered before its vault
+ * makes it (so that the per-account limit holds); a CreateKey that dies between the two (a crash,
+ * a restart) would otherwise leave ListKeys naming a key that does not exist (npm run chaos found
+ * it). This long after, the alarm asks the vault, which then refuses a creation still to come.
+ */
+export const VERIFY_REGISTRATION_MS = 30_000;
 
 
 
@@ -22,7 +31,8 @@ export interface AliasListEntry {
 export interface Page<T> { items: T[]; nextMarker?: string }
 
 // Storage keys: "k:<seq>" key entries in creation order, "i:<keyId>" → seq,
-// "a:<alias name>" alias entries, "n:<keyId>" alias count per key, "seq" counter.
+// "a:<alias name>" alias entries, "n:<keyId>" alias count per key, "seq" counter,
+// "v:<keyId>" → when a registration is to be verified against its vault (docs/formats.md).
 const seqKey = (n: number) => `k:${String(n).padStart(12, "0")}`;
 
 const encodeMarker = (storageKey: string): string => btoa(storageKey);
@@ -40,8 +50,48 @@ export class Catalog extends DurableObject<Env> {
     const count = (await this.ctx.storage.get<number>("count")) ?? 0;
     if (count >= MAX_KEYS_PER_ACCOUNT_REGION) return fail("LimitExceeded", `The account has reached its limit of ${MAX_KEYS_PER_ACCOUNT_REGION} KMS keys in this region.`);
     const seq = ((await this.ctx.storage.get<number>("seq")) ?? 0) + 1;
-    await this.ctx.storage.put({ seq, count: count + 1, [seqKey(seq)]: { keyId, arn } satisfies KeyEntry, [`i:${keyId}`]: seq });
+    const verifyAt = Date.now() + VERIFY_REGISTRATION_MS;
+    await this.ctx.storage.put({ seq, count: count + 1, [seqKey(seq)]: { keyId, arn } satisfies KeyEntry, [`i:${keyId}`]: seq, [`v:${keyId}`]: verifyAt });
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > verifyAt) await this.ctx.storage.setAlarm(verifyAt);
     return ok(null);
+  }
+
+  /** Alarm: registrations due for verification. */
+  async alarm(): Promise<void> {
+    const next = await this.verifyRegistrations(Date.now());
+    if (next !== undefined) await this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * Each registration due by `now` is checked with its vault: a vault that holds no key (and from
+   * now on refuses to make it) means its CreateKey died, and the listing is dropped. Returns when
+   * the next registration is due. A vault that cannot be reached is asked again later.
+   */
+  async verifyRegistrations(now: number): Promise<number | undefined> {
+    let next: number | undefined;
+    for (const [key, due] of await this.ctx.storage.list<number>({ prefix: "v:" })) {
+      const keyId = key.slice(2);
+      if (due > now) {
+        next = Math.min(next ?? due, due);
+        continue;
+      }
+      const seq = await this.ctx.storage.get<number>(`i:${keyId}`);
+      const entry = seq === undefined ? undefined : await this.ctx.storage.get<KeyEntry>(seqKey(seq));
+      if (entry) {
+        let held: "exists" | "abandoned";
+        try {
+          // The key's Region is its ARN's (arn:aws:kms:<region>:<account>:key/<id>).
+          held = await vaultStub(this.env, entry.arn.split(":")[3], keyId).claimUnmade(SKIP.noKeyYet);
+        } catch {
+          next = Math.min(next ?? Infinity, Date.now() + VERIFY_REGISTRATION_MS);
+          continue;
+        }
+        if (held === "abandoned") await this.removeKey(keyId);
+      }
+      await this.ctx.storage.delete(key);
+    }
+    return next;
   }
 
   /** Forgets a destroyed key and every alias that pointed at it. */
@@ -51,7 +101,7 @@ export class Catalog extends DurableObject<Env> {
     const aliases = await this.ctx.storage.list<AliasEntry>({ prefix: "a:" });
     const drop = [...aliases].filter(([, a]) => a.targetKeyId === keyId).map(([k]) => k);
     const count = (await this.ctx.storage.get<number>("count")) ?? 1;
-    await this.ctx.storage.delete([seqKey(seq), `i:${keyId}`, `n:${keyId}`, ...drop]);
+    await this.ctx.storage.delete([seqKey(seq), `i:${keyId}`, `n:${keyId}`, `v:${keyId}`, ...drop]);
     await this.ctx.storage.put("count", count - 1);
   }
 

@@ -15,26 +15,102 @@ export type FaultPoint =
   /** UpdatePrimaryRegion: the primary dies after storing its handover, before the replica is asked to take the role. */
   | "handover-before-promote"
   /** UpdatePrimaryRegion: the primary dies after the replica took the role, before it became a replica itself. */
-  | "handover-after-promote";
+  | "handover-after-promote"
+  /** End of a deletion window: the DeleteKey record is stored, and the vault dies before the key is destroyed. */
+  | "after-delete-record";
+
+export const FAULT_POINTS: readonly FaultPoint[] = ["r2-put", "after-r2-put", "after-batch-sent", "append", "replica-push", "handover-before-promote", "handover-after-promote", "after-delete-record"];
 
 export class Faults {
   private readonly armed = new Map<FaultPoint, number>();
+  /** Points armed for a period (an outage): every pass fails until this real time. */
+  private readonly until = new Map<FaultPoint, number>();
+  /** How many passes each point failed (the chaos driver reports retries against an outage). */
+  readonly failed = new Map<FaultPoint, number>();
 
   /** The next `times` passes through `point` fail. */
   arm(point: FaultPoint, times = 1): void {
     this.armed.set(point, (this.armed.get(point) ?? 0) + times);
   }
 
+  /** Every pass through `point` fails for the next `ms` milliseconds of real time. */
+  armFor(point: FaultPoint, ms: number): void {
+    this.until.set(point, Date.now() + ms);
+  }
+
   /** Disarms every point. */
   disarm(): void {
     this.armed.clear();
+    this.until.clear();
   }
 
   /** Throws if `point` is armed. */
   hit(point: FaultPoint): void {
     const n = this.armed.get(point) ?? 0;
-    if (n <= 0) return;
-    this.armed.set(point, n - 1);
+    const outage = (this.until.get(point) ?? 0) > Date.now();
+    if (n <= 0 && !outage) return;
+    if (!outage) this.armed.set(point, n - 1);
+    this.failed.set(point, (this.failed.get(point) ?? 0) + 1);
     throw new Error(`injected fault: ${point}`);
+  }
+}
+
+/**
+ * The chaos driver's commands (bench/chaos.ts, test/e2e/chaos.test.ts; docs/chaos.md), taken by
+ * the KeyVault's and the AuditLog's `chaos` method over Durable Object RPC, which no route of the
+ * Worker calls. `abort` resets the object as a crash would (ctx.abort()); `clock` moves its clock.
+ */
+export type ChaosCommand =
+  | { op: "arm"; point: FaultPoint; times?: number; forMs?: number }
+  | { op: "disarm" }
+  | { op: "abort" }
+  | { op: "clock"; addMs: number }
+  /** AuditLog: its delivery timer fires now (as when DELIVERY_INTERVAL_MS has passed), so that a short run sees a timed delivery. */
+  | { op: "deliver-now" }
+  /** `rows: false` leaves out the row counts (they read every stored row): for polling. */
+  | { op: "stats"; rows?: boolean };
+
+/** What `stats` answers: counts and sizes only, never a record's or a key's contents. */
+export interface ChaosStats {
+  /** SQLite database size of the object (ctx.storage.sql.databaseSize). */
+  dbBytes: number;
+  /** Stored rows by key prefix (AuditLog: r: records, u: counters, b: batch marks; KeyVault: audit: outbox); absent for `rows: false`. */
+  rows?: Record<string, number>;
+  /** Records held in those rows (an AuditLog row holds a commit's records). */
+  records?: number;
+  clockOffsetMs: number;
+  /** Passes each fault point failed since the object started. */
+  faultsFailed: Partial<Record<FaultPoint, number>>;
+}
+
+/**
+ * The hooks answer only where CHAOS = "on": set by the chaos driver and its tests when they start
+ * their own server, never in wrangler.toml. Elsewhere (a deployment) every command is refused.
+ */
+export function chaosAllowed(env: { CHAOS?: string }): boolean {
+  return env.CHAOS === "on";
+}
+
+/** A hook's answer: the stats asked for, nothing, or why the command was refused (refusals are answers, not exceptions). */
+export type ChaosAnswer = { stats?: ChaosStats; refused?: string };
+
+/** Why a command is refused: the hooks are off, or the command is malformed (it crosses an RPC boundary). */
+export function chaosRefusal(env: { CHAOS?: string }, cmd: ChaosCommand): string | undefined {
+  if (!chaosAllowed(env)) return "chaos hooks are off (CHAOS is not \"on\")";
+  if (typeof cmd !== "object" || cmd === null) return "bad chaos command";
+  const ok =
+    (cmd.op === "arm" && FAULT_POINTS.includes(cmd.point) && (cmd.times === undefined || (Number.isInteger(cmd.times) && cmd.times > 0)) && (cmd.forMs === undefined || (Number.isFinite(cmd.forMs) && cmd.forMs > 0))) ||
+    (cmd.op === "clock" && Number.isFinite(cmd.addMs)) ||
+    (cmd.op === "stats" && (cmd.rows === undefined || typeof cmd.rows === "boolean")) ||
+    cmd.op === "disarm" || cmd.op === "abort" || cmd.op === "deliver-now";
+  return ok ? undefined : `bad chaos command: ${JSON.stringify(cmd).slice(0, 200)}`;
+}
+
+/** Arms or disarms `faults` for an arm or disarm command. */
+export function applyFaultCommand(faults: Faults, cmd: ChaosCommand): void {
+  if (cmd.op === "disarm") faults.disarm();
+  else if (cmd.op === "arm") {
+    if (cmd.forMs !== undefined) faults.armFor(cmd.point, cmd.forMs);
+    else faults.arm(cmd.point, cmd.times ?? 1);
   }
 }

@@ -29,7 +29,7 @@ import { LastUsageTracker, TRACKED_OPERATIONS, TRACKING_EPOCH_MS, type KeyLastUs
 import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from "./root-key.js";
 import { GrantStore, grantFacts, listEntry, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
-import { Faults } from "./faults.js";
+import { applyFaultCommand, chaosRefusal, Faults, type ChaosAnswer, type ChaosCommand } from "./faults.js";
 import { runBatch, type BatchCalls, type BatchReply, type BatchStats } from "./batch.js";
 import { OneAtATime } from "./group-commit.js";
 import {
@@ -45,6 +45,8 @@ import {
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
 /** How soon a rotation postponed for a root-secret mismatch is tried again. */
 const ROOT_MISMATCH_RETRY_MS = 3_600_000;
+/** Storage key: set when the catalog found this vault without the key it registered (claimUnmade); create() then refuses. */
+const ABANDONED = "abandoned";
 /** How soon a multi-Region primary tries again a push a replica did not acknowledge (and a replica its deletion notice). */
 const SYNC_RETRY_MS = 10_000;
 
@@ -188,7 +190,12 @@ export class KeyVault extends DurableObject<Env> {
     // A multi-Region replica tells its primary first, which drops it from the configuration.
     if (isReplica(rec) && !(await this.replicaGone(rec))) return;
     await this.forwardAudit();
-    await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [encodeRecord(serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now()))]);
+    // The record is sent as a batch of its own, named for this destruction: if the vault dies
+    // before the key is gone, the alarm's retry sends it again and the AuditLog drops it (DeleteKey
+    // once; npm run chaos's regression test, test/workers/chaos-audit.test.ts).
+    const deleteKey = encodeRecord(serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now()));
+    await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [deleteKey], `destroy:${rec.arn}:${rec.deletionDate}`);
+    this.faults.hit("after-delete-record");
     await this.catalogFor(rec.account).removeKey(rec.keyId);
     this.material.wipe();
     this.rec = undefined;
@@ -205,6 +212,40 @@ export class KeyVault extends DurableObject<Env> {
 
   private catalogFor(account: string) {
     return catalogStub(this.env, this.rec!.region, account);
+  }
+
+  // ---- chaos -------------------------------------------------------------------------
+
+  /**
+   * The chaos driver's hook (docs/chaos.md): refused unless CHAOS = "on". Reached only over
+   * Durable Object RPC from the driver (no route of the Worker calls it); it runs no KMS
+   * operation and answers only counts and sizes, never a record or material.
+   */
+  async chaos(cmd: ChaosCommand): Promise<ChaosAnswer> {
+    const refused = chaosRefusal(this.env, cmd);
+    if (refused) return { refused };
+    switch (cmd.op) {
+      case "abort":
+        // As a crash would: in-flight calls fail, memory (clock offset, armed faults) is lost, storage stays.
+        this.ctx.abort("chaos: abort");
+        return {};
+      case "clock":
+        // The alarm is set in real time from the key's dates on this clock, so it is set again.
+        this.clockOffsetMs += cmd.addMs;
+        await this.scheduleAlarm(this.rec);
+        return {};
+      case "deliver-now":
+        return { refused: "deliver-now is the AuditLog's" };
+      case "stats": {
+        const stats = { dbBytes: this.ctx.storage.sql.databaseSize, clockOffsetMs: this.clockOffsetMs, faultsFailed: Object.fromEntries(this.faults.failed) };
+        if (cmd.rows === false) return { stats };
+        const outbox = await this.ctx.storage.list({ prefix: "audit:" });
+        return { stats: { ...stats, rows: { "audit:": outbox.size }, records: outbox.size } };
+      }
+      default:
+        applyFaultCommand(this.faults, cmd);
+        return {};
+    }
   }
 
   // ---- audit -------------------------------------------------------------------------
@@ -378,9 +419,21 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- lifecycle ---------------------------------------------------------------------
 
+  /**
+   * The catalog's check of a registration (catalog.ts, VERIFY_REGISTRATION_MS): whether this vault
+   * holds its key; if not, its CreateKey died after registering it, and this vault refuses to
+   * make the key from now on, so that the catalog may drop the listing.
+   */
+  async claimUnmade(_decided: typeof SKIP.noKeyYet): Promise<"exists" | "abandoned"> {
+    if (this.rec) return "exists";
+    await this.ctx.storage.put(ABANDONED, true);
+    return "abandoned";
+  }
+
   async create(caller: VaultCaller, p: CreateKeyParams, arn: string): Promise<VaultResult<KeyMetadata>> {
     return this.audited(caller, async (success) => {
       if (this.rec) return fail("AlreadyExists", "Key already exists");
+      if (await this.ctx.storage.get(ABANDONED)) return fail("AlreadyExists", "This key's creation was abandoned; create the key again");
       const type = keyTypeOf(p.keySpec);
       const draft: KeyRecord = {
         ...newKeyRecord({
