@@ -135,6 +135,23 @@ describe("audit trail", () => {
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
   });
 
+  it("an object written before a crash is taken as delivered when R2 refuses to write it again (a bucket lock)", async () => {
+    const r = await call("GenerateRandom", { NumberOfBytes: 8 });
+    const id = r.headers.get("x-amzn-RequestId")!;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
+    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("after-r2-put"));
+    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
+    // From now on every write is refused, as a locked bucket refuses to overwrite: the retry must not need one.
+    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("r2-put", 100));
+    for (let n = 1; n < auditShards(env); n++) await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n))).forward();
+    expect(await runDurableObjectAlarm(log)).toBe(true);
+    expect((await storedRows(log)).some((row) => row.includes(id))).toBe(false);
+    await runInDurableObject(log, (instance: AuditLog) => instance.faults.disarm());
+    await flush();
+    expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
+  });
+
   it("group commit: records appended together are stored as one row, and each is delivered once", async () => {
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("eu-west-1", ACCOUNT)));
     const records = Array.from({ length: 5 }, (_, i) => ({ ...draftRecord(`row-${i}`), awsRegion: "eu-west-1", userAgent: `line ${i}\nnot a separator` }));
