@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
-import { applyFaultCommand, chaosRefusal, Faults, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
+import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
 import { encodeRecord, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
@@ -124,22 +124,18 @@ export class AuditLog extends DurableObject<Env> {
    * sizes, never a record.
    */
   async chaos(cmd: ChaosCommand): Promise<ChaosAnswer> {
-    const refused = chaosRefusal(this.env, cmd);
-    if (refused) return { refused };
-    switch (cmd.op) {
-      case "abort":
-        // As a crash would: in-flight appends and deliveries fail, memory is lost, storage stays.
-        this.ctx.abort("chaos: abort");
-        return {};
-      case "clock":
-        this.clockOffsetMs += cmd.addMs;
-        return {};
-      case "deliver-now":
-        await this.setAlarm(Date.now());
-        return {};
-      case "stats": {
-        const faultsFailed = Object.fromEntries(this.faults.failed);
-        if (cmd.rows === false) return { stats: { dbBytes: this.ctx.storage.sql.databaseSize, clockOffsetMs: this.clockOffsetMs, faultsFailed } };
+    const self = this;
+    return runChaos({
+      env: this.env,
+      faults: this.faults,
+      get clockOffsetMs() { return self.clockOffsetMs; },
+      set clockOffsetMs(ms: number) { self.clockOffsetMs = ms; },
+      // In-flight appends and deliveries fail.
+      abort: () => this.ctx.abort("chaos: abort"),
+      deliverNow: () => this.setAlarm(Date.now()),
+      stats: async (withRows) => {
+        const dbBytes = this.ctx.storage.sql.databaseSize;
+        if (!withRows) return { dbBytes };
         const rows: Record<string, number> = {};
         let records = 0;
         for (const prefix of ["r:", COUNTER_PREFIX, "b:", "o:"]) {
@@ -147,12 +143,9 @@ export class AuditLog extends DurableObject<Env> {
           rows[prefix] = listed.size;
           if (prefix === "r:") for (const row of listed.values()) records += rowCount(row);
         }
-        return { stats: { dbBytes: this.ctx.storage.sql.databaseSize, rows, records, clockOffsetMs: this.clockOffsetMs, faultsFailed } };
-      }
-      default:
-        applyFaultCommand(this.faults, cmd);
-        return {};
-    }
+        return { dbBytes, rows, records };
+      },
+    }, cmd);
   }
 
   /** Turns encryption of delivered objects on (under the given key) or off. */

@@ -114,3 +114,45 @@ export function applyFaultCommand(faults: Faults, cmd: ChaosCommand): void {
     else faults.arm(cmd.point, cmd.times ?? 1);
   }
 }
+
+/** What a Durable Object lets the chaos driver do to it (runChaos). */
+export interface ChaosTarget {
+  env: { CHAOS?: string };
+  faults: Faults;
+  clockOffsetMs: number;
+  /** As a crash would: in-flight calls fail, memory (clock offset, armed faults) is lost, storage stays. */
+  abort(): void;
+  /** The clock moved forward by `ms` (after clockOffsetMs changed): alarms set from it are set again. */
+  clockMoved?(): Promise<void>;
+  /** AuditLog only: its delivery timer fires now. */
+  deliverNow?(): Promise<void>;
+  /** The object's SQLite size, and with `rows` its stored rows and records by prefix. */
+  stats(rows: boolean): Promise<Omit<ChaosStats, "clockOffsetMs" | "faultsFailed">>;
+}
+
+/**
+ * A chaos command on `target` (the KeyVault's and the AuditLog's chaos() RPC, docs/chaos.md):
+ * refused unless CHAOS = "on"; answers counts and sizes only, never a record or material.
+ */
+export async function runChaos(target: ChaosTarget, cmd: ChaosCommand): Promise<ChaosAnswer> {
+  const refused = chaosRefusal(target.env, cmd);
+  if (refused) return { refused };
+  switch (cmd.op) {
+    case "abort":
+      target.abort();
+      return {};
+    case "clock":
+      target.clockOffsetMs += cmd.addMs;
+      await target.clockMoved?.();
+      return {};
+    case "deliver-now":
+      if (!target.deliverNow) return { refused: "deliver-now is the AuditLog's" };
+      await target.deliverNow();
+      return {};
+    case "stats":
+      return { stats: { ...(await target.stats(cmd.rows !== false)), clockOffsetMs: target.clockOffsetMs, faultsFailed: Object.fromEntries(target.faults.failed) } };
+    default:
+      applyFaultCommand(target.faults, cmd);
+      return {};
+  }
+}

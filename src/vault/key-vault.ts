@@ -29,7 +29,7 @@ import { LastUsageTracker, TRACKED_OPERATIONS, TRACKING_EPOCH_MS, type KeyLastUs
 import { RootSecretMismatch, ROOT_SECRET_MISMATCH, rootCheck, rootSecrets } from "./root-key.js";
 import { GrantStore, grantFacts, listEntry, retirementIndex, type Grant } from "./grants.js";
 import { AuditOutbox } from "./outbox.js";
-import { applyFaultCommand, chaosRefusal, Faults, type ChaosAnswer, type ChaosCommand } from "./faults.js";
+import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "./faults.js";
 import { runBatch, type BatchCalls, type BatchReply, type BatchStats } from "./batch.js";
 import { OneAtATime } from "./group-commit.js";
 import {
@@ -222,30 +222,22 @@ export class KeyVault extends DurableObject<Env> {
    * operation and answers only counts and sizes, never a record or material.
    */
   async chaos(cmd: ChaosCommand): Promise<ChaosAnswer> {
-    const refused = chaosRefusal(this.env, cmd);
-    if (refused) return { refused };
-    switch (cmd.op) {
-      case "abort":
-        // As a crash would: in-flight calls fail, memory (clock offset, armed faults) is lost, storage stays.
-        this.ctx.abort("chaos: abort");
-        return {};
-      case "clock":
-        // The alarm is set in real time from the key's dates on this clock, so it is set again.
-        this.clockOffsetMs += cmd.addMs;
-        await this.scheduleAlarm(this.rec);
-        return {};
-      case "deliver-now":
-        return { refused: "deliver-now is the AuditLog's" };
-      case "stats": {
-        const stats = { dbBytes: this.ctx.storage.sql.databaseSize, clockOffsetMs: this.clockOffsetMs, faultsFailed: Object.fromEntries(this.faults.failed) };
-        if (cmd.rows === false) return { stats };
+    const self = this;
+    return runChaos({
+      env: this.env,
+      faults: this.faults,
+      get clockOffsetMs() { return self.clockOffsetMs; },
+      set clockOffsetMs(ms: number) { self.clockOffsetMs = ms; },
+      abort: () => this.ctx.abort("chaos: abort"),
+      // The alarm is set in real time from the key's dates on this clock, so it is set again.
+      clockMoved: () => this.scheduleAlarm(this.rec),
+      stats: async (withRows) => {
+        const dbBytes = this.ctx.storage.sql.databaseSize;
+        if (!withRows) return { dbBytes };
         const outbox = await this.ctx.storage.list({ prefix: "audit:" });
-        return { stats: { ...stats, rows: { "audit:": outbox.size }, records: outbox.size } };
-      }
-      default:
-        applyFaultCommand(this.faults, cmd);
-        return {};
-    }
+        return { dbBytes, rows: { "audit:": outbox.size }, records: outbox.size };
+      },
+    }, cmd);
   }
 
   // ---- audit -------------------------------------------------------------------------

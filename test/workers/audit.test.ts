@@ -53,6 +53,22 @@ const byRequestId = (records: CloudTrailRecord[]) => {
   return m;
 };
 
+/**
+ * A request's record, and the us-east-1 AuditLog with `fault` armed and a flush that failed on it
+ * (the record in R2 already when the fault is after-r2-put). Shards forward what they hold with `forward`.
+ */
+async function flushFailingAt(fault: "r2-put" | "after-r2-put", times = 1) {
+  const r = await call("GenerateRandom", { NumberOfBytes: 8 });
+  const id = r.headers.get("x-amzn-RequestId")!;
+  const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
+  await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm(fault, times));
+  expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
+  const forward = async () => {
+    for (let n = 1; n < auditShards(env); n++) await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n))).forward();
+  };
+  return { id, log, forward };
+}
+
 describe("audit trail", () => {
   it("N concurrent mixed requests leave exactly N records, each with its request id", async () => {
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
@@ -104,11 +120,7 @@ describe("audit trail", () => {
   });
 
   it("R2 failures are retried by the alarm, and every record is delivered once", async () => {
-    const r = await call("GenerateRandom", { NumberOfBytes: 8 });
-    const id = r.headers.get("x-amzn-RequestId")!;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
-    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("r2-put", 2));
-    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500); // the put fails
+    const { id, log } = await flushFailingAt("r2-put", 2); // the put fails
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(0);
     expect(await runDurableObjectAlarm(log)).toBe(true); // the alarm set by the append retries; it fails too
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(0);
@@ -117,18 +129,14 @@ describe("audit trail", () => {
   });
 
   it("a crash after the R2 write and before the rows are deleted delivers the object again under the same name: once", async () => {
-    const r = await call("GenerateRandom", { NumberOfBytes: 8 });
-    const id = r.headers.get("x-amzn-RequestId")!;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
-    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("after-r2-put"));
-    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
+    const { id, log, forward } = await flushFailingAt("after-r2-put");
     // The object is in R2 already, and its rows are still in the AuditLog.
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
     expect((await storedRows(log)).some((row) => row.includes(id))).toBe(true);
     // New records reach the AuditLog before the retry: the retry must still write the stored
     // batch under its stored name, not a new batch (which would deliver the first records twice).
     for (let i = 0; i < 3; i++) await call("GenerateRandom", { NumberOfBytes: 8 });
-    for (let n = 1; n < auditShards(env); n++) await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n))).forward();
+    await forward();
     expect(await runDurableObjectAlarm(log)).toBe(true);
     expect((await storedRows(log)).some((row) => row.includes(id))).toBe(false);
     await flush();
@@ -136,15 +144,11 @@ describe("audit trail", () => {
   });
 
   it("an object written before a crash is taken as delivered when R2 refuses to write it again (a bucket lock)", async () => {
-    const r = await call("GenerateRandom", { NumberOfBytes: 8 });
-    const id = r.headers.get("x-amzn-RequestId")!;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("us-east-1", ACCOUNT)));
-    await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("after-r2-put"));
-    expect((await admin("AuditFlush")).status).toBeGreaterThanOrEqual(500);
+    const { id, log, forward } = await flushFailingAt("after-r2-put");
     expect((await deliveredRecords()).filter((x) => x.requestID === id)).toHaveLength(1);
     // From now on every write is refused, as a locked bucket refuses to overwrite: the retry must not need one.
     await runInDurableObject(log, (instance: AuditLog) => instance.faults.arm("r2-put", 100));
-    for (let n = 1; n < auditShards(env); n++) await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n))).forward();
+    await forward();
     expect(await runDurableObjectAlarm(log)).toBe(true);
     expect((await storedRows(log)).some((row) => row.includes(id))).toBe(false);
     await runInDurableObject(log, (instance: AuditLog) => instance.faults.disarm());
