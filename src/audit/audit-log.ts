@@ -19,6 +19,12 @@ const SERVICE_GENERATE_DATA_KEY: Permission = { action: "kms:GenerateDataKey", i
 
 export const DELIVERY_INTERVAL_MS = 60_000;
 export const DELIVERY_BATCH = 1000;
+/**
+ * A log object also ends at this many characters of records (a row is never split: a larger one
+ * goes alone): gzip's input, the object and the strings must fit a Worker's memory whatever the
+ * records' size (an encryption context may fill a request body: 64 KiB a record).
+ */
+export const MAX_DELIVERY_CHARS = 16 * 1024 * 1024;
 export const DIGEST_INTERVAL_MS = 3_600_000;
 const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
@@ -390,17 +396,24 @@ export class AuditLog extends DurableObject<Env> {
       // DELIVERY_BATCH rows at once would read far more than one object takes.
       listed = new Map();
       let count = 0;
+      let chars = 0;
       let startAfter: string | undefined;
       let limit = FIRST_PAGE_ROWS;
-      while (count < DELIVERY_BATCH) {
+      const full = () => count >= DELIVERY_BATCH || chars >= MAX_DELIVERY_CHARS;
+      while (!full()) {
         const page = await this.ctx.storage.list({ prefix: "r:", limit, ...(startAfter !== undefined ? { startAfter } : {}) });
         for (const [key, row] of page) {
-          if (count >= DELIVERY_BATCH) break;
+          const size = typeof row === "string" ? row.length : JSON.stringify(row).length;
+          if (full() || (listed.size > 0 && chars + size > MAX_DELIVERY_CHARS)) {
+            chars = MAX_DELIVERY_CHARS; // this row starts the next object
+            break;
+          }
           listed.set(key, row);
           count += rowCount(row);
+          chars += size;
           startAfter = key;
         }
-        if (page.size < limit) break;
+        if (full() || page.size < limit) break;
         // The next page: about as many rows as the rest needs, at the rows' size so far.
         limit = Math.min(MAX_PAGE_ROWS, Math.max(1, Math.ceil(((DELIVERY_BATCH - count) * listed.size) / Math.max(count, 1))));
       }

@@ -24,13 +24,14 @@ export interface Credential {
 const incomplete = (m: string) => new KmsError("IncompleteSignatureException", m);
 const invalid = (m: string) => new KmsError("InvalidSignatureException", m);
 
-/** The most characters of a credential scope's region an error repeats (it is unauthenticated input). */
+/** The most characters of any header text an error repeats (it is unauthenticated input): a region, a pair, a date. */
 export const MAX_SHOWN_REGION = 64;
+/** The caller's text as an error repeats it: at most MAX_SHOWN_REGION characters. */
+const shown = (text: string): string => (text.length > MAX_SHOWN_REGION ? `${text.slice(0, MAX_SHOWN_REGION)}…` : text);
 
 /** The message for a credential scoped to a region not served: the caller's text repeated at most MAX_SHOWN_REGION characters. */
 export function unservedRegion(region: string, served: ReadonlySet<string>): string {
-  const shown = region.length > MAX_SHOWN_REGION ? `${region.slice(0, MAX_SHOWN_REGION)}…` : region;
-  return `Credential should be scoped to a valid region, not '${shown}'. This EdgeKMS serves ${[...served].join(", ")}.`;
+  return `Credential should be scoped to a valid region, not '${shown(region)}'. This EdgeKMS serves ${[...served].join(", ")}.`;
 }
 
 /** Step 1: the Authorization header's three components. */
@@ -39,7 +40,7 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
   const space = header.indexOf(" ");
   const algorithm = space < 0 ? header : header.slice(0, space);
   if (algorithm !== ALGORITHM) {
-    throw incomplete(`Unsupported AWS 'algorithm': '${algorithm}'. Only ${ALGORITHM} is supported.`);
+    throw incomplete(`Unsupported AWS 'algorithm': '${shown(algorithm)}'. Only ${ALGORITHM} is supported.`);
   }
   // Without a prototype, so that a pair named __proto__ or constructor is data like any other
   // and no inherited property can stand in for a missing component.
@@ -48,17 +49,17 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
     const p = part.trim();
     if (!p) continue;
     const eq = p.indexOf("=");
-    if (eq < 0) throw incomplete(`'${p}' not a valid key=value pair (missing equal-sign) in Authorization header: '${header}'.`);
+    if (eq < 0) throw incomplete(`'${shown(p)}' not a valid key=value pair (missing equal-sign) in Authorization header: '${shown(header)}'.`);
     params[p.slice(0, eq)] = p.slice(eq + 1);
   }
   const missing = ["Credential", "Signature", "SignedHeaders"].filter((k) => !params[k]);
   if (missing.length) throw incomplete(missing.map((k) => `Authorization header requires '${k}' parameter.`).join(" "));
   const scope = params.Credential.split("/");
   if (scope.length !== 5 || scope.some((s) => s === "")) {
-    throw incomplete(`Credential should be scoped to a valid region, not '${scope[2] ?? ""}'. `);
+    throw incomplete(`Credential should be scoped to a valid region, not '${shown(scope[2] ?? "")}'. `);
   }
   if (!/^[0-9a-f]{64}$/.test(params.Signature)) throw invalid("Signature must be 64 lowercase hex characters.");
-  if (scope[4] !== "aws4_request") throw invalid(`Credential should be scoped with a valid terminator: 'aws4_request', not '${scope[4]}'.`);
+  if (scope[4] !== "aws4_request") throw invalid(`Credential should be scoped with a valid terminator: 'aws4_request', not '${shown(scope[4]!)}'.`);
   return {
     accessKeyId: scope[0],
     scopeDate: scope[1],
@@ -98,11 +99,11 @@ export function checkScope(
   const xAmzDate = headers.get("x-amz-date");
   if (!xAmzDate) throw incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   const t = parseAmzDate(xAmzDate);
-  if (t === undefined) throw incomplete(`Date must be in ISO-8601 'basic format'. Got '${xAmzDate}'.`);
+  if (t === undefined) throw incomplete(`Date must be in ISO-8601 'basic format'. Got '${shown(xAmzDate)}'.`);
   if (auth.service !== SERVICE) throw invalid(`Credential should be scoped to correct service: '${SERVICE}'. `);
   if (!servedRegions.has(auth.region)) throw invalid(unserved(auth.region, servedRegions));
   if (auth.scopeDate !== xAmzDate.slice(0, 8)) {
-    throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`);
+    throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shown(auth.scopeDate)}' != '${shown(xAmzDate.slice(0, 8))}', from '${shown(xAmzDate)}'.`);
   }
   // "The host header must be included as a signed header … Any x-amz-* headers that you plan to
   // include in your request must also be added" (AWS docs, "Create a signed AWS API request",

@@ -6,7 +6,7 @@ import type { Env } from "../../src/env.js";
 import { auditShards } from "../../src/placement.js";
 import { gunzip } from "../../src/audit/objects.js";
 import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
-import type { AuditLog } from "../../src/audit/audit-log.js";
+import { MAX_DELIVERY_CHARS, type AuditLog } from "../../src/audit/audit-log.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import { auditLogName, auditShardName, vaultName } from "../../src/placement.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
@@ -180,6 +180,27 @@ describe("audit trail", () => {
     const delivered = await deliveredRecords(env.AUDIT_BUCKET_EU, `AWSLogs/${ACCOUNT}/CloudTrail/eu-central-1/`);
     for (const r of big) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
   });
+
+  it("a log object ends at MAX_DELIVERY_CHARS of records, so large records are delivered in several objects, each once", async () => {
+    // An account of its own: the digest test below checks every digest of ACCOUNT with one region's key.
+    const region = "us-east-1";
+    const account = `9${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    // Records of half a row each (as a request with a large encryption context makes), past the cap in all.
+    const per = MAX_ROW_CHARS / 2 - 1000;
+    const n = Math.ceil(MAX_DELIVERY_CHARS / per) + 4;
+    const big = Array.from({ length: n }, (_, i) => ({ ...draftRecord(`cap-${i}`), awsRegion: region, userAgent: "c".repeat(per) }));
+    for (let i = 0; i < n; i += 8) await log.append(region, account, big.slice(i, i + 8).map(encodeRecord));
+    const { objects } = await log.flush();
+    expect(objects.length).toBeGreaterThan(1);
+    const delivered = await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`);
+    const ids = new Set(big.map((r) => r.eventID));
+    expect(delivered.filter((d) => ids.has(d.eventID))).toHaveLength(n);
+    for (const key of objects) {
+      const o = await env.AUDIT_BUCKET.get(key);
+      expect(new TextDecoder().decode(await gunzip(new Uint8Array(await o!.arrayBuffer()))).length).toBeLessThan(MAX_DELIVERY_CHARS + MAX_ROW_CHARS);
+    }
+  }, 60_000);
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
     expect(auditShards(env)).toBeGreaterThan(1); // vitest.config.ts sets AUDIT_SHARDS for these tests
