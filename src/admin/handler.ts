@@ -2,8 +2,8 @@
 // Each operation names the permission it needs and the resource it touches; the one authorizer
 // (src/authz) decides: the operator (bootstrap principal) may do everything, in any account; an
 // account root manages its own account; an IAM user where its identity policies allow
-// iam:<Action> on the ARN of the user it touches (as IAM does). Used by `npx edgekms audit …`
-// and `npx edgekms admin …`.
+// iam:<Action> on the ARN of the user it touches (as IAM does). Used by `edgekms audit …`
+// and `edgekms admin …`.
 import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";

@@ -60,7 +60,7 @@ export function secretPutLines(s: Secrets, env: Environment): string {
     ...BACKUP_WARNING.split("\n").map((l) => `# ${l}`),
     "# Run these lines in the clone, logged in to Cloudflare (npx wrangler login):",
     ...(Object.keys(FORMATS) as (keyof Secrets)[]).map((name) => `printf %s ${q(s[name])} | npx wrangler secret put ${name}${envFlag}`),
-    "# The operator (the bootstrap principal) signs with these; give them to `npx edgekms admin …` and the smoke test:",
+    "# The operator (the bootstrap principal) signs with these; give them to `edgekms admin …` and the smoke test:",
     `# export AWS_ACCESS_KEY_ID=${q(s.BOOTSTRAP_ACCESS_KEY_ID)} AWS_SECRET_ACCESS_KEY=${q(s.BOOTSTRAP_SECRET_ACCESS_KEY)}`,
     `# The operator's account id: ${s.BOOTSTRAP_ACCOUNT_ID}`,
   ].join("\n");

@@ -167,7 +167,7 @@ export function KeyMaterialSection({ md, onChanged }: { md: MaterialMetadata; on
           <ErrorNote error={importError} />
         </form>
       ) : (
-        <p class="hint">{md.KeySpec} material is a private key, too large for RSAES-OAEP alone. Import it with <code>npx edgekms import-key-material --key-id {md.KeyId} --key-material key.pem</code>, which wraps it with RSA_AES_KEY_WRAP_SHA_256.</p>
+        <p class="hint">{md.KeySpec} material is a private key, too large for RSAES-OAEP alone. Import it with <code>edgekms import-key-material --key-id {md.KeyId} --key-material key.pem</code>, which wraps it with RSA_AES_KEY_WRAP_SHA_256.</p>
       )}
       {symmetric && <p class="hint">Imported key material is not rotated automatically. To rotate, import new key material (tick “New key material” above), then rotate on demand.</p>}
       {rows.some((r) => r.KeyMaterialState === "PENDING_ROTATION") && md.KeyState === "Enabled" && (
