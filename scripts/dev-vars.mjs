@@ -4,7 +4,9 @@
 //
 //   node scripts/dev-vars.mjs          the start-up lines (`npm start`, scripts/start.mjs, and
 //                                      `npm run serve` print them once their server answers)
-//   node scripts/dev-vars.mjs --env    only the shell lines, for eval "$(…)" in another terminal
+//   node scripts/dev-vars.mjs --env    only the shell lines, for eval "$(…)" in another terminal:
+//                                      the running server's port (from STATE_LOCK), or PORT=N to
+//                                      name one; with neither, 8787 and a warning on stderr
 //
 // `npm start` (wrangler dev) and `npm run serve` keep their state in one store, .wrangler/state
 // (docs/quickstart.md); one server at a time may hold it (STATE_LOCK).
@@ -21,6 +23,16 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 export const DEFAULT_REGION = "us-east-1";
 /** The AWS CLI function the lines define: `aws` with --endpoint-url, which every CLI version honours. */
 export const CLI_FUNCTION = "edgeaws";
+/**
+ * The `edgekms` function the lines define: this clone's bin, by absolute path. Not `npx edgekms`:
+ * outside the clone npx looks `edgekms` up in the public npm registry, and whoever publishes a
+ * package of that name would run with the caller's credentials (without a prompt when stdin is
+ * not a terminal). The bin runs the CLI under the clone's Node 22 when `node` is older.
+ */
+export const EDGEKMS_FUNCTION = "edgekms";
+export const EDGEKMS_BIN = fileURLToPath(new URL("../bin/edgekms.js", import.meta.url));
+/** The port the lines name when no server holds the state lock and PORT is unset (npm start's default). */
+export const DEFAULT_PORT = "8787";
 
 function randomString(alphabet, n) {
   let s = "";
@@ -124,14 +136,15 @@ npm start and npm run serve share it, one at a time: stop that one first (Ctrl-C
 /** One sh word: as it is when it is plain, else single-quoted (any value of a user-edited .dev.vars). */
 const q = (s) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(String(s)) ? String(s) : `'${String(s).replace(/'/g, `'\\''`)}'`);
 
-/** The shell lines of `--env`: credentials, region and endpoint, and the AWS CLI function. */
-export function envLines(vars, endpoint) {
+/** The shell lines of `--env`: credentials, region and endpoint, the AWS CLI function and the edgekms one. */
+export function envLines(vars, endpoint, bin = EDGEKMS_BIN) {
   return [
     `export AWS_ACCESS_KEY_ID=${q(vars.BOOTSTRAP_ACCESS_KEY_ID)} AWS_SECRET_ACCESS_KEY=${q(vars.BOOTSTRAP_SECRET_ACCESS_KEY)}`,
     `export AWS_REGION=${DEFAULT_REGION} AWS_DEFAULT_REGION=${DEFAULT_REGION}`,
     `export AWS_ENDPOINT_URL_KMS=${q(endpoint)}`,
     "unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
     `${CLI_FUNCTION}() { aws --endpoint-url ${q(endpoint)} "$@"; }`,
+    `${EDGEKMS_FUNCTION}() { node ${q(bin)} "$@"; }`,
   ].join("\n");
 }
 
@@ -198,11 +211,13 @@ export function startupText({ vars, endpoint, command, statePath, clients = {}, 
     ` Console: ${endpoint}/console (sign in with the access key below: the account root, and the operator)`,
     "",
     " Tell every client this endpoint. A client that is not told calls real AWS (https://kms.<region>.amazonaws.com).",
-    " Shell: the JS SDK v3, boto3 1.28+, AWS CLI 2.13+ and 1.29+, and npx edgekms read these:",
+    " Shell: the JS SDK v3, boto3 1.28+, AWS CLI 2.13+ and 1.29+, and edgekms read these:",
     ...envLines(vars, endpoint).split("\n").slice(0, 4).map((l) => `   ${l}`),
     " AWS CLI, every version (2.9 to 2.12, and 1.x before 1.29, ignore AWS_ENDPOINT_URL_KMS):",
     `   ${envLines(vars, endpoint).split("\n")[4]}`,
     `   ${CLI_FUNCTION} kms list-keys`,
+    " The edgekms CLI, this clone's (not `npx edgekms`: outside the clone npx would fetch a package of that name from npm):",
+    `   ${envLines(vars, endpoint).split("\n")[5]}`,
     " boto3, every version (before 1.28 it ignores AWS_ENDPOINT_URL_KMS):",
     `   kms = boto3.client("kms", endpoint_url="${endpoint}", region_name="${DEFAULT_REGION}")`,
     ` JS SDK v3: new KMSClient({}) with the exports, or new KMSClient({ endpoint: "${endpoint}", region: "${DEFAULT_REGION}" })`,
@@ -214,6 +229,20 @@ export function startupText({ vars, endpoint, command, statePath, clients = {}, 
   ].join("\n");
 }
 
+/**
+ * The port of `--env`'s endpoint: PORT when set, else the running server's (from the state lock),
+ * else DEFAULT_PORT with a warning: no server is running (npm start may still be building), and
+ * a server started later with another PORT would not be the one these lines name.
+ */
+export function envPort(envPort, holder) {
+  if (envPort) return { port: String(envPort) };
+  if (holder?.port) return { port: String(holder.port) };
+  return {
+    port: DEFAULT_PORT,
+    warning: `dev-vars: no EdgeKMS server is running; assuming port ${DEFAULT_PORT} — set PORT=… (PORT=8790 node scripts/dev-vars.mjs --env) if it will listen elsewhere.`,
+  };
+}
+
 const relativeState = (dir) => relative(process.cwd(), dir) || ".";
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -223,7 +252,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.error(`${fileURLToPath(FILE)} is missing: start EdgeKMS first (npm start or npm run serve), which creates it.`);
       process.exit(1);
     }
-    const port = process.env.PORT ?? stateHolder()?.port ?? "8787";
+    const { port, warning } = envPort(process.env.PORT, stateHolder());
+    if (warning) console.error(warning);
     console.log(envLines(readDevVars(), `http://localhost:${port}`));
     process.exit(0);
   }

@@ -2,6 +2,7 @@
 // (docs/admin.md). `admin init-secrets` is in init-secrets.ts: it needs no server.
 import { readFileSync } from "node:fs";
 import { adminCall, type ClientConfig } from "./admin-client.js";
+import { UsageError } from "./config.js";
 
 export interface AdminOptions {
   account?: string;
@@ -36,15 +37,15 @@ const document = (v: string | undefined) => (v?.startsWith("file://") ? readFile
 
 /** --quota NAME=VALUE (requests per second), or NAME= (back to the default): PutAccountQuotas' Quotas. */
 function quotaChanges(given: string[]): { QuotaName: string; Value?: number }[] {
-  if (!given.length) throw new Error("put-account-quotas needs --quota NAME=VALUE (or NAME= for the default), once per quota");
+  if (!given.length) throw new UsageError("put-account-quotas needs --quota NAME=VALUE (or NAME= for the default), once per quota");
   return given.map((q) => {
     const at = q.lastIndexOf("=");
     const name = at > 0 ? q.slice(0, at) : "";
     const value = at > 0 ? q.slice(at + 1).trim() : "";
-    if (!name) throw new Error(`--quota '${q}' is not NAME=VALUE (or NAME= for the default)`);
+    if (!name) throw new UsageError(`--quota '${q}' is not NAME=VALUE (or NAME= for the default)`);
     if (value === "") return { QuotaName: name };
     const n = Number(value);
-    if (!Number.isFinite(n)) throw new Error(`--quota '${q}': the value must be a number of requests per second (or empty for the default)`);
+    if (!Number.isFinite(n)) throw new UsageError(`--quota '${q}': the value must be a number of requests per second (or empty for the default)`);
     return { QuotaName: name, Value: n };
   });
 }
@@ -75,7 +76,7 @@ function quotaTable(l: QuotaListing, only?: Set<string>): string {
 
 export async function adminCommand(cmd: string, cfg: ClientConfig, o: AdminOptions): Promise<number> {
   const entry = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
-  if (!entry) throw new Error(`unknown admin command '${cmd}' (${[...Object.keys(COMMANDS), "init-secrets"].join(", ")})`);
+  if (!entry) throw new UsageError(`unknown admin command '${cmd}' (${[...Object.keys(COMMANDS), "init-secrets"].join(", ")})`);
   const [operation, input] = entry;
   const request: Record<string, unknown> = { ...input({ ...o, policyDocument: document(o.policyDocument) }), ...(o.account ? { Account: o.account } : {}) };
   const out = await adminCall(cfg, operation, request);

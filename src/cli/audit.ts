@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { dirname, join, relative } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { adminCall, kmsCall, type ClientConfig } from "./admin-client.js";
+import { UsageError } from "./config.js";
 import { normalizeFingerprint, publicKeyFingerprint, verifyTrail, type TrailObjects } from "./verify.js";
 
 interface ListedObject { Key: string; Size: number; Uploaded: string; Metadata: Record<string, string> }
@@ -10,6 +11,8 @@ interface Listing { Bucket: string; Objects: ListedObject[]; Cursor?: string }
 interface TailRecord {
   eventTime: string; eventName: string; eventID: string; requestID?: string; errorCode?: string; errorMessage?: string;
   userIdentity: { arn?: string; accessKeyId?: string }; resources?: { ARN: string }[];
+  /** A batch entry's record names its batch and its index there (docs/batch.md, "Audit trail"). */
+  additionalEventData?: { batchOperation?: unknown; batchIndex?: unknown };
 }
 interface TailEntry { Delivered: boolean; Record: TailRecord }
 
@@ -48,19 +51,29 @@ async function resolveKey(cfg: ClientConfig, key: string): Promise<string> {
   return r.KeyMetadata.Arn;
 }
 
-/** One line per record: time, operation, outcome, principal, key, request id; the error message last. */
+/**
+ * The entries of one batch request share its request id, operation, principal and often its key:
+ * without this label their lines would be identical. After the request id, so that the columns
+ * before it stay where scripts find them.
+ */
+function batchLabel(r: TailRecord): string {
+  const d = r.additionalEventData;
+  return typeof d?.batchOperation === "string" && Number.isInteger(d.batchIndex) ? ` [${d.batchOperation} #${d.batchIndex as number}]` : "";
+}
+
+/** One line per record: time, operation, outcome, principal, key, request id (and batch entry); the error message last. */
 function tailLine(e: TailEntry): string {
   const r = e.Record;
   const who = r.userIdentity.arn ?? r.userIdentity.accessKeyId ?? "-";
   const message = r.errorMessage ? ` ${JSON.stringify(r.errorMessage)}` : "";
-  return `${r.eventTime} ${r.eventName} ${r.errorCode ?? "OK"} ${who} ${r.resources?.[0]?.ARN ?? "-"} ${r.requestID ?? "-"}${e.Delivered ? "" : " (not yet delivered)"}${message}`;
+  return `${r.eventTime} ${r.eventName} ${r.errorCode ?? "OK"} ${who} ${r.resources?.[0]?.ARN ?? "-"} ${r.requestID ?? "-"}${batchLabel(r)}${e.Delivered ? "" : " (not yet delivered)"}${message}`;
 }
 
 /** The pinned fingerprint, checked against the public key the digests are verified with. */
 function pinnedKeyProblem(o: AuditOptions, spki: string): string | undefined {
   if (o.publicKeyFingerprint === undefined) return undefined;
   const pinned = normalizeFingerprint(o.publicKeyFingerprint);
-  if (!pinned) throw new Error(`--public-key-fingerprint '${o.publicKeyFingerprint}' is not a SHA-256 fingerprint (64 hex digits, as \`edgekms audit public-key\` prints it)`);
+  if (!pinned) throw new UsageError(`--public-key-fingerprint '${o.publicKeyFingerprint}' is not a SHA-256 fingerprint (64 hex digits, as \`edgekms audit public-key\` prints it)`);
   const actual = publicKeyFingerprint(spki);
   return actual === pinned ? undefined : `the digest public key's fingerprint is SHA256:${actual}, not the pinned SHA256:${pinned}: these digests were not signed by the key you trust`;
 }
@@ -141,7 +154,7 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
       return 0;
     }
     case "export": {
-      if (!o.out) throw new Error("export needs --out DIR");
+      if (!o.out) throw new UsageError("export needs --out DIR");
       const trail = await fetchTrail(cfg, o);
       const signatures: Record<string, string> = {};
       for (const [k, v] of [...trail.logs, ...[...trail.digests].map(([k, d]) => [k, d.body] as const)]) {
@@ -187,7 +200,7 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
     }
     case "tail": {
       const limit = o.limit ?? DEFAULT_TAIL_LIMIT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TAIL_RECORDS) throw new Error(`--limit must be a whole number from 1 to ${MAX_TAIL_RECORDS}`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TAIL_RECORDS) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_TAIL_RECORDS}`);
       const key = o.key === undefined ? undefined : await resolveKey(cfg, o.key);
       const seen = new Set<string>();
       for (let first = true; ; first = false) {
@@ -202,6 +215,10 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
         }
         // On stderr, so that --json output stays one record per line. Following, later polls
         // list what is new; only the first can leave older records out.
+        if (first && !r.Entries.length) {
+          const filters = [o.eventName && `--event-name ${o.eventName}`, o.key && `--key ${o.key}`, o.principal && `--principal ${o.principal}`].filter(Boolean);
+          console.error(`edgekms: no matching records${filters.length ? ` (${filters.join(", ")})` : ""}${o.follow ? "; waiting for new ones" : ""}`);
+        }
         if (first && r.Truncated) {
           console.error(limit < MAX_TAIL_RECORDS
             ? `edgekms: more records match; these are the newest ${limit}. Show more with --limit N (at most ${MAX_TAIL_RECORDS}), narrow with --event-name, --key or --principal, or read everything delivered with \`edgekms audit export\`.`
@@ -212,6 +229,6 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
       }
     }
     default:
-      throw new Error(`unknown audit command '${cmd}' (export, verify, tail, flush, encrypt, public-key)`);
+      throw new UsageError(`unknown audit command '${cmd}' (export, verify, tail, flush, encrypt, public-key)`);
   }
 }

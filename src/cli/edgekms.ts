@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// npx edgekms audit <export|verify|tail|flush> [options]
-// npx edgekms admin <create-account|create-user|create-access-key|…> [options]
-// npx edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN… [options]
-// npx edgekms import-key-material --key-id K --key-material FILE [options]
-// Endpoint and credentials come from the usual AWS environment variables or from flags.
+// edgekms audit <export|verify|tail|flush> [options]
+// edgekms admin <create-account|create-user|create-access-key|…> [options]
+// edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN… [options]
+// edgekms import-key-material --key-id K --key-material FILE [options]
+// (`edgekms` is the shell function `eval "$(node scripts/dev-vars.mjs --env)"` defines, or
+// `npx --no-install edgekms` inside the clone; README.md says why never plain `npx edgekms`.)
+// Endpoint, region and credentials: flags, the usual AWS environment variables, then the AWS
+// profile, the same for every subcommand (src/cli/config.ts). A usage error exits 2.
 //
 // Each subcommand's module is imported only in its own branch: `edgekms encrypt` never loads the
 // audit, admin or import modules (each module a process loads stays in its resident memory, and
 // the envelope commands must stream any file in under 100 MB; docs/envelope.md).
 import { parseArgs } from "node:util";
+import { resolveAwsSettings, UsageError, userAgent } from "./config.js";
 
 const USAGE = `usage: edgekms audit <command> [options] | edgekms admin <command> [options] | edgekms encrypt|decrypt [options]
 encrypt|decrypt -i PATH|- -o PATH|- -w key=ARN… [-c K=V…] [--algorithm 0x0478|0x0578] [--recursive] [--overwrite] …
@@ -39,39 +43,44 @@ admin commands (operator; an account root for its own account; an IAM user where
   get-account-quotas [--json]           the account's request-rate quotas in the region (root or operator)
   put-account-quotas --quota NAME=VALUE… [--quota NAME=]   set quotas, or back to the default (operator only)
   init-secrets [--env production|staging] [--account-id ID] [--json]   fresh secrets for a deployment, as wrangler secret put lines (no server)
-options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
-         --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), --account ID`;
+options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL / the profile's endpoint_url), --region R (AWS_REGION /
+         AWS_DEFAULT_REGION / the profile's region), --profile P (AWS_PROFILE; ~/.aws/credentials and ~/.aws/config),
+         --access-key-id, --secret-access-key, --session-token (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+         AWS_SESSION_TOKEN; EdgeKMS refuses session tokens), --account ID. A usage error exits 2.`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "encrypt" || argv[0] === "decrypt") return (await import("./envelope.js")).envelopeCommand(argv[0], argv.slice(1));
   if (argv[0] === "import-key-material") return (await import("./import-key.js")).importKeyCommand(argv.slice(1));
   if (argv[0] === "admin" && argv[1] === "init-secrets") return (await import("./init-secrets.js")).initSecretsCommand(argv.slice(2));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" },
-      account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
-      follow: { type: "boolean" }, "allow-pending": { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
-      "account-id": { type: "string" }, "key-id": { type: "string" }, disable: { type: "boolean" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
-      principal: { type: "string" }, json: { type: "boolean" }, "public-key-fingerprint": { type: "string" }, quota: { type: "string", multiple: true },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        endpoint: { type: "string" }, region: { type: "string" }, profile: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" }, "session-token": { type: "string" },
+        account: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, since: { type: "string" }, until: { type: "string" },
+        follow: { type: "boolean" }, "allow-pending": { type: "boolean" }, "event-name": { type: "string" }, key: { type: "string" }, limit: { type: "string" }, help: { type: "boolean" },
+        "account-id": { type: "string" }, "key-id": { type: "string" }, disable: { type: "boolean" }, "user-name": { type: "string" }, "access-key": { type: "string" }, "policy-name": { type: "string" }, "policy-document": { type: "string" },
+        principal: { type: "string" }, json: { type: "boolean" }, "public-key-fingerprint": { type: "string" }, quota: { type: "string", multiple: true },
+      },
+    });
+  } catch (e) {
+    // parseArgs' own errors (an unknown option, a missing value) are usage errors.
+    console.error(`edgekms: ${(e as Error).message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const [group, cmd] = positionals;
   if (values.help || (group !== "audit" && group !== "admin") || !cmd) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const cfg = {
-    endpoint: values.endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? "http://localhost:8787",
-    region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    accessKeyId: values["access-key-id"] ?? process.env.AWS_ACCESS_KEY_ID ?? "",
-    secretAccessKey: values["secret-access-key"] ?? process.env.AWS_SECRET_ACCESS_KEY ?? "",
-  };
-  if (!cfg.accessKeyId || !cfg.secretAccessKey) {
-    console.error("edgekms: credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or flags)");
-    return 2;
-  }
+  const s = resolveAwsSettings({
+    endpoint: values.endpoint, region: values.region, profile: values.profile,
+    accessKeyId: values["access-key-id"], secretAccessKey: values["secret-access-key"], sessionToken: values["session-token"],
+  });
+  const cfg = { endpoint: s.endpoint, region: s.region, ...s.credentials, userAgent: userAgent(`${group} ${cmd}`) };
   if (group === "admin") {
     const { adminCommand } = await import("./admin.js");
     return adminCommand(cmd, cfg, {
@@ -92,6 +101,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(`edgekms: ${err.message}`);
-    process.exit(1);
+    // A usage error (ours, or parseArgs' in a subcommand's own parsing) exits 2, as docs/admin.md says.
+    const usage = err instanceof UsageError || String((err as Error & { code?: string }).code ?? "").startsWith("ERR_PARSE_ARGS");
+    process.exit(usage ? 2 : 1);
   },
 );

@@ -5,16 +5,16 @@
 // only after the whole message was processed (for decrypt: every frame and the signature verified),
 // so a failure or an interrupt leaves nothing under the output name.
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { homedir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import {
-  CachingMaterialsManager, decryptStream, DEFAULT_FRAME_LENGTH, encryptStream, EnvelopeError, MultiKeyring, parseHeader, SUITES, startSignatureWorker,
+  CachingMaterialsManager, decryptStream, DEFAULT_FRAME_LENGTH, DEFAULT_MAX_DECRYPT_EDKS, DEFAULT_MAX_FRAME, encryptStream, EnvelopeError, MultiKeyring, parseHeader, SUITES, startSignatureWorker,
   type CommitmentPolicy, type DecryptOptions, type EncryptOptions, type Keyring, type MaterialsManager, type MessageHeader, type SuiteId,
 } from "../envelope/node.js";
 import { KmsKeyring, parseKmsArn } from "../envelope/kms-keyring.js";
-import { kmsClientProvider, type Credentials } from "../envelope/kms-client.js";
+import { KmsError, kmsClientProvider, MAX_RESPONSE_BYTES } from "../envelope/kms-client.js";
+import { resolveAwsSettings, UsageError, userAgent, withUserAgent, type AwsSettings } from "./config.js";
 
 export const ENVELOPE_USAGE = `usage: edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN... [options]
   -i, --input PATH|-                    a file, a directory (with --recursive) or - for stdin
@@ -27,8 +27,9 @@ export const ENVELOPE_USAGE = `usage: edgekms encrypt|decrypt --input PATH|- --o
                                         message must have
   --algorithm ID                        0x0478 (default) | 0x0578 (adds an ECDSA P-384 signature) | a suite name;
                                         version 1 suites only with --commitment-policy forbid-encrypt-allow-decrypt
-  --frame-length N                      plaintext bytes per frame (default 4096)
+  --frame-length N                      plaintext bytes per frame (default 4096, at most 67108864: decrypt's limit)
   --max-encrypted-data-keys N           encrypt: at most N wrapping keys; decrypt: refuse messages with more
+                                        (decrypt's default: ${DEFAULT_MAX_DECRYPT_EDKS})
   --commitment-policy P                 require-encrypt-require-decrypt (default) | require-encrypt-allow-decrypt |
                                         forbid-encrypt-allow-decrypt
   --caching max-age=S[,max-messages=N][,max-bytes=N][,capacity=N]   reuse data keys (encrypt and decrypt)
@@ -53,7 +54,19 @@ export const ENVELOPE_USAGE = `usage: edgekms encrypt|decrypt --input PATH|- --o
 
 type Mode = "encrypt" | "decrypt";
 
-class UsageError extends Error {}
+/**
+ * Text from outside (a message's provider ids and info, KMS's error messages, file names) as printed
+ * on stderr: control characters (C0, DEL, C1), line and paragraph separators and the bidirectional
+ * overrides written as escapes, so that a hostile file or endpoint cannot move the cursor, set the
+ * terminal's title, colour the output or forge lines of its own (attack review).
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u${n.toString(16).padStart(4, "0")}`;
+  });
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -208,74 +221,17 @@ export function parseContext(mode: Mode, groups: string[][] | undefined): Contex
 // ---------------------------------------------------------------------------------------------
 // AWS settings: flags, then environment variables, then ~/.aws/credentials and ~/.aws/config
 
-interface AwsSettings { endpoint: string; region: string; credentials: Credentials }
-
-/** The sections of an AWS ini file: `[name]` (credentials) or `[profile name]` / `[default]` (config). */
-function readIni(path: string): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return out;
-  }
-  let section: Record<string, string> | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-    const h = /^\[\s*(.+?)\s*\]$/.exec(line);
-    if (h) {
-      section = out.get(h[1]) ?? {};
-      out.set(h[1], section);
-      continue;
-    }
-    const eq = line.indexOf("=");
-    if (section && eq > 0 && !/^\s/.test(raw)) section[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim();
-  }
-  return out;
-}
-
-function profileSettings(profile: string): { credentials?: Credentials; region?: string; endpoint?: string } {
-  const env = process.env;
-  const credFile = readIni(env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), ".aws", "credentials"));
-  const confFile = readIni(env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config"));
-  const conf = confFile.get(profile === "default" ? "default" : `profile ${profile}`) ?? (profile === "default" ? confFile.get("profile default") : undefined) ?? {};
-  const cred = credFile.get(profile) ?? {};
-  const id = cred.aws_access_key_id ?? conf.aws_access_key_id;
-  const secret = cred.aws_secret_access_key ?? conf.aws_secret_access_key;
-  const token = cred.aws_session_token ?? conf.aws_session_token;
-  return {
-    credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } : undefined,
-    region: conf.region,
-    endpoint: conf.endpoint_url,
-  };
-}
-
+/** The one resolver of every edgekms subcommand (src/cli/config.ts), with this command's flags. */
 function awsSettings(a: Args, profileOverride?: string): AwsSettings {
-  const env = process.env;
-  const explicitProfile = profileOverride ?? a.strings.get("profile");
-  const profile = explicitProfile ?? env.AWS_PROFILE ?? env.AWS_DEFAULT_PROFILE ?? "default";
-  const p = profileSettings(profile);
-  if (explicitProfile && !p.credentials && !a.strings.get("access-key-id")) throw new UsageError(`profile '${explicitProfile}' has no aws_access_key_id / aws_secret_access_key (credential_process, SSO and role profiles are not read)`);
-  const flagId = a.strings.get("access-key-id");
-  const flagSecret = a.strings.get("secret-access-key");
-  if (!!flagId !== !!flagSecret) throw new UsageError("--access-key-id and --secret-access-key go together");
-  const envCreds = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-    : undefined;
-  const flagCreds = flagId && flagSecret ? { accessKeyId: flagId, secretAccessKey: flagSecret, ...(a.strings.get("session-token") ? { sessionToken: a.strings.get("session-token")! } : {}) } : undefined;
-  const credentials = flagCreds ?? (explicitProfile ? p.credentials : envCreds ?? p.credentials);
-  if (!credentials) throw new UsageError("credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, --access-key-id / --secret-access-key, or a profile in ~/.aws/credentials)");
-  return {
-    endpoint: a.strings.get("endpoint") ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? p.endpoint ?? "http://localhost:8787",
-    region: a.strings.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? p.region ?? "us-east-1",
-    credentials,
-  };
+  return resolveAwsSettings({
+    endpoint: a.strings.get("endpoint"), region: a.strings.get("region"), profile: a.strings.get("profile"),
+    accessKeyId: a.strings.get("access-key-id"), secretAccessKey: a.strings.get("secret-access-key"), sessionToken: a.strings.get("session-token"),
+  }, profileOverride);
 }
 
-function clientFunction(s: AwsSettings, defaultRegion: string, batch: boolean) {
+function clientFunction(s: AwsSettings, defaultRegion: string, batch: boolean, mode: Mode) {
   const endpoint = s.endpoint === "aws" ? undefined : s.endpoint.includes("{region}") ? (r: string) => s.endpoint.replace(/\{region\}/g, r) : s.endpoint;
-  return kmsClientProvider({ endpoint, credentials: s.credentials, defaultRegion, fetch: nodeFetch, ...(batch ? { batch: true } : {}) });
+  return kmsClientProvider({ endpoint, credentials: s.credentials, defaultRegion, fetch: withUserAgent(nodeFetch, userAgent(mode)), ...(batch ? { batch: true } : {}) });
 }
 
 /**
@@ -292,7 +248,18 @@ const nodeFetch = (async (input: string | URL | Request, init?: RequestInit): Pr
   return new Promise<Response>((resolveResponse, reject) => {
     const req = request(url, { method: init?.method ?? "GET", headers: { ...(init?.headers as Record<string, string>), "content-length": String(Buffer.byteLength(body)) }, signal: init?.signal ?? undefined }, (res) => {
       const parts: Buffer[] = [];
-      res.on("data", (b: Buffer) => parts.push(b));
+      let total = 0;
+      res.on("data", (b: Buffer) => {
+        total += b.length;
+        if (total > MAX_RESPONSE_BYTES) {
+          // The endpoint chooses the size: past the cap the answer is dropped, not buffered (kms-client.ts).
+          req.destroy();
+          parts.length = 0;
+          reject(new KmsError("ResponseTooLarge", `the answer of ${url.host} is larger than ${MAX_RESPONSE_BYTES} bytes`, res.statusCode));
+          return;
+        }
+        parts.push(b);
+      });
       res.on("error", reject);
       res.on("end", () => {
         const text = Buffer.concat(parts).toString("utf8");
@@ -344,6 +311,9 @@ export function buildKeyring(mode: Mode, a: Args, batch = false): KeyringSetup {
     if (mode === "encrypt" && (discovery !== undefined || accounts.length || partition)) throw new UsageError("discovery attributes of --wrapping-keys are for decrypt");
     if (discovery && keys.length) throw new UsageError("--wrapping-keys: discovery=true takes no key= (one group is either strict or discovery)");
     if (!discovery && (accounts.length || partition)) throw new UsageError("--wrapping-keys: discovery-account and discovery-partition need discovery=true");
+    // A partition alone would filter nothing (the filter is a partition and its accounts): refused,
+    // as the AWS Encryption CLI does, rather than silently trusting every partition.
+    if (partition !== undefined && !accounts.length) throw new UsageError("--wrapping-keys: discovery-partition needs at least one discovery-account (the filter is a partition and accounts)");
     if (!discovery && !keys.length) throw new UsageError(`--wrapping-keys '${group.join(" ")}': no key= ${mode === "decrypt" ? "and no discovery=true" : ""}`);
     if (mode === "decrypt") {
       for (const k of keys) {
@@ -352,7 +322,7 @@ export function buildKeyring(mode: Mode, a: Args, batch = false): KeyringSetup {
       }
     }
     const s = awsSettings(a, profile);
-    const client = clientFunction(s, region ?? s.region, batch);
+    const client = clientFunction(s, region ?? s.region, batch, mode);
     if (discovery) {
       rings.push(new KmsKeyring({ discovery: true, client, ...(accounts.length ? { discoveryFilter: { partition: partition ?? "aws", accountIds: accounts } } : {}) }));
       description.push(accounts.length ? `discovery (${partition ?? "aws"}: ${accounts.join(", ")})` : "discovery");
@@ -376,17 +346,49 @@ interface Job { input: string; output: string; size?: number; mode?: number }
 
 const TMP_TAG = ".edgekms-partial";
 
-function walk(dir: string, skip: string | undefined, out: string[]): void {
-  for (const name of readdirSync(dir).sort()) {
+/** Why an entry of the input tree was skipped (printed, and the run exits 1). */
+export interface Skipped { path: string; reason: string }
+
+/**
+ * Every regular file under dir, in name order. An entry that cannot be read (a name that is not
+ * UTF-8, which Node's string paths cannot name; a file deleted meanwhile; a directory without
+ * permission) is reported in `skipped` and the walk goes on: one bad name must not stop the run.
+ */
+function walk(dir: string, skip: string | undefined, out: Array<{ path: string; size: number; mode: number }>, skipped: Skipped[]): void {
+  let names: Buffer[];
+  try {
+    names = readdirSync(dir, { encoding: "buffer" });
+  } catch (e) {
+    skipped.push({ path: dir, reason: `cannot read the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    return;
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoded: string[] = [];
+  for (const raw of names) {
+    try {
+      decoded.push(decoder.decode(raw));
+    } catch {
+      // Shown byte for byte: printable ASCII as is, any other byte as \xNN.
+      const shown = Array.from(raw, (c) => (c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, "0")}`)).join("");
+      skipped.push({ path: join(dir, shown), reason: "the name is not valid UTF-8 (not supported: rename the file)" });
+    }
+  }
+  for (const name of decoded.sort()) {
     const p = join(dir, name);
     if (skip && (p === skip || p.startsWith(skip + sep))) continue;
-    const st = lstatSync(p);
-    if (st.isDirectory()) walk(p, skip, out);
-    else if (st.isFile() && !name.endsWith(TMP_TAG)) out.push(p);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch (e) {
+      skipped.push({ path: p, reason: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      continue;
+    }
+    if (st.isDirectory()) walk(p, skip, out, skipped);
+    else if (st.isFile() && !name.endsWith(TMP_TAG)) out.push({ path: p, size: st.size, mode: st.mode & 0o777 });
   }
 }
 
-export function planJobs(mode: Mode, a: Args): Job[] {
+export function planJobs(mode: Mode, a: Args, skipped: Skipped[] = []): Job[] {
   const input = a.strings.get("input");
   const output = a.strings.get("output");
   if (!input) throw new UsageError("--input is required (a file, a directory with --recursive, or - for stdin)");
@@ -404,12 +406,9 @@ export function planJobs(mode: Mode, a: Args): Job[] {
     if (existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`--output ${output} is a file; a directory input needs a directory`);
     const inAbs = realpathSync(input);
     const outAbs = existsSync(output) ? realpathSync(output) : resolve(output);
-    const files: string[] = [];
-    walk(inAbs, outAbs === inAbs ? undefined : outAbs, files);
-    return files.map((f) => {
-      const s = statSync(f);
-      return { input: f, output: join(outAbs, relative(inAbs, f) + suffix), size: s.size, mode: s.mode & 0o777 };
-    });
+    const files: Array<{ path: string; size: number; mode: number }> = [];
+    walk(inAbs, outAbs === inAbs ? undefined : outAbs, files, skipped);
+    return files.map((f) => ({ input: f.path, output: join(outAbs, relative(inAbs, f.path) + suffix), size: f.size, mode: f.mode }));
   }
   if (!st.isFile()) throw new UsageError(`input is not a regular file: ${input}`);
   // An output ending in "/" names a directory: made if missing (as the docs say), before any KMS call.
@@ -424,6 +423,20 @@ export function planJobs(mode: Mode, a: Args): Job[] {
 // Output: a temporary file beside the output, renamed (or linked, so as not to replace) at the end
 
 const partials = new Set<string>();
+
+/** The process's umask, read once (process.umask() without an argument only reads it). */
+const UMASK = process.umask();
+
+/**
+ * An output's permission bits: the owner may read and write; group and others get read access only
+ * where the input gave it (a 0600 secret stays 0600); never a write or execute bit from the input
+ * (a 0777 ciphertext must not make a world-writable, executable plaintext); and the umask applies,
+ * as to any file the user creates. stdin's output: 0666 & ~umask, as any new file.
+ */
+export function outputMode(inputMode: number | undefined, umask = UMASK): number {
+  const bits = inputMode === undefined ? 0o666 : 0o600 | (inputMode & 0o044);
+  return bits & ~umask & 0o777;
+}
 let signalsHooked = false;
 
 function removePartials(): void {
@@ -440,11 +453,12 @@ function removePartials(): void {
 function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  // SIGQUIT (Ctrl-backslash) too: its default action would end the process and leave the partial outputs.
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 143], ["SIGQUIT", 131]] as const) {
     process.on(sig, () => {
       removePartials();
       process.stderr.write(`\nedgekms: interrupted (${sig}); partial outputs removed\n`);
-      process.exit(sig === "SIGINT" ? 130 : 143);
+      process.exit(code);
     });
   }
   // Any other way out (an unexpected error ends the process): with look-ahead, up to BATCH_WINDOW
@@ -790,7 +804,8 @@ async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, s
  */
 interface Prepared {
   job: Job;
-  sink: Sink;
+  /** Opens the output when the file's turn comes: the window holds no descriptor (RLIMIT_NOFILE may be 256 or less). */
+  openSink: () => Promise<Sink>;
   stream: ReturnType<typeof encryptStream>;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -803,12 +818,10 @@ interface Prepared {
 
 /** Prepares a job once the job before it (`before`) has begun its message: the messages begin in file order. */
 async function prepare(job: Job, o: Options, before: Promise<unknown>): Promise<Prepared> {
-  let sink: Sink;
   try {
     if (job.output !== "-" && !o.overwrite && existsSync(job.output)) throw new Error(`output exists: ${job.output} (add --overwrite to replace it)`);
+    // The output's directory first: no KMS call is made for an output whose directory cannot be made.
     if (job.output !== "-") mkdirSync(dirname(resolve(job.output)), { recursive: true });
-    // The output first: no KMS call is made for an output that cannot be created.
-    sink = job.output === "-" ? new StdoutSink(o.buffer) : await FileSink.create(job.output, o.overwrite, job.mode ?? (0o666 & ~process.umask()));
   } finally {
     // In file order (a caching manager's entries are used in that order, as without look-ahead);
     // the outputs were opened meanwhile, all at once.
@@ -820,15 +833,12 @@ async function prepare(job: Job, o: Options, before: Promise<unknown>): Promise<
   // message finds it running and uses it from its first bytes.
   const worker = job.input !== "-" && (job.size ?? 0) >= SIGNATURE_WORKER_BYTES && signedLongFrames(o, head) ? startSignatureWorker() : undefined;
   const keys = o.materials ? { materials: o.materials } : { keyring: o.keyring };
-  let stream: ReturnType<typeof encryptStream>;
-  try {
-    stream = o.mode === "encrypt"
-      ? encryptStream(defined({ ...keys, ...o.encrypt, plaintextLength: job.size }))
-      : decryptStream(defined({ ...keys, ...o.decrypt }));
-  } catch (e) {
-    await sink.discard();
-    throw e;
-  }
+  const stream = o.mode === "encrypt"
+    ? encryptStream(defined({ ...keys, ...o.encrypt, plaintextLength: job.size }))
+    : decryptStream(defined({ ...keys, ...o.decrypt }));
+  // The temporary output is opened in run(), at the file's turn: only the KMS calls run ahead, so
+  // a window of 256 files never holds 256 descriptors (EMFILE under ulimit -n 200: attack review).
+  const openSink = (): Promise<Sink> => (job.output === "-" ? Promise.resolve(new StdoutSink(o.buffer)) : FileSink.create(job.output, o.overwrite, outputMode(job.mode)));
   stream.header.catch(() => undefined); // observed by run(); never an unhandled rejection
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
@@ -839,12 +849,20 @@ async function prepare(job: Job, o: Options, before: Promise<unknown>): Promise<
     headerWrite = writer.write(head.bytes);
     headerWrite.catch(() => undefined); // observed by run()
   }
-  return { job, sink, stream, writer, reader, worker, headerWrite, offset: head ? head.bytes.length : 0 };
+  return { job, openSink, stream, writer, reader, worker, headerWrite, offset: head ? head.bytes.length : 0 };
 }
 
 async function run(p: Prepared, o: Options): Promise<{ header: MessageHeader; bytesIn: number; bytesOut: number }> {
-  const { job, sink, stream, writer, reader } = p;
-  const progress = new Progress(job.input === "-" ? "stdin" : relative(process.cwd(), job.input) || job.input, job.size, o.progress);
+  const { job, stream, writer, reader } = p;
+  let sink: Sink;
+  try {
+    sink = await p.openSink();
+  } catch (e) {
+    reader.cancel(e).catch(() => undefined);
+    writer.abort(e).catch(() => undefined);
+    throw e;
+  }
+  const progress = new Progress(printable(job.input === "-" ? "stdin" : relative(process.cwd(), job.input) || job.input), job.size, o.progress);
   let firstError: unknown;
   let bytesIn = p.offset, bytesOut = 0;
   progress.preset(p.offset);
@@ -918,13 +936,14 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
   let jobs: Job[];
   let opts: Options;
   let metaFd: number | "stdout" | undefined;
+  const problems: Skipped[] = [];
   try {
     a = parseEnvelopeArgs(mode, argv);
     if (a.booleans.has("help")) {
       console.log(ENVELOPE_USAGE);
       return 0;
     }
-    jobs = planJobs(mode, a);
+    jobs = planJobs(mode, a, problems);
     const policy = a.strings.has("commitment-policy") ? parseCommitmentPolicy(a.strings.get("commitment-policy")!) : undefined;
     const ctx = parseContext(mode, a.multi.get("encryption-context"));
     const maxEdks = integer("max-encrypted-data-keys", a.strings.get("max-encrypted-data-keys"), 1, 65535);
@@ -942,7 +961,9 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
       materials: caching ? new CachingMaterialsManager({ keyring, ...caching }) : undefined,
       encrypt: {
         suite: a.strings.has("algorithm") ? parseSuite(a.strings.get("algorithm")!) : undefined,
-        frameLength: integer("frame-length", a.strings.get("frame-length"), 1, 2 ** 32 - 1),
+        // At most what decrypt accepts by default: a longer frame makes a message no default decryptor
+        // (ours, the CLI's) would read, and one frame is held whole in memory on decrypt.
+        frameLength: integer("frame-length", a.strings.get("frame-length"), 1, DEFAULT_MAX_FRAME),
         maxEncryptedDataKeys: maxEdks,
         commitmentPolicy: policy,
         encryptionContext: ctx.pairs,
@@ -968,16 +989,20 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
       const existing = jobs.filter((j) => j.output !== "-" && existsSync(j.output)).map((j) => j.output);
       if (existing.length) throw new UsageError(`output exists: ${existing.slice(0, 5).join(", ")}${existing.length > 5 ? ` and ${existing.length - 5} more` : ""} (add --overwrite to replace)`);
     }
-    if (!jobs.length) process.stderr.write(`edgekms: no files under ${a.strings.get("input")}\n`);
+    if (!jobs.length && !problems.length) process.stderr.write(`edgekms: no files under ${printable(a.strings.get("input")!)}\n`);
   } catch (e) {
     if (e instanceof UsageError || e instanceof EnvelopeError) {
-      console.error(`edgekms ${mode}: ${e.message}`);
+      console.error(`edgekms ${mode}: ${printable(e.message)}`);
       if (e instanceof UsageError) console.error(`(edgekms ${mode} --help lists the options)`);
       return 2;
     }
     throw e;
   }
   let failures = 0;
+  for (const p of problems) {
+    failures++;
+    process.stderr.write(`edgekms ${mode}: ${printable(p.path)}: skipped: ${p.reason}\n`);
+  }
   // Look-ahead: up to BATCH_WINDOW files prepared (their KMS calls under way, batched) while the
   // first of them streams; refilled, in file order, once half of them are done. Without batching
   // (one file, or --no-batch) a file is prepared when its turn comes, as the single calls need.
@@ -1010,7 +1035,8 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
         failures++;
         const err = e as Error & { code?: string };
         const where = job.input === "-" ? "stdin" : job.input;
-        process.stderr.write(`edgekms ${mode}: ${where}: ${err.message}${job.output !== "-" ? " (no output written)" : " (output incomplete)"}\n`);
+        const hint = err.code === "TOO_MANY_DATA_KEYS" && mode === "decrypt" ? " (--max-encrypted-data-keys N allows more)" : "";
+        process.stderr.write(`edgekms ${mode}: ${printable(where)}: ${printable(err.message)}${hint}${job.output !== "-" ? " (no output written)" : " (output incomplete)"}\n`);
       }
     }
   } finally {

@@ -7,7 +7,8 @@
 import { constants, createCipheriv, createPrivateKey, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { signRequest } from "./sign.js";
+import { signedHeaders, type ClientConfig } from "./admin-client.js";
+import { resolveAwsSettings, UsageError, userAgent } from "./config.js";
 
 export const IMPORT_USAGE = `usage: edgekms import-key-material --key-id K --key-material FILE [options]
   --key-id K                 key id or ARN of a key made with Origin EXTERNAL
@@ -20,19 +21,20 @@ export const IMPORT_USAGE = `usage: edgekms import-key-material --key-id K --key
   --key-material-id ID       reimport this material version (64 hex; from ListKeyRotations)
   --description D            KeyMaterialDescription
   --allow-insecure-endpoint  allow a plain-HTTP endpoint other than localhost (the wrapping key could be swapped)
-options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL), --region R (AWS_REGION),
-         --access-key-id, --secret-access-key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`;
+options: --endpoint URL (AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL / the profile's endpoint_url), --region R (AWS_REGION /
+         AWS_DEFAULT_REGION / the profile's region), --profile P (AWS_PROFILE), --access-key-id, --secret-access-key,
+         --session-token (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN)`;
 
 const AIV_PADDED = Buffer.from("A65959A6", "hex"); // RFC 5649 §3
 
-interface Config { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }
+type Config = ClientConfig;
 
 class KmsCallError extends Error {}
 
 async function kms<T>(cfg: Config, operation: string, input: Record<string, unknown>): Promise<T> {
   const url = cfg.endpoint;
   const body = JSON.stringify(input);
-  const headers = await signRequest(url, `TrentService.${operation}`, body, { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, region: cfg.region, contentSha256: true });
+  const headers = await signedHeaders(cfg, url, `TrentService.${operation}`, body);
   const res = await fetch(url, { method: "POST", headers, body });
   const json = (await res.json()) as T & { __type?: string; message?: string };
   if (!res.ok) throw new KmsCallError(`${operation}: ${(json.__type ?? `HTTP ${res.status}`).split("#").pop()}: ${json.message ?? ""}`);
@@ -98,7 +100,8 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
     options: {
       "key-id": { type: "string" }, "key-material": { type: "string" }, "wrapping-algorithm": { type: "string" }, "wrapping-key-spec": { type: "string" },
       "valid-to": { type: "string" }, "import-type": { type: "string" }, "key-material-id": { type: "string" }, description: { type: "string" },
-      endpoint: { type: "string" }, region: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" }, help: { type: "boolean" },
+      endpoint: { type: "string" }, region: { type: "string" }, profile: { type: "string" }, "access-key-id": { type: "string" }, "secret-access-key": { type: "string" },
+      "session-token": { type: "string" }, help: { type: "boolean" },
       "allow-insecure-endpoint": { type: "boolean" },
     },
   });
@@ -110,15 +113,18 @@ export async function importKeyCommand(argv: string[]): Promise<number> {
     console.error(IMPORT_USAGE);
     return 2;
   }
-  const cfg: Config = {
-    endpoint: values.endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? "http://localhost:8787",
-    // A key ARN names its region; the flag or the environment otherwise.
-    region: values.region ?? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(values["key-id"] ?? "")?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    accessKeyId: values["access-key-id"] ?? process.env.AWS_ACCESS_KEY_ID ?? "",
-    secretAccessKey: values["secret-access-key"] ?? process.env.AWS_SECRET_ACCESS_KEY ?? "",
-  };
-  if (!cfg.accessKeyId || !cfg.secretAccessKey) {
-    console.error("edgekms: credentials missing (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or flags)");
+  let cfg: Config;
+  try {
+    const s = resolveAwsSettings({
+      endpoint: values.endpoint,
+      // A key ARN names its region; the flag or the environment (or the profile) otherwise.
+      region: values.region ?? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(values["key-id"] ?? "")?.[1],
+      profile: values.profile, accessKeyId: values["access-key-id"], secretAccessKey: values["secret-access-key"], sessionToken: values["session-token"],
+    });
+    cfg = { endpoint: s.endpoint, region: s.region, ...s.credentials, userAgent: userAgent("import-key-material") };
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`edgekms: ${e.message}`);
     return 2;
   }
   // The wrapped material is only as safe as the wrapping key it gets: over plain HTTP, anyone on

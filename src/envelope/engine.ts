@@ -30,7 +30,7 @@ const DEFAULT_MAX_NON_FRAMED = 64 * 1024 * 1024;
  * verifies, and the message's header chooses its length (up to 2^32 - 1): without a limit, a
  * message could make the decryptor hold gigabytes (attack review).
  */
-const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 /** A header is buffered whole before it is parsed; the format allows ~13 GB, real ones are KBs. */
 /**
  * The largest header accepted. It is unauthenticated and parsed again as its bytes arrive, so
@@ -38,6 +38,14 @@ const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
  * 4 MiB still holds thousands of encrypted data keys.
  */
 const MAX_HEADER = 4 * 1024 * 1024;
+/**
+ * The most encrypted data keys decrypt accepts by default (maxEncryptedDataKeys overrides it, up to
+ * 65 535). A keyring may try each one with a KMS call, so a hostile message of thousands of them
+ * made thousands of sequential Decrypt calls (attack review); the AWS Encryption SDK recommends
+ * limiting them (https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/configure.html#config-limit-keys).
+ * Real messages carry one per wrapping key: a few.
+ */
+export const DEFAULT_MAX_DECRYPT_EDKS = 10;
 
 function positiveInt(v: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
@@ -288,7 +296,7 @@ export function decryptorOptions(o: DecryptOptions): DecryptorOptions {
   return {
     cmm: materialsManager(o),
     policy,
-    maxEdks: positiveInt(o.maxEncryptedDataKeys, "maxEncryptedDataKeys", 0xffff),
+    maxEdks: positiveInt(o.maxEncryptedDataKeys, "maxEncryptedDataKeys", 0xffff) ?? DEFAULT_MAX_DECRYPT_EDKS,
     required,
     requiredKeys: requiredKeys ? [...requiredKeys] : undefined,
     maxNonFramed: positiveInt(o.maxNonFramedBodyLength, "maxNonFramedBodyLength") ?? DEFAULT_MAX_NON_FRAMED,
@@ -434,6 +442,19 @@ export class Decryptor {
     this.state = header.contentType === CONTENT_NON_FRAMED ? State.NonFramed : State.Frames;
   }
 
+  /**
+   * Makes room for an element of `total` bytes in pending at once, once its size is known: grown by
+   * doubling as its 1 MiB slices came, a 64 MiB frame went through buffers of 1, 2, … 128 MiB
+   * (attack review: ~6× the frame in memory).
+   */
+  private reserve(total: number): void {
+    if (total <= this.pending.length) return;
+    const grown = new Uint8Array(total);
+    grown.set(this.pending.subarray(0, this.pendingLen));
+    this.pending.fill(0);
+    this.pending = grown;
+  }
+
   private append(data: Uint8Array, from: number): void {
     const n = data.length - from;
     if (this.pendingLen + n > this.pending.length) {
@@ -480,7 +501,11 @@ export class Decryptor {
   }
 
   private pushBody(data: Uint8Array): Uint8Array | undefined {
-    const out = new Uint8Array(this.outputSize(this.pendingLen + data.length));
+    // The output buffer is made when the first element completes, sized for it and the rest of data:
+    // a slice that only adds to a large frame still gathering makes none (each such slice made one
+    // of the frame's size so far: another ~frame of memory, for nothing).
+    let out: Uint8Array | undefined;
+    const outFor = (bound: number): Uint8Array => (out ??= new Uint8Array(this.outputSize(bound)));
     let outLen = 0;
     let p = 0;
     let spanStart = 0; // in-place elements [spanStart, p) not yet given to the verifier
@@ -496,17 +521,18 @@ export class Decryptor {
             const take = Math.min(-total - this.pendingLen, data.length - p);
             this.append(data.subarray(p, p + take), 0);
             p += take;
-            if (this.pendingLen < -total) return outLen ? out.subarray(0, outLen) : undefined;
+            if (this.pendingLen < -total) return outLen ? out!.subarray(0, outLen) : undefined;
             total = this.elementSize(this.pending.subarray(0, this.pendingLen));
           }
+          this.reserve(total);
           const take = Math.min(total - this.pendingLen, data.length - p);
           this.append(data.subarray(p, p + take), 0);
           p += take;
           spanStart = p;
-          if (this.pendingLen < total) return outLen ? out.subarray(0, outLen) : undefined;
+          if (this.pendingLen < total) return outLen ? out!.subarray(0, outLen) : undefined;
           const element = this.pending.subarray(0, total);
           if (this.state !== State.Footer) this.verifier?.update(element);
-          outLen = this.element(element, out, outLen);
+          outLen = this.element(element, outFor(total + data.length - p), outLen);
           this.pendingLen = 0;
           continue;
         }
@@ -514,6 +540,7 @@ export class Decryptor {
         const total = this.elementSize(view);
         if (total < 0 || total > view.length) {
           flushSpan();
+          if (total > 0) this.reserve(total);
           this.append(data, p);
           p = data.length;
           spanStart = p;
@@ -523,16 +550,16 @@ export class Decryptor {
           flushSpan();
           spanStart = p + total;
         }
-        outLen = this.element(view.subarray(0, total), out, outLen);
+        outLen = this.element(view.subarray(0, total), outFor(view.length), outLen);
         p += total;
       }
       flushSpan();
     } catch (e) {
-      out.fill(0);
+      out?.fill(0);
       this.dispose();
       throw e;
     }
-    return outLen ? out.subarray(0, outLen) : undefined;
+    return outLen ? out!.subarray(0, outLen) : undefined;
   }
 
   /** The largest output buffer made so far. */

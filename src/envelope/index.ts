@@ -29,5 +29,7 @@ export { CachingMaterialsManager } from "./caching.js";
 export { SUITES, DEFAULT_SUITE, DEFAULT_FRAME_LENGTH, ENCODED_SIGNER_KEY } from "./suites.js";
 export type { SuiteInfo } from "./suites.js";
 export { parseHeader, serializeEncryptionContext } from "./format.js";
+/** Decrypt's defaults of maxEncryptedDataKeys and maxFrameLength (docs/envelope.md, "Limits"). */
+export { DEFAULT_MAX_DECRYPT_EDKS, DEFAULT_MAX_FRAME } from "./engine.js";
 export { wasmAesGcm } from "./aes-wasm.js";
 export { setCoreModule } from "../crypto/api.js";

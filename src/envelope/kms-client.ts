@@ -69,6 +69,16 @@ export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
 const MAX_SINGLE_BODY_BYTES = 64 * 1024;
 /** Room kept in a batch body for `{"Entries":[` … `]}`. */
 const BATCH_ENVELOPE_BYTES = 64;
+/**
+ * The largest response body read (8 MiB). KMS answers are small (a batch of 1,000 entries within a
+ * 1 MiB request answers ~2 MB at most); the endpoint decides the size, and an unbounded read let a
+ * 1 GiB answer take gigabytes of memory and crash the process (attack review). Larger: a clean error.
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** Back-off before throttled batch entries are sent again: from this, doubling per attempt, jittered ±50%. */
+const ENTRY_RETRY_BASE_MS = 100;
+/** The longest back-off before a throttled entry's next attempt. */
+const ENTRY_RETRY_MAX_MS = 2_000;
 
 type BatchedOp = "GenerateDataKey" | "Encrypt" | "Decrypt";
 const BATCH_TARGETS: Record<BatchedOp, string> = {
@@ -82,6 +92,8 @@ interface Queued {
   op: BatchedOp;
   json: string;
   bytes: number;
+  /** Times the entry was sent in a batch and answered with a retryable error (throttling, a KMS fault). */
+  attempts: number;
   resolve(r: Record<string, unknown>): void;
   reject(e: unknown): void;
 }
@@ -229,11 +241,15 @@ export class KmsHttpClient implements KmsClientLike {
     const bytes = utf8Length(json);
     if (bytes > MAX_SINGLE_BODY_BYTES) return this.call(op, `TrentService.${op}`, json);
     return new Promise((resolve, reject) => {
-      const q = this.queues[op];
-      q.push({ op, json, bytes, resolve, reject });
-      if (q.length >= this.batching!.maxEntries) this.flush(op);
-      else this.schedule(op);
+      this.enqueue({ op, json, bytes, attempts: 0, resolve, reject });
     });
+  }
+
+  private enqueue(entry: Queued): void {
+    const q = this.queues[entry.op];
+    q.push(entry);
+    if (q.length >= this.batching!.maxEntries) this.flush(entry.op);
+    else this.schedule(entry.op);
   }
 
   /** Flushes the queue after the linger, unless a batch of the operation is in flight (its end flushes). */
@@ -294,36 +310,52 @@ export class KmsHttpClient implements KmsClientLike {
     const body = `{"Entries":[${chunk.map((q) => q.json).join(",")}]}`;
     this.call(op, BATCH_TARGETS[op], body).then(
       (json) => {
-        const results = json.Results;
-        if (!Array.isArray(results)) {
-          // Not a batch answer (a server that answers anything with 200): each entry asks alone.
+        const byIndex = batchResults(json.Results, chunk.length);
+        if (!byIndex) {
+          // Not a well-formed batch answer (a server that answers anything with 200, or results that
+          // do not map one to one onto the entries: a duplicate, missing, out-of-range or non-integer
+          // Index): none of it is trusted, and each entry asks alone.
           for (const q of chunk) this.single(q);
           return;
         }
         this.batchSupport.supported = true;
-        const byIndex: Array<Record<string, unknown> | undefined> = new Array(chunk.length);
-        for (const r of results) {
-          const i = (r as Record<string, unknown> | null)?.Index;
-          if (typeof i === "number" && Number.isInteger(i) && i >= 0 && i < chunk.length && !byIndex[i]) byIndex[i] = r as Record<string, unknown>;
-        }
+        const throttled: Queued[] = [];
         chunk.forEach((q, i) => {
-          const r = byIndex[i];
-          if (!r) return this.single(q); // no answer for it: it asks alone
+          const r = byIndex[i]!;
           if (typeof r.ErrorCode === "string") {
-            // An error the single call would retry (throttling, a KMS fault) is retried as one.
-            if (RETRYABLE.has(r.ErrorCode)) return this.single(q);
             const message = typeof r.ErrorMessage === "string" ? r.ErrorMessage : "";
-            return q.reject(new KmsError(r.ErrorCode, `${message}${message ? " " : ""}(${op}, ${this.region}, ${this.endpoint})`, 400));
+            const err = new KmsError(r.ErrorCode, `${message}${message ? " " : ""}(${op}, ${this.region}, ${this.endpoint})`, 400);
+            // An error the single call would retry (throttling, a KMS fault) is retried, after a
+            // back-off, in the next batch: not at once, and not as one single call per entry.
+            if (RETRYABLE.has(r.ErrorCode) && q.attempts + 1 < this.maxAttempts) {
+              q.attempts++;
+              throttled.push(q);
+              return;
+            }
+            return q.reject(err);
           }
           q.resolve(r);
         });
+        if (throttled.length) {
+          const attempt = Math.max(...throttled.map((q) => q.attempts));
+          const delay = Math.min(ENTRY_RETRY_MAX_MS, ENTRY_RETRY_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random());
+          setTimeout(() => {
+            for (const q of throttled) this.enqueue(q);
+          }, delay);
+        }
       },
       (e) => {
-        // The endpoint does not know the batch operations (AWS KMS): single calls from now on. Any
-        // other failure of the whole request (credentials, network): each entry is tried alone and
-        // fails, or not, as its single call does.
-        if (batchUnsupported(e)) this.batchSupport.supported = false;
-        for (const q of chunk) this.single(q);
+        // The endpoint does not know the batch operations (AWS KMS): single calls from now on.
+        if (batchUnsupported(e)) {
+          this.batchSupport.supported = false;
+          for (const q of chunk) this.single(q);
+          return;
+        }
+        // Any other failure of the whole request (a 5xx after call()'s retries with back-off,
+        // AccessDenied of the request's credentials, the network): the entries fail with it. Each
+        // entry is authorized as its single call (docs/batch.md), so the single calls would fail the
+        // same way — sending them would only multiply one failure into one request per entry.
+        for (const q of chunk) q.reject(e);
       },
     ).finally(() => this.settled(op));
   }
@@ -342,14 +374,16 @@ export class KmsHttpClient implements KmsClientLike {
         ...(c.sessionToken ? { extraHeaders: { "x-amz-security-token": c.sessionToken } } : {}),
       });
       let res: Response;
+      let text: string;
       try {
         res = await this.fetchFn(url, { method: "POST", headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        text = await readBody(res, `${operation} (${this.endpoint})`);
       } catch (e) {
+        if (e instanceof KmsError) throw e; // an answer too large: not retried
         const cause = (e as Error & { cause?: Error }).cause;
         last = new KmsError("NetworkError", `${operation} to ${this.endpoint} failed: ${cause?.message ?? (e as Error).message}`);
         continue;
       }
-      const text = await res.text();
       let json: Record<string, unknown> = {};
       try {
         json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -364,6 +398,59 @@ export class KmsHttpClient implements KmsClientLike {
     }
     throw last!;
   }
+}
+
+/** The response body as text, refused past MAX_RESPONSE_BYTES (by its Content-Length, else as it streams). */
+async function readBody(res: Response, what: string): Promise<string> {
+  const tooLarge = () => new KmsError("ResponseTooLarge", `the answer to ${what} is larger than ${MAX_RESPONSE_BYTES} bytes`, res.status);
+  const declared = Number(res.headers?.get?.("content-length") ?? NaN);
+  if (declared > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const stream = res.body;
+  if (!stream || typeof stream.getReader !== "function") {
+    // A fetch without streams (the CLI's node:http one caps the body itself): checked after the read.
+    const text = await res.text();
+    if (text.length > MAX_RESPONSE_BYTES) throw tooLarge();
+    return text;
+  }
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/**
+ * A batch answer's results by entry, or undefined unless they map one to one onto the entries:
+ * exactly `n` results, each an object whose Index is an integer in [0, n), no Index twice.
+ */
+function batchResults(results: unknown, n: number): Array<Record<string, unknown>> | undefined {
+  if (!Array.isArray(results) || results.length !== n) return undefined;
+  const byIndex: Array<Record<string, unknown> | undefined> = new Array(n);
+  for (const r of results) {
+    if (r === null || typeof r !== "object" || Array.isArray(r)) return undefined;
+    const i = (r as Record<string, unknown>).Index;
+    if (typeof i !== "number" || !Number.isInteger(i) || i < 0 || i >= n || byIndex[i]) return undefined;
+    byIndex[i] = r as Record<string, unknown>;
+  }
+  return byIndex as Array<Record<string, unknown>>;
 }
 
 function context(ec?: Record<string, string>): Record<string, unknown> {

@@ -17,6 +17,31 @@ export { KmsHttpClient, KmsError, kmsClientProvider, defaultKmsEndpoint } from "
 export type { KmsClientLike, KmsHttpClientOptions, KmsClientProviderOptions, Credentials } from "./kms-client.js";
 
 export const KMS_PROVIDER_ID = "aws-kms";
+/**
+ * KMS Decrypt calls that may fail for one message before the keyring gives up (maxDecryptFailures
+ * overrides it). A message chooses its encrypted data keys: without a bound, one of thousands (in
+ * discovery mode, or naming a configured key many times) made as many sequential calls (attack review).
+ */
+export const DEFAULT_MAX_DECRYPT_FAILURES = 5;
+/** Failures quoted in an error: the rest are counted (a message must not make error lines unbounded). */
+const ERRORS_SHOWN = 3;
+/** Key ARNs quoted when saying which keys a message has. */
+const KEYS_SHOWN = 5;
+
+/** The first `n` items, then "and N more". */
+function listSome(items: string[], n: number, sep: string): string {
+  return items.length <= n ? items.join(sep) : `${items.slice(0, n).join(sep)}${sep}and ${items.length - n} more`;
+}
+
+/** An error's text as quoted: KMS (or whatever answers in its place) chooses its length. */
+const ERROR_TEXT_SHOWN = 300;
+const clip = (t: string) => (t.length > ERROR_TEXT_SHOWN ? `${t.slice(0, ERROR_TEXT_SHOWN)}…` : t);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export interface KmsKeyringOptions {
   /** Makes the data key (GenerateDataKey) when no other keyring did; encrypts it otherwise. */
@@ -30,6 +55,8 @@ export interface KmsKeyringOptions {
   /** The KMS client of a region ("" when the key identifier carries no region, e.g. an alias name). */
   client: (region: string) => KmsClientLike;
   grantTokens?: string[];
+  /** Failed KMS Decrypt calls per message before giving up (default DEFAULT_MAX_DECRYPT_FAILURES). */
+  maxDecryptFailures?: number;
 }
 
 export interface KmsArn { partition: string; region: string; accountId: string; resourceType: "key" | "alias"; resourceId: string }
@@ -62,6 +89,23 @@ function validKeyIdentifier(id: string): boolean {
   return id.startsWith("alias/") ? id.length > 6 : !id.includes("/");
 }
 
+/**
+ * Whether `answered` (the KeyId of a GenerateDataKey or Encrypt answer) can be the key `requested`
+ * names: KMS answers with the key's ARN. A key ARN must come back as itself; a key id as an ARN of
+ * that id; an alias (ARN or name) as a key ARN, of the alias's region and account when it names
+ * them. An answer for another key (a batch answer matched to the wrong entry, an endpoint that
+ * lies) would write an encrypted data key labelled with a key it was not made under (attack review).
+ */
+export function answersFor(requested: string, answered: string): boolean {
+  const got = parseKmsArn(answered);
+  if (!got || got.resourceType !== "key") return false;
+  const asked = parseKmsArn(requested);
+  if (asked?.resourceType === "key") return answered === requested;
+  if (asked) return asked.partition === got.partition && asked.region === got.region && asked.accountId === got.accountId;
+  if (requested.startsWith("alias/")) return true;
+  return got.resourceId === requested;
+}
+
 function fail(code: EnvelopeErrorCode, message: string): never {
   throw new EnvelopeError(code, message);
 }
@@ -73,6 +117,7 @@ export class KmsKeyring implements Keyring {
   readonly discoveryFilter?: { readonly partition: string; readonly accountIds: readonly string[] };
   private readonly client: (region: string) => KmsClientLike;
   private readonly grantTokens?: string[];
+  private readonly maxDecryptFailures: number;
 
   constructor(o: KmsKeyringOptions) {
     const keyIds = o.keyIds ?? [];
@@ -92,6 +137,9 @@ export class KmsKeyring implements Keyring {
     this.discoveryFilter = o.discoveryFilter ? Object.freeze({ partition: o.discoveryFilter.partition, accountIds: Object.freeze(o.discoveryFilter.accountIds.slice()) }) : undefined;
     this.client = o.client;
     this.grantTokens = o.grantTokens?.length ? o.grantTokens.slice() : undefined;
+    const maxFailures = o.maxDecryptFailures ?? DEFAULT_MAX_DECRYPT_FAILURES;
+    if (!Number.isInteger(maxFailures) || maxFailures < 1) fail("INVALID_ARGUMENT", "maxDecryptFailures must be a positive integer");
+    this.maxDecryptFailures = maxFailures;
   }
 
   private clientFor(keyId: string): KmsClientLike {
@@ -112,6 +160,10 @@ export class KmsKeyring implements Keyring {
       if (typeof r.KeyId !== "string" || !(r.Plaintext instanceof Uint8Array) || !(r.CiphertextBlob instanceof Uint8Array)) {
         fail("KEYRING", `GenerateDataKey with ${this.generatorKeyId}: KMS answered without KeyId, Plaintext or CiphertextBlob`);
       }
+      if (!answersFor(this.generatorKeyId, r.KeyId)) {
+        r.Plaintext.fill(0);
+        fail("KEYRING", `GenerateDataKey with ${this.generatorKeyId}: KMS answered for another key (${r.KeyId.slice(0, 200)})`);
+      }
       if (r.Plaintext.length !== length) fail("KEYRING", `GenerateDataKey with ${this.generatorKeyId}: ${r.Plaintext.length}-byte data key, the suite needs ${length}`);
       dataKey = Uint8Array.from(r.Plaintext);
       r.Plaintext.fill(0);
@@ -123,6 +175,7 @@ export class KmsKeyring implements Keyring {
     for (const keyId of others) {
       const r = await this.clientFor(keyId).encrypt({ KeyId: keyId, Plaintext: dataKey, EncryptionContext: m.encryptionContext, GrantTokens: this.grantTokens });
       if (typeof r.KeyId !== "string" || !(r.CiphertextBlob instanceof Uint8Array)) fail("KEYRING", `Encrypt with ${keyId}: KMS answered without KeyId or CiphertextBlob`);
+      if (!answersFor(keyId, r.KeyId)) fail("KEYRING", `Encrypt with ${keyId}: KMS answered for another key (${r.KeyId.slice(0, 200)})`);
       edks.push({ providerId: KMS_PROVIDER_ID, providerInfo: r.KeyId, ciphertext: r.CiphertextBlob });
     }
     return { ...m, dataKey, encryptedDataKeys: [...m.encryptedDataKeys, ...edks] };
@@ -141,15 +194,26 @@ export class KmsKeyring implements Keyring {
     if (m.dataKey) return m;
     const length = suiteInfo(m.suite).keyLength;
     const errors: string[] = [];
-    const candidates = edks.filter((e) => this.mayDecrypt(e));
-    for (const edk of candidates) {
+    // The same (provider id, key, ciphertext) twice would only repeat a call that failed: tried once.
+    const candidates: EncryptedDataKey[] = [];
+    for (const e of edks) {
+      if (!this.mayDecrypt(e)) continue;
+      if (candidates.some((c) => c.providerInfo === e.providerInfo && sameBytes(c.ciphertext, e.ciphertext))) continue;
+      candidates.push(e);
+    }
+    let skipped = 0;
+    for (const [i, edk] of candidates.entries()) {
+      if (errors.length >= this.maxDecryptFailures) {
+        skipped = candidates.length - i;
+        break;
+      }
       let r;
       try {
         r = await this.clientFor(edk.providerInfo).decrypt({
           KeyId: edk.providerInfo, CiphertextBlob: edk.ciphertext, EncryptionContext: m.encryptionContext, GrantTokens: this.grantTokens,
         });
       } catch (e) {
-        errors.push(`${edk.providerInfo}: ${(e as Error).message}`);
+        errors.push(`${edk.providerInfo}: ${clip((e as Error).message)}`);
         continue;
       }
       if (r.KeyId !== edk.providerInfo) {
@@ -164,16 +228,19 @@ export class KmsKeyring implements Keyring {
       r.Plaintext.fill(0);
       return { ...m, dataKey };
     }
-    const kms = edks.filter((e) => e.providerId === KMS_PROVIDER_ID).map((e) => e.providerInfo);
-    if (errors.length) fail("NO_DATA_KEY", `no encrypted data key could be decrypted: ${errors.join("; ")}`);
+    const kms = [...new Set(edks.filter((e) => e.providerId === KMS_PROVIDER_ID).map((e) => e.providerInfo))];
+    if (errors.length) {
+      const gaveUp = skipped ? ` (gave up after ${errors.length} failed KMS calls; ${skipped} more not tried: maxDecryptFailures)` : "";
+      fail("NO_DATA_KEY", `no encrypted data key could be decrypted: ${listSome(errors, ERRORS_SHOWN, "; ")}${gaveUp}`);
+    }
     const mine = this.discovery
       ? `discovery${this.discoveryFilter ? ` limited to partition ${this.discoveryFilter.partition}, accounts ${this.discoveryFilter.accountIds.join(", ")}` : ""}`
       : `strict: ${[...(this.generatorKeyId ? [this.generatorKeyId] : []), ...this.keyIds].join(", ")}`;
     return fail(
       "NO_DATA_KEY",
       kms.length
-        ? `none of the message's KMS wrapping keys (${kms.join(", ")}) is one this keyring may use (${mine})`
-        : `the message has no AWS KMS encrypted data key (providers: ${[...new Set(edks.map((e) => e.providerId))].join(", ") || "none"})`,
+        ? `none of the message's KMS wrapping keys (${listSome(kms, KEYS_SHOWN, ", ")}) is one this keyring may use (${mine})`
+        : `the message has no AWS KMS encrypted data key (providers: ${listSome([...new Set(edks.map((e) => e.providerId))], KEYS_SHOWN, ", ") || "none"})`,
     );
   }
 }

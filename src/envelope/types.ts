@@ -87,7 +87,7 @@ export interface AesGcmKey {
   seal(iv: Uint8Array, aad: Uint8Array, src: Uint8Array, out: Uint8Array, offset: number): void;
   /**
    * Verifies sealed (ciphertext then 16-byte tag) and writes its plaintext into out at offset.
-   * Returns false, writing nothing, if the tag does not verify.
+   * Returns false if the tag does not verify, leaving no plaintext in out (nothing written, or zeroes).
    */
   open(iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array, offset: number): boolean;
   /** Forgets the key. */
@@ -122,7 +122,7 @@ export interface EncryptOptions {
 export interface DecryptOptions {
   keyring?: Keyring;
   materials?: MaterialsManager;
-  /** Fail before any key is decrypted when the header lists more encrypted data keys than this. */
+  /** Fail before any key is decrypted when the header lists more encrypted data keys than this; default DEFAULT_MAX_DECRYPT_EDKS (10), at most 65535. */
   maxEncryptedDataKeys?: number;
   /** Default REQUIRE_ENCRYPT_REQUIRE_DECRYPT. */
   commitmentPolicy?: CommitmentPolicy;

@@ -6,11 +6,12 @@
 import { describe, expect, inject, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as K from "@aws-sdk/client-kms";
 import { adminCall } from "../../src/cli/admin-client.js";
+import { signRequest } from "../../src/cli/sign.js";
 import { E2E, kmsClient } from "./client.js";
 
 const CLI = new URL("../../dist/cli/edgekms.js", import.meta.url).pathname;
@@ -24,6 +25,7 @@ function edgekms(...args: string[]): { code: number; stdout: string; stderr: str
 }
 const cfg = () => ({ endpoint: inject("kmsEndpoint"), region: "us-east-1", accessKeyId: E2E.accessKeyId, secretAccessKey: E2E.secretAccessKey });
 const lines = (s: string) => s.split("\n").filter(Boolean);
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 describe("edgekms audit tail", () => {
   it("resolves aliases, filters by principal, prints errors, has --json, and says when it was cut", async () => {
@@ -69,6 +71,11 @@ describe("edgekms audit tail", () => {
       expect(lines(t.stdout).length, p).toBe(1);
       expect(t.stdout).toContain(`Encrypt AccessDeniedException arn:aws:iam::${E2E.account}:user/${userName}`);
     }
+    // No record of that principal: stdout empty, and a line on stderr saying so.
+    const nobody = edgekms("audit", "tail", "--principal", `nobody-${Date.now()}`);
+    expect([nobody.code, nobody.stdout]).toEqual([0, ""]);
+    expect(nobody.stderr).toMatch(/^edgekms: no matching records \(--principal nobody-\d+\)$/m);
+    expect(byId.stderr).not.toContain("no matching records");
     const root = edgekms("audit", "tail", "--principal", `arn:aws:iam::${E2E.account}:root`, "--key", key.KeyId!, "--limit", "100");
     expect(lines(root.stdout).filter((l) => / Encrypt /.test(l))).toHaveLength(3);
     expect(root.stdout).not.toContain(userName);
@@ -80,6 +87,10 @@ describe("edgekms audit tail", () => {
     expect(records).toHaveLength(lines(byId.stdout).length + 1); // and this tail's own DescribeKey
     expect(records.every((r) => r.resources.some((x) => x.ARN === key.Arn))).toBe(true);
     expect(records.find((r) => r.errorMessage)?.userIdentity.arn).toBe(`arn:aws:iam::${E2E.account}:user/${userName}`);
+    // The CLI's own calls name it and the subcommand: the alias lookup was `audit tail`'s DescribeKey.
+    const agents = (records as unknown as { eventName: string; userAgent: string }[]).filter((r) => r.eventName === "DescribeKey").map((r) => r.userAgent);
+    expect(agents.length).toBeGreaterThanOrEqual(1);
+    for (const a of agents) expect(a).toBe(`edgekms-cli/${VERSION} (audit tail)`);
 
     // Cut at --limit: the newest N, and a note on stderr (stdout stays records only).
     const cut = edgekms("audit", "tail", "--key", key.KeyId!, "--limit", "2", "--json");
@@ -91,8 +102,34 @@ describe("edgekms audit tail", () => {
     expect(cut.stderr).toContain("more records match; these are the newest 2. Show more with --limit N (at most 10000)");
     expect(byId.stderr).not.toContain("more records match");
     const bad = edgekms("audit", "tail", "--limit", "0");
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a usage error (docs/admin.md)
     expect(bad.stderr).toContain("--limit must be a whole number from 1 to 10000");
+  });
+
+  it("labels each entry of a batch with its batch operation and index; `edgekms encrypt`'s calls carry its User-Agent", async () => {
+    const key = (await kmsClient().send(new K.CreateKeyCommand({ Description: "tail batch" }))).KeyMetadata!;
+    const url = `${inject("kmsEndpoint")}/`;
+    const body = JSON.stringify({ Entries: [0, 1, 2].map((i) => ({ KeyId: key.Arn, Plaintext: Buffer.from(`batch ${i}`).toString("base64") })) });
+    const headers = await signRequest(url, "EdgeKMSBatch.BatchEncrypt", body, { ...E2E, region: "us-east-1", contentSha256: true });
+    const res = await fetch(url, { method: "POST", headers, body });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const t = edgekms("audit", "tail", "--key", key.Arn!, "--event-name", "Encrypt");
+    expect(t.code, t.stderr).toBe(0);
+    const entries = lines(t.stdout);
+    expect(entries).toHaveLength(3);
+    // One request id for all three, told apart by the label after it.
+    expect(new Set(entries.map((l) => l.split(" ")[5])).size).toBe(1);
+    expect(entries.map((l) => / \[BatchEncrypt #(\d)\]/.exec(l)?.[1]).sort()).toEqual(["0", "1", "2"]);
+    expect(new Set(entries).size).toBe(3);
+
+    // encrypt's KMS calls (the envelope KMS client) send `edgekms-cli/<version> (encrypt)`.
+    const dir = mkdtempSync(join(tmpdir(), "edgekms-ua-"));
+    writeFileSync(join(dir, "in.txt"), "user agent");
+    const enc = edgekms("encrypt", "-i", join(dir, "in.txt"), "-o", join(dir, "in.txt.encrypted"), "-w", `key=${key.Arn}`, "-S");
+    expect(enc.code, enc.stderr).toBe(0);
+    const gdk = edgekms("audit", "tail", "--key", key.Arn!, "--event-name", "GenerateDataKey", "--json");
+    const ua = lines(gdk.stdout).map((l) => (JSON.parse(l) as { userAgent: string }).userAgent);
+    expect(ua).toEqual([`edgekms-cli/${VERSION} (encrypt)`]);
   });
 
   it("the admin API's AuditTail: Principal and Truncated, for the root and the operator only", async () => {
@@ -148,7 +185,7 @@ describe("edgekms audit public-key and verify --public-key-fingerprint", () => {
     expect(live.code).toBe(1);
     expect(live.stdout).toContain("BAD-PUBLIC-KEY AuditPublicKey");
     const malformed = edgekms("audit", "verify", "--dir", dir, "--public-key-fingerprint", "SHA256:abc");
-    expect(malformed.code).toBe(1);
+    expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain("is not a SHA-256 fingerprint");
   });
 });

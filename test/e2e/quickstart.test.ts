@@ -1,6 +1,8 @@
 // docs/quickstart.md, run as written: every ```sh block, in order, in one bash session, against
 // the e2e server, with the clients a new user on Debian has (/usr/bin/aws 2.9, /usr/bin/python3
-// with boto3 1.26, /usr/bin/node and npx) and nothing of this machine's AWS set-up. Each
+// with boto3 1.26, /usr/bin/node) and nothing of this machine's AWS set-up. `edgekms` is the shell
+// function the credentials line defines (this clone's bin by absolute path), never `npx edgekms`,
+// which outside the clone would fetch a package of that name from the npm registry. Each
 // ```text output block must be found in the output of the sh blocks before it (since the last
 // checked one), line by line, in order. A command edited in the doc is run as edited.
 //
@@ -80,7 +82,16 @@ describe("docs/quickstart.md", () => {
       "Rotation", "Scheduled deletion", "audit trail", "console"]) expect(DOC).toContain(step);
   });
 
-  it("runs every command, in order, with the AWS CLI, the JS SDK, boto3 and npx edgekms, and shows what it says", async () => {
+  it("uses the edgekms function, never plain `npx edgekms` (outside the clone, npx would fetch `edgekms` from the npm registry)", () => {
+    const sh = blocks(DOC).filter((b) => b.info.startsWith("sh")).map((b) => b.body).join("\n");
+    expect(sh).toMatch(/^edgekms (encrypt|admin|audit) /m);
+    expect(sh).not.toMatch(/npx (--yes |-y )?edgekms/);
+    // The text says why, and what is safe inside the clone.
+    expect(DOC).toContain("npx --no-install edgekms");
+    expect(DOC).toMatch(/public npm\s+registry/);
+  });
+
+  it("runs every command, in order, with the AWS CLI, the JS SDK, boto3 and the edgekms CLI, and shows what it says", async () => {
     const endpoint = inject("kmsEndpoint");
     // A fresh account, so that the doc's "0 keys" holds and its records are its own; its root is
     // what `npm start` prints for a new install (an account root, allowed its own users).
@@ -117,8 +128,8 @@ describe("docs/quickstart.md", () => {
           LANG: "C.UTF-8",
           // npm's own chatter, not the doc's: the update notice, and no colour codes in outputs.
           npm_config_update_notifier: "false",
-          // HOME is fresh, so the first `npx edgekms` installs the clone into npx's cache, as on a
-          // new clone; without scripts, or that install would rebuild dist/ under the other tests.
+          // Should anything in the doc run npm or npx: no install scripts, or one would rebuild
+          // dist/ under the other tests.
           npm_config_ignore_scripts: "true",
           NO_COLOR: "1",
         },
@@ -141,8 +152,10 @@ describe("docs/quickstart.md", () => {
     expect(markers.at(-1), `stopped in ${markers.at(-1)} (doc line ${all[Number(markers.at(-1)?.split(" ")[1])]?.line}), whose output was:${failedBlock}`).toBe("end");
     expect(r.status, out.slice(-4000)).toBe(0);
     expect(markers).toEqual([...lastRun.map((i) => `block ${i}`), "end"]);
-    // npx ran the clone's bin without an engine warning (issue 18).
+    // No engine warning (issue 18), and no call for npm's registry (the edgekms function runs the
+    // clone's bin by path; plain `npx edgekms` outside the clone would fetch one).
     expect(out).not.toMatch(/EBADENGINE|Unsupported engine/);
+    expect(out).not.toMatch(/npm (ERR|error)|registry\.npmjs\.org|Need to install the following packages/);
 
     // Each output block is found in the outputs of the run blocks since the previous one.
     const outputOf = new Map<number, string>();

@@ -35,7 +35,8 @@ describe("npm run smoke", () => {
     }
     expect(r.out).not.toMatch(/^FAIL/m);
     expect(r.out).toMatch(/^all 9 checks passed$/m);
-    expect(r.out).toMatch(/ScheduleKeyDeletion of the test's key \(7 days\)\s+deleted on \d{4}-/);
+    expect(r.out).toMatch(/ScheduleKeyDeletion of the test's key \(7 days\)\s+deletion scheduled for \d{4}-/);
+    expect(r.out).toMatch(/ListKeys \(credentials accepted\)\s+credentials accepted \(ListKeys\)/);
   });
 
   it("uses a given key without creating or deleting one", async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 // @ts-expect-error: plain ESM script without types
-import { claimState, clientNotes, detectClients, ensureDevVars, envLines, stateHolder, startupText } from "../../scripts/dev-vars.mjs";
+import { claimState, clientNotes, detectClients, EDGEKMS_BIN, ensureDevVars, envLines, envPort, stateHolder, startupText } from "../../scripts/dev-vars.mjs";
 
 const VARS = {
   BOOTSTRAP_ACCOUNT_ID: "111122223333",
@@ -44,12 +44,14 @@ describe(".dev.vars", () => {
   });
 });
 
-/** Runs `script` in bash after eval-ing the lines, with a fake `aws` first on PATH that prints its arguments. */
+/** Runs `script` in bash after eval-ing the lines, with a fake `aws` and `node` first on PATH that print their arguments. */
 function inBash(lines: string, script: string, env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "edgekms-envlines-"));
   try {
-    writeFileSync(join(dir, "aws"), "#!/bin/sh\necho \"aws $*\"\n");
-    chmodSync(join(dir, "aws"), 0o755);
+    for (const cmd of ["aws", "node"]) {
+      writeFileSync(join(dir, cmd), `#!/bin/sh\necho "${cmd} $*"\n`);
+      chmodSync(join(dir, cmd), 0o755);
+    }
     const r = spawnSync("/bin/bash", ["-c", `eval "$LINES"\n${script}`], {
       encoding: "utf8",
       env: { PATH: `${dir}:/usr/bin:/bin`, LINES: lines, ...env },
@@ -62,23 +64,37 @@ function inBash(lines: string, script: string, env: Record<string, string> = {})
 }
 
 describe("the lines to set (node scripts/dev-vars.mjs --env, and the start-up text)", () => {
-  it("eval'd in bash: credentials, both region variables, the KMS endpoint, no session token, and edgeaws carrying --endpoint-url", () => {
-    const out = inBash(envLines(VARS, ENDPOINT), 'echo "$AWS_ACCESS_KEY_ID|$AWS_SECRET_ACCESS_KEY|$AWS_REGION|$AWS_DEFAULT_REGION|$AWS_ENDPOINT_URL_KMS|${AWS_SESSION_TOKEN-unset}"\nedgeaws kms list-keys --output text', {
+  it("eval'd in bash: credentials, both region variables, the KMS endpoint, no session token, edgeaws carrying --endpoint-url, and edgekms running this clone's bin", () => {
+    const out = inBash(envLines(VARS, ENDPOINT), 'echo "$AWS_ACCESS_KEY_ID|$AWS_SECRET_ACCESS_KEY|$AWS_REGION|$AWS_DEFAULT_REGION|$AWS_ENDPOINT_URL_KMS|${AWS_SESSION_TOKEN-unset}"\nedgeaws kms list-keys --output text\nedgekms admin create-user --user-name "a b"\ncd / && edgekms audit tail', {
       AWS_SESSION_TOKEN: "left over from an AWS session",
     });
+    // The bin by absolute path, never `npx edgekms` (which, outside the clone, fetches `edgekms` from the npm registry).
+    expect(EDGEKMS_BIN).toBe(fileURLToPath(new URL("../../bin/edgekms.js", import.meta.url)));
     expect(out.split("\n")).toEqual([
       `AKIAIOSFODNN7EXAMPLE|wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY|us-east-1|us-east-1|${ENDPOINT}|unset`,
       `aws --endpoint-url ${ENDPOINT} kms list-keys --output text`,
+      `node ${EDGEKMS_BIN} admin create-user --user-name a b`,
+      `node ${EDGEKMS_BIN} audit tail`,
       "",
     ]);
+    expect(envLines(VARS, ENDPOINT)).not.toContain("npx");
   });
 
-  it("`node scripts/dev-vars.mjs --env` prints them for the .dev.vars beside it, and never makes one", () => {
+  it("the edgekms function runs the real CLI from any directory (its usage, exit 2)", () => {
+    const lines = envLines(VARS, ENDPOINT);
+    const r = spawnSync("/bin/bash", ["-c", `eval "$LINES"\ncd / && edgekms admin`], { encoding: "utf8", env: { PATH: process.env.PATH, LINES: lines } });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/^usage: edgekms audit/);
+  });
+
+  it("`node scripts/dev-vars.mjs --env` prints them for the .dev.vars beside it, and never makes one; the port: PORT, the server's, or 8787 with a warning", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgekms-env-"));
     try {
       mkdirSync(join(dir, "scripts"));
       copyFileSync(fileURLToPath(new URL("../../scripts/dev-vars.mjs", import.meta.url)), join(dir, "scripts", "dev-vars.mjs"));
-      const run = () => spawnSync(process.execPath, [join(dir, "scripts", "dev-vars.mjs"), "--env"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH, PORT: "8899" } });
+      const run = (env: Record<string, string> = { PORT: "8899" }) =>
+        spawnSync(process.execPath, [join(dir, "scripts", "dev-vars.mjs"), "--env"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
+      const bin = join(dir, "bin", "edgekms.js");
       const missing = run();
       expect([missing.status, missing.stdout]).toEqual([1, ""]);
       expect(missing.stderr).toMatch(/\.dev\.vars is missing: start EdgeKMS first/);
@@ -86,10 +102,36 @@ describe("the lines to set (node scripts/dev-vars.mjs --env, and the start-up te
       writeFileSync(join(dir, ".dev.vars"), Object.entries(VARS).map(([k, v]) => `${k}="${v}"`).join("\n") + "\n");
       const ok = run();
       expect(ok.status, ok.stderr).toBe(0);
-      expect(ok.stdout).toBe(`${envLines(VARS, ENDPOINT)}\n`);
+      expect(ok.stdout).toBe(`${envLines(VARS, ENDPOINT, bin)}\n`);
+      expect(ok.stderr).toBe("");
+      // No server and no PORT (npm start still building): 8787, and a warning on stderr naming PORT.
+      const none = run({});
+      expect(none.status, none.stderr).toBe(0);
+      expect(none.stdout).toBe(`${envLines(VARS, "http://localhost:8787", bin)}\n`);
+      expect(none.stderr).toMatch(/^dev-vars: no EdgeKMS server is running; assuming port 8787 — set PORT=/);
+      // A running server's port, from the state lock, without a warning.
+      const server = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)", "serve.mjs"], { stdio: "ignore" });
+      try {
+        await new Promise((r) => server.once("spawn", r));
+        mkdirSync(join(dir, ".wrangler"));
+        writeFileSync(join(dir, ".wrangler", "edgekms-state-lock.json"), JSON.stringify({ pid: server.pid, command: "npm run serve", port: 8790 }));
+        const held = run({});
+        expect(held.stdout).toBe(`${envLines(VARS, "http://localhost:8790", bin)}\n`);
+        expect(held.stderr).toBe("");
+      } finally {
+        server.kill();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("envPort: PORT first, then the lock holder's port, else 8787 with a warning", () => {
+    expect(envPort("9000", { port: 8790 })).toEqual({ port: "9000" });
+    expect(envPort(undefined, { port: 8790 })).toEqual({ port: "8790" });
+    const none = envPort(undefined, undefined);
+    expect(none.port).toBe("8787");
+    expect(none.warning).toMatch(/no EdgeKMS server is running; assuming port 8787 — set PORT=/);
   });
 
   it("a value with shell characters (a hand-edited .dev.vars) stays one word", () => {
