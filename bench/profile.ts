@@ -4,7 +4,8 @@
 // Prints the functions with the most self time; writes the whole profile for Chrome DevTools.
 // Sampling slows the server down, so read shares, not req/s. BENCH_PROFILE=BatchEncrypt or
 // BatchDecrypt profiles batches of 100 entries of 32 B over the 16 keys instead (docs/batch.md;
-// over the first BENCH_PROFILE_KEYS keys when given).
+// over the first BENCH_PROFILE_KEYS keys when given, and of BENCH_ENTRIES entries when given: 16
+// entries over 16 keys against 16 over 1 key shows what a vault call costs beyond its entries).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,7 @@ const TOP = Number(process.env.BENCH_TOP ?? "30");
 const OUT = process.env.PROFILE_OUT ?? join(tmpdir(), "edgekms-encrypt.cpuprofile");
 const SAMPLING_US = 200;
 const BATCH = process.env.BENCH_PROFILE;
+const BATCH_ENTRIES = Number(process.env.BENCH_ENTRIES ?? "100");
 if (BATCH !== undefined && BATCH !== "BatchEncrypt" && BATCH !== "BatchDecrypt") throw new Error("BENCH_PROFILE is BatchEncrypt or BatchDecrypt");
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
@@ -68,7 +70,7 @@ try {
   for (let i = 0; i < 16; i++) keys.push((await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
   const plaintext = btoa("x".repeat(32));
   const batchKeys = keys.slice(0, Number(process.env.BENCH_PROFILE_KEYS ?? keys.length));
-  const batchOf = (i: number, entry: (key: string, j: number) => object) => ({ Entries: Array.from({ length: 100 }, (_, j) => entry(batchKeys[(i + j) % batchKeys.length], j)) });
+  const batchOf = (i: number, entry: (key: string, j: number) => object) => ({ Entries: Array.from({ length: BATCH_ENTRIES }, (_, j) => entry(batchKeys[(i + j) % batchKeys.length], j)) });
   let blobs: string[] = [];
   if (BATCH === "BatchDecrypt") {
     const s = await signKms(url, "EdgeKMSBatch.BatchEncrypt", batchOf(0, (KeyId) => ({ KeyId, Plaintext: plaintext })));
@@ -96,7 +98,7 @@ try {
 
   const total = profile.samples.length;
   const usPerSample = (profile.endTime - profile.startTime) / total;
-  console.log(`\n${BATCH ? `${BATCH} of 100 entries of 32 B` : "Encrypt 32 B"} over 16 keys, ${CONNS} connections, ${SECONDS} s under the profiler: ${r.requests} requests (${r.rps.toFixed(0)} req/s, ${r.errors} errors)`);
+  console.log(`\n${BATCH ? `${BATCH} of ${BATCH_ENTRIES} entries of 32 B` : "Encrypt 32 B"} over ${BATCH ? batchKeys.length : 16} keys, ${CONNS} connections, ${SECONDS} s under the profiler: ${r.requests} requests (${r.rps.toFixed(0)} req/s, ${r.errors} errors)`);
   console.log(`${total} samples of the Worker's isolate, one per ${usPerSample.toFixed(0)} µs; whole profile: ${OUT}\n`);
   table(["function (bundle .wrangler/serve-build/index.js)", "self samples", "share", "µs per request"],
     selfTime(profile).slice(0, TOP).map(([label, n]) => [label, String(n), `${((100 * n) / total).toFixed(1)}%`, ((n * usPerSample) / r.requests).toFixed(1)]));

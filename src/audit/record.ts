@@ -76,6 +76,7 @@ export const rowRecords = (row: unknown): string[] => (typeof row === "string" ?
 export const joinRecords = (jsons: string[]): string => jsons.join("\n");
 
 const EVENT_TIME_MEMBER = '"eventTime":"';
+const REQUEST_PARAMETERS_MEMBER = '"requestParameters":';
 const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"$/;
 
 /**
@@ -86,8 +87,8 @@ const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"$/;
  */
 export function eventTimeOf(json: string): string {
   const at = json.indexOf(EVENT_TIME_MEMBER);
-  const params = json.indexOf('"requestParameters":');
-  if (at > 0 && (params < 0 || at < params)) {
+  // No requestParameters member before it (searched back from it: the text after it is long).
+  if (at > 0 && json.lastIndexOf(REQUEST_PARAMETERS_MEMBER, at) < 0) {
     const value = json.slice(at + EVENT_TIME_MEMBER.length, at + EVENT_TIME_MEMBER.length + 21);
     if (ISO_SECONDS.test(value)) return value.slice(0, 20);
   }
@@ -116,6 +117,10 @@ export interface AuditFacts {
   eventSource?: string;
 }
 
+/** Whether plain() keeps `v` (at its top level). */
+const jsonValue = (v: unknown): boolean =>
+  v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean" || Array.isArray(v) || (typeof v === "object" && !ArrayBuffer.isView(v));
+
 /** Only strings, numbers, booleans and lists/maps of them: a blob never passes (it would be a Uint8Array). */
 function plain(v: unknown): unknown {
   if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
@@ -126,17 +131,44 @@ function plain(v: unknown): unknown {
   return undefined;
 }
 
+/** An operation's audit members and defaults with their record names, made once per operation (a batch makes a record per entry). */
+const recordNames = new WeakMap<AuditFacts, { members: [member: string, name: string, context: boolean][]; defaults: [name: string, value: string][] }>();
+function namesOf(facts: AuditFacts) {
+  let n = recordNames.get(facts);
+  if (!n) {
+    n = {
+      members: facts.auditMembers.map((m) => [m, camel(m), m.endsWith("EncryptionContext")]),
+      defaults: Object.entries(facts.defaults ?? {}).map(([m, v]) => [camel(m), v]),
+    };
+    recordNames.set(facts, n);
+  }
+  return n;
+}
+
 export function requestParameters(facts: AuditFacts | undefined, input: Record<string, unknown> | undefined): JsonObject | null {
   if (!facts || !input) return null;
+  const { members, defaults } = namesOf(facts);
   const out: Record<string, unknown> = {};
-  for (const m of facts.auditMembers) {
-    if (input[m] === undefined) continue;
-    const v = plain(input[m]);
-    if (v !== undefined) out[camel(m)] = m.endsWith("EncryptionContext") ? input[m] : v;
+  let any = false;
+  for (const [m, name, context] of members) {
+    const given = input[m];
+    if (given === undefined) continue;
+    // An encryption context is recorded as given (its keys are the caller's, not member names),
+    // if it is a JSON value at all (as plain() would find).
+    const v = context ? (jsonValue(given) ? given : undefined) : plain(given);
+    if (v !== undefined) {
+      out[name] = v;
+      any = true;
+    }
   }
-  for (const [m, v] of Object.entries(facts.defaults ?? {})) out[camel(m)] ??= v;
+  for (const [name, v] of defaults) {
+    if (out[name] === undefined || out[name] === null) {
+      out[name] = v;
+      any = true;
+    }
+  }
   // plain() keeps only JSON values, as deep as the validated request members go (at most three levels).
-  return Object.keys(out).length ? (out as JsonObject) : null;
+  return any ? (out as JsonObject) : null;
 }
 
 export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -150,14 +150,16 @@ export function requestRecords(audit: AuditState, failure: KmsError | undefined)
  * Stores the records of a batch's entries (docs/batch.md) with one append per account and region
  * they belong to, all to the ingest shard of the batch's request id: each AuditLog takes a whole
  * batch in one group commit. The records go as rows already (their JSON texts joined by
- * newlines, at most MAX_ROW_CHARS each, the storage format of docs/formats.md), not one by one.
+ * newlines, at most MAX_ROW_CHARS each, the storage format of docs/formats.md), not one by one:
+ * the vaults' records come as rows (one or a few per vault call), which go on as they are; the
+ * records completed here (entries that failed before reaching a vault) are joined into rows.
  * Resolves once all are durable.
  */
 export async function recordBatch(env: Env, requestId: string, records: RoutedRecord[]): Promise<void> {
   const shard = shardOfName(requestId, auditShards(env));
   const byLog = new Map<string, RoutedRecord[]>();
   for (const r of records) {
-    const log = `${r.region}/${r.account}`;
+    const log = `${r.region}\t${r.account}`;
     const list = byLog.get(log);
     if (list) list.push(r);
     else byLog.set(log, [r]);
@@ -168,13 +170,23 @@ export async function recordBatch(env: Env, requestId: string, records: RoutedRe
   }));
 }
 
-/** Records as rows: each under its first record's key, its records' texts joined (joinRecords), within MAX_ROW_CHARS. */
+/** A row at least this long (a vault call's records, most often) goes on as it is rather than be copied into a longer one. */
+const ROW_AS_IS_CHARS = MAX_ROW_CHARS / 4;
+
+/**
+ * Records as rows: records and rows of records (RoutedRecord), each row under its first
+ * record's key, within MAX_ROW_CHARS. Short ones are joined (joinRecords); a long row goes on as it is.
+ */
 function asRows(records: RoutedRecord[]): EncodedRecord[] {
   const rows: EncodedRecord[] = [];
   let lines: string[] = [];
   let chars = 0;
   let key = "";
   for (const r of records) {
+    if (r.json.length >= ROW_AS_IS_CHARS) {
+      rows.push({ key: r.key, json: r.json });
+      continue;
+    }
     if (lines.length && chars + r.json.length + 1 > MAX_ROW_CHARS) {
       rows.push({ key, json: joinRecords(lines) });
       lines = [];

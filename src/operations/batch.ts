@@ -3,7 +3,7 @@
 // together: one vault call per key per batch, one lookup per alias.
 import type { Env } from "../env.js";
 import { catalogStub, vaultStub } from "../placement.js";
-import { BATCH_METHODS, BytePacker, delta, unpack, unpackRecords, type BatchCalls, type BatchMethod, type BatchReply, type RoutedRecord, type WireCall } from "../vault/batch.js";
+import { BATCH_METHODS, readReply, writeCalls, type BatchCalls, type BatchEntry, type BatchMethod, type BatchReply, type RoutedRecord } from "../vault/batch.js";
 import type { VaultCaller } from "../vault/types.js";
 import type { AuditDraft } from "../audit/record.js";
 import type { Stubs } from "./context.js";
@@ -26,9 +26,11 @@ export const BATCH_OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map<str
 
 type VaultStub = ReturnType<typeof vaultStub>;
 type CatalogStub = ReturnType<typeof catalogStub>;
+/** The vault's batch method as called here: its Table members hold values of any type, which the RPC types do not follow. */
+const batchVault = (stub: VaultStub) => stub as unknown as { cryptoBatch(calls: BatchCalls): Promise<BatchReply> };
 
 interface Parked {
-  call: WireCall;
+  entry: BatchEntry;
   /** The entry's audit draft (what its records are found by). */
   draft: AuditDraft | undefined;
   resolve(value: unknown): void;
@@ -48,20 +50,19 @@ export class BatchStubs implements Stubs {
   private parked = new Map<string, Parked[]>();
   private readonly stubs = new Map<string, VaultStub>();
   private readonly aliases = new Map<string, Promise<string | undefined>>();
-  /** The first entry's caller (and condition keys): what the others' are sent as deltas of. */
-  private shared: Pick<BatchCalls, "caller" | "context"> | undefined;
+  private catalogStub: CatalogStub | undefined;
 
   /**
-   * `draft` is the batch's audit draft, which each entry's is made from; `records` takes the
-   * records a vault completed for an entry (by the entry's draft).
+   * `recorded` is told of each entry whose records a vault completed (by the entry's draft), and
+   * `records` takes those records (rows of several entries' records).
    */
   constructor(
     private readonly env: Env,
     private readonly region: string,
     private readonly account: string,
     entries: number,
-    private readonly draft: AuditDraft,
-    private readonly records: (draft: AuditDraft, records: RoutedRecord[]) => void,
+    private readonly recorded: (draft: AuditDraft) => void,
+    private readonly records: (rows: RoutedRecord[]) => void,
   ) {
     this.running = entries;
   }
@@ -85,24 +86,19 @@ export class BatchStubs implements Stubs {
 
   /** The account's catalog, each alias resolved once per batch. */
   catalog(): CatalogStub {
-    const resolveAlias = (name: string): Promise<string | undefined> => {
-      let r = this.aliases.get(name);
-      if (!r) this.aliases.set(name, (r = Promise.resolve(catalogStub(this.env, this.region, this.account).resolveAlias(name))));
-      return r;
-    };
-    return { resolveAlias } as unknown as CatalogStub;
+    return (this.catalogStub ??= { resolveAlias: (name: string) => this.resolveAlias(name) } as unknown as CatalogStub);
+  }
+
+  private resolveAlias(name: string): Promise<string | undefined> {
+    let r = this.aliases.get(name);
+    if (!r) this.aliases.set(name, (r = Promise.resolve(catalogStub(this.env, this.region, this.account).resolveAlias(name))));
+    return r;
   }
 
   private park(keyId: string, method: BatchMethod, args: unknown[]): Promise<unknown> {
-    // The caller, its condition keys and its draft travel as what differs from the batch's.
-    const { audit: draft, context, ...caller } = args[0] as VaultCaller;
-    const shared = (this.shared ??= { caller, context });
-    const call: WireCall = {
-      method, args: args.slice(1), caller: delta(caller, shared.caller), context: delta(context, shared.context),
-      ...(draft ? { audit: delta(draft, this.draft) } : {}),
-    };
+    const draft = (args[0] as VaultCaller).audit;
     return new Promise((resolve, reject) => {
-      const parked: Parked = { call, draft, resolve, reject };
+      const parked: Parked = { entry: { method, args }, draft, resolve, reject };
       const list = this.parked.get(keyId);
       if (list) list.push(parked);
       else this.parked.set(keyId, [parked]);
@@ -115,29 +111,37 @@ export class BatchStubs implements Stubs {
     if (this.running > 0 || this.parked.size === 0) return;
     const groups = this.parked;
     this.parked = new Map();
-    for (const [keyId, list] of groups) {
-      // Each entry runs again once its vault answers: counted as running before it resumes.
-      const failAll = (e: unknown) => list.forEach((p) => { this.running++; p.reject(e); });
-      try {
-        const packer = new BytePacker();
-        const calls = list.map((p) => {
-          const bytes = packer.take(p.call.args);
-          return bytes ? { ...p.call, bytes } : p.call;
-        });
-        vaultStub(this.env, this.region, keyId).cryptoBatch({ ...this.shared!, draft: this.draft, calls, bytes: packer.bytes() }).then((answer) => {
-          const reply = answer as unknown as BatchReply;
-          list.forEach((p, i) => {
-            const o = reply.outcomes[i];
-            this.running++;
-            if (!o || "thrown" in o) return p.reject(new Error(`batch entry failed in the vault: ${o ? o.thrown : "no result"}`));
-            if (o.records && p.draft) this.records(p.draft, unpackRecords(o.records));
-            if (o.result.ok && o.result.value) unpack(o.result.value, o.bytes, reply.bytes);
-            p.resolve(o.result);
-          });
-        }, failAll);
-      } catch (e) {
-        failAll(e);
-      }
+    for (const [keyId, list] of groups) this.send(keyId, list);
+  }
+
+  /** One key's parked entries, in one vault call. */
+  private send(keyId: string, list: Parked[]): void {
+    // Each entry runs again once its vault answers: counted as running before it resumes.
+    const failAll = (e: unknown) => list.forEach((p) => { this.running++; p.reject(e); });
+    try {
+      batchVault(vaultStub(this.env, this.region, keyId)).cryptoBatch(writeCalls(list.map((p) => p.entry))).then((answer) => {
+        let outcomes;
+        try {
+          outcomes = readReply(answer, list.length);
+        } catch (e) {
+          return failAll(e);
+        }
+        // Stored whatever becomes of the entries: the vault completed these records.
+        this.records(answer.records);
+        for (let i = 0; i < list.length; i++) {
+          const p = list[i];
+          const o = outcomes[i];
+          this.running++;
+          if (o.result === undefined) {
+            p.reject(new Error(`batch entry failed in the vault: ${o.thrown ?? "no result"}`));
+            continue;
+          }
+          if (o.records > 0 && p.draft) this.recorded(p.draft);
+          p.resolve(o.result);
+        }
+      }, failAll);
+    } catch (e) {
+      failAll(e);
     }
   }
 }

@@ -12,8 +12,31 @@ export function addConditionValue(ctx: Record<string, string | string[]>, name: 
 }
 
 /**
+ * The condition keys of the caller, its address and transport, and the request's time: the same
+ * for every operation call a request makes (and every entry of a batch request, which shares its
+ * caller, address and time), so made once per request and copied into each call's context.
+ */
+export function callerContext(principal: { arn: string; accountId: string }, sourceIp: string, secure: boolean, now: number): Readonly<Record<string, string>> {
+  return {
+    "aws:sourceip": sourceIp,
+    "aws:principalarn": principal.arn,
+    "aws:principalaccount": principal.accountId,
+    "aws:currenttime": new Date(now).toISOString(),
+    "aws:securetransport": String(secure),
+    "kms:calleraccount": principal.accountId,
+  };
+}
+
+/** Sets condition key `key` to request member `name` when that is a string. */
+function copyString(ctx: Record<string, string | string[]>, input: Record<string, unknown>, name: string, key: string): void {
+  const v = input[name];
+  if (typeof v === "string") ctx[key] = v;
+}
+
+/**
  * `keyMember` names the request member that names the key being authorized (KeyId; ReEncrypt's
- * SourceKeyId or DestinationKeyId): kms:RequestAlias is the alias used for that key.
+ * SourceKeyId or DestinationKeyId): kms:RequestAlias is the alias used for that key. `caller` is
+ * callerContext's for the same principal, address, transport and time, when already made.
  */
 export function requestContext(
   principal: { arn: string; accountId: string },
@@ -22,53 +45,46 @@ export function requestContext(
   now: number,
   input: Record<string, unknown>,
   keyMember = "KeyId",
+  caller: Readonly<Record<string, string>> = callerContext(principal, sourceIp, secure, now),
 ): Record<string, string | string[]> {
   // An ordinary object, not a null-prototype one: it travels to the key's vault over Durable
   // Object RPC, whose structured clone refuses null-prototype objects. So the evaluator looks up
   // own keys only (conditions.ts), and every key set here has a fixed prefix, so no user string
-  // (encryption-context or tag key) can be "__proto__" itself.
-  const ctx: Record<string, string | string[]> = {
-    "aws:sourceip": sourceIp,
-    "aws:principalarn": principal.arn,
-    "aws:principalaccount": principal.accountId,
-    "aws:currenttime": new Date(now).toISOString(),
-    "aws:securetransport": String(secure),
-    "kms:calleraccount": principal.accountId,
-  };
+  // (encryption-context or tag key) can be "__proto__" itself. A copy: each call's context is its own.
+  const ctx: Record<string, string | string[]> = { ...caller };
   const ec = (input.EncryptionContext ?? input.SourceEncryptionContext) as Record<string, string> | undefined;
   if (ec) {
     for (const [k, v] of Object.entries(ec)) addConditionValue(ctx, `kms:encryptioncontext:${k.toLowerCase()}`, v);
     ctx["kms:encryptioncontextkeys"] = Object.keys(ec);
   }
-  const str = (name: string, key: string) => { if (typeof input[name] === "string") ctx[key] = input[name] as string; };
-  str("EncryptionAlgorithm", "kms:encryptionalgorithm");
+  copyString(ctx, input, "EncryptionAlgorithm", "kms:encryptionalgorithm");
   // ReEncrypt's source side (its destination side is given EncryptionAlgorithm instead).
-  if (typeof input.EncryptionAlgorithm !== "string") str("SourceEncryptionAlgorithm", "kms:encryptionalgorithm");
-  str("SigningAlgorithm", "kms:signingalgorithm");
-  str("MessageType", "kms:messagetype");
-  str("MacAlgorithm", "kms:macalgorithm");
-  str("KeyAgreementAlgorithm", "kms:keyagreementalgorithm");
-  str("KeyPairSpec", "kms:datakeypairspec");
+  if (typeof input.EncryptionAlgorithm !== "string") copyString(ctx, input, "SourceEncryptionAlgorithm", "kms:encryptionalgorithm");
+  copyString(ctx, input, "SigningAlgorithm", "kms:signingalgorithm");
+  copyString(ctx, input, "MessageType", "kms:messagetype");
+  copyString(ctx, input, "MacAlgorithm", "kms:macalgorithm");
+  copyString(ctx, input, "KeyAgreementAlgorithm", "kms:keyagreementalgorithm");
+  copyString(ctx, input, "KeyPairSpec", "kms:datakeypairspec");
   // ReplicateKey and UpdatePrimaryRegion (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-replica-region).
-  str("ReplicaRegion", "kms:replicaregion");
-  str("PrimaryRegion", "kms:primaryregion");
+  copyString(ctx, input, "ReplicaRegion", "kms:replicaregion");
+  copyString(ctx, input, "PrimaryRegion", "kms:primaryregion");
   // CreateKey: the key's facts as requested (a call on an existing key sees the key's own
   // instead, which the authorizer puts over these; https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-key-spec).
   // KeySpec and CustomerMasterKeySpec never come together (CreateKey refuses that).
   if (typeof input.CustomerMasterKeySpec === "string") ctx["kms:keyspec"] = ctx["kms:customermasterkeyspec"] = input.CustomerMasterKeySpec;
-  else str("KeySpec", "kms:keyspec");
-  str("KeyUsage", "kms:keyusage");
+  else copyString(ctx, input, "KeySpec", "kms:keyspec");
+  copyString(ctx, input, "KeyUsage", "kms:keyusage");
   if (input.KeyUsage === undefined && ctx["kms:keyspec"] === "SYMMETRIC_DEFAULT") ctx["kms:keyusage"] = "ENCRYPT_DECRYPT";
-  str("Origin", "kms:keyorigin");
+  copyString(ctx, input, "Origin", "kms:keyorigin");
   if (input.MultiRegion !== undefined) {
     const multi = String(input.MultiRegion) === "true";
     ctx["kms:multiregion"] = String(multi);
     if (multi) ctx["kms:multiregionkeytype"] = "PRIMARY";
   }
   // Imported key material (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-wrapping-algorithm).
-  str("WrappingAlgorithm", "kms:wrappingalgorithm");
-  str("WrappingKeySpec", "kms:wrappingkeyspec");
-  str("ExpirationModel", "kms:expirationmodel");
+  copyString(ctx, input, "WrappingAlgorithm", "kms:wrappingalgorithm");
+  copyString(ctx, input, "WrappingKeySpec", "kms:wrappingkeyspec");
+  copyString(ctx, input, "ExpirationModel", "kms:expirationmodel");
   if (typeof input.ValidTo === "number") ctx["kms:validto"] = String(Math.floor(input.ValidTo));
   const named = input[keyMember];
   if (typeof named === "string" && named.includes("alias/")) ctx["kms:requestalias"] = named.slice(named.indexOf("alias/"));
@@ -86,8 +102,8 @@ export function requestContext(
     ctx["kms:grantoperations"] = input.Operations as string[];
     ctx["kms:grantisforawsresource"] = "false";
   }
-  str("GranteePrincipal", "kms:granteeprincipal");
-  str("RetiringPrincipal", "kms:retiringprincipal");
+  copyString(ctx, input, "GranteePrincipal", "kms:granteeprincipal");
+  copyString(ctx, input, "RetiringPrincipal", "kms:retiringprincipal");
   const constraints = input.Constraints as Record<string, unknown> | undefined;
   if (constraints?.EncryptionContextEquals) ctx["kms:grantconstrainttype"] = "EncryptionContextEquals";
   else if (constraints?.EncryptionContextSubset) ctx["kms:grantconstrainttype"] = "EncryptionContextSubset";

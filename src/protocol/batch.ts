@@ -63,7 +63,7 @@ export async function handleBatchRequest(request: Request, env: Env, requestId: 
     const facts: RequestFacts = { env, region, principal, requestId, now, sourceIp: base.sourceIPAddress, secure: url.protocol === "https:" };
     const batch = new BatchRun(facts, op, name, base, entries.length);
     const answered = await Promise.all(entries.map((entry, i) => batch.entry(i, entry)));
-    records = answered.flatMap((a) => a.records);
+    records = [...batch.vaultRecords, ...answered.flatMap((a) => a.records)];
     response = new Response(JSON.stringify({ Results: answered.map((a) => a.result) }), { status: 200, headers: headers(requestId) });
   } catch (err) {
     failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
@@ -86,11 +86,12 @@ class BatchRun {
   private readonly stubs: BatchStubs;
   /** Grant tokens checked once per batch. */
   private readonly tokens = new Map<string, Promise<void>>();
-  /** The records vaults completed, by entry draft. */
-  private readonly completed = new Map<AuditDraft, RoutedRecord[]>();
+  /** The entries whose records a vault completed (by entry draft), and those records (rows of several entries'). */
+  private readonly completed = new Set<AuditDraft>();
+  readonly vaultRecords: RoutedRecord[] = [];
 
   constructor(private readonly facts: RequestFacts, private readonly op: Operation<any>, private readonly batchName: string, private readonly base: AuditDraft, entries: number) {
-    this.stubs = new BatchStubs(facts.env, facts.region, facts.principal.accountId, entries, base, (draft, records) => this.completed.set(draft, records));
+    this.stubs = new BatchStubs(facts.env, facts.region, facts.principal.accountId, entries, (draft) => this.completed.add(draft), (rows) => this.vaultRecords.push(...rows));
   }
 
   /** The draft of entry `index`'s record: its single operation's, with the batch's request id and its index. */
@@ -119,8 +120,10 @@ class BatchRun {
       const input = validate<Record<string, unknown>>(this.op.schema, raw as Record<string, unknown>);
       audit = { draft: this.draft(index, input) };
       // Each entry counts as one request of its kind against the account's quota (docs/quotas.md).
-      await chargeOperation(this.facts.env, this.facts.principal.accountId, this.facts.region, this.op, input, this.facts.now);
-      for (const token of (input.GrantTokens as string[] | undefined) ?? []) await this.checkToken(token);
+      const charged = chargeOperation(this.facts.env, this.facts.principal.accountId, this.facts.region, this.op, input, this.facts.now);
+      if (charged) await charged;
+      const tokens = input.GrantTokens as string[] | undefined;
+      if (tokens) for (const token of tokens) await this.checkToken(token);
       const ctx = operationContext(this.facts, this.op, input, audit);
       ctx.stubs = this.stubs;
       if (this.op.iamOnly) requireIdentityAllow(ctx, "*");
@@ -134,8 +137,9 @@ class BatchRun {
     }
     // A malformed entry's record has no requestParameters (as a single request's has none).
     audit ??= { draft: this.draft(index, undefined) };
-    // The vault's records of the entry (as fromVault keeps a single request's), else the one completed here.
-    if (audit.recorded) return { result, records: [] };
-    return { result, records: this.completed.get(audit.draft) ?? requestRecords(audit, failure).map(routeRecord) };
+    // A vault completed the entry's records (they are among vaultRecords, as fromVault keeps a
+    // single request's), else the one completed here.
+    if (audit.recorded || this.completed.has(audit.draft)) return { result, records: [] };
+    return { result, records: requestRecords(audit, failure).map(routeRecord) };
   }
 }

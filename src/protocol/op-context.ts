@@ -6,7 +6,7 @@ import type { Env } from "../env.js";
 import type { Caller } from "../auth/caller.js";
 import type { AuditState, OpContext } from "../operations/context.js";
 import type { Operation } from "../operations/operation.js";
-import { requestContext } from "../policy/request-context.js";
+import { callerContext, requestContext } from "../policy/request-context.js";
 import { verifyGrantToken } from "../vault/grant-token.js";
 import { isGrantee } from "../authz/authorize.js";
 import { rootSecrets } from "../vault/root-key.js";
@@ -69,6 +69,17 @@ class OperationContext implements OpContext {
   }
 
   private contextOf(input: Record<string, unknown>, keyMember?: string): OpContext["policyContext"] {
-    return requestContext(this.r.principal, this.r.sourceIp, this.r.secure, this.r.now, input, keyMember);
+    return requestContext(this.r.principal, this.r.sourceIp, this.r.secure, this.r.now, input, keyMember, callerContextOf(this.r));
   }
+}
+
+/**
+ * The caller's condition keys (principal, address, transport, time) depend on the request's facts
+ * alone: made once per request, which a batch's entries share (docs/batch.md).
+ */
+const callerContexts = new WeakMap<RequestFacts, Readonly<Record<string, string>>>();
+function callerContextOf(r: RequestFacts): Readonly<Record<string, string>> {
+  let c = callerContexts.get(r);
+  if (!c) callerContexts.set(r, (c = callerContext(r.principal, r.sourceIp, r.secure, r.now)));
+  return c;
 }

@@ -4,13 +4,17 @@
 // one authorizer with the entry's own condition keys and grants, usage and algorithm, seal and
 // open) and completes its own audit records. The entries run one after another, in request order.
 //
-// What crosses the RPC is kept small (its serialization is most of a batch's cost otherwise): the
-// entries' callers and audit drafts differ only in a few members, so the call carries the batch's
-// caller, condition keys and draft once, and each entry only what differs from them; the records
-// come back encoded (encodeRecord, once, as a single request's would be), with their AuditLog.
-// The entries' byte arguments and results travel in one buffer each way (BytePacker), rather than
-// as an ArrayBuffer each.
-import { encodeRecord, type AuditDraft, type CloudTrailRecord, type EncodedRecord } from "../audit/record.js";
+// What crosses the RPC is kept cheap to serialize, since structured clone costs per object and
+// per member (it was most of a batch's cost): a call's entries, and the reply's outcomes, travel
+// as a Table, by column rather than by row. Entries of one key share most of what they send
+// (the caller, its identity policies, most condition keys, most of the audit draft), and a
+// column whose value is the same in every entry goes once. A column of objects of one shape is
+// itself sent by column, so only what differs per entry (its event id and batch index, its
+// plaintext) goes per entry; the byte members (plaintexts, ciphertexts) travel in one buffer.
+// The records come back encoded (encodeRecord, once, as a single request's would be), joined
+// into rows, one per AuditLog, which the Worker appends as they are.
+import { encodeRecord, joinRecords, type CloudTrailRecord, type EncodedRecord } from "../audit/record.js";
+import { MAX_ROW_CHARS } from "./group-commit.js";
 import type { KeyVault } from "./key-vault.js";
 import type { VaultCaller } from "./types.js";
 
@@ -18,53 +22,107 @@ import type { VaultCaller } from "./types.js";
 export const BATCH_METHODS = ["encrypt", "decrypt", "generateDataKey", "reEncrypt", "dryRun"] as const;
 export type BatchMethod = (typeof BATCH_METHODS)[number];
 
-/** Members that differ from a base object's: those to set, and those it lacks. */
-export interface Delta { set?: Record<string, unknown>; unset?: string[] }
+/**
+ * Rows (objects of one shape, or arrays of one length) by member: each member's name, its kind
+ * (one letter of `kinds` per member) and its column, which by kind is:
+ * - `k`: the one value every row has (equal as JSON values are), sent once;
+ * - `v`: a list of each row's value;
+ * - `o`: a Table of the rows' values, plain objects with the same member names in the same order;
+ * - `a`: a Table of the rows' values, arrays of one length (the members are the indexes);
+ * - `b`: a list of the lengths of the rows' values, Uint8Arrays, whose bytes are in the message's
+ *   buffer one after another: in the order the columns are read (depth first), and within a
+ *   column in row order.
+ * A constant member costs its name and its value; only what differs between rows goes per row.
+ */
+export interface Table { keys: string[]; kinds: string; cols: unknown[] }
 
-/** An entry on the wire: the method its single operation calls, and that call's arguments but the caller, which is a Delta of the batch's (and of its condition keys). */
-export interface WireCall {
-  method: BatchMethod;
-  /** Its byte arguments are null here: `bytes` says where they are in the call's buffer. */
-  args: unknown[];
-  bytes?: Span[];
-  caller: Delta;
-  context: Delta;
-  /** The members of the caller's audit draft that differ from the batch's. */
-  audit?: Delta;
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Whether two JSON-like values (strings, numbers, booleans, null, lists and maps of them) are equal, maps with their members in the same order. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  // Only plain objects compare by members: bytes never count as equal (each row keeps its own).
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !same(a[ka[i]], b[ka[i]])) return false;
+  return true;
 }
 
-/** A batch call's entries: the caller, condition keys and audit draft they share, and each entry. */
-export interface BatchCalls {
-  caller: Omit<VaultCaller, "audit" | "context">;
-  context: VaultCaller["context"];
-  draft: AuditDraft;
-  calls: WireCall[];
-  /** The entries' byte arguments (their WireCall.bytes). */
-  bytes: Uint8Array;
+/** Whether `v` is a plain object (or, `array` set, an array without holes) whose members are exactly `keys`, in that order. */
+function sameShape(v: unknown, keys: string[], array: boolean): boolean {
+  if (array) {
+    if (!Array.isArray(v) || v.length !== keys.length) return false;
+    for (let i = 0; i < v.length; i++) if (!(i in v)) return false;
+    return true;
+  }
+  if (!isPlainObject(v)) return false;
+  // for…in lists a plain object's own enumerable members in order (its prototype has none), without a list made.
+  let i = 0;
+  for (const k in v) if (k !== keys[i++]) return false;
+  return i === keys.length;
 }
 
-/** Where one byte member (an argument's index, or a result's member) is in a packed buffer: offset and length. */
-export type Span = [member: string | number, offset: number, length: number];
-
-/** Moves the Uint8Array members of objects into one buffer (take), which `unpack` gives back as views. */
-export class BytePacker {
+/** Writes rows as a Table, their byte members into one buffer. */
+export class TableWriter {
   private readonly parts: Uint8Array[] = [];
   private length = 0;
 
-  /** Takes out `values`' own Uint8Array members (set to null), and says where they went. */
-  take(of: object): Span[] | undefined {
-    const values = of as Record<string | number, unknown>;
-    let spans: Span[] | undefined;
-    for (const k of Object.keys(values)) {
-      const v = values[k];
-      if (!(v instanceof Uint8Array)) continue;
-      const member = Array.isArray(values) ? Number(k) : k;
-      (spans ??= []).push([member, this.length, v.length]);
+  /** `rows`: objects of one shape, or arrays of one length (the caller makes them so). */
+  table(rows: readonly unknown[]): Table {
+    const keys = Object.keys(rows[0] as object);
+    const t: Table = { keys, kinds: "", cols: new Array(keys.length) };
+    for (let c = 0; c < keys.length; c++) {
+      const key = keys[c];
+      const values: unknown[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) values[i] = (rows[i] as Record<string, unknown>)[key];
+      this.column(t, c, values);
+    }
+    return t;
+  }
+
+  /** Member `c` of `t`: its kind and what goes of it. Each value is looked at once, however deep it is. */
+  private column(t: Table, c: number, values: unknown[]): void {
+    const first = values[0];
+    let kind = "v";
+    let col: unknown = values;
+    if (first instanceof Uint8Array) {
+      // Bytes always go in the buffer: only their own bytes are copied (a view's whole ArrayBuffer would be).
+      if (values.every((v) => v instanceof Uint8Array)) [kind, col] = ["b", this.take(values as Uint8Array[])];
+    } else if (values.every((v) => v === first)) {
+      // The same value (or object) in every row: most members of a batch's entries.
+      [kind, col] = ["k", first];
+    } else if (Array.isArray(first) || isPlainObject(first)) {
+      const array = Array.isArray(first);
+      const keys = Object.keys(first);
+      // Only rows of one shape go by member: a row's members are then rebuilt in their order.
+      if (values.every((v) => sameShape(v, keys, array))) {
+        const sub = this.table(values);
+        // Equal in every row, member by member (so no bytes among them): the value goes once.
+        [kind, col] = /[^k]/.test(sub.kinds) ? [array ? "a" : "o", sub] : ["k", first];
+      } else if (values.every((v) => same(v, first))) {
+        [kind, col] = ["k", first];
+      }
+    }
+    t.kinds += kind;
+    t.cols[c] = col;
+  }
+
+  private take(values: Uint8Array[]): number[] {
+    const lengths: number[] = [];
+    for (const v of values) {
+      lengths.push(v.length);
       this.parts.push(v);
       this.length += v.length;
-      values[member] = null;
     }
-    return spans;
+    return lengths;
   }
 
   bytes(): Uint8Array {
@@ -75,103 +133,168 @@ export class BytePacker {
   }
 }
 
-/** Puts the byte members `spans` names back into `values`, as views of `bytes`. */
-export function unpack(of: object, spans: Span[] | undefined, bytes: Uint8Array): void {
-  const values = of as Record<string | number, unknown>;
-  for (const [member, offset, length] of spans ?? []) values[member] = bytes.subarray(offset, offset + length);
+/** Reads a Table's `n` rows back; byte members are views of `bytes`. */
+export class TableReader {
+  private offset = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  rows(t: Table, n: number, array = false): unknown[] {
+    const { keys, kinds, cols } = t;
+    if (!Array.isArray(keys) || typeof kinds !== "string" || !Array.isArray(cols) || kinds.length !== keys.length || cols.length !== keys.length) throw new Error("batch table: malformed");
+    // A template of the rows: every member in its order (a record's JSON text depends on it),
+    // the constant ones at their value. Each row is a copy with its own values set over it.
+    // "__proto__" can be a member of a map a caller filled (an encryption context): it is made
+    // an own member of the template, which the copies keep as their own (so that setting it
+    // sets that member, never the prototype).
+    const template: Record<string, unknown> = array ? (new Array(keys.length) as unknown as Record<string, unknown>) : {};
+    const varying: [key: string, values: unknown[]][] = [];
+    for (let c = 0; c < keys.length; c++) {
+      const value = kinds[c] === "k" ? cols[c] : undefined;
+      if (keys[c] === "__proto__") Object.defineProperty(template, keys[c], { value, enumerable: true, writable: true, configurable: true });
+      else template[keys[c]] = value;
+      if (kinds[c] !== "k") varying.push([keys[c], this.values(kinds[c], cols[c], n)]);
+    }
+    const rows: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const row = array ? (template as unknown as unknown[]).slice() as unknown as Record<string, unknown> : { ...template };
+      for (const [key, values] of varying) row[key] = values[i];
+      rows[i] = row;
+    }
+    return rows;
+  }
+
+  private values(kind: string, col: unknown, n: number): unknown[] {
+    if (kind === "o" || kind === "a") return this.rows(col as Table, n, kind === "a");
+    if (!Array.isArray(col) || col.length !== n) throw new Error("batch table: column length");
+    if (kind === "v") return col;
+    if (kind !== "b") throw new Error("batch table: unknown column kind");
+    return col.map((length: number) => {
+      if (this.offset + length > this.bytes.length) throw new Error("batch table: bytes out of range");
+      const v = this.bytes.subarray(this.offset, this.offset + length);
+      this.offset += length;
+      return v;
+    });
+  }
 }
 
-/** A record encoded once (encodeRecord), with the AuditLog (region and account) it goes to. */
+/**
+ * Records encoded once (encodeRecord), with the AuditLog (region and account) they go to: one
+ * record, or a row of several (their JSON texts joined by newlines, joinRecords, under the first
+ * one's key), as the AuditLog takes them.
+ */
 export type RoutedRecord = EncodedRecord & { region: string; account: string };
 export const routeRecord = (r: CloudTrailRecord): RoutedRecord => ({ ...encodeRecord(r), region: r.awsRegion, account: r.recipientAccountId });
 
 /**
- * An entry's records as they come back: one line each, `<region>\t<account>\t<key>\t<JSON text>`
- * (JSON.stringify never writes a raw tab or newline), so the RPC carries one string per entry.
+ * The records of a batch call's entries as rows, per AuditLog, in entry order: each row at most
+ * MAX_ROW_CHARS characters of JSON text. So a batch's records cross the RPC, and reach their
+ * AuditLog, as a few long strings rather than one string or object per record.
  */
-export const packRecords = (records: CloudTrailRecord[]): string =>
-  records.map((r) => {
-    const { key, json } = encodeRecord(r);
-    return `${r.awsRegion}\t${r.recipientAccountId}\t${key}\t${json}`;
-  }).join("\n");
+class RecordRows {
+  private readonly open = new Map<string, { row: RoutedRecord; lines: string[]; chars: number }>();
+  private readonly done: RoutedRecord[] = [];
 
-export function unpackRecords(packed: string): RoutedRecord[] {
-  return packed.split("\n").map((line) => {
-    const a = line.indexOf("\t"), b = line.indexOf("\t", a + 1), c = line.indexOf("\t", b + 1);
-    return { region: line.slice(0, a), account: line.slice(a + 1, b), key: line.slice(b + 1, c), json: line.slice(c + 1) };
-  });
+  add(records: CloudTrailRecord[]): void {
+    for (const r of records) {
+      const { key, json } = encodeRecord(r);
+      const log = `${r.awsRegion}\t${r.recipientAccountId}`;
+      let row = this.open.get(log);
+      if (row && row.chars + json.length + 1 > MAX_ROW_CHARS) {
+        this.close(row);
+        row = undefined;
+      }
+      if (!row) this.open.set(log, (row = { row: { region: r.awsRegion, account: r.recipientAccountId, key, json: "" }, lines: [], chars: 0 }));
+      row.lines.push(json);
+      row.chars += json.length + 1;
+    }
+  }
+
+  private close(row: { row: RoutedRecord; lines: string[] }): void {
+    row.row.json = joinRecords(row.lines);
+    this.done.push(row.row);
+  }
+
+  rows(): RoutedRecord[] {
+    for (const row of this.open.values()) this.close(row);
+    this.open.clear();
+    return this.done;
+  }
 }
 
 /**
- * An entry's result (its value's byte members in the reply's buffer, at `bytes`) and its records
- * (packRecords); or the message of what it threw (the entry alone then fails, as an internal error).
+ * The version of a batch call and its reply (docs/batch.md, "How a batch runs"). A Worker and a
+ * vault of different versions (during a deployment) refuse each other's messages, and the
+ * entries fail as internal errors, rather than read them wrongly. Version 1 was the per-entry
+ * deltas of the first batch design, which carried no version.
  */
-export type BatchOutcome = { result: BatchResult; bytes?: Span[]; records?: string } | { thrown: string };
-export interface BatchReply { outcomes: BatchOutcome[]; bytes: Uint8Array }
-/** What an entry's method returns (its records taken out, into the outcome's). */
+export const BATCH_WIRE_VERSION = 2;
+
+/** An entry: the vault method its single operation calls, and that call's arguments (the caller, with its audit draft, first). */
+export interface BatchEntry { method: BatchMethod; args: unknown[] }
+/** A batch call: its `count` entries (BatchEntry rows) as a Table, their byte members in `bytes`. */
+export interface BatchCalls { version: typeof BATCH_WIRE_VERSION; count: number; entries: Table; bytes: Uint8Array }
+
+/** What an entry's method returns (its records taken out, into the reply's rows). */
 type BatchResult = Awaited<ReturnType<KeyVault[BatchMethod]>>;
+/**
+ * An entry's outcome: its result and how many records the vault completed for it (in the reply's
+ * `records`; none, and the Worker completes the entry's record); or, instead, the message of what
+ * it threw (the entry alone then fails, as an internal error). Every member is always present,
+ * so that outcomes are rows of one shape.
+ */
+export interface BatchOutcome { result: BatchResult | undefined; records: number; thrown: string | undefined }
+/**
+ * A batch call's reply: its outcomes (BatchOutcome rows, in entry order) as a Table, their byte
+ * members in `bytes`, and the records the vault completed for its entries, as rows.
+ */
+export interface BatchReply { version: typeof BATCH_WIRE_VERSION; outcomes: Table; bytes: Uint8Array; records: RoutedRecord[] }
 
 /** Test hook: how many batch calls a vault instance ran, and how many entries they held. */
 export interface BatchStats { calls: number; entries: number }
 
 const isBatchMethod = (m: unknown): m is BatchMethod => (BATCH_METHODS as readonly unknown[]).includes(m);
 
-/** Whether two JSON-like values (strings, booleans, lists and maps of them, as callers hold) are equal. */
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a), kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!Object.hasOwn(b, k) || !same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
+/** A batch call's entries as the Table they travel as. */
+export function writeCalls(entries: readonly BatchEntry[]): BatchCalls {
+  const w = new TableWriter();
+  const table = w.table(entries);
+  return { version: BATCH_WIRE_VERSION, count: entries.length, entries: table, bytes: w.bytes() };
 }
 
-const NO_DELTA: Delta = {};
-
-/** What makes `value` of `base` (own keys only, so "__proto__" is a key like any other): applyDelta(base, delta(value, base)) equals value. */
-export function delta(value: object, base: object): Delta {
-  const v = value as Record<string, unknown>, b = base as Record<string, unknown>;
-  let set: Record<string, unknown> | undefined;
-  let unset: string[] | undefined;
-  for (const k of Object.keys(v)) {
-    if (Object.hasOwn(b, k) && same(v[k], b[k])) continue;
-    set ??= {};
-    if (k === "__proto__") Object.defineProperty(set, k, { value: v[k], enumerable: true, writable: true, configurable: true });
-    else set[k] = v[k];
-  }
-  for (const k of Object.keys(b)) if (!Object.hasOwn(v, k)) (unset ??= []).push(k);
-  // Most entries differ in nothing: they share one empty delta (sent once).
-  return set ? (unset ? { set, unset } : { set }) : unset ? { unset } : NO_DELTA;
+function checkVersion(message: { version?: unknown }, what: string): void {
+  if (message.version !== BATCH_WIRE_VERSION) throw new Error(`batch ${what} of version ${String(message.version ?? 1)}, not ${BATCH_WIRE_VERSION}`);
 }
 
-/** `base` with `d` applied: a new object, or `base` itself when `d` changes nothing (callers never write to these objects). */
-export function applyDelta<T extends object>(base: T, d: Delta | undefined): T {
-  if (!d?.set && !d?.unset) return base;
-  const out: Record<string, unknown> = { ...base, ...d.set };
-  for (const k of d.unset ?? []) delete out[k];
-  return out as T;
+/** The outcomes of a batch call's reply, in entry order. */
+export function readReply(reply: BatchReply, count: number): BatchOutcome[] {
+  checkVersion(reply, "reply");
+  return new TableReader(reply.bytes).rows(reply.outcomes, count) as unknown as BatchOutcome[];
 }
 
 export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchCalls, stats: BatchStats): Promise<BatchReply> {
+  checkVersion(batch, "call");
   stats.calls++;
-  stats.entries += batch.calls.length;
+  stats.entries += batch.count;
+  const entries = new TableReader(batch.bytes).rows(batch.entries, batch.count) as unknown as BatchEntry[];
   const outcomes: BatchOutcome[] = [];
-  const packer = new BytePacker();
-  for (const { method, args, bytes, caller, context, audit } of batch.calls) {
+  const records = new RecordRows();
+  for (const { method, args } of entries) {
     try {
       if (!isBatchMethod(method)) throw new Error(`${String(method)} is not a batch method`);
-      const full: VaultCaller = { ...applyDelta(batch.caller, caller), context: applyDelta(batch.context, context) };
-      if (audit) full.audit = applyDelta(batch.draft, audit);
-      unpack(args, bytes, batch.bytes);
-      args.unshift(full);
+      if (!Array.isArray(args) || !isPlainObject(args[0])) throw new Error("a batch entry's first argument is its caller");
+      // Each entry's own caller object: the vault notes what allowed a call by its caller object
+      // (its record's authorization), and a column sent once is one object shared by the rows.
+      args[0] = { ...(args[0] as unknown as VaultCaller) };
       const run = vault[method] as (...a: unknown[]) => Promise<BatchResult>;
-      const { records, ...result } = await run.apply(vault, args);
-      const spans = result.ok && typeof result.value === "object" && result.value !== null ? packer.take(result.value) : undefined;
-      outcomes.push({ result: result as BatchResult, ...(spans ? { bytes: spans } : {}), ...(records ? { records: packRecords(records) } : {}) });
+      const { records: completed, ...result } = await run.apply(vault, args);
+      if (completed) records.add(completed);
+      outcomes.push({ result: result as BatchResult, records: completed?.length ?? 0, thrown: undefined });
     } catch (e) {
       console.error("batch entry failed", e instanceof Error ? e.stack : String(e));
-      outcomes.push({ thrown: e instanceof Error ? e.message : String(e) });
+      outcomes.push({ result: undefined, records: 0, thrown: e instanceof Error ? e.message : String(e) });
     }
   }
-  return { outcomes, bytes: packer.bytes() };
+  const w = new TableWriter();
+  return { version: BATCH_WIRE_VERSION, outcomes: w.table(outcomes), bytes: w.bytes(), records: records.rows() };
 }

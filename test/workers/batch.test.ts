@@ -195,6 +195,31 @@ describe("per-entry errors: each as its single operation's, the other entries su
     expect(text(dec.results[6].Plaintext!)).toBe("ok 4");
   });
 
+  it("one key's entries whose contexts share their keys (sent by column), __proto__ among them: each decided, sealed and recorded on its own pairs", async () => {
+    const key = await newKey({ Policy: doc(ADMIN, { Effect: "Deny", Principal: "*", Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:__proto__": "deny" } } }) });
+    const contexts = [`{"__proto__":"a","constructor":"c0"}`, `{"__proto__":"deny","constructor":"c1"}`, `{"__proto__":"b","constructor":"c2"}`, `{"__proto__":"a","constructor":"c0"}`];
+    const raw = (entries: string[]) => `{"Entries":[${entries.join(",")}]}`;
+    const enc = await batch("BatchEncrypt", undefined, undefined, raw(contexts.map((ec, i) => `{"KeyId":"${key.KeyId}","Plaintext":"${b64(`p${i}`)}","EncryptionContext":${ec}}`)));
+    expect(enc.status).toBe(200);
+    expect(enc.results.map((x) => x.ErrorCode ?? "ok")).toEqual(["ok", "AccessDeniedException", "ok", "ok"]);
+    // Each blob opens with its own pairs only: another entry's __proto__ value is another context.
+    const blobs = [0, 2, 3].map((i) => enc.results[i].CiphertextBlob!);
+    const dec = await batch("BatchDecrypt", undefined, undefined, raw([
+      `{"CiphertextBlob":"${blobs[0]}","EncryptionContext":${contexts[0]}}`,
+      `{"CiphertextBlob":"${blobs[1]}","EncryptionContext":${contexts[2]}}`,
+      `{"CiphertextBlob":"${blobs[2]}","EncryptionContext":${contexts[3]}}`,
+      `{"CiphertextBlob":"${blobs[1]}","EncryptionContext":${contexts[0]}}`,
+      `{"CiphertextBlob":"${blobs[0]}","EncryptionContext":{"constructor":"c0"}}`,
+    ]));
+    expect(dec.results.map((x) => x.ErrorCode ?? text(x.Plaintext!))).toEqual(["p0", "p2", "p3", "InvalidCiphertextException", "InvalidCiphertextException"]);
+    // Each record holds its entry's own context, __proto__ as an ordinary member.
+    const records = await recordsOf(enc.requestId);
+    for (const [i, ec] of contexts.entries()) {
+      const r = records.find((x) => x.additionalEventData?.batchIndex === i)!;
+      expect(JSON.stringify(r.requestParameters?.encryptionContext), `entry ${i}`).toBe(ec);
+    }
+  });
+
   it("a grantee's entries: authorized by its grant (with its grant token), a forged token refused, a key without a grant denied", async () => {
     const granted = await newKey();
     const other = await newKey();
