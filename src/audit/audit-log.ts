@@ -130,12 +130,7 @@ export class AuditLog extends DurableObject<Env> {
    * sizes, never a record.
    */
   async chaos(cmd: ChaosCommand): Promise<ChaosAnswer> {
-    const self = this;
-    return runChaos({
-      env: this.env,
-      faults: this.faults,
-      get clockOffsetMs() { return self.clockOffsetMs; },
-      set clockOffsetMs(ms: number) { self.clockOffsetMs = ms; },
+    return runChaos(this.env, this, {
       // In-flight appends and deliveries fail.
       abort: () => this.ctx.abort("chaos: abort"),
       deliverNow: () => this.setAlarm(Date.now()),

@@ -115,14 +115,17 @@ export function applyFaultCommand(faults: Faults, cmd: ChaosCommand): void {
   }
 }
 
-/** What a Durable Object lets the chaos driver do to it (runChaos). */
-export interface ChaosTarget {
-  env: { CHAOS?: string };
+/** The object's state the chaos driver touches: its fault points and its clock (KeyVault and AuditLog have both). */
+export interface ChaosState {
   faults: Faults;
   clockOffsetMs: number;
+}
+
+/** What differs per Durable Object (runChaos). */
+export interface ChaosHooks {
   /** As a crash would: in-flight calls fail, memory (clock offset, armed faults) is lost, storage stays. */
   abort(): void;
-  /** The clock moved forward by `ms` (after clockOffsetMs changed): alarms set from it are set again. */
+  /** The clock moved forward (after clockOffsetMs changed): alarms set from it are set again. */
   clockMoved?(): Promise<void>;
   /** AuditLog only: its delivery timer fires now. */
   deliverNow?(): Promise<void>;
@@ -131,28 +134,28 @@ export interface ChaosTarget {
 }
 
 /**
- * A chaos command on `target` (the KeyVault's and the AuditLog's chaos() RPC, docs/chaos.md):
+ * A chaos command on `state` (the KeyVault's and the AuditLog's chaos() RPC, docs/chaos.md):
  * refused unless CHAOS = "on"; answers counts and sizes only, never a record or material.
  */
-export async function runChaos(target: ChaosTarget, cmd: ChaosCommand): Promise<ChaosAnswer> {
-  const refused = chaosRefusal(target.env, cmd);
+export async function runChaos(env: { CHAOS?: string }, state: ChaosState, hooks: ChaosHooks, cmd: ChaosCommand): Promise<ChaosAnswer> {
+  const refused = chaosRefusal(env, cmd);
   if (refused) return { refused };
   switch (cmd.op) {
     case "abort":
-      target.abort();
+      hooks.abort();
       return {};
     case "clock":
-      target.clockOffsetMs += cmd.addMs;
-      await target.clockMoved?.();
+      state.clockOffsetMs += cmd.addMs;
+      await hooks.clockMoved?.();
       return {};
     case "deliver-now":
-      if (!target.deliverNow) return { refused: "deliver-now is the AuditLog's" };
-      await target.deliverNow();
+      if (!hooks.deliverNow) return { refused: "deliver-now is the AuditLog's" };
+      await hooks.deliverNow();
       return {};
     case "stats":
-      return { stats: { ...(await target.stats(cmd.rows !== false)), clockOffsetMs: target.clockOffsetMs, faultsFailed: Object.fromEntries(target.faults.failed) } };
+      return { stats: { ...(await hooks.stats(cmd.rows !== false)), clockOffsetMs: state.clockOffsetMs, faultsFailed: Object.fromEntries(state.faults.failed) } };
     default:
-      applyFaultCommand(target.faults, cmd);
+      applyFaultCommand(state.faults, cmd);
       return {};
   }
 }

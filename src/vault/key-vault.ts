@@ -222,12 +222,7 @@ export class KeyVault extends DurableObject<Env> {
    * operation and answers only counts and sizes, never a record or material.
    */
   async chaos(cmd: ChaosCommand): Promise<ChaosAnswer> {
-    const self = this;
-    return runChaos({
-      env: this.env,
-      faults: this.faults,
-      get clockOffsetMs() { return self.clockOffsetMs; },
-      set clockOffsetMs(ms: number) { self.clockOffsetMs = ms; },
+    return runChaos(this.env, this, {
       abort: () => this.ctx.abort("chaos: abort"),
       // The alarm is set in real time from the key's dates on this clock, so it is set again.
       clockMoved: () => this.scheduleAlarm(this.rec),
