@@ -9,7 +9,7 @@ import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signe
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
-import { completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
 import { renderError, shown } from "../protocol/handler.js";
@@ -325,7 +325,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
       for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, ask, eventName, key)));
       entries.push(...value(await auditLog(s).recent(s.reader, ask, eventName, key)));
       const unique = [...new Map(entries.filter(mine).map((e) => [e.record.eventID, e])).values()];
-      unique.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime));
+      unique.sort((a, b) => byEventOrder(a.record, b.record));
       return { Entries: unique.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })), Truncated: unique.length > limit };
     },
   },
@@ -488,7 +488,7 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     // Allowed calls go to the account they concerned too; a denied one only to the caller's.
     const concerned = !failure && account !== undefined && account !== record.recipientAccountId ? account : undefined;
     const records = concerned
-      ? [{ ...record, sharedEventID: record.eventID }, { ...record, eventID: crypto.randomUUID(), sharedEventID: record.eventID, recipientAccountId: concerned }]
+      ? [{ ...record, sharedEventID: record.eventID }, { ...record, eventID: newEventId(), sharedEventID: record.eventID, recipientAccountId: concerned }]
       : [record];
     // A request that failed authentication names no principal: recorded (and aggregated) as KMS calls are.
     await recordRequest(env, observed.principal ? { draft, records } : { draft }, failure);

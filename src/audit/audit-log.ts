@@ -7,7 +7,7 @@ import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey, sha256Hex } from "./objects.js";
-import { encodeRecord, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
+import { byEventOrder, encodeRecord, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
@@ -561,6 +561,6 @@ export class AuditLog extends DurableObject<Env> {
       for (const record of Records) out.push({ delivered: true, record });
     }
     const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn));
-    return ok(matches.sort((a, b) => a.record.eventTime.localeCompare(b.record.eventTime)).slice(-limit));
+    return ok(matches.sort((a, b) => byEventOrder(a.record, b.record)).slice(-limit));
   }
 }

@@ -52,6 +52,28 @@ export interface CloudTrailRecord {
   eventCategory: "Management";
 }
 
+let lastIdMs = -1;
+let idSequence = 0;
+
+/**
+ * A record's eventID: a UUID of version 7 (RFC 9562, section 5.7), whose first 48 bits are the
+ * Unix time in milliseconds and next 12 a counter within the millisecond in this isolate, then
+ * 62 random bits. CloudTrail's eventID is a GUID of no stated version; version 7 makes records
+ * of the same second (eventTime has whole seconds) sort in the order they were made, wherever
+ * they wait: stored rows `r:<eventTime>:<eventID>`, log objects and `audit tail` keep it.
+ */
+export function newEventId(now = Date.now()): string {
+  idSequence = now === lastIdMs ? (idSequence + 1) & 0xfff : 0;
+  lastIdMs = now;
+  const t = now.toString(16).padStart(12, "0");
+  // randomUUID's variant and random bits from its 19th character on ("-" then the variant digit).
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${idSequence.toString(16).padStart(3, "0")}${crypto.randomUUID().slice(18)}`;
+}
+
+/** Records in the order they were made: by eventTime, then eventID (version 7, newEventId). */
+export const byEventOrder = (a: Pick<CloudTrailRecord, "eventTime" | "eventID">, b: Pick<CloudTrailRecord, "eventTime" | "eventID">): number =>
+  a.eventTime < b.eventTime ? -1 : a.eventTime > b.eventTime ? 1 : a.eventID < b.eventID ? -1 : a.eventID > b.eventID ? 1 : 0;
+
 /**
  * A record as the AuditLog receives it: its key `r:<eventTime>:<eventID>` (ordered by event
  * time) and its JSON text, encoded once where the record is completed (docs/formats.md,
@@ -229,7 +251,7 @@ export function unauthenticatedAggregate(region: string, account: string, c: Una
       aggregatedUnauthenticatedRequests: c.count, firstEventTime: c.firstEventTime, lastEventTime: c.lastEventTime,
       errorCodes: { ...c.errorCodes }, eventNames: { ...c.eventNames },
     },
-    eventID: crypto.randomUUID(),
+    eventID: newEventId(),
     // None of the requests it stands for was carried out.
     readOnly: true,
     eventType: "AwsApiCall",
@@ -253,7 +275,7 @@ export function serviceEvent(eventName: "RotateKey" | "DeleteKey" | "DeleteExpir
     requestParameters: null,
     responseElements: null,
     serviceEventDetails: { keyId: keyArn.split("/").pop() ?? "" },
-    eventID: crypto.randomUUID(),
+    eventID: newEventId(now),
     readOnly: false,
     resources: [{ accountId: account, type: "AWS::KMS::Key", ARN: keyArn }],
     eventType: "AwsServiceEvent",

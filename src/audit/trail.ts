@@ -7,7 +7,7 @@ import type { AuditState } from "../operations/context.js";
 import type { KmsError } from "../protocol/errors.js";
 import type { RoutedRecord } from "../vault/batch.js";
 import { MAX_ROW_CHARS } from "../vault/group-commit.js";
-import { EVENT_VERSION, completeRecord, encodeRecord, isoSeconds, joinRecords, requestParameters, type AuditDraft, type AuditFacts, type CloudTrailRecord, type EncodedRecord, type UserIdentity } from "./record.js";
+import { newEventId, EVENT_VERSION, completeRecord, encodeRecord, isoSeconds, joinRecords, requestParameters, type AuditDraft, type AuditFacts, type CloudTrailRecord, type EncodedRecord, type UserIdentity } from "./record.js";
 
 /** The most characters of a User-Agent a record keeps: the client chooses it, and records are stored and delivered whole. */
 export const MAX_USER_AGENT_CHARS = 1024;
@@ -110,7 +110,7 @@ export function requestDraft(env: Env, request: Request, requestId: string, now:
     // Members of a request whose caller is unknown are not recorded: nobody answers for them.
     requestParameters: observed.principal ? requestParameters(facts, input) : null,
     requestID: requestId,
-    eventID: crypto.randomUUID(),
+    eventID: newEventId(now),
     readOnly: facts?.readOnly ?? false,
     eventType: "AwsApiCall",
     managementEvent: true,

@@ -10,7 +10,7 @@
 import type { Env } from "../env.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordBatch, recordRequest, requestDraft, requestRecords } from "../audit/trail.js";
-import { requestParameters, type AuditDraft, type AuditFacts } from "../audit/record.js";
+import { newEventId, requestParameters, type AuditDraft, type AuditFacts } from "../audit/record.js";
 import { MAX_BATCH_BODY_BYTES, MAX_BATCH_ENTRIES } from "../kms/limits.js";
 import { BATCH_OPERATIONS, BATCH_TARGET_PREFIX, BatchStubs } from "../operations/batch.js";
 import type { AuditState } from "../operations/context.js";
@@ -98,7 +98,7 @@ class BatchRun {
   private draft(index: number, input: Record<string, unknown> | undefined): AuditDraft {
     return {
       ...this.base,
-      eventID: crypto.randomUUID(),
+      eventID: newEventId(),
       requestParameters: requestParameters(this.op, input),
       additionalEventData: { batchOperation: this.batchName, batchIndex: index },
     };

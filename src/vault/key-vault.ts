@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { auditLogStub, catalogStub, vaultStub } from "../placement.js";
 import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
-import { completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
@@ -272,7 +272,7 @@ export class KeyVault extends DurableObject<Env> {
       const owner = this.rec?.account;
       if (owner === undefined || owner === caller.account || !this.basis.has(caller)) return [record];
       record.sharedEventID = record.eventID;
-      return [record, { ...record, eventID: crypto.randomUUID(), recipientAccountId: owner }];
+      return [record, { ...record, eventID: newEventId(), recipientAccountId: owner }];
     };
     const success: SuccessRecord = (responseElements) => {
       if (!caller.audit || !this.rec) return undefined;

@@ -6,7 +6,7 @@
 // each replica Region's root key (docs/multi-region.md). This module holds the shared state, how
 // a record is merged with the stored one, and what a primary still owes its replicas; the vault
 // (key-vault.ts) makes the calls.
-import { completeRecord, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { newEventId, completeRecord, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import type { Permission } from "../authz/authorize.js";
 import { keyArn } from "../kms/ids.js";
 import type { KeyRecord, Material } from "./key-record.js";
@@ -263,5 +263,5 @@ export function withoutReplica(rec: KeyRecord, region: string, now: number, dayM
  * the request's record, in this Region, naming this Region's key.
  */
 export function regionRecord(draft: AuditDraft, region: string, arn: string, responseElements: JsonObject | null = null): CloudTrailRecord {
-  return { ...completeRecord(draft, { responseElements, keyArn: arn }), awsRegion: region, eventID: crypto.randomUUID() };
+  return { ...completeRecord(draft, { responseElements, keyArn: arn }), awsRegion: region, eventID: newEventId() };
 }

@@ -1,7 +1,7 @@
 // The stored form of audit records (docs/formats.md, "Audit storage"): JSON text encoded once,
 // joined into a log body that is byte-identical to JSON.stringify of the records.
 import { describe, expect, it } from "vitest";
-import { completeRecord, encodeRecord, joinRecords, logBody, rowRecords, type AuditDraft } from "../../src/audit/record.js";
+import { byEventOrder, completeRecord, encodeRecord, isoSeconds, joinRecords, logBody, newEventId, rowRecords, type AuditDraft } from "../../src/audit/record.js";
 
 const draft = (eventTime: string, eventName: string): AuditDraft => ({
   eventVersion: "1.08",
@@ -54,5 +54,22 @@ describe("audit record encoding", () => {
     expect(new TextDecoder().decode(logBody(rowRecords(row)))).toBe(JSON.stringify({ Records: all }));
     expect(rowRecords(encodeRecord(tricky).json).map((j) => JSON.parse(j))).toEqual([tricky]); // v2
     expect(rowRecords(tricky).map((j) => JSON.parse(j))).toEqual([tricky]); // v1
+  });
+});
+
+describe("event ids", () => {
+  it("are UUIDs of version 7 (RFC 9562) that sort in the order they were made, within a millisecond too", () => {
+    const at = Date.UTC(2026, 11, 2, 18, 41, 9, 123);
+    const ids = [
+      ...Array.from({ length: 300 }, () => newEventId(at)), // one millisecond: the counter orders them
+      ...Array.from({ length: 300 }, (_, i) => newEventId(at + 1 + i)),
+    ];
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ids[0].replace("-", "").slice(0, 12)).toBe(at.toString(16).padStart(12, "0"));
+    expect(new Set(ids).size).toBe(ids.length);
+    const records = ids.map((eventID) => ({ eventTime: isoSeconds(at), eventID }));
+    expect([...records].reverse().sort(byEventOrder)).toEqual(records);
+    // eventTime first: an earlier second sorts first whatever its id
+    expect(byEventOrder({ eventTime: "2026-12-02T18:41:08Z", eventID: ids.at(-1)! }, records[0])).toBeLessThan(0);
   });
 });
