@@ -531,8 +531,31 @@ class BlockWriter {
   }
 }
 
+/**
+ * A file output is flushed to disk (fdatasync) every this many bytes as it is written, in the
+ * background, rather than all at the end: finish() must sync before the output takes its name (so
+ * that a crash never leaves a partly written file under it), and a 1 GiB output synced at once
+ * took ~0.7 s here after the last byte was made, while the disk was idle before.
+ */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
 class FileSink implements Sink {
+  private written = 0;
+  private syncedAt = 0;
+  private syncing: Promise<void> | undefined;
+  private syncError: unknown;
   private constructor(private fh: FileHandle | undefined, private readonly tmp: string, private readonly target: string, private readonly overwrite: boolean, private readonly mode: number, private readonly block: BlockWriter) {}
+
+  /** After a write: starts a background fdatasync once SYNC_EVERY_BYTES more were written (one at a time). */
+  private wrote(n: number): void {
+    this.written += n;
+    if (this.syncing || this.written - this.syncedAt < SYNC_EVERY_BYTES || !this.fh) return;
+    this.syncedAt = this.written;
+    this.syncing = this.fh.datasync().then(
+      () => { this.syncing = undefined; },
+      (e: unknown) => { this.syncError ??= e; this.syncing = undefined; },
+    );
+  }
 
   static async create(target: string, overwrite: boolean, mode: number): Promise<FileSink> {
     const dir = dirname(resolve(target));
@@ -544,6 +567,7 @@ class FileSink implements Sink {
     const block = new BlockWriter(async (b) => {
       let off = 0;
       while (off < b.length) off += (await sink!.fh!.write(b, off, b.length - off)).bytesWritten;
+      sink!.wrote(b.length);
     });
     sink = new FileSink(fh, tmp, target, overwrite, mode, block);
     return sink;
@@ -556,6 +580,8 @@ class FileSink implements Sink {
   async finish(): Promise<void> {
     await this.block.flush();
     await this.block.wipe();
+    await this.syncing;
+    if (this.syncError !== undefined) throw this.syncError;
     await this.fh!.sync();
     await this.fh!.chmod(this.mode);
     await this.fh!.close();
@@ -580,6 +606,7 @@ class FileSink implements Sink {
 
   async discard(): Promise<void> {
     await this.block.wipe();
+    await this.syncing;
     if (this.fh) await this.fh.close().catch(() => undefined);
     this.fh = undefined;
     try {
