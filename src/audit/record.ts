@@ -54,6 +54,8 @@ export interface CloudTrailRecord {
 
 let lastIdMs = -1;
 let idSequence = 0;
+/** The id's first 15 characters for lastIdMs ("tttttttt-tttt-7"): made once per millisecond. */
+let idPrefix = "";
 
 /**
  * A record's eventID: a UUID of version 7 (RFC 9562, section 5.7), whose first 48 bits are the
@@ -63,11 +65,17 @@ let idSequence = 0;
  * they wait: stored rows `r:<eventTime>:<eventID>`, log objects and `audit tail` keep it.
  */
 export function newEventId(now = Date.now()): string {
-  idSequence = now === lastIdMs ? (idSequence + 1) & 0xfff : 0;
-  lastIdMs = now;
-  const t = now.toString(16).padStart(12, "0");
-  // randomUUID's variant and random bits from its 19th character on ("-" then the variant digit).
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${idSequence.toString(16).padStart(3, "0")}${crypto.randomUUID().slice(18)}`;
+  if (now === lastIdMs) {
+    idSequence = (idSequence + 1) & 0xfff;
+  } else {
+    // A Worker's clock stands still while it computes: a batch's records share one millisecond.
+    lastIdMs = now;
+    idSequence = 0;
+    const t = now.toString(16).padStart(12, "0");
+    idPrefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+  }
+  // The counter as three hex digits; randomUUID's variant and random bits from its 19th character on ("-" then the variant digit).
+  return idPrefix + (0x1000 | idSequence).toString(16).slice(1) + crypto.randomUUID().slice(18);
 }
 
 /** Records in the order they were made: by eventTime, then eventID (version 7, newEventId). */
