@@ -467,7 +467,7 @@ export class ChaosRun {
     const checks: Check[] = [
       { name: `${scenario}: every answered (2xx/4xx) request has its record`, ok: f.lost === 0, detail: `${f.delivered} of ${f.expected}${f.lostExamples.length ? `; lost e.g. ${f.lostExamples.join(", ")}` : ""}` },
       { name: `${scenario}: no request has two records`, ok: f.twice === 0, detail: `${f.twice}` },
-      { name: `${scenario}: no eventID appears twice in the trail`, ok: dupEvents === 0, detail: `${dupEvents}` },
+      { name: `${scenario}: no eventID appears twice in the trail`, ok: dupEvents === 0, detail: `${dupEvents}${dupEvents ? `; e.g. ${this.trail.duplicates.join("; ")}` : ""}` },
       { name: `${scenario}: no record holds a plaintext or data key`, ok: this.trail.leaks === 0, detail: `${this.trail.leaks} of ${this.trail.records} records` },
       { name: `${scenario}: Decrypt during the load never returned another plaintext`, ok: this.wrongPlaintexts === 0, detail: `${this.wrongPlaintexts}` },
     ];
@@ -498,6 +498,9 @@ interface TrailRecord {
 export class Trail {
   readonly byRequest = new Map<string, number>();
   readonly byEvent = new Map<string, number>();
+  /** Where each record was first read (object key), and a description of each record read twice: for a failed check's detail. */
+  private readonly firstSeen = new Map<string, string>();
+  readonly duplicates: string[] = [];
   /** Records kept whole: service events and unauthenticated ones (the rest only counted). */
   readonly kept: TrailRecord[] = [];
   records = 0;
@@ -521,15 +524,18 @@ export class Trail {
         this.objects++;
         this.bytes += o.size;
         const { Records } = JSON.parse(gunzipSync(await this.server.r2Get(bucket, o.key)).toString("utf8")) as { Records: TrailRecord[] };
-        for (const r of Records) this.add(r);
+        for (const r of Records) this.add(r, o.key);
       }
     }
   }
 
-  private add(r: TrailRecord): void {
+  private add(r: TrailRecord, objectKey: string): void {
     this.records++;
     if (r.requestID) this.byRequest.set(r.requestID, (this.byRequest.get(r.requestID) ?? 0) + 1);
     this.byEvent.set(r.eventID, (this.byEvent.get(r.eventID) ?? 0) + 1);
+    const first = this.firstSeen.get(r.eventID);
+    if (first === undefined) this.firstSeen.set(r.eventID, objectKey);
+    else if (this.duplicates.length < 5) this.duplicates.push(`${r.eventName} ${r.eventTime} ${r.eventID} request ${r.requestID ?? "-"} in ${first.split("/").pop()} and ${objectKey.split("/").pop()}`);
     if (r.userIdentity.type === "AWSService" || r.userIdentity.type === "Unknown") this.kept.push(r);
     if (this.holdsSecret(r)) this.leaks++;
   }

@@ -77,6 +77,12 @@ const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 /** A delivery in progress. `recordKeys` are the keys of its rows (a v2 row held one record). */
 interface Batch { objectKey: string; recordKeys: string[] }
+/** A stand-in record (appendStandIn): its row's key, and when it was stored. */
+interface StandIn { rowKey: string; at: number }
+/** Stand-in marks, `x:<eventID>`. */
+const STAND_IN_PREFIX = "x:";
+/** The member of a record's JSON text that names its event id (as JSON.stringify writes it). */
+const EVENT_ID_MEMBER = /"eventID":"([^"\\]*)"/;
 interface Delivered { objectKey: string; hashValue: string; oldestEventTime: string; newestEventTime: string; count: number; encryptedWith?: string }
 interface LastDigest { objectKey: string; hashValue: string; signature: string; endTime: string }
 
@@ -113,6 +119,12 @@ export class AuditLog extends DurableObject<Env> {
    * on this map is the truth, and storage gets its counters' states through the group commit.
    */
   private counters: Promise<Map<string, SourceMinute>> | undefined;
+  /**
+   * The records the handler stored after a call failed inside a vault (appendStandIn), by event
+   * id, with their row keys: read from storage once. Usually empty, so that vault batches pay
+   * nothing for it.
+   */
+  private standIns: Promise<Map<string, StandIn>> | undefined;
 
   private async ensureMeta(region: string, account: string, shard = 0): Promise<Meta> {
     this.meta ??= await this.ctx.storage.get<Meta>("meta");
@@ -194,6 +206,7 @@ export class AuditLog extends DurableObject<Env> {
   async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
+    if (batchId !== undefined) records = await this.replaceStandIns(records);
     if (records.length === 0) return;
     this.faults.hit("append");
     const writes = [this.commit.addToRow(records.map((r) => ({ key: r.key, line: r.json })))];
@@ -231,6 +244,53 @@ export class AuditLog extends DurableObject<Env> {
     // A failed read is tried again by the next caller.
     loading.catch(() => { if (this.counters === loading) this.counters = undefined; });
     return (this.counters = loading);
+  }
+
+  /**
+   * The record the handler completed for a request that failed inside a vault call (the vault
+   * was reset, or threw): the vault may have stored its own record of the request, with the
+   * same event id, in its outbox before it failed, and forwards it here later. So this record
+   * is stored in a row of its own, with a mark `x:<eventID>`; when the vault's record of that
+   * event comes (append, from a vault's batch), it takes this one's place if this one is still
+   * here, and is dropped if this one was delivered already: either way the event is recorded
+   * once. Only on the AuditLog itself (shard 0), where vaults send their records.
+   */
+  async appendStandIn(region: string, account: string, record: EncodedRecord, eventId: string): Promise<void> {
+    const meta = this.meta ?? (await this.ensureMeta(region, account));
+    this.faults.hit("append");
+    const standIns = await this.loadStandIns();
+    const mark: StandIn = { rowKey: record.key, at: Date.now() };
+    standIns.set(eventId, mark);
+    this.appendedSinceAlarm++;
+    await Promise.all([this.commit.write(record.key, record.json), this.commit.write(`${STAND_IN_PREFIX}${eventId}`, mark), this.scheduleNextPass(meta)]);
+  }
+
+  private loadStandIns(): Promise<Map<string, StandIn>> {
+    return (this.standIns ??= this.ctx.storage.list<StandIn>({ prefix: STAND_IN_PREFIX }).then(
+      (marks) => new Map([...marks].map(([k, v]) => [k.slice(STAND_IN_PREFIX.length), v])),
+    ));
+  }
+
+  /** A vault batch's records, each taking the place of a stand-in of its event (appendStandIn), or dropped if that was delivered. */
+  private async replaceStandIns(records: EncodedRecord[]): Promise<EncodedRecord[]> {
+    const standIns = await this.loadStandIns();
+    if (standIns.size === 0) return records;
+    await this.commit.settled(); // a stand-in just appended is stored before it may be deleted
+    const kept: EncodedRecord[] = [];
+    for (const r of records) {
+      const id = EVENT_ID_MEMBER.exec(r.json.slice(r.json.lastIndexOf('"eventID":"')))?.[1];
+      const standIn = id === undefined ? undefined : standIns.get(id);
+      if (!standIn) {
+        kept.push(r);
+        continue;
+      }
+      standIns.delete(id!);
+      await this.ctx.storage.delete(`${STAND_IN_PREFIX}${id}`);
+      // Still stored, and not in a delivery under way (whose rows are read again after a crash): replaced.
+      const inDelivery = ((await this.ctx.storage.get<Batch>("batch"))?.recordKeys ?? []).includes(standIn.rowKey);
+      if (!inDelivery && (await this.ctx.storage.delete(standIn.rowKey))) kept.push(r);
+    }
+    return kept;
   }
 
   /**
@@ -539,6 +599,11 @@ export class AuditLog extends DurableObject<Env> {
   private async pruneBatchMarks(now: number): Promise<void> {
     const marks = await this.ctx.storage.list<number>({ prefix: "b:", limit: 10_000 });
     await deleteMany(this.ctx.storage, [...marks].filter(([, t]) => t < now - DEDUPE_WINDOW_MS).map(([k]) => k));
+    // Stand-ins whose vault never sent a record of their event (it failed before storing one).
+    const standIns = await this.loadStandIns();
+    const old = [...standIns].filter(([, m]) => m.at < now - DEDUPE_WINDOW_MS).map(([id]) => id);
+    for (const id of old) standIns.delete(id);
+    await deleteMany(this.ctx.storage, old.map((id) => `${STAND_IN_PREFIX}${id}`));
   }
 
   /** Recent records: those of the last few delivered objects, and those not yet delivered. */

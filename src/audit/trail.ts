@@ -122,10 +122,17 @@ export function requestDraft(env: Env, request: Request, requestId: string, now:
 /**
  * Stores the request's records: those the vault completed (two for a cross-account call), or
  * the one completed here, each in its account's AuditLog. Resolves once all are durable.
+ * `thrown`: the request failed on an exception rather than an answer (a vault reset mid-call,
+ * say), so a vault may have stored its own record of it: the one completed here is then a
+ * stand-in, which that record replaces (AuditLog.appendStandIn).
  */
-export async function recordRequest(env: Env, audit: AuditState, failure: KmsError | undefined): Promise<void> {
+export async function recordRequest(env: Env, audit: AuditState, failure: KmsError | undefined, thrown = false): Promise<void> {
   if (!audit.records && audit.draft.userIdentity.type === UNAUTHENTICATED) return recordUnauthenticated(env, audit.draft, failure);
   const records = requestRecords(audit, failure);
+  if (thrown && !audit.records) {
+    const [r] = records;
+    return auditLogStub(env, r.awsRegion, r.recipientAccountId, 0).appendStandIn(r.awsRegion, r.recipientAccountId, encodeRecord(r), r.eventID);
+  }
   const shards = auditShards(env);
   await Promise.all(records.map((r) => {
     const shard = shardOf(r, shards);

@@ -48,6 +48,8 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
   let audit: AuditState | undefined;
   let response: Response;
   let failure: KmsError | undefined;
+  /** The request failed on an exception, not an answer: a vault may have recorded it before it failed (recordRequest). */
+  let thrown = false;
   try {
     const url = new URL(request.url);
     const body = await readBody(request);
@@ -72,7 +74,8 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     const output = await op.run(ctx, validated);
     response = new Response(JSON.stringify(output), { status: 200, headers: headers(requestId) });
   } catch (err) {
-    failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");
+    thrown = !(err instanceof KmsError);
+    failure = thrown ? new KmsError("KMSInternalException", "An internal error occurred.") : (err as KmsError);
     response = renderError(err, requestId);
   }
   // Every request leaves exactly one record (one per account for cross-account use; past a
@@ -83,7 +86,7 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
     try {
       // The record names an operation only if X-Amz-Target names a real one: the rest is the caller's text.
       const eventName = OPERATIONS.has(name) || NOT_YET_IMPLEMENTED.has(name) ? name : "Unknown";
-      await recordRequest(env, audit ?? { draft: requestDraft(env, request, requestId, now, eventName, OPERATIONS.get(name), observed, input) }, failure);
+      await recordRequest(env, audit ?? { draft: requestDraft(env, request, requestId, now, eventName, OPERATIONS.get(name), observed, input) }, failure, thrown);
     } catch (err) {
       console.error(`request ${requestId}: audit record could not be stored`, err instanceof Error ? err.message : String(err));
       return renderError(new KmsError("DependencyTimeoutException", "The request could not be recorded; it was not completed. Retry."), requestId);

@@ -42,6 +42,11 @@ export class GroupCommit {
     return this.schedule();
   }
 
+  /** Resolves once what was written so far is stored (at once if nothing waits). */
+  settled(): Promise<void> {
+    return this.batch ?? Promise.resolve();
+  }
+
   private schedule(): Promise<void> {
     this.batch ??= new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.flush());
     return this.batch;

@@ -366,6 +366,36 @@ describe("audit trail", () => {
     expect(missed).toEqual([]);
   });
 
+  it("a request that failed inside a vault is recorded once: the vault's own record of the event replaces the handler's stand-in, or is dropped once the stand-in is delivered", async () => {
+    const region = "us-east-1";
+    const account = `8${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
+      ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
+    const delivered = async () => byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
+    // The stand-in still waits when the vault's record comes: the vault's (the truth: the key was made) stays.
+    const e1 = crypto.randomUUID();
+    await log.appendStandIn(region, account, encodeRecord(rec("req-1", e1, "KMSInternalException")), e1);
+    await log.append(region, account, [encodeRecord(rec("req-1", e1))], `vault-batch-1:${account}`);
+    // The stand-in is delivered before the vault's record comes: that one is dropped.
+    const e2 = crypto.randomUUID();
+    await log.appendStandIn(region, account, encodeRecord(rec("req-2", e2, "KMSInternalException")), e2);
+    await log.flush();
+    await log.append(region, account, [encodeRecord(rec("req-2", e2)), encodeRecord(rec("req-3", crypto.randomUUID()))], `vault-batch-2:${account}`);
+    // A stand-in whose vault recorded nothing (it failed first) is the request's record.
+    const e4 = crypto.randomUUID();
+    await log.appendStandIn(region, account, encodeRecord(rec("req-4", e4, "KMSInternalException")), e4);
+    await log.flush();
+    const byRequest = await delivered();
+    expect(byRequest.get("req-1")?.map((r) => r.errorCode ?? "ok")).toEqual(["ok"]);
+    expect(byRequest.get("req-2")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
+    expect(byRequest.get("req-3")).toHaveLength(1); // the rest of the vault's batch is taken as ever
+    expect(byRequest.get("req-4")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
+    // Marks are gone once used; the unused one stays until it ages out.
+    const marks = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list({ prefix: "x:" })).keys()]);
+    expect(marks).toEqual([`x:${e4}`]);
+  });
+
   it("tail keeps records of the same second in the order they were made, wherever each one waits", async () => {
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
     const vault = env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", key)));
