@@ -206,15 +206,19 @@ export class AuditLog extends DurableObject<Env> {
   async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
-    if (batchId !== undefined) records = await this.replaceStandIns(records);
-    if (records.length === 0) return;
+    const { kept, used, removals } = batchId !== undefined ? await this.replaceStandIns(records) : { kept: records, used: [], removals: [] };
+    if (kept.length === 0 && used.length === 0) return;
     this.faults.hit("append");
-    const writes = [this.commit.addToRow(records.map((r) => ({ key: r.key, line: r.json })))];
+    // One commit: the records, the batch's mark, and the stand-ins they replace (rows and marks).
+    const writes = removals.map((k) => this.commit.remove(k));
+    if (kept.length > 0) writes.push(this.commit.addToRow(kept.map((r) => ({ key: r.key, line: r.json }))));
     if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
     // An appended text may hold a row's records (a forwarded row, a batch request's records).
-    for (const r of records) this.appendedSinceAlarm += rowCount(r.json);
+    for (const r of kept) this.appendedSinceAlarm += rowCount(r.json);
     writes.push(this.scheduleNextPass(meta));
     await Promise.all(writes);
+    const standIns = await this.loadStandIns();
+    for (const id of used) standIns.delete(id);
   }
 
   /**
@@ -271,12 +275,18 @@ export class AuditLog extends DurableObject<Env> {
     ));
   }
 
-  /** A vault batch's records, each taking the place of a stand-in of its event (appendStandIn), or dropped if that was delivered. */
-  private async replaceStandIns(records: EncodedRecord[]): Promise<EncodedRecord[]> {
+  /**
+   * A vault batch's records, each taking the place of a stand-in of its event (appendStandIn), or
+   * dropped if that was delivered: those kept, the stand-ins' event ids used, and the keys the
+   * append's commit deletes (used marks, replaced rows). Nothing changes until that commit.
+   */
+  private async replaceStandIns(records: EncodedRecord[]): Promise<{ kept: EncodedRecord[]; used: string[]; removals: string[] }> {
     const standIns = await this.loadStandIns();
-    if (standIns.size === 0) return records;
-    await this.commit.settled(); // a stand-in just appended is stored before it may be deleted
+    if (standIns.size === 0) return { kept: records, used: [], removals: [] };
+    await this.commit.settled(); // a stand-in just appended is stored before it is looked for
     const kept: EncodedRecord[] = [];
+    const used: string[] = [];
+    const removals: string[] = [];
     for (const r of records) {
       const id = EVENT_ID_MEMBER.exec(r.json.slice(r.json.lastIndexOf('"eventID":"')))?.[1];
       const standIn = id === undefined ? undefined : standIns.get(id);
@@ -284,13 +294,16 @@ export class AuditLog extends DurableObject<Env> {
         kept.push(r);
         continue;
       }
-      standIns.delete(id!);
-      await this.ctx.storage.delete(`${STAND_IN_PREFIX}${id}`);
+      used.push(id!);
+      removals.push(`${STAND_IN_PREFIX}${id}`);
       // Still stored, and not in a delivery under way (whose rows are read again after a crash): replaced.
       const inDelivery = ((await this.ctx.storage.get<Batch>("batch"))?.recordKeys ?? []).includes(standIn.rowKey);
-      if (!inDelivery && (await this.ctx.storage.delete(standIn.rowKey))) kept.push(r);
+      if (!inDelivery && (await this.ctx.storage.get(standIn.rowKey)) !== undefined) {
+        removals.push(standIn.rowKey);
+        kept.push(r);
+      }
     }
-    return kept;
+    return { kept, used, removals };
   }
 
   /**

@@ -14,6 +14,8 @@ interface Row { key: string; lines: string[]; chars: number }
 
 export class GroupCommit {
   private pending: Record<string, unknown> = {};
+  /** Keys deleted in the next commit, before its writes (so a key both deleted and written is written). */
+  private removed: string[] = [];
   private rows: Row[] = [];
   private batch: Promise<void> | undefined;
 
@@ -42,6 +44,12 @@ export class GroupCommit {
     return this.schedule();
   }
 
+  /** Deletes `key` in the next commit, atomically with its writes. */
+  remove(key: string): Promise<void> {
+    this.removed.push(key);
+    return this.schedule();
+  }
+
   /** Resolves once what was written so far is stored (at once if nothing waits). */
   settled(): Promise<void> {
     return this.batch ?? Promise.resolve();
@@ -55,12 +63,16 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     const entries = this.pending;
     for (const row of this.rows) entries[row.key] = this.joinRow(row.lines);
+    const removed = this.removed;
     this.pending = {};
+    this.removed = [];
     this.rows = [];
     this.batch = undefined;
-    // storage.put takes at most 128 keys per call; larger batches go in chunks, in one turn.
+    // storage.put takes at most 128 keys per call; larger batches go in chunks, in one turn (with
+    // no await between them, the Durable Object commits them, and the deletes, as one).
     const keys = Object.keys(entries);
-    const writes: Promise<void>[] = [];
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < removed.length; i += 128) writes.push(this.storage.delete(removed.slice(i, i + 128)));
     for (let i = 0; i < keys.length; i += 128) {
       writes.push(this.storage.put(Object.fromEntries(keys.slice(i, i + 128).map((k) => [k, entries[k]]))));
     }

@@ -382,6 +382,11 @@ describe("audit trail", () => {
     await log.appendStandIn(region, account, encodeRecord(rec("req-2", e2, "KMSInternalException")), e2);
     await log.flush();
     await log.append(region, account, [encodeRecord(rec("req-2", e2)), encodeRecord(rec("req-3", crypto.randomUUID()))], `vault-batch-2:${account}`);
+    // A batch whose every record was dropped is still taken: resent (its vault crashed after sending it), it adds nothing.
+    const e5 = crypto.randomUUID();
+    await log.appendStandIn(region, account, encodeRecord(rec("req-5", e5, "KMSInternalException")), e5);
+    await log.flush();
+    for (let i = 0; i < 2; i++) await log.append(region, account, [encodeRecord(rec("req-5", e5))], `vault-batch-5:${account}`);
     // A stand-in whose vault recorded nothing (it failed first) is the request's record.
     const e4 = crypto.randomUUID();
     await log.appendStandIn(region, account, encodeRecord(rec("req-4", e4, "KMSInternalException")), e4);
@@ -391,6 +396,7 @@ describe("audit trail", () => {
     expect(byRequest.get("req-2")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
     expect(byRequest.get("req-3")).toHaveLength(1); // the rest of the vault's batch is taken as ever
     expect(byRequest.get("req-4")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
+    expect(byRequest.get("req-5")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
     // Marks are gone once used; the unused one stays until it ages out.
     const marks = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => [...(await state.storage.list({ prefix: "x:" })).keys()]);
     expect(marks).toEqual([`x:${e4}`]);
