@@ -57,13 +57,28 @@ function limiterOf(env: Env, account: string, region: string): AccountLimiter {
   return (lastLimiter = limiter);
 }
 
+/** Reports under way (at most one per account-region and SYNC_MS): for backgroundSettled. */
+const inFlight = new Set<Promise<void>>();
+
 /** Work after the response: the request's waitUntil (outside a request, as in some tests, the promise simply runs on). */
 function background(p: Promise<void>): void {
+  inFlight.add(p);
+  void p.finally(() => inFlight.delete(p)).catch(() => undefined);
   try {
     waitUntil(p);
   } catch {
     // no request context
   }
+}
+
+/**
+ * Test hook: resolves once the reports under way have ended. Tests that call the handler outside
+ * a request (no waitUntil) await it at their end, so that no report is still running, and loading
+ * code, when the test runner tears their Worker down (it failed one such run: "Closing rpc while
+ * resolve was pending").
+ */
+export async function backgroundSettled(): Promise<void> {
+  while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
 }
 
 /**
