@@ -75,6 +75,8 @@ export default defineConfig({
           include: ["test/workers/**/*.test.ts"],
           sequence: { groupOrder: 0 },
           testTimeout: 60_000,
+          // Fixtures made in beforeAll (keys of every kind and state) outlast the default 10 s on a slow machine.
+          hookTimeout: 120_000,
         },
       },
     ],
