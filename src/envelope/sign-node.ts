@@ -256,7 +256,7 @@ class HashJob {
   /**
    * The ring as a Buffer: bytes go in with Buffer's copy (a plain memmove). Uint8Array.set into
    * shared memory copies with relaxed atomics, byte by byte when source and ring are not aligned
-   * alike: 2.1 against 17 GB/s (Node 22, 512 KiB copies), and it was 22% of the calling thread's
+   * alike: 2.1 against 17 GB/s (Node 22, 512 KiB copies), and it was 20-21% of the calling thread's
    * time decrypting 1 GiB of 0x0578 (docs/envelope.md, "Throughput and threads").
    */
   private readonly view = Buffer.from(this.ring);
