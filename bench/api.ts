@@ -4,7 +4,8 @@
 // of issue 11: Sign and Verify (ECDSA P-256, Ed25519, RSA-2048 PSS), GenerateMac (HMAC_256) and
 // GetPublicKey (P-256), at c = 1 and 16 unless BENCH_KEY_TYPE_CONNS names others. And issue 15's
 // batch operations (docs/batch.md): BatchEncrypt and BatchDecrypt of 100 entries of 32 B over 1
-// and 16 keys, read as records per second against single Decrypt's req/s in the same run.
+// and 16 keys, read as records per second against single Decrypt's req/s in the same run (in the
+// same round when BENCH_ROUNDS repeats the rows; BENCH_EMULATOR_RPS names the records/s to hold them to).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,9 +27,18 @@ const IN_MEMORY = process.env.BENCH_STATE === "memory";
 const KEY_TYPE_CONNS = (process.env.BENCH_KEY_TYPE_CONNS ?? "1,16").split(",").map(Number);
 /** Entries per batch request in the batch rows, and the records/s they are held to (issue 15). */
 const BATCH_ENTRIES = 100;
-/** The fastest local KMS emulator measured on this machine, in records (requests) per second. */
+/** The fastest local KMS emulator measured on this machine class (issue 15), in records (requests) per second. */
 const FASTEST_EMULATOR_RECORDS_PER_S = 17_451;
 const BATCH_WARM_UP_SECONDS = "2";
+/**
+ * Rounds (BENCH_ROUNDS, default 1): every row runs once per round, in the same order. req/s on
+ * this VM drifts by tens of percent between minutes, so a batch row's ratio to single Decrypt is
+ * taken within each round (minutes apart at most) and the batch table gives the median over the
+ * rounds and their range, as bench:floor and bench:envelope do.
+ */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "1"));
+/** The emulator's records/s that the batch rows are held to: on this machine when measured here (BENCH_EMULATOR_RPS), else the issue's figure. */
+const EMULATOR_RECORDS_PER_S = Number(process.env.BENCH_EMULATOR_RPS ?? FASTEST_EMULATOR_RECORDS_PER_S);
 
 /**
  * req/s of the same requests before the audit trail existed: the issue 3 run of 2026-11-28
@@ -140,47 +150,61 @@ try {
 
   console.log(`\nKMS API in one workerd via miniflare's API (state ${IN_MEMORY ? "in memory" : "on disk"}); wrk ${DURATION}s per row, loopback, SigV4 verified on every request\n`);
   const rows: string[][] = [];
-  /** req/s and workerd CPU µs per request by `name|keys|connections`, for the batch table. */
-  const measured = new Map<string, { rps: number; cpu: number }>();
+  /** Per round, req/s and workerd CPU µs per request by `name|keys|connections`, for the batch table. */
+  const measured: Map<string, { rps: number; cpu: number }>[] = [];
   // req/s on a shared VM drifts by tens of percent between minutes, so each row's share of
   // the bare route is taken against the bare route measured just before and just after it.
   const bareAround = (c: number) => runWrk(wrk, `${url}/health`, c, BARE_SECONDS).rps;
-  for (const c of CONNS) {
-    const bare = runWrk(wrk, `${url}/health`, c, DURATION);
-    rows.push(["bare GET /health", "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", "–", "–", bare.cpuUsPerReq.toFixed(0), String(bare.errors)]);
-    for (const [name, make] of scenarios.filter(([n, , at]) => FILTER.test(n) && (at ?? CONNS).includes(c))) {
-      for (const nKeys of name.includes("policy") ? [1] : [1, 16]) {
-        // signed just before each run, so every replay is well inside the 5-minute window
-        const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i, nKeys)));
-        // The batch code path is new to the isolate at its first row: warmed up (JIT) before it is measured.
-        if (name.startsWith("Batch")) runWrk(wrk, `${url}/`, c, BATCH_WARM_UP_SECONDS, luaScript(reqs));
-        const before = bareAround(c);
-        const r = runWrk(wrk, `${url}/`, c, DURATION, luaScript(reqs));
-        const adjacent = (before + bareAround(c)) / 2;
-        measured.set(`${name}|${nKeys}|${c}`, { rps: r.rps, cpu: r.cpuUsPerReq });
-        rows.push([name, String(nKeys), String(c), r.rps.toFixed(0), r.p50, r.p99, `${((100 * r.rps) / bare.rps).toFixed(0)}%`, `${((100 * r.rps) / adjacent).toFixed(0)}% of ${adjacent.toFixed(0)}`, offRun(name, nKeys, c, r.rps), r.cpuUsPerReq.toFixed(0), String(r.errors)]);
+  for (let round = 0; round < ROUNDS; round++) {
+    const inRound = new Map<string, { rps: number; cpu: number }>();
+    measured.push(inRound);
+    const label = (name: string) => (ROUNDS > 1 ? `${name} (round ${round + 1})` : name);
+    for (const c of CONNS) {
+      const bare = runWrk(wrk, `${url}/health`, c, DURATION);
+      rows.push([label("bare GET /health"), "–", String(c), bare.rps.toFixed(0), bare.p50, bare.p99, "100%", "–", "–", bare.cpuUsPerReq.toFixed(0), String(bare.errors)]);
+      for (const [name, make] of scenarios.filter(([n, , at]) => FILTER.test(n) && (at ?? CONNS).includes(c))) {
+        for (const nKeys of name.includes("policy") ? [1] : [1, 16]) {
+          // signed just before each run, so every replay is well inside the 5-minute window
+          const reqs = await Promise.all(Array.from({ length: nKeys }, (_, i) => make(i, nKeys)));
+          // The batch code path is new to the isolate at its first row: warmed up (JIT) before it is measured.
+          if (name.startsWith("Batch")) runWrk(wrk, `${url}/`, c, BATCH_WARM_UP_SECONDS, luaScript(reqs));
+          const before = bareAround(c);
+          const r = runWrk(wrk, `${url}/`, c, DURATION, luaScript(reqs));
+          const adjacent = (before + bareAround(c)) / 2;
+          inRound.set(`${name}|${nKeys}|${c}`, { rps: r.rps, cpu: r.cpuUsPerReq });
+          rows.push([label(name), String(nKeys), String(c), r.rps.toFixed(0), r.p50, r.p99, `${((100 * r.rps) / bare.rps).toFixed(0)}%`, `${((100 * r.rps) / adjacent).toFixed(0)}% of ${adjacent.toFixed(0)}`, offRun(name, nKeys, c, r.rps), r.cpuUsPerReq.toFixed(0), String(r.errors)]);
+        }
       }
     }
   }
   table(["request", "keys", "connections", "req/s", "p50", "p99", "of bare req/s", "of adjacent bare req/s", "of the auditing-off run", "workerd CPU µs/req", "non-2xx"], rows);
   // Issue 15: a batch of 100 leaves 100 records (one per entry), so records/s = req/s × 100.
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  /** The median of the rounds' values, with their range when there are several. */
+  const spread = (xs: number[], digits: number, unit = "") =>
+    xs.length === 1 ? `${xs[0].toFixed(digits)}${unit}` : `${median(xs).toFixed(digits)}${unit} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
   const batchRows: string[][] = [];
   for (const [name] of scenarios.filter(([n]) => n.startsWith("Batch") && FILTER.test(n))) {
     for (const c of CONNS) {
       for (const nKeys of [1, 16]) {
-        const batch = measured.get(`${name}|${nKeys}|${c}`);
-        if (batch === undefined) continue;
-        const records = batch.rps * BATCH_ENTRIES;
-        const decrypt = measured.get(`Decrypt|${nKeys}|${c}`);
-        batchRows.push([name, String(nKeys), String(c), batch.rps.toFixed(0), records.toFixed(0), decrypt === undefined ? "–" : decrypt.rps.toFixed(0),
-          decrypt === undefined ? "–" : `${(records / decrypt.rps).toFixed(1)}×`, `${((100 * records) / FASTEST_EMULATOR_RECORDS_PER_S).toFixed(0)}%`,
-          (batch.cpu / BATCH_ENTRIES).toFixed(0), decrypt === undefined ? "–" : decrypt.cpu.toFixed(0)]);
+        const key = `${name}|${nKeys}|${c}`;
+        const rounds = measured.filter((m) => m.has(key));
+        if (rounds.length === 0) continue;
+        const records = rounds.map((m) => m.get(key)!.rps * BATCH_ENTRIES);
+        // Against single Decrypt over as many keys, at as many connections, in the same round.
+        const paired = rounds.filter((m) => m.has(`Decrypt|${nKeys}|${c}`));
+        const decrypt = paired.map((m) => m.get(`Decrypt|${nKeys}|${c}`)!);
+        batchRows.push([name, String(nKeys), String(c), spread(records, 0), decrypt.length ? spread(decrypt.map((d) => d.rps), 0) : "–",
+          decrypt.length ? spread(paired.map((m) => (m.get(key)!.rps * BATCH_ENTRIES) / m.get(`Decrypt|${nKeys}|${c}`)!.rps), 1, "×") : "–",
+          spread(records.map((r) => (100 * r) / EMULATOR_RECORDS_PER_S), 0, "%"),
+          spread(rounds.map((m) => m.get(key)!.cpu / BATCH_ENTRIES), 0), decrypt.length ? spread(decrypt.map((d) => d.cpu), 0) : "–"]);
       }
     }
   }
   if (batchRows.length) {
-    console.log(`\nBatch operations: records per second (req/s × ${BATCH_ENTRIES}) against single Decrypt's req/s in this run, and against ${FASTEST_EMULATOR_RECORDS_PER_S.toLocaleString("en")} records/s\n`);
-    table(["request", "keys", "connections", "req/s", "records/s", "single Decrypt req/s", "records/s of single Decrypt", `of ${FASTEST_EMULATOR_RECORDS_PER_S}`, "workerd CPU µs/record", "single Decrypt CPU µs/req"], batchRows);
+    const rounds = ROUNDS > 1 ? `, medians of ${ROUNDS} rounds (range), each ratio taken within its round` : "";
+    console.log(`\nBatch operations: records per second (req/s × ${BATCH_ENTRIES}) against single Decrypt's req/s in this run, and against ${EMULATOR_RECORDS_PER_S.toLocaleString("en")} records/s${rounds}\n`);
+    table(["request", "keys", "connections", "records/s", "single Decrypt req/s", "records/s of single Decrypt", `of ${EMULATOR_RECORDS_PER_S}`, "workerd CPU µs/record", "single Decrypt CPU µs/req"], batchRows);
   }
 } finally {
   await mf.dispose();

@@ -23,16 +23,23 @@ const IN_MEMORY = process.env.BENCH_STATE === "memory";
 const KEYS = 16;
 
 interface Step { name: string; server: "floor" | "edgekms"; path: string; bare?: boolean }
-const STEPS: Step[] = [
+const ALL_STEPS: Step[] = [
   { name: "bare GET", server: "floor", path: "/health", bare: true },
   { name: "POST, body read", server: "floor", path: "/read" },
   { name: "+ one round trip to a vault Durable Object", server: "floor", path: "/vault" },
   { name: "+ a second round trip, to an audit-log Durable Object", server: "floor", path: "/vault+log" },
   { name: "+ the record group-committed in the audit log", server: "floor", path: "/vault+log-commit" },
   { name: "one round trip, the record committed in the vault", server: "floor", path: "/vault-commit" },
+  { name: "batch of 100 entries, one vault call, one group commit", server: "floor", path: "/batch-1" },
+  { name: "batch of 100 entries, 16 vault calls (one per key), one group commit", server: "floor", path: "/batch-16" },
+  { name: "the same, calls and replies as EdgeKMS's Tables", server: "floor", path: "/batch-16-table" },
   { name: "EdgeKMS bare GET /health", server: "edgekms", path: "/health", bare: true },
   { name: "EdgeKMS Encrypt 32 B, audited", server: "edgekms", path: "/" },
 ];
+
+// BENCH_STEPS: a regular expression over the routes' paths, to run only those (and the bare routes they are read against).
+const ONLY = process.env.BENCH_STEPS === undefined ? undefined : new RegExp(process.env.BENCH_STEPS);
+const STEPS = ALL_STEPS.filter((s) => s.bare || !ONLY || ONLY.test(`${s.server}:${s.path}`));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const wrk = ensureWrk();
