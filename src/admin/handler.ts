@@ -10,7 +10,7 @@ import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
 import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
-import { JSON_CONTENT_TYPE, encodeBase64, parseBody } from "../protocol/codec.js";
+import { JSON_CONTENT_TYPE, encodeBase64, parseBodyBytes } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
 import { renderError, shown } from "../protocol/handler.js";
 import { validate } from "../protocol/validate.js";
@@ -450,7 +450,7 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     const body = await readBody(request);
     const { principal, region } = await authenticate(env, request, new URL(request.url), body, now, observed);
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${shown(target)}`);
-    input = validate<Record<string, unknown>>(op.schema, parseBody(new TextDecoder().decode(body)));
+    input = validate<Record<string, unknown>>(op.schema, parseBodyBytes(body));
     account = (input.Account as string | undefined) ?? principal.accountId;
     // An ordinary object: it travels over Durable Object RPC (the evaluator reads own keys only).
     const context: RequestContext = { "aws:principalarn": principal.arn, "aws:principalaccount": principal.accountId };

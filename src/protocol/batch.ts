@@ -18,14 +18,13 @@ import type { Operation } from "../operations/operation.js";
 import { requireIdentityAllow } from "../operations/shared.js";
 import { routeRecord, type RoutedRecord } from "../vault/batch.js";
 import { readBody } from "./body.js";
-import { parseBody } from "./codec.js";
+import { parseBodyBytes } from "./codec.js";
 import { chargeOperation } from "../quota/enforce.js";
 import { KmsError } from "./errors.js";
 import { headers, renderError, shown } from "./handler.js";
 import { checkGrantToken, operationContext, type RequestFacts } from "./op-context.js";
 import { validate } from "./validate.js";
 
-const DECODER = new TextDecoder();
 /** What the record of a batch that failed as a whole knows of it: nothing of its entries. */
 const BATCH_FACTS: AuditFacts = { readOnly: true, auditMembers: [] };
 
@@ -58,7 +57,7 @@ export async function handleBatchRequest(request: Request, env: Env, requestId: 
     const body = await readBody(request, MAX_BATCH_BODY_BYTES);
     const { principal, region } = await authenticate(env, request, url, body, now, observed);
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${shown(target)}`);
-    const entries = entriesOf(parseBody(DECODER.decode(body)));
+    const entries = entriesOf(parseBodyBytes(body));
     const base = requestDraft(env, request, requestId, now, op.name, op, observed, undefined);
     const facts: RequestFacts = { env, region, principal, requestId, now, sourceIp: base.sourceIPAddress, secure: url.protocol === "https:" };
     const batch = new BatchRun(facts, op, name, base, entries.length);

@@ -30,6 +30,21 @@ export function encodeBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+// Fatal: a byte sequence that is not UTF-8 is refused, not replaced by U+FFFD, which would make two
+// different bodies (two encryption contexts, say) read, authenticate and be recorded alike.
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Parses the request body's bytes: UTF-8 (RFC 8259 §8.1) holding one JSON object, else SerializationException. */
+export function parseBodyBytes(body: Uint8Array): Record<string, unknown> {
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch {
+    throw new KmsError("SerializationException", "The request body is not valid UTF-8.");
+  }
+  return parseBody(text);
+}
+
 /** Parses the request body: one JSON object, else SerializationException. */
 export function parseBody(text: string): Record<string, unknown> {
   let parsed: unknown;

@@ -9,13 +9,12 @@ import type { AuditState } from "../operations/context.js";
 import { requireIdentityAllow } from "../operations/shared.js";
 import { readBody } from "./body.js";
 import { checkGrantToken, operationContext } from "./op-context.js";
-import { JSON_CONTENT_TYPE, parseBody } from "./codec.js";
+import { JSON_CONTENT_TYPE, parseBodyBytes } from "./codec.js";
 import { KmsError } from "./errors.js";
 import { validate } from "./validate.js";
 import { chargeOperation } from "../quota/enforce.js";
 
 const TARGET_PREFIX = "TrentService.";
-const DECODER = new TextDecoder();
 
 export function headers(requestId: string): Headers {
   return new Headers({ "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() });
@@ -59,7 +58,7 @@ export async function handleKmsRequest(request: Request, env: Env, requestId: st
       if (NOT_YET_IMPLEMENTED.has(name)) throw new KmsError("UnsupportedOperationException", `${name} is not supported by EdgeKMS yet.`);
       throw new KmsError("UnknownOperationException", target ? `Unknown operation ${shown(target)}` : "Missing X-Amz-Target header");
     }
-    const validated = validate<never>(op.schema, parseBody(DECODER.decode(body)));
+    const validated = validate<never>(op.schema, parseBodyBytes(body));
     input = validated;
     audit = { draft: requestDraft(env, request, requestId, now, name, op, observed, input) };
     const fields = validated as Record<string, unknown>;

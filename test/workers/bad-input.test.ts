@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { SELF } from "cloudflare:test";
 import { signRequest } from "../../src/cli/sign.js";
+import { readBody } from "../../src/protocol/body.js";
+import { KmsError } from "../../src/protocol/errors.js";
 import { ACCESS_KEY_ID, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok } from "./kms.js";
 
 async function newKey(): Promise<string> {
@@ -135,5 +137,22 @@ describe("authentication errors", () => {
 
   it("requests signed JS-v3 style (x-amz-content-sha256) are accepted", async () => {
     expect((await call("ListKeys", {}, { contentSha256: true })).status).toBe(200);
+  });
+});
+
+describe("a body whose stream fails before its end (the client hung up)", () => {
+  /** A body that sends `{"Key` and then fails, as workerd's stream does when the connection is lost. */
+  const failing = () => new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode('{"Key'));
+      c.error(new Error("Network connection lost."));
+    },
+  });
+
+  it.each([["with a declared length", { "content-length": "1000" }], ["chunked", {}]])("%s → SerializationException, not an internal error", async (_, headers) => {
+    const request = new Request(ENDPOINT, { method: "POST", headers, body: failing() });
+    const e = await readBody(request).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(KmsError);
+    expect([(e as KmsError).type, (e as KmsError).status]).toEqual(["SerializationException", 400]);
   });
 });

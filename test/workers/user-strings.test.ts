@@ -2,8 +2,10 @@
 // Object.prototype member ("__proto__", "constructor", …) is an ordinary key, and a string that
 // is not well-formed Unicode (a lone UTF-16 surrogate, which TextEncoder would turn into U+FFFD)
 // is refused with a ValidationException before anything is encoded or compared.
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ACCOUNT, b64, call, ok, text } from "./kms.js";
+import { signRequest } from "../../src/cli/sign.js";
+import { ACCESS_KEY_ID, ACCOUNT, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok, text } from "./kms.js";
 
 async function newKey(): Promise<string> {
   return (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
@@ -105,5 +107,51 @@ describe("strings that are not well-formed Unicode → ValidationException", () 
     expectValidation(await call("Encrypt", null, { rawBody: rawJson(['{"KeyId":"', keyId, '","Plaintext":"', b64("x"), '","GrantTokens":["', LONE_HIGH, '"]}']) }), "grantTokens.1.member");
     expectValidation(await call("Encrypt", null, { rawBody: rawJson(['{"KeyId":"', keyId, LONE_LOW, '","Plaintext":"', b64("x"), '"}']) }), "keyId");
     expectValidation(await call("PutKeyPolicy", null, { rawBody: rawJson(['{"KeyId":"', keyId, '","Policy":"{', LONE_HIGH, '}"}']) }), "policy");
+  });
+});
+
+describe("a body whose bytes are not UTF-8 → SerializationException, not U+FFFD", () => {
+  /** POSTs `bytes` signed over exactly those bytes (the payload hash given, as a client hashing bytes does). */
+  async function rawCall(target: string, bytes: Uint8Array, endpoint = ENDPOINT): Promise<{ status: number; body: { __type?: string; message?: string } }> {
+    const hash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const headers = await signRequest(endpoint, target, "", { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: "us-east-1", extraHeaders: { "x-amz-content-sha256": hash } });
+    const res = await SELF.fetch(endpoint, { method: "POST", headers, body: bytes });
+    return { status: res.status, body: (await res.json()) as { __type?: string; message?: string } };
+  }
+  /** JSON text around raw bytes: `before`, the bytes, `after`. */
+  const around = (before: string, bytes: number[], after: string) => {
+    const e = new TextEncoder();
+    return Uint8Array.from([...e.encode(before), ...bytes, ...e.encode(after)]);
+  };
+  // FF FE is no UTF-8 at all; ED A0 80 is a lone surrogate (U+D800) written as UTF-8; C0 AF an overlong "/".
+  const INVALID: [string, number[]][] = [["FF FE", [0xff, 0xfe]], ["ED A0 80", [0xed, 0xa0, 0x80]], ["C0 AF", [0xc0, 0xaf]]];
+
+  it.each(INVALID)("Encrypt with %s in an encryption-context value, and an alias name", async (_, bytes) => {
+    const keyId = await newKey();
+    for (const body of [
+      around(`{"KeyId":"${keyId}","Plaintext":"${b64("x")}","EncryptionContext":{"k":"`, bytes, `"}}`),
+      around(`{"KeyId":"alias/`, bytes, `","Plaintext":"${b64("x")}"}`),
+    ]) {
+      const r = await rawCall("TrentService.Encrypt", body);
+      expect(r.body.__type, JSON.stringify(r.body)).toBe("SerializationException");
+      expect(r.status).toBe(400);
+    }
+  });
+
+  it.each(INVALID)("a batch entry and an admin call with %s", async (_, bytes) => {
+    const keyId = await newKey();
+    const batch = await rawCall("EdgeKMSBatch.BatchEncrypt", around(`{"Entries":[{"KeyId":"${keyId}","Plaintext":"${b64("x")}","EncryptionContext":{"k":"`, bytes, `"}}]}`));
+    expect(batch.body.__type, JSON.stringify(batch.body)).toBe("SerializationException");
+    const user = await rawCall("EdgeKMSAdmin.CreateUser", around(`{"UserName":"u`, bytes, `"}`), `${ENDPOINT}admin`);
+    expect(user.body.__type, JSON.stringify(user.body)).toBe("SerializationException");
+    expect([batch.status, user.status]).toEqual([400, 400]);
+  });
+
+  it("well-formed UTF-8 beyond ASCII is read as written", async () => {
+    const keyId = await newKey();
+    const r = await rawCall("TrentService.Encrypt", around(`{"KeyId":"${keyId}","Plaintext":"${b64("x")}","EncryptionContext":{"k":"`, [0xc3, 0xa9, 0xf0, 0x9f, 0x94, 0x91], `"}}`));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const { CiphertextBlob } = r.body as { CiphertextBlob?: string };
+    expect(text((await ok<{ Plaintext: string }>("Decrypt", { CiphertextBlob, EncryptionContext: { k: "é\u{1F511}" } })).Plaintext)).toBe("x");
   });
 });
