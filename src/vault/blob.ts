@@ -53,7 +53,11 @@ export function encodeHeader(keyId: string, materialVersion: number, iv: Uint8Ar
   h[0] = BLOB_VERSION;
   h[1] = kind;
   h.set(id, 2);
-  new DataView(h.buffer).setUint32(18, materialVersion);
+  // Byte by byte, not through a DataView: that would need h's ArrayBuffer, which V8 must first move off its heap.
+  h[18] = materialVersion >>> 24;
+  h[19] = (materialVersion >>> 16) & 0xff;
+  h[20] = (materialVersion >>> 8) & 0xff;
+  h[21] = materialVersion & 0xff;
   h.set(iv, 22);
   return h;
 }
@@ -67,7 +71,7 @@ export function decodeHeader(blob: Uint8Array): BlobHeader | undefined {
     for (let i = 2; i < 18; i++) keyId += (i === 6 || i === 8 || i === 10 || i === 12 ? "-" : "") + HEX[blob[i]];
   } else if (blob[1] === KIND_MRK) keyId = `mrk-${hex(blob.subarray(2, 18))}`;
   else return undefined;
-  const materialVersion = new DataView(blob.buffer, blob.byteOffset, blob.length).getUint32(18);
+  const materialVersion = ((blob[18] << 24) | (blob[19] << 16) | (blob[20] << 8) | blob[21]) >>> 0;
   if (materialVersion === 0) return undefined;
   return { keyId, materialVersion, iv: blob.slice(22, 34) };
 }

@@ -24,25 +24,79 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-export function encodeContext(context: Record<string, string> | undefined): Uint8Array {
-  // Own enumerable keys only (Object.entries), whatever the object's prototype: a key named
-  // "__proto__" or "constructor" is data like any other.
-  const pairs = Object.entries(context ?? {})
+/** Big-endian u32 at `o`, written byte by byte (a DataView would need the array's ArrayBuffer, which V8 must first move off its heap). */
+function putU32(out: Uint8Array, o: number, n: number): void {
+  out[o] = n >>> 24;
+  out[o + 1] = (n >>> 16) & 0xff;
+  out[o + 2] = (n >>> 8) & 0xff;
+  out[o + 3] = n & 0xff;
+}
+
+/** Whether `s` is a string of ASCII characters only (its UTF-8 is then its code units, one byte each). */
+function isAscii(s: unknown): s is string {
+  if (typeof s !== "string") return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * The encoding of `context`, after the bytes of `prefix` when given (the blob header, so that the
+ * AAD is made in one array rather than copied into a second).
+ */
+export function encodeContext(context: Record<string, string> | undefined, prefix?: Uint8Array): Uint8Array {
+  // Own enumerable keys only (Object.keys, as Object.entries), whatever the object's prototype:
+  // a key named "__proto__" or "constructor" is data like any other.
+  const keys = context == null ? [] : Object.keys(context);
+  if (keys.length > MAX_PAIRS) throw new RangeError(`encryption context: more than ${MAX_PAIRS} pairs`);
+  const start = prefix?.length ?? 0;
+  // Most contexts are ASCII: their UTF-8 is their code units, and sorting keys by code unit (the
+  // default sort) is sorting them by UTF-8 bytes. Anything else takes the general path.
+  let size = start + 3;
+  for (const k of keys) {
+    const v = context![k];
+    if (!isAscii(k) || !isAscii(v)) return encodeGeneral(context!, prefix);
+    size += 8 + k.length + v.length;
+  }
+  keys.sort();
+  const out = new Uint8Array(size);
+  if (prefix) out.set(prefix);
+  out[start] = 1;
+  out[start + 1] = keys.length >>> 8;
+  out[start + 2] = keys.length & 0xff;
+  let o = start + 3;
+  for (const k of keys) {
+    const v = context![k];
+    putU32(out, o, k.length);
+    o += 4;
+    for (let i = 0; i < k.length; i++) out[o + i] = k.charCodeAt(i);
+    o += k.length;
+    putU32(out, o, v.length);
+    o += 4;
+    for (let i = 0; i < v.length; i++) out[o + i] = v.charCodeAt(i);
+    o += v.length;
+  }
+  return out;
+}
+
+/** Any context: each string checked well-formed and encoded as UTF-8, the pairs sorted by their keys' bytes. */
+function encodeGeneral(context: Record<string, string>, prefix: Uint8Array | undefined): Uint8Array {
+  const pairs = Object.entries(context)
     .map(([k, v]) => [utf8(k), utf8(v)] as const)
     .sort((x, y) => compareBytes(x[0], y[0]));
-  if (pairs.length > MAX_PAIRS) throw new RangeError(`encryption context: more than ${MAX_PAIRS} pairs`);
-  let size = 3;
+  const start = prefix?.length ?? 0;
+  let size = start + 3;
   for (const [k, v] of pairs) size += 8 + k.length + v.length;
   const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  out[0] = 1;
-  view.setUint16(1, pairs.length);
-  let o = 3;
+  if (prefix) out.set(prefix);
+  out[start] = 1;
+  out[start + 1] = pairs.length >>> 8;
+  out[start + 2] = pairs.length & 0xff;
+  let o = start + 3;
   for (const [k, v] of pairs) {
-    view.setUint32(o, k.length);
+    putU32(out, o, k.length);
     out.set(k, o + 4);
     o += 4 + k.length;
-    view.setUint32(o, v.length);
+    putU32(out, o, v.length);
     out.set(v, o + 4);
     o += 4 + v.length;
   }

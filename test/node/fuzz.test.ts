@@ -378,6 +378,28 @@ describe("canonical encryption-context encoding", () => {
   };
   const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+  /** docs/formats.md's encoding, written as plainly as it reads: UTF-8 by TextEncoder, pairs sorted by their keys' bytes. */
+  const reference = (m: Record<string, string>): Uint8Array => {
+    const te = new TextEncoder();
+    const pairs = Object.entries(m).map(([k, v]) => [te.encode(k), te.encode(v)]);
+    pairs.sort(([a], [b]) => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+      return a.length - b.length;
+    });
+    const u32 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+    return Uint8Array.from([1, pairs.length >> 8, pairs.length & 255, ...pairs.flatMap(([k, v]) => [...u32(k.length), ...k, ...u32(v.length), ...v])]);
+  };
+  const asciiEntries = fc.array(fc.tuple(fc.string({ unit: "binary-ascii", maxLength: 8 }), fc.string({ unit: "binary-ascii", maxLength: 8 })), { maxLength: 6 });
+
+  it("is the format's encoding (docs/formats.md), ASCII maps (their fast path) and others alike, after a prefix when given", () => {
+    expect(encodeContext({ b: "2", a: "1" })).toEqual(Uint8Array.from([1, 0, 2, 0, 0, 0, 1, 97, 0, 0, 0, 1, 49, 0, 0, 0, 1, 98, 0, 0, 0, 1, 50]));
+    expect(encodeContext(undefined)).toEqual(Uint8Array.from([1, 0, 0]));
+    check(fc.property(fc.oneof(entries, asciiEntries).map(nullMap), fc.uint8Array({ maxLength: 40 }), (m, prefix) => {
+      expect(encodeContext(m)).toEqual(reference(m));
+      expect(encodeContext(m, prefix)).toEqual(Uint8Array.from([...prefix, ...reference(m)]));
+    }), 1000);
+  });
+
   it("is injective: two maps encode alike exactly when they are the same map", () => {
     check(fc.property(entries, entries, (x, y) => {
       const a = nullMap(x), b = nullMap(y);

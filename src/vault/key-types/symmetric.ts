@@ -34,7 +34,7 @@ export const SYMMETRIC_DEFAULT: KeyType = {
 export function sealSymmetric(key: Uint8Array, keyId: string, version: number, plaintext: Uint8Array, context: Record<string, string> | undefined): Uint8Array {
   const iv = crypto.getRandomValues(new Uint8Array(IV_LENGTH));
   const header = encodeHeader(keyId, version, iv);
-  return concat(header, aesGcmSeal(key, iv, plaintext, concat(header, encodeContext(context))));
+  return concat(header, aesGcmSeal(key, iv, plaintext, encodeContext(context, header)));
 }
 
 /** The header of a blob made by sealSymmetric, or undefined for anything else. */
@@ -43,7 +43,7 @@ export const symmetricHeader = (blob: Uint8Array): BlobHeader | undefined => dec
 /** Decrypts a blob under the material its header names; a wrong context or any tampering fails alike. */
 export function openSymmetric(key: Uint8Array, header: BlobHeader, blob: Uint8Array, context: Record<string, string> | undefined): CryptoOutcome<Uint8Array> {
   try {
-    return { ok: true, value: aesGcmOpen(key, header.iv, blob.subarray(HEADER_LENGTH), concat(blob.subarray(0, HEADER_LENGTH), encodeContext(context))) };
+    return { ok: true, value: aesGcmOpen(key, header.iv, blob.subarray(HEADER_LENGTH), encodeContext(context, blob.subarray(0, HEADER_LENGTH))) };
   } catch (e) {
     if (e instanceof AuthenticationError) return { ok: false, reason: "authentication tag mismatch (tampered blob or wrong encryption context)" };
     throw e;
