@@ -11,7 +11,8 @@
 // The implementations of a row run in turn, round after round (BENCH_ROUNDS): on a shared machine the
 // load changes from minute to minute, so each ratio to the SDK is taken within one round (the same
 // minutes) and the tables give the median over the rounds, with the 1-minute load average seen
-// during the row's runs.
+// during the row's runs and, per run, the share of the machine's CPU time its host took for other
+// guests (steal, /proc/stat): the VM's speed follows it.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -19,7 +20,7 @@ import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { table } from "./harness.ts";
+import { cpuTimes, stealPercent, table } from "./harness.ts";
 import { BENCH_VARS as VARS, freePort } from "./wrk.ts";
 
 /** One run in its own process: plain JavaScript, so that no TypeScript stripping (amaro) weighs on its memory. */
@@ -139,26 +140,28 @@ async function parent(): Promise<void> {
       for (const frame of size === MIB ? FRAMES : [FRAMES[0]]) {
         for (const suite of SUITES) {
           const impls = IMPLS.filter((impl) => !(size !== MIB && impl !== "ours" && impl !== "esdk") && !(impl === "wasm" && frame !== FRAMES[0]));
-          const got = new Map<Impl, { enc: Result; dec: Result }[]>(impls.map((i) => [i, []]));
+          const got = new Map<Impl, { enc: Result; dec: Result; steal: string }[]>(impls.map((i) => [i, []]));
           const loads: number[] = [];
           for (let round = 0; round < (size === MIB ? ROUNDS : 1); round++) {
             for (const impl of impls) {
               loads.push(loadavg()[0]!);
+              const cpuBefore = cpuTimes();
               const enc = await runOne(impl, "encrypt", suite, frame, url, keyArn, plain, join(dir, "ct"));
               const dec = await runOne(impl, "decrypt", suite, frame, url, keyArn, join(dir, "ct"), join(dir, "pt"));
               loads.push(loadavg()[0]!);
+              const steal = stealPercent(cpuBefore, cpuTimes());
               if ((await sha256(join(dir, "pt"))) !== digest) throw new Error(`${impl} ${hex(suite)}: the decrypted file differs from the input`);
               rmSync(join(dir, "ct"), { force: true });
               rmSync(join(dir, "pt"), { force: true });
-              got.get(impl)!.push({ enc, dec });
-              process.stderr.write(`${size} MiB ${hex(suite)} frame ${frame} ${impl} round ${round + 1}: encrypt ${rate(enc).toFixed(1)} MB/s, ${mb(enc.maxRssKB)} MB; decrypt ${rate(dec).toFixed(1)} MB/s, ${mb(dec.maxRssKB)} MB; load ${loadavg()[0]!.toFixed(2)}\n`);
+              got.get(impl)!.push({ enc, dec, steal });
+              process.stderr.write(`${size} MiB ${hex(suite)} frame ${frame} ${impl} round ${round + 1}: encrypt ${rate(enc).toFixed(1)} MB/s, ${mb(enc.maxRssKB)} MB; decrypt ${rate(dec).toFixed(1)} MB/s, ${mb(dec.maxRssKB)} MB; load ${loadavg()[0]!.toFixed(2)}; CPU taken by the host ${steal}\n`);
             }
           }
           const load = `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
           for (const impl of impls) {
             const runs = got.get(impl)!;
             const peak = (k: "enc" | "dec") => mb(Math.max(...runs.map((r) => r[k].maxRssKB)));
-            if (size === MIB) rows.push([hex(suite), String(frame), IMPL_NAMES[impl], spread(runs.map((r) => rate(r.enc))), spread(runs.map((r) => rate(r.dec))), peak("enc"), peak("dec"), load]);
+            if (size === MIB) rows.push([hex(suite), String(frame), IMPL_NAMES[impl], spread(runs.map((r) => rate(r.enc))), spread(runs.map((r) => rate(r.dec))), peak("enc"), peak("dec"), load, runs.map((r) => r.steal).join(", ")]);
             else flat.push([hex(suite), IMPL_NAMES[impl], `${size} MiB`, peak("enc"), peak("dec")]);
           }
           const esdk = got.get("esdk");
@@ -167,7 +170,7 @@ async function parent(): Promise<void> {
               const runs = got.get(impl)!;
               // Within each round: the same minutes of the machine's load.
               const x = (k: "enc" | "dec") => spread(runs.map((r, i) => rate(r[k]) / rate(esdk[i]![k])), 2, "×");
-              ratio.push([hex(suite), String(frame), IMPL_NAMES[impl], x("enc"), x("dec"), load]);
+              ratio.push([hex(suite), String(frame), IMPL_NAMES[impl], x("enc"), x("dec"), load, runs.map((r, i) => `${r.steal}/${esdk[i]!.steal}`).join(", ")]);
             }
           }
         }
@@ -175,9 +178,9 @@ async function parent(): Promise<void> {
       rmSync(plain, { force: true });
     }
     console.log(`### ${MIB} MiB, file to file on tmpfs\n`);
-    table(["suite", "frame", "implementation", "encrypt MB/s", "decrypt MB/s", "encrypt peak RSS MB", "decrypt peak RSS MB", "load avg"], rows);
+    table(["suite", "frame", "implementation", "encrypt MB/s", "decrypt MB/s", "encrypt peak RSS MB", "decrypt peak RSS MB", "load avg", "CPU taken by the host, per run"], rows);
     console.log(`\n### Against the AWS Encryption SDK (throughput ratio, same suite and frame${ROUNDS > 1 ? ", median of the rounds' ratios (range)" : ""})\n`);
-    table(["suite", "frame", "implementation", "encrypt", "decrypt", "load avg"], ratio);
+    table(["suite", "frame", "implementation", "encrypt", "decrypt", "load avg", "CPU taken by the host, per round (this one/the SDK)"], ratio);
     if (flat.length) {
       console.log(`\n### Peak RSS against input size (frame ${FRAMES[0]}): ${SMALL_MIB} MiB beside the ${MIB} MiB rows above\n`);
       const big = new Map(rows.filter((r) => r[1] === String(FRAMES[0])).map((r) => [`${r[0]}|${r[2]}`, r]));

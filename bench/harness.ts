@@ -55,3 +55,24 @@ export function cpuNs(pid: number): number {
   }
   return ns;
 }
+
+/**
+ * The machine's CPU time so far, from /proc/stat's first line (Linux; undefined elsewhere): all
+ * of it, and the part the hypervisor gave to other guests ("steal"). On this VM req/s and MB/s
+ * follow how much of its CPU the host takes, so runs report that share beside their figures.
+ */
+export function cpuTimes(): { total: number; steal: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (fields.length < 8 || fields.some((x) => !Number.isFinite(x))) return undefined;
+    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share of CPU time the host took between two cpuTimes() readings, in percent ("–" when unknown). */
+export function stealPercent(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>): string {
+  if (!before || !after || after.total <= before.total) return "–";
+  return `${((100 * (after.steal - before.steal)) / (after.total - before.total)).toFixed(0)}%`;
+}
