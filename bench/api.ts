@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { CreateKeyCommand, EncryptCommand, KMSClient, SignCommand, type KeySpec, type KeyUsageType, type SigningAlgorithmSpec } from "@aws-sdk/client-kms";
 // @ts-expect-error: plain ESM script without types
 import { startServer } from "../scripts/serve.mjs";
-import { cpuTimes, stealPercent, table } from "./harness.ts";
+import { cpuTimes, spread, stealPercent, table } from "./harness.ts";
 import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, signKms, type Signed } from "./wrk.ts";
 import { adminCall } from "../dist/cli/admin-client.js";
 
@@ -182,10 +182,6 @@ try {
   }
   table(["request", "keys", "connections", "req/s", "p50", "p99", "of bare req/s", "of adjacent bare req/s", "of the auditing-off run", "workerd CPU µs/req", "non-2xx", "CPU taken by the host"], rows);
   // Issue 15: a batch of 100 leaves 100 records (one per entry), so records/s = req/s × 100.
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  /** The median of the rounds' values, with their range when there are several. */
-  const spread = (xs: number[], digits: number, unit = "") =>
-    xs.length === 1 ? `${xs[0].toFixed(digits)}${unit}` : `${median(xs).toFixed(digits)}${unit} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
   const batchRows: string[][] = [];
   for (const [name] of scenarios.filter(([n]) => n.startsWith("Batch") && FILTER.test(n))) {
     for (const c of CONNS) {

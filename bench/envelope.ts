@@ -20,7 +20,7 @@ import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuTimes, stealPercent, table } from "./harness.ts";
+import { cpuTimes, spread, stealPercent, table } from "./harness.ts";
 import { BENCH_VARS as VARS, freePort } from "./wrk.ts";
 
 /** One run in its own process: plain JavaScript, so that no TypeScript stripping (amaro) weighs on its memory. */
@@ -102,13 +102,6 @@ async function sha256(path: string): Promise<string> {
 
 const rate = (r: Result) => r.bytes / 1e6 / r.seconds;
 const mb = (kb: number) => (kb / 1024).toFixed(0);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-/** The median of a row's rounds, and their range when there are several. */
-const spread = (xs: number[], digits = 1, unit = "") => xs.length === 1 ? xs[0]!.toFixed(digits) + unit
-  : `${median(xs).toFixed(digits)}${unit} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
 async function parent(): Promise<void> {
   const MIB = Number(process.env.BENCH_MIB ?? 1024);

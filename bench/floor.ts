@@ -13,7 +13,7 @@ import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { Miniflare } from "miniflare";
 // @ts-expect-error: plain ESM script without types
 import { compatibilityDate, startServer } from "../scripts/serve.mjs";
-import { table } from "./harness.ts";
+import { median, table } from "./harness.ts";
 import { BENCH_VARS as VARS, ensureWrk, freePort, luaScript, runWrk, signKms, type Signed } from "./wrk.ts";
 
 const SECONDS = process.env.BENCH_SECONDS ?? "3";
@@ -41,7 +41,6 @@ const ALL_STEPS: Step[] = [
 const ONLY = process.env.BENCH_STEPS === undefined ? undefined : new RegExp(process.env.BENCH_STEPS);
 const STEPS = ALL_STEPS.filter((s) => s.bare || !ONLY || ONLY.test(`${s.server}:${s.path}`));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const wrk = ensureWrk();
 const stateDir = mkdtempSync(join(tmpdir(), "edgekms-floor-state-"));
 const floorPort = await freePort();

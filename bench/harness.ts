@@ -37,6 +37,18 @@ export const fmtMBs = (ops: number, size: number): string => ((ops * size) / 1e6
 export const fmtSize = (n: number): string => (n >= 1 << 20 ? `${n >> 20} MiB` : n >= 1024 ? `${n >> 10} KiB` : `${n} B`);
 
 /** Prints a Markdown table. */
+/** The median: the middle value, or the mean of the two middle ones when there are an even number. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The median of rounds' values and, when there are several, their range: "12.3× (10.1–14.0)". */
+export function spread(xs: readonly number[], digits = 1, unit = ""): string {
+  if (xs.length === 1) return `${xs[0]!.toFixed(digits)}${unit}`;
+  return `${median(xs).toFixed(digits)}${unit} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+}
+
 export function table(head: string[], rows: string[][]): void {
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);

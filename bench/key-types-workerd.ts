@@ -24,7 +24,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { Miniflare } from "miniflare";
-import { cpuNs, table } from "./harness.ts";
+import { cpuNs, median, table } from "./harness.ts";
 import { BENCH_VARS, freePort, workerdPid } from "./wrk.ts";
 
 const REPS = Number(process.env.BENCH_REPS ?? "11");
@@ -305,7 +305,6 @@ async function calibrate(kind: string, op: string, mode: string): Promise<number
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** Per mode: the median CPU and wall µs per operation; and per mode, its per-repetition ratio to `ref`. */
 async function measure(kind: string, op: string, modes: string[], ref: string): Promise<Map<string, { cpu: number; wall: number; ratio: number }>> {

@@ -11,9 +11,9 @@
 // (2): sequential calls through the JS SDK; median and p90 of BENCH_SAMPLES calls.
 import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import * as K from "@aws-sdk/client-kms";
-import { table } from "./harness.ts";
+import { median, table } from "./harness.ts";
 import { BENCH_VARS as VARS, ensureWrk, signKms } from "./wrk.ts";
-import { alternatingRounds, median, serversSideBySide, simultaneousRounds, type Server } from "./paired.ts";
+import { alternatingRounds, serversSideBySide, simultaneousRounds, type Server } from "./paired.ts";
 
 const SECONDS = process.env.BENCH_SECONDS ?? "4";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "4");

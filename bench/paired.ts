@@ -80,4 +80,3 @@ export async function simultaneousRounds(wrk: string, servers: Server[], request
   return out;
 }
 
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

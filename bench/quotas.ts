@@ -12,9 +12,9 @@ import * as K from "@aws-sdk/client-kms";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { adminCall } from "../dist/cli/admin-client.js";
-import { cpuNs, measure, table } from "./harness.ts";
+import { cpuNs, measure, median, table } from "./harness.ts";
 import { BENCH_VARS, ensureWrk, signKms, workerdPid } from "./wrk.ts";
-import { alternatingRounds, median, serversSideBySide, simultaneousRounds, type Server } from "./paired.ts";
+import { alternatingRounds, serversSideBySide, simultaneousRounds, type Server } from "./paired.ts";
 import { accuracy } from "./quota-sim.ts";
 import { AccountLimiter, SYNC_MS, UsageBoard } from "../src/quota/limiter.ts";
 

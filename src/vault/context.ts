@@ -32,6 +32,17 @@ function putU32(out: Uint8Array, o: number, n: number): void {
   out[o + 3] = n & 0xff;
 }
 
+/** The output array of `size` bytes: the prefix, then the format's version byte and u16 BE pair count. */
+function begin(size: number, prefix: Uint8Array | undefined, pairs: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const start = prefix?.length ?? 0;
+  if (prefix) out.set(prefix);
+  out[start] = 1;
+  out[start + 1] = pairs >>> 8;
+  out[start + 2] = pairs & 0xff;
+  return out;
+}
+
 /** Whether `s` is a string of ASCII characters only (its UTF-8 is then its code units, one byte each). */
 function isAscii(s: unknown): s is string {
   if (typeof s !== "string") return false;
@@ -58,11 +69,7 @@ export function encodeContext(context: Record<string, string> | undefined, prefi
     size += 8 + k.length + v.length;
   }
   keys.sort();
-  const out = new Uint8Array(size);
-  if (prefix) out.set(prefix);
-  out[start] = 1;
-  out[start + 1] = keys.length >>> 8;
-  out[start + 2] = keys.length & 0xff;
+  const out = begin(size, prefix, keys.length);
   let o = start + 3;
   for (const k of keys) {
     const v = context![k];
@@ -86,11 +93,7 @@ function encodeGeneral(context: Record<string, string>, prefix: Uint8Array | und
   const start = prefix?.length ?? 0;
   let size = start + 3;
   for (const [k, v] of pairs) size += 8 + k.length + v.length;
-  const out = new Uint8Array(size);
-  if (prefix) out.set(prefix);
-  out[start] = 1;
-  out[start + 1] = pairs.length >>> 8;
-  out[start + 2] = pairs.length & 0xff;
+  const out = begin(size, prefix, pairs.length);
   let o = start + 3;
   for (const [k, v] of pairs) {
     putU32(out, o, k.length);
