@@ -7,6 +7,8 @@
 //   [34..)   AES-256-GCM ciphertext || 16-byte tag
 // AAD = bytes [0..34) || canonical encryption context, so every header byte is authenticated.
 
+import { getU32, putU32 } from "./u32.js";
+
 export const BLOB_VERSION = 1;
 export const HEADER_LENGTH = 34;
 export const IV_LENGTH = 12;
@@ -53,11 +55,7 @@ export function encodeHeader(keyId: string, materialVersion: number, iv: Uint8Ar
   h[0] = BLOB_VERSION;
   h[1] = kind;
   h.set(id, 2);
-  // Byte by byte, not through a DataView: that would need h's ArrayBuffer, which V8 must first move off its heap.
-  h[18] = materialVersion >>> 24;
-  h[19] = (materialVersion >>> 16) & 0xff;
-  h[20] = (materialVersion >>> 8) & 0xff;
-  h[21] = materialVersion & 0xff;
+  putU32(h, 18, materialVersion);
   h.set(iv, 22);
   return h;
 }
@@ -71,7 +69,7 @@ export function decodeHeader(blob: Uint8Array): BlobHeader | undefined {
     for (let i = 2; i < 18; i++) keyId += (i === 6 || i === 8 || i === 10 || i === 12 ? "-" : "") + HEX[blob[i]];
   } else if (blob[1] === KIND_MRK) keyId = `mrk-${hex(blob.subarray(2, 18))}`;
   else return undefined;
-  const materialVersion = ((blob[18] << 24) | (blob[19] << 16) | (blob[20] << 8) | blob[21]) >>> 0;
+  const materialVersion = getU32(blob, 18);
   if (materialVersion === 0) return undefined;
   return { keyId, materialVersion, iv: blob.slice(22, 34) };
 }

@@ -2,6 +2,8 @@
 // unambiguous. 0x01, then u16 BE pair count, then for each pair sorted by the UTF-8 bytes of
 // its key: u32 BE key length, key, u32 BE value length, value.
 
+import { putU32 } from "./u32.js";
+
 const enc = new TextEncoder();
 /** The u16 pair count of the format. */
 const MAX_PAIRS = 0xffff;
@@ -22,14 +24,6 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
-}
-
-/** Big-endian u32 at `o`, written byte by byte (a DataView would need the array's ArrayBuffer, which V8 must first move off its heap). */
-function putU32(out: Uint8Array, o: number, n: number): void {
-  out[o] = n >>> 24;
-  out[o + 1] = (n >>> 16) & 0xff;
-  out[o + 2] = (n >>> 8) & 0xff;
-  out[o + 3] = n & 0xff;
 }
 
 /** The output array of `size` bytes: the prefix, then the format's version byte and u16 BE pair count. */

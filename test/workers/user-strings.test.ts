@@ -5,6 +5,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signRequest } from "../../src/cli/sign.js";
+import { sha256Hex } from "../../src/protocol/sigv4.js";
 import { ACCESS_KEY_ID, ACCOUNT, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok, text } from "./kms.js";
 
 async function newKey(): Promise<string> {
@@ -113,7 +114,7 @@ describe("strings that are not well-formed Unicode → ValidationException", () 
 describe("a body whose bytes are not UTF-8 → SerializationException, not U+FFFD", () => {
   /** POSTs `bytes` signed over exactly those bytes (the payload hash given, as a client hashing bytes does). */
   async function rawCall(target: string, bytes: Uint8Array, endpoint = ENDPOINT): Promise<{ status: number; body: { __type?: string; message?: string } }> {
-    const hash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const hash = await sha256Hex(bytes);
     const headers = await signRequest(endpoint, target, "", { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: "us-east-1", extraHeaders: { "x-amz-content-sha256": hash } });
     const res = await SELF.fetch(endpoint, { method: "POST", headers, body: bytes });
     return { status: res.status, body: (await res.json()) as { __type?: string; message?: string } };
