@@ -7,14 +7,34 @@ export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
 const nativeToBase64 = typeof (Uint8Array.prototype as { toBase64?: () => string }).toBase64 === "function";
 
-const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+export const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Strict standard base64 with padding; anything else is a SerializationException. */
+const PAD = 61; // "="
+
+/** Strict standard base64 with padding (B64); anything else is a SerializationException. */
 export function decodeBase64(value: string, member: string): Uint8Array {
+  if (nativeFromBase64) {
+    // The runtime's decoder checks the alphabet and the padding itself, so B64 is not run again
+    // (a batch decodes up to 1,000 blobs). What it allows and B64 does not: ASCII whitespace
+    // anywhere, and a last chunk without its padding. Either makes the bytes fewer than a
+    // padded string of this length holds, so the length check refuses both. The property test
+    // (test/workers/base64.test.ts) holds this to B64.
+    const n = value.length;
+    if (n % 4 === 0) {
+      const pad = n > 0 && value.charCodeAt(n - 1) === PAD ? (value.charCodeAt(n - 2) === PAD ? 2 : 1) : 0;
+      let out: Uint8Array | undefined;
+      try {
+        out = nativeFromBase64(value);
+      } catch {
+        // not base64: refused below
+      }
+      if (out && out.length === (n / 4) * 3 - pad) return out;
+    }
+    throw new KmsError("SerializationException", `Value at '${member}' is not valid base64`);
+  }
   if (!B64.test(value)) {
     throw new KmsError("SerializationException", `Value at '${member}' is not valid base64`);
   }
-  if (nativeFromBase64) return nativeFromBase64(value);
   const bin = atob(value);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
