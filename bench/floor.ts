@@ -33,6 +33,7 @@ const ALL_STEPS: Step[] = [
   { name: "batch of 100 entries, one vault call, one group commit", server: "floor", path: "/batch-1" },
   { name: "batch of 100 entries, 16 vault calls (one per key), one group commit", server: "floor", path: "/batch-16" },
   { name: "the same, calls and replies as EdgeKMS's Tables", server: "floor", path: "/batch-16-table" },
+  { name: "the same Tables, one call per key in flight per isolate, shared by the requests meanwhile", server: "floor", path: "/batch-16-shared" },
   { name: "EdgeKMS bare GET /health", server: "edgekms", path: "/health", bare: true },
   { name: "EdgeKMS Encrypt 32 B, audited", server: "edgekms", path: "/" },
 ];
