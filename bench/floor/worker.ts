@@ -82,7 +82,7 @@ function sharedCall(env: Env, k: number, n: number): Promise<{ records: { json: 
         queue.waiting = [];
         const count = group.reduce((a, w) => a + w.n, 0);
         try {
-          const r = await env.VAULT.get(env.VAULT.idFromName(`key-${k}`)).useTable({ version: 2, count, entries: CALL, bytes: new Uint8Array(20) });
+          const r: { records: { json: string }[] } = await env.VAULT.get(env.VAULT.idFromName(`key-${k}`)).useTable({ version: 2, count, entries: CALL, bytes: new Uint8Array(20) });
           const texts = r.records[0].json;
           for (const w of group) w.done({ records: [{ json: texts.slice(0, RECORD.length * w.n) }] });
         } catch (e) {

@@ -3,6 +3,9 @@
 // key, and compare signatures in constant time.
 import { KmsError } from "./errors.js";
 import { timingSafeEqual } from "../crypto/compare.js";
+import { sha256Hex, toHex } from "../crypto/hex.js";
+
+export { sha256Hex };
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -125,25 +128,8 @@ export function checkScope(
 }
 
 const enc = new TextEncoder();
-/** Lowercase hex by arithmetic, without a table or branch (it encodes the expected signature too). */
-function toHex(b: ArrayBuffer | Uint8Array): string {
-  const bytes = b instanceof Uint8Array ? b : new Uint8Array(b);
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const hi = bytes[i] >> 4;
-    const lo = bytes[i] & 15;
-    // 0..9 → '0'..'9' (48..57), 10..15 → 'a'..'f' (97..102): add 39 when the nibble exceeds 9.
-    s += String.fromCharCode(hi + 48 + (((9 - hi) >> 31) & 39), lo + 48 + (((9 - lo) >> 31) & 39));
-  }
-  return s;
-}
-
 // The `as BufferSource` casts: this module is also compiled with Node's DOM typings (the clients'
 // signer, src/cli/sign.ts, shares its steps), which want views on an ArrayBuffer; these always are.
-export async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", (typeof data === "string" ? enc.encode(data) : data) as BufferSource));
-}
-
 async function hmac(key: Uint8Array | CryptoKey, data: string): Promise<Uint8Array> {
   const k = key instanceof Uint8Array ? await crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]) : key;
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(data)));
