@@ -96,7 +96,7 @@ module.exports = {
       comment: "Errors, codec, validation and SigV4 know no operation, vault or pipeline (the API's limits, named constants, they may).",
       severity: "error",
       from: { path: "^src/protocol/(errors|codec|validate|sigv4)\\.ts$" },
-      to: { path: "^src/", pathNot: "^src/(protocol/(errors|codec|validate)\\.ts$|crypto/compare|kms/limits\\.ts$)" },
+      to: { path: "^src/", pathNot: "^src/(protocol/(errors|codec|validate)\\.ts$|crypto/(compare|hex)|kms/limits\\.ts$)" },
     },
     {
       name: "quota-limiter-is-pure",
