@@ -38,6 +38,16 @@ export class MaterialStore {
    * current one. Neither: RootSecretMismatch, before anything is opened or made under the wrong
    * secret. The caller saves the record if it changed.
    */
+  /** `rec` as it is when this store has already checked the root secret (what ensureCurrent then returns, without an await). */
+  currentIfVerified(rec: KeyRecord): KeyRecord | undefined {
+    return this.verified ? rec : undefined;
+  }
+
+  /** A version's material when this store has unwrapped it already (what get then returns, without an await). */
+  cached(version: number): Uint8Array | undefined {
+    return this.plain.get(version);
+  }
+
   async ensureCurrent(rec: KeyRecord): Promise<KeyRecord> {
     if (this.verified) return rec;
     const secrets = this.secrets();
