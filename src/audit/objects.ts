@@ -21,7 +21,6 @@ export function digestObjectKey(account: string, region: string, ms: number): st
   return `AWSLogs/${account}/CloudTrail-Digest/${region}/${y}/${m}/${d}/${account}_CloudTrail-Digest_${region}_edgekms_${region}_${ts}.json.gz`;
 }
 
-
 export async function gzip(data: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());

@@ -5,7 +5,8 @@
 // from src/protocol/sigv4.ts, which verifies them, so the two sides cannot drift apart. It replaces
 // @smithy/signature-v4, whose modules (with @smithy/core's) added ~15 MB to the resident memory of
 // every CLI process; test/node/sign.test.ts checks that both give the same Authorization header.
-import { ALGORITHM, amzDate, canonicalRequest, sha256Hex, signatureOf } from "../protocol/sigv4.js";
+import { ALGORITHM, amzDate, canonicalRequest, signatureOf } from "../protocol/sigv4.js";
+import { sha256Hex } from "../crypto/hex.js";
 
 export interface SignOptions {
   accessKeyId: string;

@@ -5,8 +5,6 @@ import { KmsError } from "./errors.js";
 import { timingSafeEqual } from "../crypto/compare.js";
 import { sha256Hex, toHex } from "../crypto/hex.js";
 
-export { sha256Hex };
-
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const SERVICE = "kms";

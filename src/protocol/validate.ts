@@ -118,26 +118,6 @@ const membersOf = (schema: Schema) => {
   return m;
 };
 
-/**
- * Whether `check` would accept `value` as it is, without a message to make: the common
- * strings, enums, booleans and numbers of a valid request, checked without building their
- * member path. Anything else (blobs, maps, lists, structures, and every value that fails) goes
- * through `check`.
- */
-function plainValid(rule: Field, value: unknown): boolean {
-  switch (rule.kind) {
-    case "string":
-      return typeof value === "string" && isWellFormed(value) && (rule.min === undefined || value.length >= rule.min)
-        && (rule.max === undefined || value.length <= rule.max) && (!rule.pattern || rule.pattern.test(value));
-    case "enum":
-      return typeof value === "string" && rule.values.includes(value);
-    case "bool":
-      return typeof value === "boolean";
-    default:
-      return false;
-  }
-}
-
 function validateInto(schema: Schema, body: Record<string, unknown>, prefix: string, errors: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, field, camelName] of membersOf(schema)) {
@@ -146,7 +126,7 @@ function validateInto(schema: Schema, body: Record<string, unknown>, prefix: str
       if (field.required) errors.push(`Value null at '${prefix + camelName}' failed to satisfy constraint: Member must not be null`);
       continue;
     }
-    out[name] = plainValid(field, value) ? value : check(field, value, prefix + camelName, errors);
+    out[name] = check(field, value, prefix + camelName, errors);
   }
   return out;
 }

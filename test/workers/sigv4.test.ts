@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { SELF } from "cloudflare:test";
 import { signRequest, type SignOptions } from "../../src/cli/sign.js";
 import { ACCESS_KEY_ID, ENDPOINT, SECRET_ACCESS_KEY, ok } from "./kms.js";
-import { canonicalRequest, parseAuthorization, checkScope, sha256Hex, verifySignature } from "../../src/protocol/sigv4.js";
+import { canonicalRequest, parseAuthorization, checkScope, verifySignature } from "../../src/protocol/sigv4.js";
+import { sha256Hex } from "../../src/crypto/hex.js";
 import { KmsError } from "../../src/protocol/errors.js";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

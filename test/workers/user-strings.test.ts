@@ -5,7 +5,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signRequest } from "../../src/cli/sign.js";
-import { sha256Hex } from "../../src/protocol/sigv4.js";
+import { sha256Hex } from "../../src/crypto/hex.js";
 import { ACCESS_KEY_ID, ACCOUNT, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok, text } from "./kms.js";
 
 async function newKey(): Promise<string> {
