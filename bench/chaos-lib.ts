@@ -247,6 +247,8 @@ export class ChaosRun {
   phase = "";
   /** Decrypts during the load that answered 200 with another plaintext. */
   wrongPlaintexts = 0;
+  /** The first few of them, to tell a wrong plaintext from a 200 whose body did not arrive whole (no Plaintext string). */
+  readonly wrongPlaintextSamples: string[] = [];
 
   constructor(server: ChaosServer, opts: ChaosOptions) {
     this.server = server;
@@ -335,7 +337,13 @@ export class ChaosRun {
     if (a.status !== 200) return;
     if (op === "Encrypt") this.seal({ account: account.account, keyId, blob: String(a.body.CiphertextBlob), plaintext: plaintext!, context });
     else if (op === "GenerateDataKey") this.seal({ account: account.account, keyId, blob: String(a.body.CiphertextBlob), plaintext: String(a.body.Plaintext), context });
-    else if (op === "Decrypt" && a.body.Plaintext !== plaintext) this.wrongPlaintexts++;
+    else if (op === "Decrypt" && a.body.Plaintext !== plaintext) {
+      this.wrongPlaintexts++;
+      if (this.wrongPlaintextSamples.length < 3) {
+        const got = typeof a.body.Plaintext === "string" ? `another plaintext of ${a.body.Plaintext.length} base64 characters` : `no Plaintext string (members: ${Object.keys(a.body).join(",") || "none"})`;
+        this.wrongPlaintextSamples.push(`phase ${this.phase}, request ${a.requestId ?? "without an id"}: ${got}`);
+      }
+    }
     else if (op === "CreateKey") this.noteCreated(account.account, String((a.body.KeyMetadata as { KeyId: string }).KeyId));
   }
 
@@ -469,7 +477,7 @@ export class ChaosRun {
       { name: `${scenario}: no request has two records`, ok: f.twice === 0, detail: `${f.twice}` },
       { name: `${scenario}: no eventID appears twice in the trail`, ok: dupEvents === 0, detail: `${dupEvents}${dupEvents ? `; e.g. ${this.trail.duplicates.join("; ")}` : ""}` },
       { name: `${scenario}: no record holds a plaintext or data key`, ok: this.trail.leaks === 0, detail: `${this.trail.leaks} of ${this.trail.records} records` },
-      { name: `${scenario}: Decrypt during the load never returned another plaintext`, ok: this.wrongPlaintexts === 0, detail: `${this.wrongPlaintexts}` },
+      { name: `${scenario}: Decrypt during the load never returned another plaintext`, ok: this.wrongPlaintexts === 0, detail: `${this.wrongPlaintexts}${this.wrongPlaintextSamples.length ? `; ${this.wrongPlaintextSamples.join("; ")}` : ""}` },
     ];
     return { summary, checks, figures: f };
   }
