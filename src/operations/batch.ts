@@ -3,7 +3,8 @@
 // together: one vault call per key per batch, one lookup per alias.
 import type { Env } from "../env.js";
 import { catalogStub, vaultStub } from "../placement.js";
-import { BATCH_METHODS, readReply, writeCalls, type BatchCalls, type BatchEntry, type BatchMethod, type BatchReply, type RoutedRecord } from "../vault/batch.js";
+import { BATCH_METHODS, type BatchEntry, type BatchMethod, type RoutedRecord } from "../vault/batch.js";
+import { keyCalls, submitAll, type GroupOutcome } from "./batch-queue.js";
 import type { VaultCaller } from "../vault/types.js";
 import type { AuditDraft } from "../audit/record.js";
 import type { Stubs } from "./context.js";
@@ -26,8 +27,6 @@ export const BATCH_OPERATIONS: ReadonlyMap<string, Operation<any>> = new Map<str
 
 type VaultStub = ReturnType<typeof vaultStub>;
 type CatalogStub = ReturnType<typeof catalogStub>;
-/** The vault's batch method as called here: its Table members hold values of any type, which the RPC types do not follow. */
-const batchVault = (stub: VaultStub) => stub as unknown as { cryptoBatch(calls: BatchCalls): Promise<BatchReply> };
 
 interface Parked {
   entry: BatchEntry;
@@ -111,37 +110,30 @@ export class BatchStubs implements Stubs {
     if (this.running > 0 || this.parked.size === 0) return;
     const groups = this.parked;
     this.parked = new Map();
-    for (const [keyId, list] of groups) this.send(keyId, list);
+    // One vault call per key, which concurrent batch requests' entries for that key may share (batch-queue.ts).
+    void submitAll([...groups].map(([keyId, list]) => ({ calls: keyCalls(this.env, this.region, keyId), entries: list.map((p) => p.entry), settle: (o: GroupOutcome) => this.settle(list, o) })));
   }
 
-  /** One key's parked entries, in one vault call. */
-  private send(keyId: string, list: Parked[]): void {
+  /** One key's parked entries, answered. */
+  private settle(list: Parked[], outcome: GroupOutcome): void {
     // Each entry runs again once its vault answers: counted as running before it resumes.
-    const failAll = (e: unknown) => list.forEach((p) => { this.running++; p.reject(e); });
-    try {
-      batchVault(vaultStub(this.env, this.region, keyId)).cryptoBatch(writeCalls(list.map((p) => p.entry))).then((answer) => {
-        let outcomes;
-        try {
-          outcomes = readReply(answer, list.length);
-        } catch (e) {
-          return failAll(e);
-        }
-        // Stored whatever becomes of the entries: the vault completed these records.
-        this.records(answer.records);
-        for (let i = 0; i < list.length; i++) {
-          const p = list[i];
-          const o = outcomes[i];
-          this.running++;
-          if (o.result === undefined) {
-            p.reject(new Error(`batch entry failed in the vault: ${o.thrown ?? "no result"}`));
-            continue;
-          }
-          if (o.records > 0 && p.draft) this.recorded(p.draft);
-          p.resolve(o.result);
-        }
-      }, failAll);
-    } catch (e) {
-      failAll(e);
+    if ("error" in outcome) {
+      for (const p of list) { this.running++; p.reject(outcome.error); }
+      return;
+    }
+    const { outcomes, records } = outcome.answer;
+    // Stored whatever becomes of the entries: the vault completed these records.
+    this.records(records);
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      const o = outcomes[i];
+      this.running++;
+      if (o.result === undefined) {
+        p.reject(new Error(`batch entry failed in the vault: ${o.thrown ?? "no result"}`));
+        continue;
+      }
+      if (o.records > 0 && p.draft) this.recorded(p.draft);
+      p.resolve(o.result);
     }
   }
 }

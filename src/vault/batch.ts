@@ -12,7 +12,8 @@
 // itself sent by column, so only what differs per entry (its event id and batch index, its
 // plaintext) goes per entry; the byte members (plaintexts, ciphertexts) travel in one buffer.
 // The records come back encoded (encodeRecord, once, as a single request's would be), joined
-// into rows, one per AuditLog, which the Worker appends as they are.
+// into rows, one per AuditLog and per group (the entries of one request, when concurrent
+// requests share the call: src/operations/batch-queue.ts), which the Worker appends as they are.
 import { encodeRecord, joinRecords, type CloudTrailRecord, type EncodedRecord } from "../audit/record.js";
 import { MAX_ROW_CHARS } from "./group-commit.js";
 import type { KeyVault } from "./key-vault.js";
@@ -226,14 +227,20 @@ class RecordRows {
  * The version of a batch call and its reply (docs/batch.md, "How a batch runs"). A Worker and a
  * vault of different versions (during a deployment) refuse each other's messages, and the
  * entries fail as internal errors, rather than read them wrongly. Version 1 was the per-entry
- * deltas of the first batch design, which carried no version.
+ * deltas of the first batch design, which carried no version; version 2 had no groups (one
+ * request's entries per call) and one list of record rows.
  */
-export const BATCH_WIRE_VERSION = 2;
+export const BATCH_WIRE_VERSION = 3;
 
 /** An entry: the vault method its single operation calls, and that call's arguments (the caller, with its audit draft, first). */
 export interface BatchEntry { method: BatchMethod; args: unknown[] }
-/** A batch call: its `count` entries (BatchEntry rows) as a Table, their byte members in `bytes`. */
-export interface BatchCalls { version: typeof BATCH_WIRE_VERSION; count: number; entries: Table; bytes: Uint8Array }
+/**
+ * A batch call: its `count` entries (BatchEntry rows) as a Table, their byte members in `bytes`;
+ * `groups` the number of entries of each request the call carries, in entry order (several
+ * concurrent batch requests' entries for one key can share a call: src/operations/batch-queue.ts),
+ * so that each request takes back only its own entries' records.
+ */
+export interface BatchCalls { version: typeof BATCH_WIRE_VERSION; count: number; groups: number[]; entries: Table; bytes: Uint8Array }
 
 /** What an entry's method returns (its records taken out, into the reply's rows). */
 type BatchResult = Awaited<ReturnType<KeyVault[BatchMethod]>>;
@@ -246,20 +253,30 @@ type BatchResult = Awaited<ReturnType<KeyVault[BatchMethod]>>;
 export interface BatchOutcome { result: BatchResult | undefined; records: number; thrown: string | undefined }
 /**
  * A batch call's reply: its outcomes (BatchOutcome rows, in entry order) as a Table, their byte
- * members in `bytes`, and the records the vault completed for its entries, as rows.
+ * members in `bytes`, and the records the vault completed for its entries, as rows: one list of
+ * rows per group of the call (a row never holds two groups' records).
  */
-export interface BatchReply { version: typeof BATCH_WIRE_VERSION; outcomes: Table; bytes: Uint8Array; records: RoutedRecord[] }
+export interface BatchReply { version: typeof BATCH_WIRE_VERSION; outcomes: Table; bytes: Uint8Array; records: RoutedRecord[][] }
 
 /** Test hook: how many batch calls a vault instance ran, and how many entries they held. */
 export interface BatchStats { calls: number; entries: number }
 
 const isBatchMethod = (m: unknown): m is BatchMethod => (BATCH_METHODS as readonly unknown[]).includes(m);
 
-/** A batch call's entries as the Table they travel as. */
-export function writeCalls(entries: readonly BatchEntry[]): BatchCalls {
+/** A batch call's entries as the Table they travel as; `groups` as in BatchCalls (one group by default). */
+export function writeCalls(entries: readonly BatchEntry[], groups: number[] = [entries.length]): BatchCalls {
   const w = new TableWriter();
   const table = w.table(entries);
-  return { version: BATCH_WIRE_VERSION, count: entries.length, entries: table, bytes: w.bytes() };
+  return { version: BATCH_WIRE_VERSION, count: entries.length, groups, entries: table, bytes: w.bytes() };
+}
+
+/** A call's groups: positive whole numbers of entries that add up to its count. */
+function checkGroups(batch: BatchCalls): number[] {
+  const { groups, count } = batch;
+  let sum = 0;
+  if (Array.isArray(groups)) for (const n of groups) sum += Number.isInteger(n) && n > 0 ? n : NaN;
+  if (!Array.isArray(groups) || sum !== count) throw new Error("batch call: its groups do not add up to its entries");
+  return groups;
 }
 
 function checkVersion(message: { version?: unknown }, what: string): void {
@@ -274,12 +291,21 @@ export function readReply(reply: BatchReply, count: number): BatchOutcome[] {
 
 export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchCalls, stats: BatchStats): Promise<BatchReply> {
   checkVersion(batch, "call");
+  const groups = checkGroups(batch);
   stats.calls++;
   stats.entries += batch.count;
   const entries = new TableReader(batch.bytes).rows(batch.entries, batch.count) as unknown as BatchEntry[];
   const outcomes: BatchOutcome[] = [];
-  const records = new RecordRows();
+  const rows: RoutedRecord[][] = [];
+  let records = new RecordRows();
+  let group = 0, left = groups[0];
   for (const { method, args } of entries) {
+    if (left === 0) {
+      rows.push(records.rows());
+      records = new RecordRows();
+      left = groups[++group];
+    }
+    left--;
     try {
       if (!isBatchMethod(method)) throw new Error(`${String(method)} is not a batch method`);
       if (!Array.isArray(args) || !isPlainObject(args[0])) throw new Error("a batch entry's first argument is its caller");
@@ -295,6 +321,7 @@ export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchC
       outcomes.push({ result: undefined, records: 0, thrown: e instanceof Error ? e.message : String(e) });
     }
   }
+  rows.push(records.rows());
   const w = new TableWriter();
-  return { version: BATCH_WIRE_VERSION, outcomes: w.table(outcomes), bytes: w.bytes(), records: records.rows() };
+  return { version: BATCH_WIRE_VERSION, outcomes: w.table(outcomes), bytes: w.bytes(), records: rows };
 }

@@ -113,9 +113,12 @@ describe("batch table", () => {
     const noVault = {} as Parameters<typeof runBatch>[0];
     // The first design's call: per-entry deltas of a shared caller, no version.
     const v1 = { caller: {}, context: {}, draft: {}, calls: [{ method: "encrypt", args: [null], caller: {}, context: {} }], bytes: new Uint8Array(0) } as unknown as BatchCalls;
-    await expect(runBatch(noVault, v1, { calls: 0, entries: 0 })).rejects.toThrow(/version 1, not 2/);
+    await expect(runBatch(noVault, v1, { calls: 0, entries: 0 })).rejects.toThrow(/version 1, not 3/);
     const calls = writeCalls([{ method: "encrypt", args: [{}] }]);
-    await expect(runBatch(noVault, { ...calls, version: 3 as 2 }, { calls: 0, entries: 0 })).rejects.toThrow(/version 3/);
+    // Version 2: one request's entries per call, no groups.
+    const { groups: _, ...v2 } = calls;
+    await expect(runBatch(noVault, { ...v2, version: 2 } as unknown as BatchCalls, { calls: 0, entries: 0 })).rejects.toThrow(/version 2, not 3/);
+    await expect(runBatch(noVault, { ...calls, version: 4 as 3 }, { calls: 0, entries: 0 })).rejects.toThrow(/version 4/);
     expect(() => readReply({ outcomes: { keys: [], kinds: "", cols: [] }, bytes: new Uint8Array(0), records: [] } as unknown as BatchReply, 0)).toThrow(/version 1/);
   });
 

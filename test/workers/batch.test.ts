@@ -145,6 +145,38 @@ describe("grouping by key", () => {
     const after = await Promise.all([k1, k2].map((k) => batchStats(k.KeyId)));
     expect(after.map((a, i) => [a.calls - before[i].calls, a.entries - before[i].entries])).toEqual([[1, 4], [1, 3]]);
   });
+
+  it("concurrent batches over the same keys share vault calls; each gets its own results and records, in both accounts", async () => {
+    const owner = await newAccount();
+    const theirs = await newKey({ Policy: doc(
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" },
+    ) }, owner);
+    const keys = [await newKey(), await newKey(), theirs];
+    const before = await Promise.all(keys.map((k) => batchStats(k.KeyId)));
+    const requests = 8;
+    // Request r's entry j names key (r + j) mod 3, with a plaintext and a context of its own.
+    const entriesOf = (r: number) => Array.from({ length: 6 }, (_, j) => ({ KeyId: keys[(r + j) % 3].Arn, Plaintext: b64(`r${r}e${j}`), EncryptionContext: { r: String(r), j: String(j) } }));
+    const sent = await Promise.all(Array.from({ length: requests }, (_, r) => batchOk("BatchEncrypt", entriesOf(r))));
+    const after = await Promise.all(keys.map((k) => batchStats(k.KeyId)));
+    const calls = after.map((a, i) => a.calls - before[i].calls);
+    // Every entry reached its vault once; no request made more than one call per key, and some shared one.
+    expect(after.map((a, i) => a.entries - before[i].entries)).toEqual([16, 16, 16]);
+    for (const c of calls) expect(c).toBeLessThanOrEqual(requests);
+    expect(calls.reduce((x, y) => x + y), JSON.stringify(calls)).toBeLessThan(3 * requests);
+    for (const [r, s] of sent.entries()) {
+      const entries = entriesOf(r);
+      expect(s.results.map((x) => x.KeyId)).toEqual(entries.map((e) => e.KeyId));
+      const dec = await batchOk("BatchDecrypt", s.results.map((x, j) => ({ CiphertextBlob: x.CiphertextBlob, EncryptionContext: entries[j].EncryptionContext })));
+      expect(dec.results.map((x) => text(x.Plaintext!))).toEqual(entries.map((_, j) => `r${r}e${j}`));
+      // The request's own records, one per entry (and the owner's copy of each entry on its key), none of another request's.
+      const mine = await recordsOf(s.requestId);
+      expect(mine.map((x) => x.additionalEventData?.batchIndex).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      for (const x of mine) expect(x.requestParameters?.encryptionContext).toEqual(entries[x.additionalEventData!.batchIndex as number].EncryptionContext);
+      const owners = await recordsOf(s.requestId, owner.account);
+      expect(owners.map((x) => x.additionalEventData?.batchIndex).sort()).toEqual(entries.flatMap((e, j) => (e.KeyId === theirs.Arn ? [j] : [])));
+    }
+  });
 });
 
 describe("per-entry errors: each as its single operation's, the other entries succeed", () => {
