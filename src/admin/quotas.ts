@@ -8,8 +8,8 @@
 import type { AdminOperation, Scope } from "./handler.js";
 import { OPERATIONS } from "../operations/index.js";
 import { DATA_KEY_PAIR_SPECS } from "../operations/enums.js";
-import { quotaCounterStub } from "../placement.js";
-import { validationError } from "../protocol/errors.js";
+import { identityStore, quotaCounterStub } from "../placement.js";
+import { KmsError, validationError } from "../protocol/errors.js";
 import { quotaIn, quotasChanged } from "../quota/enforce.js";
 import { MAX_QUOTA, SHARED_QUOTAS, dataKeyPairQuota, describeQuota } from "../quota/table.js";
 
@@ -23,6 +23,11 @@ const SERVICE_QUOTAS = "servicequotas.amazonaws.com";
 export function quotaNames(): string[] {
   const controlPlane = [...OPERATIONS.values()].filter((op) => op.quota === undefined).map((op) => op.name).sort();
   return [...Object.keys(SHARED_QUOTAS), ...DATA_KEY_PAIR_SPECS.map(dataKeyPairQuota), ...controlPlane];
+}
+
+/** Quotas are an existing account's: the operator names any account, and a typo must not set quotas no account has. */
+async function existing(s: Scope): Promise<void> {
+  if (!(await identityStore(s.env).accountExists(s.account))) throw new KmsError("NoSuchEntityException", `Account ${s.account} does not exist`);
 }
 
 /** The account-region's quotas (the resource the authorizer decides on). */
@@ -55,6 +60,7 @@ export const QUOTA_OPERATIONS: Record<string, AdminOperation> = {
     auditMembers: ["Account"],
     access: (s) => ({ action: "edgekms:GetAccountQuotas", resource: quotasArn(s), rootOnly: true }),
     async run(s) {
+      await existing(s);
       return listing(s, await quotaCounterStub(s.env, s.region, s.account).getQuotas());
     },
   },
@@ -79,6 +85,7 @@ export const QUOTA_OPERATIONS: Record<string, AdminOperation> = {
         changes[q.QuotaName] = q.Value ?? null;
       });
       if (errors.length) throw validationError(errors);
+      await existing(s);
       const configured = await quotaCounterStub(s.env, s.region, s.account).setQuotas(changes);
       quotasChanged(s.account, s.region, configured);
       return listing(s, configured);

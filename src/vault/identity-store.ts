@@ -221,7 +221,8 @@ export class IdentityStore extends DurableObject<Env> {
     return ok(await this.issueKey(id));
   }
 
-  private async accountExists(account: string): Promise<boolean> {
+  /** Whether `account` exists (the operator's account, or one CreateAccount made). */
+  async accountExists(account: string): Promise<boolean> {
     return account === this.env.BOOTSTRAP_ACCOUNT_ID || (await this.ctx.storage.get(`acct:${account}`)) !== undefined;
   }
 

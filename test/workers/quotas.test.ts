@@ -199,7 +199,7 @@ describe("the admin API", () => {
       who.B = await newAccount();
       who.userOfA = { ...(await newUser([{ Effect: "Allow", Action: "*", Resource: "*" }], who.A.account, who.A)), account: who.A.account };
     });
-    const rows: [string, string | undefined, string, "A" | "B", number | string][] = [
+    const rows: [string, string | undefined, string, "A" | "B" | "none", number | string][] = [
       ["the operator sets any account's", undefined, "PutAccountQuotas", "A", 200],
       ["the operator reads any account's", undefined, "GetAccountQuotas", "B", 200],
       ["an account root reads its own", "A", "GetAccountQuotas", "A", 200],
@@ -208,9 +208,14 @@ describe("the admin API", () => {
       ["an account root cannot set another account's", "A", "PutAccountQuotas", "B", "AccessDeniedException"],
       ["an IAM user allowed everything cannot read its account's", "userOfA", "GetAccountQuotas", "A", "AccessDeniedException"],
       ["an IAM user allowed everything cannot set its account's", "userOfA", "PutAccountQuotas", "A", "AccessDeniedException"],
+      // An account that does not exist has no quotas to set or read (a typo must not set any).
+      ["the operator cannot set quotas of an account that does not exist", undefined, "PutAccountQuotas", "none", "NoSuchEntityException"],
+      ["the operator cannot read quotas of an account that does not exist", undefined, "GetAccountQuotas", "none", "NoSuchEntityException"],
+      ["an account root is denied another, nonexistent account's, before it is looked up", "A", "PutAccountQuotas", "none", "AccessDeniedException"],
     ];
     it.each(rows)("%s", async (_, caller, op, account, expected) => {
-      const input = op === "PutAccountQuotas" ? { Account: who[account].account, Quotas: [{ QuotaName: "CreateKey", Value: 1000 }] } : { Account: who[account].account };
+      const id = account === "none" ? "999999999998" : who[account].account;
+      const input = op === "PutAccountQuotas" ? { Account: id, Quotas: [{ QuotaName: "CreateKey", Value: 1000 }] } : { Account: id };
       const r = await admin(op, input, caller ? who[caller] : undefined);
       expect(r.status === 200 ? 200 : r.body.__type).toBe(expected);
     });
