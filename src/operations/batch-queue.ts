@@ -33,8 +33,18 @@ export const MAX_SHARED_CALL_ENTRIES = 1000;
 
 /** How long a waiting request sleeps at most between looks at its groups (it starts at 0 ms and doubles). */
 export const MAX_POLL_MS = 4;
-/** Groups that other requests' calls carry and that have no answer after this long fail (those requests are gone). */
+/**
+ * A call with no answer after this long is taken for dead (the request that made it is gone), and
+ * so is a group whose request has not looked at it for this long: it leaves the queue. A group
+ * sent this long ago without an answer fails.
+ */
 export const MAX_WAIT_MS = 60_000;
+/**
+ * A call takes only groups whose request looked at them this recently: a request whose client
+ * went away stops looking, and its entries are not run for nobody. (A live request whose group
+ * was passed over sends it itself, having just looked.)
+ */
+export const STALE_GROUP_MS = 1_000;
 
 /** One request's entries for a key: its outcomes, in entry order, and its records, as rows. */
 export interface GroupAnswer { outcomes: BatchOutcome[]; records: RoutedRecord[] }
@@ -42,8 +52,10 @@ export type GroupOutcome = { answer: GroupAnswer } | { error: unknown };
 
 interface Group {
   readonly entries: BatchEntry[];
-  /** In a call (made by this group's request or another's). */
-  sent: boolean;
+  /** When its request last looked at it (Date.now()). */
+  seen: number;
+  /** When a call (made by this group's request or another's) took it. */
+  sentAt?: number;
   /** Set by whichever request made the call; read by the group's own request. */
   outcome?: GroupOutcome;
 }
@@ -52,7 +64,8 @@ type Send = (calls: BatchCalls) => Promise<BatchReply>;
 
 /** One key's batch calls in this isolate: at most one in flight, and the groups waiting for the next. */
 export class KeyCalls {
-  private inFlight = false;
+  /** The call in flight: when it started (each call its own object, so a late end never clears a newer one). */
+  private current: { startedAt: number } | undefined;
   private waiting: Group[] = [];
 
   /** `send` makes the vault call, in the request that makes the call; `idle` is told when nothing is in flight or waiting. */
@@ -64,22 +77,37 @@ export class KeyCalls {
   }
 
   /** A request's entries for the key, waiting for a call (submitAll). */
-  add(entries: BatchEntry[]): Group {
-    const group: Group = { entries, sent: false };
+  add(entries: BatchEntry[], now = Date.now()): Group {
+    const group: Group = { entries, seen: now };
     this.waiting.push(group);
     return group;
   }
 
-  /** When no call is in flight and groups wait: the next call, made in this request (it awaits it). */
-  startIfIdle(): Promise<void> | undefined {
-    if (this.inFlight || this.waiting.length === 0) return undefined;
-    this.inFlight = true;
-    let take = 0, entries = 0;
-    while (take < this.waiting.length && (take === 0 || entries + this.waiting[take].entries.length <= MAX_SHARED_CALL_ENTRIES)) {
-      entries += this.waiting[take++].entries.length;
+  /**
+   * When no call is in flight (or the one in flight is taken for dead) and live groups wait: the
+   * next call, made in this request, which awaits it.
+   */
+  startIfIdle(now = Date.now()): Promise<void> | undefined {
+    if (this.current && now - this.current.startedAt <= MAX_WAIT_MS) return undefined;
+    // Groups whose request stopped looking long ago are gone with it.
+    if (this.waiting.some((g) => now - g.seen > MAX_WAIT_MS)) this.waiting = this.waiting.filter((g) => now - g.seen <= MAX_WAIT_MS);
+    const groups: Group[] = [];
+    let entries = 0;
+    for (let i = 0; i < this.waiting.length;) {
+      const g = this.waiting[i];
+      if (now - g.seen > STALE_GROUP_MS) { i++; continue; }
+      if (groups.length > 0 && entries + g.entries.length > MAX_SHARED_CALL_ENTRIES) break;
+      this.waiting.splice(i, 1);
+      groups.push(g);
+      entries += g.entries.length;
     }
-    const groups = this.waiting.splice(0, take);
-    for (const g of groups) g.sent = true;
+    if (groups.length === 0) {
+      if (!this.current && this.waiting.length === 0) this.idle();
+      return undefined;
+    }
+    for (const g of groups) g.sentAt = now;
+    const mine = { startedAt: now };
+    this.current = mine;
     const call = (async () => {
       try {
         const all = groups.length === 1 ? groups[0].entries : groups.flatMap((g) => g.entries);
@@ -87,8 +115,8 @@ export class KeyCalls {
       } catch (e) {
         fail(groups, e);
       } finally {
-        this.inFlight = false;
-        if (this.waiting.length === 0) this.idle();
+        if (this.current === mine) this.current = undefined;
+        if (!this.current && this.waiting.length === 0) this.idle();
       }
     })();
     hold(call);
@@ -101,17 +129,18 @@ export interface Submission { calls: KeyCalls; entries: BatchEntry[]; settle(out
 
 /**
  * One request's groups (at most one per key), each carried by a call this request makes or by
- * another request's; settles each as its answer comes. Every wait here is this request's own:
- * its calls, or a timer.
+ * another request's; settles each as its answer comes (or fails it: MAX_WAIT_MS after it was sent).
+ * Every wait here is this request's own: its calls, or a timer.
  */
 export async function submitAll(submissions: readonly Submission[]): Promise<void> {
   const open = submissions.map((s) => ({ s, g: s.calls.add(s.entries) }));
   const mine = new Set<Promise<void>>();
-  const since = Date.now();
   for (let sleep = 0; ;) {
+    const now = Date.now();
     for (const { s, g } of open) {
-      if (g.sent) continue;
-      const call = s.calls.startIfIdle();
+      g.seen = now;
+      if (g.sentAt !== undefined) continue;
+      const call = s.calls.startIfIdle(now);
       if (call) {
         mine.add(call);
         void call.then(() => mine.delete(call));
@@ -119,15 +148,17 @@ export async function submitAll(submissions: readonly Submission[]): Promise<voi
     }
     for (let i = 0; i < open.length;) {
       const { s, g } = open[i];
-      if (g.outcome === undefined) { i++; continue; }
+      let outcome = g.outcome;
+      if (outcome === undefined && g.sentAt !== undefined && now - g.sentAt > MAX_WAIT_MS) outcome = { error: new Error("batch call: no answer from the request that made it") };
+      if (outcome === undefined) { i++; continue; }
       open.splice(i, 1);
-      s.settle(g.outcome);
+      try {
+        s.settle(outcome);
+      } catch (e) {
+        console.error("batch group: settling failed", e instanceof Error ? e.stack : String(e));
+      }
     }
     if (open.length === 0) return;
-    if (mine.size === 0 && Date.now() - since > MAX_WAIT_MS && open.every((o) => o.g.sent)) {
-      for (const { s } of open) s.settle({ error: new Error("batch call: no answer from the request that made it") });
-      return;
-    }
     // Our own calls end this wait when they end; otherwise a timer of ours, growing.
     if (mine.size > 0) await Promise.race([...mine, new Promise((woken) => setTimeout(woken, MAX_POLL_MS))]);
     else {

@@ -2,8 +2,8 @@
 // docs/batch.md "Calls shared between requests"): at most one call per key in flight, the groups
 // that come meanwhile together in the next call, each group taking back exactly its own outcomes
 // and records; and the vault's side of it (runBatch with groups, src/vault/batch.ts).
-import { describe, expect, it } from "vitest";
-import { KeyCalls, MAX_POLL_MS, MAX_SHARED_CALL_ENTRIES, submitAll, type GroupAnswer } from "../../src/operations/batch-queue.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { KeyCalls, MAX_POLL_MS, MAX_SHARED_CALL_ENTRIES, MAX_WAIT_MS, STALE_GROUP_MS, submitAll, type GroupAnswer, type GroupOutcome } from "../../src/operations/batch-queue.js";
 import { runBatch, writeCalls, type BatchCalls, type BatchEntry, type BatchReply } from "../../src/vault/batch.js";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
 
@@ -174,3 +174,92 @@ describe("one call per key in flight, shared by the requests that come meanwhile
     expect((await submit(q, entries(["c"]))).outcomes[0].result).toEqual({ ok: true, value: "c" });
   });
 });
+
+describe("requests that go away, and calls that never end (an outsider's review)", () => {
+  afterEach(() => vi.restoreAllMocks());
+  /** Date.now as the test moves it. */
+  const clock = () => {
+    const real = Date.now;
+    const c = { skew: 0 };
+    vi.spyOn(Date, "now").mockImplementation(() => real() + c.skew);
+    return c;
+  };
+  /** Moves the clock on by `ms` in steps the waiting requests look between, as real time passes for them. */
+  const advance = async (c: { skew: number }, ms: number) => {
+    for (let left = ms; left > 0; left -= STALE_GROUP_MS / 2) {
+      c.skew += Math.min(left, STALE_GROUP_MS / 2);
+      await new Promise((r) => setTimeout(r, 3 * MAX_POLL_MS));
+    }
+  };
+  const outcomeOf = (o: GroupOutcome | undefined) => (o === undefined ? "none" : "error" in o ? "error" : "answer");
+
+  it("a call with no answer after MAX_WAIT_MS is taken for dead: the groups waiting behind it go in the next call", async () => {
+    const c = clock();
+    const v = gatedVault();
+    const q = new KeyCalls(v.send);
+    let a: GroupOutcome | undefined, b: GroupOutcome | undefined;
+    void submitAll([{ calls: q, entries: entries(["a"]), settle: (o) => { a = o; } }]);
+    void submitAll([{ calls: q, entries: entries(["b"]), settle: (o) => { b = o; } }]);
+    await turns();
+    expect(v.calls.map((x) => x.groups)).toEqual([[1]]);
+    c.skew = MAX_WAIT_MS + 1;
+    await turns();
+    // b went in a call of its own; a, sent over MAX_WAIT_MS ago, failed.
+    expect(v.calls.map((x) => x.groups)).toEqual([[1], [1]]);
+    expect(outcomeOf(a)).toBe("error");
+    v.calls[1].release();
+    await turns();
+    expect(outcomeOf(b)).toBe("answer");
+    // The dead call's late end does not clear the newer call's place.
+    v.calls[0].release();
+    await turns();
+    expect(q.waitingGroups).toBe(0);
+  });
+
+  it("a group that waited long before a call took it is timed from when it was sent, not from when it came", async () => {
+    const c = clock();
+    const v = gatedVault();
+    const q = new KeyCalls(v.send);
+    const out: Record<string, GroupOutcome | undefined> = {};
+    for (const t of ["a", "b", "c"]) void submitAll([{ calls: q, entries: entries([t]), settle: (o) => { out[t] = o; } }]);
+    await turns();
+    await advance(c, MAX_WAIT_MS - 5_000); // a long call: b and c wait all that time, looking
+    v.calls[0].release();
+    await turns();
+    expect(v.calls.map((x) => x.groups)).toEqual([[1], [1, 1]]);
+    await advance(c, 8_000); // past MAX_WAIT_MS since b and c came, not since they were sent
+    await turns();
+    expect([outcomeOf(out.b), outcomeOf(out.c)]).toEqual(["none", "none"]);
+    v.calls[1].release();
+    await turns();
+    expect([outcomeOf(out.a), outcomeOf(out.b), outcomeOf(out.c)]).toEqual(["answer", "answer", "answer"]);
+  });
+
+  it(`a group whose request stopped looking (its client went away) is not run for nobody: passed over after ${STALE_GROUP_MS} ms, dropped after MAX_WAIT_MS`, async () => {
+    const c = clock();
+    const v = gatedVault();
+    const q = new KeyCalls(v.send);
+    void submitAll([{ calls: q, entries: entries(["a"]), settle: () => undefined }]);
+    // A request adds its group, and is then cancelled: nothing of it runs again (no loop).
+    const gone = q.add(entries(["gone"]));
+    let b: GroupOutcome | undefined;
+    void submitAll([{ calls: q, entries: entries(["b"]), settle: (o) => { b = o; } }]);
+    await turns();
+    c.skew = STALE_GROUP_MS + 1;
+    v.calls[0].release();
+    await turns();
+    expect(v.calls.map((x) => x.groups)).toEqual([[1], [1]]);
+    v.calls[1].release();
+    await turns();
+    expect(outcomeOf(b)).toBe("answer");
+    expect(gone.sentAt).toBeUndefined();
+    expect(q.waitingGroups).toBe(1);
+    c.skew = MAX_WAIT_MS + 1;
+    const d = submit(q, entries(["d"]));
+    expect(q.waitingGroups).toBe(0);
+    v.calls[2].release();
+    expect((await d).outcomes[0].result).toEqual({ ok: true, value: "d" });
+    expect(v.calls.map((x) => x.groups)).toEqual([[1], [1], [1]]);
+  });
+});
+
