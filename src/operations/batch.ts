@@ -111,7 +111,8 @@ export class BatchStubs implements Stubs {
     const groups = this.parked;
     this.parked = new Map();
     // One vault call per key, which concurrent batch requests' entries for that key may share (batch-queue.ts).
-    void submitAll([...groups].map(([keyId, list]) => ({ calls: keyCalls(this.env, this.region, keyId), entries: list.map((p) => p.entry), settle: (o: GroupOutcome) => this.settle(list, o) })));
+    submitAll([...groups].map(([keyId, list]) => ({ calls: keyCalls(this.env, this.region, keyId), entries: list.map((p) => p.entry), settle: (o: GroupOutcome) => this.settle(list, o) })))
+      .catch((e) => console.error("batch: waiting for vault calls failed", e instanceof Error ? e.stack : String(e)));
   }
 
   /** One key's parked entries, answered. */
