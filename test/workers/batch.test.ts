@@ -179,6 +179,33 @@ describe("grouping by key", () => {
   });
 });
 
+describe("a vault aborted in the middle of shared calls", () => {
+  it("fails the entries of the groups in the call it was running as internal errors, each recorded once by its own request; later calls work", async () => {
+    const k = await newKey();
+    const entriesOf = (r: number) => Array.from({ length: 200 }, (_, j) => ({ KeyId: k.KeyId, Plaintext: b64(`a${r}-${j}`), EncryptionContext: { r: String(r) } }));
+    const pending = Array.from({ length: 8 }, (_, r) => batch("BatchEncrypt", entriesOf(r)));
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    await runInDurableObject(vaultOf(k.KeyId), (_v: unknown, state: DurableObjectState) => state.abort("test abort")).catch(() => undefined);
+    const sent = await Promise.all(pending);
+    for (const [r, s] of sent.entries()) {
+      expect(s.status).toBe(200);
+      // A group is in one call: all its entries succeeded, or all failed with that call.
+      const codes = new Set(s.results.map((x) => x.ErrorCode ?? "ok"));
+      expect([...codes].length, `request ${r}: ${[...codes]}`).toBe(1);
+      expect(["ok", "KMSInternalException"]).toContain([...codes][0]);
+      const mine = await recordsOf(s.requestId);
+      expect(mine.map((m) => m.additionalEventData?.batchIndex).sort((a, b) => Number(a) - Number(b))).toEqual(entriesOf(r).map((_, i) => i));
+      for (const m of mine) expect(m.errorCode).toBe(s.results[m.additionalEventData!.batchIndex as number].ErrorCode);
+      if (!s.results[0].ErrorCode) {
+        const dec = await batchOk("BatchDecrypt", s.results.slice(0, 3).map((x) => ({ CiphertextBlob: x.CiphertextBlob, EncryptionContext: { r: String(r) } })));
+        expect(dec.results.map((x) => text(x.Plaintext!))).toEqual([0, 1, 2].map((j) => `a${r}-${j}`));
+      }
+    }
+    const after = await batchOk("BatchEncrypt", entriesOf(99).slice(0, 3));
+    expect(after.results.map((x) => x.ErrorCode)).toEqual([undefined, undefined, undefined]);
+  });
+});
+
 describe("per-entry errors: each as its single operation's, the other entries succeed", () => {
   it("unknown key, disabled key, a key policy Deny, an encryption-context condition, wrong context and bad ciphertext", async () => {
     const good = await newKey();
