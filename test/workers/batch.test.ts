@@ -180,7 +180,9 @@ describe("grouping by key", () => {
 });
 
 describe("a vault aborted in the middle of shared calls", () => {
-  it("fails the entries of the groups in the call it was running as internal errors, each recorded once by its own request; later calls work", async () => {
+  // Where the abort lands is timing: on a call (its groups fail as internal errors, as the runs so
+  // far showed) or between calls (all succeed). Either way each group is all or nothing.
+  it("each group all or nothing (internal errors where the abort hit its call), each entry recorded once by its own request with its own error; later calls work", async () => {
     const k = await newKey();
     const entriesOf = (r: number) => Array.from({ length: 200 }, (_, j) => ({ KeyId: k.KeyId, Plaintext: b64(`a${r}-${j}`), EncryptionContext: { r: String(r) } }));
     const pending = Array.from({ length: 8 }, (_, r) => batch("BatchEncrypt", entriesOf(r)));
