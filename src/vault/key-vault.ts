@@ -1,7 +1,8 @@
 // KeyVault: one Durable Object per KMS key — our HSM partition. This class is the shell: RPC
 // methods, storage and alarms. What it holds lives in small modules: the key record and state
 // table (key-record.ts), key material (material.ts), the key type (key-types/), grants
-// (grants.ts) and the audit outbox (outbox.ts). Who may do what is decided by the one
+// (grants.ts), the audit outbox (outbox.ts) and a multi-Region key's calls to its related keys
+// (replication.ts). Who may do what is decided by the one
 // authorizer (src/authz), which every call names a permission for, or a reason to skip.
 // Material is unwrapped only here; only ciphertext leaves (plus data keys, to the caller the
 // API returns them to). All calls on one key serialise here. See docs/architecture.md.
@@ -9,7 +10,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { auditLogStub, catalogStub, vaultStub } from "../placement.js";
 import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
-import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
@@ -31,12 +32,8 @@ import { GrantStore, grantFacts, listEntry, retirementIndex, type Grant } from "
 import { AuditOutbox } from "./outbox.js";
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "./faults.js";
 import { runBatch, type BatchCalls, type BatchReply, type BatchStats } from "./batch.js";
-import { OneAtATime } from "./group-commit.js";
-import {
-  applyShared, isPrimary, isReplica, materialStub, newPrimary, owesReplicas, regionRecord, sharedState, syncedRecord, withoutReplica,
-  type Handover, type ReplicaParams, type SharedState,
-} from "./multi-region.js";
-import { keyArn } from "../kms/ids.js";
+import { isPrimary, isReplica, newPrimary, owesReplicas, syncedRecord, type ReplicaParams, type SharedState } from "./multi-region.js";
+import { Replication, SYNC_RETRY_MS, type ReplicateParams, type ReplicaResult, type SuccessRecord } from "./replication.js";
 import {
   fail, ok, SKIP, VAULT_ERROR_TYPES,
   type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type ImportMaterialParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
@@ -47,11 +44,6 @@ const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option
 const ROOT_MISMATCH_RETRY_MS = 3_600_000;
 /** Storage key: set when the catalog found this vault without the key it registered (claimUnmade); create() then refuses. */
 const ABANDONED = "abandoned";
-/** How soon a multi-Region primary tries again a push a replica did not acknowledge (and a replica its deletion notice). */
-const SYNC_RETRY_MS = 10_000;
-
-/** Records the success of a state change: called where the change is saved, so both share one write. */
-type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
 
 /** keyMaterialId is named for symmetric keys only (AWS returns KeyMaterialId for those). */
 export interface EncryptResult { blob: Uint8Array; keyArn: string; keyMaterialId?: string }
@@ -62,8 +54,6 @@ export interface ReEncryptResult { blob: Uint8Array; sourceKeyArn: string; desti
 export interface PublicKeyResult { keyArn: string; publicKey: Uint8Array; keySpec: string; keyUsage: string; algorithms: KeyAlgorithms; customerMasterKeySpec: boolean }
 export interface SharedSecretResult { keyArn: string; sharedSecret: Uint8Array; ciphertext?: Uint8Array }
 export interface RotationStatus { KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }
-/** ReplicateKey's result: the new replica's metadata, policy and tags. */
-export type ReplicaResult = { metadata: KeyMetadata; policy: string; tags: Tag[] };
 
 /** A key's algorithm lists, made once per spec and usage (they are read on every crypto call). */
 const ALGORITHMS = new Map<string, KeyAlgorithms>();
@@ -91,11 +81,8 @@ export class KeyVault extends DurableObject<Env> {
   clockOffsetMs = 0;
   /** Named fault points tests arm (faults.ts). */
   readonly faults = new Faults();
-  /** Multi-Region keys: when the alarm next pushes to replicas (real time), pushes one at a time, Regions being replicated to, a replica being made here. */
-  private syncDue: number | undefined;
-  private readonly pushing = new OneAtATime();
-  private readonly replicating = new Set<string>();
-  private creatingReplica = false;
+  /** Multi-Region keys: the calls between this key's vault and its related keys' (replication.ts). */
+  private readonly replication: Replication;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,12 +92,26 @@ export class KeyVault extends DurableObject<Env> {
       this.auditLog(region, account).append(region, account, records.map(encodeRecord), batchId), this.faults);
     // KEY_LAST_USAGE = "off" turns tracking off (for bench:last-usage's comparison only).
     this.lastUsage = new LastUsageTracker(ctx.storage, env.KEY_LAST_USAGE !== "off");
+    this.replication = new Replication({
+      env,
+      faults: this.faults,
+      material: this.material,
+      rec: () => this.rec,
+      now: () => this.now(),
+      save: (rec, audit, sync) => this.save(rec, audit, sync),
+      scheduleAlarm: (rec) => this.scheduleAlarm(rec),
+      retryAt: (at) => ctx.storage.setAlarm(at),
+      audited: (caller, body) => this.audited(caller, body),
+      access: (caller, states) => this.access(caller, states),
+      underCurrentRoot: (rec) => this.underCurrentRoot(rec),
+      checkPolicy: (rec, caller, lockout) => this.checkPolicy(rec, caller, lockout),
+    });
     ctx.blockConcurrencyWhile(async () => {
       this.rec = upgradeRecord(await ctx.storage.get<KeyRecord>(RECORD));
       await this.outbox.load();
       await this.grants.load();
       await this.lastUsage.load();
-      if (owesReplicas(this.rec) || this.rec?.handover) this.syncDue = Date.now();
+      if (owesReplicas(this.rec) || this.rec?.handover) this.replication.syncDue = Date.now();
     });
   }
 
@@ -130,17 +131,17 @@ export class KeyVault extends DurableObject<Env> {
     // its replicas is stored in this same write, then pushed (multi-region.ts; the alarm retries).
     const synced = syncedRecord(this.rec, rec, sync.acked);
     rec = synced.rec;
-    if (synced.owed) this.syncDue = Date.now() + SYNC_RETRY_MS;
+    if (synced.owed) this.replication.syncDue = Date.now() + SYNC_RETRY_MS;
     this.rec = rec;
     this.lastUsage.flush();
     const writes = [this.ctx.storage.put(RECORD, rec), ...this.outbox.put(audit ?? [])];
     writes.push(this.scheduleAlarm(rec));
     await Promise.all(writes);
-    if (synced.owed && sync.push !== false) await this.pushReplicas();
+    if (synced.owed && sync.push !== false) await this.replication.pushReplicas();
   }
 
   private async scheduleAlarm(rec: KeyRecord | undefined): Promise<void> {
-    const due = [keyAlarmDue(rec, this.clockOffsetMs), this.outbox.due, this.syncDue].filter((x): x is number => x !== undefined);
+    const due = [keyAlarmDue(rec, this.clockOffsetMs), this.outbox.due, this.replication.syncDue].filter((x): x is number => x !== undefined);
     if (due.length) await this.ctx.storage.setAlarm(Math.min(...due));
     else await this.ctx.storage.deleteAlarm();
   }
@@ -157,9 +158,9 @@ export class KeyVault extends DurableObject<Env> {
     }
     // A multi-Region primary: a handover a crash interrupted is finished or undone, and what its
     // replicas have not acknowledged is pushed again.
-    if (this.rec?.handover) await this.finishHandover();
-    if (owesReplicas(this.rec)) await this.pushReplicas();
-    else if (!this.rec?.handover) this.syncDue = undefined;
+    if (this.rec?.handover) await this.replication.finishHandover();
+    if (owesReplicas(this.rec)) await this.replication.pushReplicas();
+    else if (!this.rec?.handover) this.replication.syncDue = undefined;
     const rec = this.rec;
     const now = this.now();
     if (rec?.state === "PendingDeletion" && rec.deletionDate !== undefined && rec.deletionDate <= now) {
@@ -188,7 +189,7 @@ export class KeyVault extends DurableObject<Env> {
   /** End of the deletion window: audit first (outbox, then the DeleteKey event), then destroy. */
   private async destroy(rec: KeyRecord): Promise<void> {
     // A multi-Region replica tells its primary first, which drops it from the configuration.
-    if (isReplica(rec) && !(await this.replicaGone(rec))) return;
+    if (isReplica(rec) && !(await this.replication.replicaGone(rec))) return;
     await this.forwardAudit();
     // The record is sent as a batch of its own, named for this destruction: if the vault dies
     // before the key is gone, the alarm's retry sends it again and the AuditLog drops it (DeleteKey
@@ -1271,305 +1272,43 @@ export class KeyVault extends DurableObject<Env> {
     }
   }
 
-  // ---- multi-Region keys -------------------------------------------------------------
-  // https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html. What a
-  // primary shares and how records merge is in multi-region.ts; the design is docs/multi-region.md.
-  // Material moves only vault to vault: the primary unwraps each version here and wraps it under
-  // the receiving Region's root key itself, so no call, record or response carries it in the clear.
+  // ---- multi-Region keys (replication.ts) -------------------------------------------------
+  // https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html; the
+  // design is docs/multi-region.md. Each method is replication.ts's, which decides as it says.
 
-  /** ReplicateKey and UpdatePrimaryRegion act on a multi-Region primary key (UnsupportedOperationException otherwise). */
-  private primaryOnly(rec: KeyRecord, operation: string): VaultResult<never> | undefined {
-    if (!rec.multiRegion) return fail("UnsupportedOperation", `${rec.arn} is not a multi-Region key; ${operation} needs a multi-Region primary key.`);
-    if (!isPrimary(rec)) return fail("UnsupportedOperation", `${rec.arn} is a multi-Region replica key; call ${operation} on its primary key, in ${rec.multiRegion.primaryRegion}.`);
-    return undefined;
+  /** ReplicateKey, on the primary (kms:ReplicateKey decided there; kms:CreateKey in the replica Region by the handler). */
+  replicate(caller: VaultCaller, p: ReplicateParams): Promise<VaultResult<ReplicaResult>> {
+    return this.replication.replicate(caller, p);
   }
 
-  /** What this primary shares, every material version wrapped under `region`'s root key (sync version `version`). */
-  private async sharedFor(current: KeyRecord, region: string, version = current.multiRegion!.version): Promise<SharedState> {
-    const rec = await this.underCurrentRoot(current);
-    // An EXTERNAL key's material is imported into each Region's key by its owner: only which
-    // material the key is bound to is sent (ids, no material), so a replica takes no other.
-    const materials: Material[] = rec.origin === "EXTERNAL" ? rec.materials.map(materialStub) : [];
-    if (rec.origin === "AWS_KMS") {
-      for (const m of rec.materials) {
-        const key = await this.material.get(rec, m.version);
-        if (key) materials.push({ ...m, wrapped: await this.material.wrap(region, key) });
-      }
-    }
-    return { ...sharedState(rec, materials), version };
+  /** A new replica, made in its own vault from what its primary shares (ReplicateKey). */
+  createReplica(caller: VaultCaller & { authz: { skip: typeof SKIP.replication } }, p: ReplicaParams): Promise<VaultResult<ReplicaResult | { existing: string }>> {
+    return this.replication.createReplica(caller, p);
   }
 
-  /**
-   * ReplicateKey, on the primary (kms:ReplicateKey decided here; kms:CreateKey in the replica
-   * Region by the handler). The replica's vault makes the replica from the shared state
-   * (createReplica); then it joins the configuration, which is pushed to every replica.
-   */
-  async replicate(caller: VaultCaller, p: { region: string; description: string; tags: Tag[]; policy?: string; lockout?: Permission }): Promise<VaultResult<ReplicaResult>> {
-    return this.audited<ReplicaResult>(caller, async (success) => {
-      const r = this.access(caller, STATES.any);
-      if (!r.ok) return r;
-      const refused = this.primaryOnly(r.value, "ReplicateKey");
-      if (refused) return refused;
-      if (!STATES.enabled(r.value.state)) return stateError(r.value);
-      const rec = r.value;
-      const replicaArn = keyArn(p.region, rec.account, rec.keyId);
-      if (p.region === rec.region) return fail("Validation", `${rec.arn} is in ${p.region}: a replica must be in another Region.`);
-      if (rec.multiRegion!.replicaRegions.includes(p.region) || this.replicating.has(p.region)) return fail("AlreadyExists", `${replicaArn} already exists.`);
-      this.replicating.add(p.region);
-      try {
-        const params: ReplicaParams = {
-          shared: await this.sharedFor(this.rec!, p.region), keyId: rec.keyId, account: rec.account, region: p.region,
-          keySpec: rec.keySpec, keyUsage: rec.keyUsage, origin: rec.origin, description: p.description, tags: p.tags,
-          ...(p.policy !== undefined ? { policy: p.policy } : {}), ...(p.lockout ? { lockout: p.lockout } : {}), ...(caller.audit ? { draft: caller.audit } : {}),
-        };
-        const made = (await vaultStub(this.env, p.region, rec.keyId)
-          .createReplica({ ...caller, authz: { skip: SKIP.replication }, audit: undefined }, params)) as VaultResult<ReplicaResult | { existing: string }>;
-        if (!made.ok) return { ...made, records: undefined };
-        if ("existing" in made.value) {
-          // A replica an earlier ReplicateKey made whose success this primary did not store (it
-          // crashed in between) joins the configuration; the caller learns it exists.
-          const cur = this.rec!;
-          if (made.value.existing === cur.region && !cur.multiRegion!.replicaRegions.includes(p.region)) {
-            await this.save({ ...cur, multiRegion: { ...cur.multiRegion!, replicaRegions: [...cur.multiRegion!.replicaRegions, p.region].sort() } });
-          }
-          return fail("AlreadyExists", `${replicaArn} already exists.`);
-        }
-        const cur = this.rec!;
-        const replica = made.value;
-        await this.save(
-          { ...cur, multiRegion: { ...cur.multiRegion!, replicaRegions: [...cur.multiRegion!.replicaRegions, p.region].sort() } },
-          success({ replicaKeyMetadata: { ...replica.metadata }, replicaTags: replica.tags.map((t) => ({ ...t })) }),
-        );
-        return ok(replica);
-      } finally {
-        this.replicating.delete(p.region);
-      }
-    });
+  /** A push from the primary. */
+  syncReplica(decided: typeof SKIP.replication, s: SharedState): Promise<"applied" | "current" | "missing"> {
+    return this.replication.syncReplica(decided, s);
   }
 
-  /**
-   * A new replica, made in its own vault from what its primary shares (ReplicateKey): the key
-   * policy (the default one if none), description and tags are its own. It is listed in this
-   * Region's catalog, and this Region records the ReplicateKey too. A key already here answers
-   * which primary it has.
-   */
-  async createReplica(caller: VaultCaller & { authz: { skip: typeof SKIP.replication } }, p: ReplicaParams): Promise<VaultResult<ReplicaResult | { existing: string }>> {
-    if (this.rec || this.creatingReplica) return ok({ existing: this.rec?.multiRegion?.primaryRegion ?? "" });
-    this.creatingReplica = true;
-    try {
-      const s = p.shared;
-      const arn = keyArn(p.region, p.account, p.keyId);
-      const external = p.origin === "EXTERNAL";
-      const rec: KeyRecord = {
-        // A replica of an EXTERNAL key waits for its own ImportKeyMaterial.
-        ...newKeyRecord({ ...p, arn, now: this.now(), rootCheck: await rootCheck(rootSecrets(this.env).current, p.region) }),
-        rotationEnabled: s.rotationEnabled,
-        ...(s.rotationPeriodDays !== undefined ? { rotationPeriodDays: s.rotationPeriodDays } : {}),
-        ...(s.nextRotation !== undefined ? { nextRotation: s.nextRotation } : {}),
-        onDemandRotations: s.onDemandRotations,
-        currentVersion: external ? 0 : s.currentVersion,
-        materials: external ? [] : s.materials,
-        multiRegion: { primaryRegion: s.primaryRegion, replicaRegions: [...new Set([...s.replicaRegions, p.region])].sort(), version: s.version },
-      };
-      if (p.policy !== undefined) {
-        const bad = this.checkPolicy(rec, caller, p.lockout);
-        if (bad) return bad;
-      }
-      const catalog = catalogStub(this.env, p.region, p.account);
-      const registered = (await catalog.registerKey(p.keyId, arn)) as VaultResult<null>;
-      if (!registered.ok) return registered;
-      const md = metadata(rec);
-      try {
-        await this.save(rec, p.draft ? [regionRecord(p.draft, p.region, arn, { replicaKeyMetadata: { ...md }, replicaTags: rec.tags.map((t) => ({ ...t })) })] : []);
-      } catch (e) {
-        await catalog.removeKey(p.keyId);
-        throw e;
-      }
-      return ok({ metadata: md, policy: rec.policy, tags: rec.tags });
-    } finally {
-      this.creatingReplica = false;
-    }
+  /** A replica's vault says, before it is destroyed, that the replica is deleted. */
+  replicaDeleted(decided: typeof SKIP.replication, region: string): Promise<{ primaryRegion?: string }> {
+    return this.replication.replicaDeleted(decided, region);
   }
 
-  /**
-   * A push from the primary: material versions this key lacks are added (by version: a push is
-   * idempotent), and a push at least as new as the key's configuration sets it and the rotation
-   * settings. This Region records SynchronizeMultiRegionKey when something changed.
-   */
-  async syncReplica(_decided: typeof SKIP.replication, s: SharedState): Promise<"applied" | "current" | "missing"> {
-    if (!this.rec?.multiRegion) return "missing";
-    await this.underCurrentRoot(this.rec);
-    const rec = this.rec!;
-    const next = applyShared(rec, s);
-    if (!next) return "current";
-    await this.save(next, [serviceEvent("SynchronizeMultiRegionKey", rec.region, rec.account, rec.arn, this.now())]);
-    return "applied";
+  /** UpdatePrimaryRegion, on the primary (kms:UpdatePrimaryRegion decided there). */
+  updatePrimaryRegion(caller: VaultCaller, region: string, replicaCaller: VaultCaller): Promise<VaultResult<null>> {
+    return this.replication.updatePrimaryRegion(caller, region, replicaCaller);
   }
 
-  /**
-   * Pushes what this primary owes its replicas, and stores their acknowledgements. A push that
-   * fails stays owed (it is stored), and the alarm tries again; a replica whose vault no longer
-   * holds it leaves the configuration.
-   */
-  private pushReplicas(): Promise<void> {
-    return this.pushing.run(async () => {
-      for (let round = 0; round < 3 && owesReplicas(this.rec); round++) {
-        const rec = this.rec!;
-        const acked: Record<string, number> = {};
-        const gone: string[] = [];
-        let failed = false;
-        await Promise.all(Object.keys(rec.replicaSync!).map(async (region) => {
-          try {
-            this.faults.hit("replica-push");
-            const s = await this.sharedFor(this.rec!, region);
-            const answer = await vaultStub(this.env, region, rec.keyId).syncReplica(SKIP.replication, s);
-            acked[region] = s.version;
-            if (answer === "missing") gone.push(region);
-          } catch (e) {
-            failed = true;
-            console.error(`push of ${rec.arn} to ${region} failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
-          }
-        }));
-        let next = this.rec!;
-        for (const region of gone) next = withoutReplica(next, region, this.now(), DAY_MS);
-        await this.save(next, undefined, { acked, push: false });
-        if (failed) break;
-      }
-      this.syncDue = owesReplicas(this.rec) || this.rec?.handover ? Date.now() + SYNC_RETRY_MS : undefined;
-      await this.scheduleAlarm(this.rec);
-    });
+  /** UpdatePrimaryRegion, on the replica that becomes the primary (kms:UpdatePrimaryRegion on this key's policy too). */
+  promote(caller: VaultCaller, s: SharedState, draft?: AuditDraft): Promise<VaultResult<null>> {
+    return this.replication.promote(caller, s, draft);
   }
 
-  /**
-   * A replica's vault says, before it is destroyed, that the replica is deleted: the primary
-   * drops it from the configuration and pushes that (a primary waiting for its replicas'
-   * deletion starts its own waiting period after the last). A key that is no longer the primary
-   * answers which Region is.
-   */
-  async replicaDeleted(_decided: typeof SKIP.replication, region: string): Promise<{ primaryRegion?: string }> {
-    const rec = this.rec;
-    if (!rec?.multiRegion) return {};
-    if (!isPrimary(rec)) return { primaryRegion: rec.multiRegion.primaryRegion };
-    if (rec.multiRegion.replicaRegions.includes(region)) await this.save(withoutReplica(rec, region, this.now(), DAY_MS));
-    return {};
-  }
-
-  /** Before a replica is destroyed, its primary drops it. False if it could not be told yet: the alarm tries again. */
-  private async replicaGone(rec: KeyRecord): Promise<boolean> {
-    let region = rec.multiRegion!.primaryRegion;
-    try {
-      for (let hops = 0; hops < 4; hops++) {
-        const r = await vaultStub(this.env, region, rec.keyId).replicaDeleted(SKIP.replication, rec.region);
-        if (!r.primaryRegion || r.primaryRegion === region || r.primaryRegion === rec.region) return true;
-        region = r.primaryRegion;
-      }
-      return true;
-    } catch (e) {
-      console.error(`deletion of replica ${rec.arn} postponed, its primary in ${region} could not be told: ${e instanceof Error ? e.message : String(e)}`);
-      await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
-      return false;
-    }
-  }
-
-  /**
-   * UpdatePrimaryRegion, on the primary (kms:UpdatePrimaryRegion decided here): it becomes
-   * Updating, stored with the Region it hands over to; the replica there takes the primary role
-   * (promote, which decides kms:UpdatePrimaryRegion on that key's policy too); then this key
-   * becomes a replica. A refusal undoes it; an unknown outcome (a failed call) leaves the key
-   * Updating until its alarm learns which it was (finishHandover).
-   */
-  async updatePrimaryRegion(caller: VaultCaller, region: string, replicaCaller: VaultCaller): Promise<VaultResult<null>> {
-    return this.audited<null>(caller, async (success) => {
-      const r = this.access(caller, STATES.any);
-      if (!r.ok) return r;
-      const refused = this.primaryOnly(r.value, "UpdatePrimaryRegion");
-      if (refused) return refused;
-      if (!STATES.enabled(r.value.state)) return stateError(r.value);
-      const config = r.value.multiRegion!;
-      if (region === r.value.region) return fail("Validation", `${r.value.arn} is the primary key already: PrimaryRegion must be the Region of one of its replicas.`);
-      if (!config.replicaRegions.includes(region)) return fail("NotFound", `${r.value.arn} has no replica key in ${region}.`);
-      const handover: Handover = { to: region, version: config.version + 1, state: r.value.state };
-      // Stored with the alarm that finishes or undoes the handover if this call does not.
-      this.syncDue = Date.now() + SYNC_RETRY_MS;
-      await this.save({ ...this.rec!, state: "Updating", handover });
-      try {
-        this.faults.hit("handover-before-promote");
-        const s = await this.sharedFor(this.rec!, region, handover.version);
-        const promoted = (await vaultStub(this.env, region, r.value.keyId).promote(
-          { ...replicaCaller, audit: undefined },
-          { ...s, primaryRegion: region, replicaRegions: [...s.replicaRegions.filter((x) => x !== region), r.value.region].sort() },
-          caller.audit,
-        )) as VaultResult<null>;
-        if (!promoted.ok) {
-          await this.endHandover(false);
-          return { ...promoted, records: undefined };
-        }
-        this.faults.hit("handover-after-promote");
-      } catch (e) {
-        // The outcome is unknown: the key stays Updating until its alarm learns it (finishHandover).
-        this.syncDue = Date.now() + SYNC_RETRY_MS;
-        await this.scheduleAlarm(this.rec);
-        throw e;
-      }
-      await this.endHandover(true, success());
-      return ok(null);
-    });
-  }
-
-  /** The handover ends: this key becomes the replica (`promoted`) or stays the primary, in the state it had. */
-  private async endHandover(promoted: boolean, audit?: CloudTrailRecord[]): Promise<void> {
-    const cur = this.rec!;
-    const h = cur.handover;
-    if (!owesReplicas(cur)) this.syncDue = undefined;
-    // A push from the new primary may have ended it already (multi-region.ts, applyShared).
-    if (!h) return this.save(cur, audit);
-    const { handover: _ended, ...rest } = cur;
-    const m = cur.multiRegion!;
-    await this.save({
-      ...rest,
-      state: h.state,
-      ...(promoted ? { multiRegion: { primaryRegion: h.to, replicaRegions: [...m.replicaRegions.filter((x) => x !== h.to), cur.region].sort(), version: h.version } } : {}),
-    }, audit);
-  }
-
-  /** Alarm: a handover a failed call left open is finished if the other key took the primary role, else undone. */
-  private async finishHandover(): Promise<void> {
-    const rec = this.rec!;
-    const h = rec.handover!;
-    try {
-      const role = await vaultStub(this.env, h.to, rec.keyId).multiRegionRole(SKIP.replication);
-      await this.endHandover(role !== undefined && role.primaryRegion === h.to && role.version >= h.version);
-    } catch (e) {
-      console.error(`handover of ${rec.arn} to ${h.to} still open: ${e instanceof Error ? e.message : String(e)}`);
-      this.syncDue = Date.now() + SYNC_RETRY_MS;
-    }
-  }
-
-  /**
-   * UpdatePrimaryRegion, on the replica that becomes the primary: kms:UpdatePrimaryRegion on this
-   * key's policy too, and the key Enabled. It takes the shared state (so it lacks nothing the old
-   * primary had) and the primary role in one write, then pushes to every replica, the old
-   * primary included. This Region records the UpdatePrimaryRegion too.
-   */
-  async promote(caller: VaultCaller, s: SharedState, draft?: AuditDraft): Promise<VaultResult<null>> {
-    const r = this.access(caller, STATES.any);
-    if (!r.ok) return r;
-    const m = r.value.multiRegion;
-    if (m && m.primaryRegion === r.value.region && m.version >= s.version) return ok(null);
-    if (!m || !isReplica(r.value) || s.primaryRegion !== r.value.region) return fail("UnsupportedOperation", `${r.value.arn} is not a replica of this multi-Region key.`);
-    if (!STATES.enabled(r.value.state)) return stateError(r.value);
-    await this.underCurrentRoot(this.rec!);
-    const rec = this.rec!;
-    const next = applyShared(rec, s) ?? rec;
-    if (!isPrimary(next)) return fail("Conflict", `${rec.arn} has a newer configuration than the request; retry.`);
-    await this.save(next, draft ? [regionRecord(draft, rec.region, rec.arn)] : []);
-    return ok(null);
-  }
-
-  /** Which Region this key knows as the primary, and its sync version (a primary's alarm, after a handover failed midway). */
-  async multiRegionRole(_decided: typeof SKIP.replication): Promise<{ primaryRegion: string; version: number } | undefined> {
-    const m = this.rec?.multiRegion;
-    return m ? { primaryRegion: m.primaryRegion, version: m.version } : undefined;
+  /** Which Region this key knows as the primary, and its sync version. */
+  multiRegionRole(decided: typeof SKIP.replication): Promise<{ primaryRegion: string; version: number } | undefined> {
+    return this.replication.multiRegionRole(decided);
   }
 
   // ---- batches (docs/batch.md) -------------------------------------------------------

@@ -4,8 +4,8 @@
 // key spec, usage, origin and rotation settings. The primary key holds the shared properties and
 // pushes them to its replicas, vault to vault, with the material re-wrapped by the primary under
 // each replica Region's root key (docs/multi-region.md). This module holds the shared state, how
-// a record is merged with the stored one, and what a primary still owes its replicas; the vault
-// (key-vault.ts) makes the calls.
+// a record is merged with the stored one, and what a primary still owes its replicas; the calls
+// between vaults are replication.ts's.
 import { newEventId, completeRecord, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import type { Permission } from "../authz/authorize.js";
 import { keyArn } from "../kms/ids.js";
