@@ -66,11 +66,18 @@ export class Replication {
 
   constructor(private readonly host: ReplicationHost) {}
 
-  /** ReplicateKey and UpdatePrimaryRegion act on a multi-Region primary key (UnsupportedOperationException otherwise). */
-  private primaryOnly(rec: KeyRecord, operation: string): VaultResult<never> | undefined {
+  /**
+   * ReplicateKey and UpdatePrimaryRegion act on an Enabled multi-Region primary key: the caller's
+   * access to it (the operation's permission), then UnsupportedOperationException for any other
+   * key, then the key state.
+   */
+  private enabledPrimary(caller: VaultCaller, operation: string): VaultResult<KeyRecord> {
+    const r = this.host.access(caller, STATES.any);
+    if (!r.ok) return r;
+    const rec = r.value;
     if (!rec.multiRegion) return fail("UnsupportedOperation", `${rec.arn} is not a multi-Region key; ${operation} needs a multi-Region primary key.`);
     if (!isPrimary(rec)) return fail("UnsupportedOperation", `${rec.arn} is a multi-Region replica key; call ${operation} on its primary key, in ${rec.multiRegion.primaryRegion}.`);
-    return undefined;
+    return STATES.enabled(rec.state) ? r : stateError(rec);
   }
 
   /** What this primary shares, every material version wrapped under `region`'s root key (sync version `version`). */
@@ -95,11 +102,8 @@ export class Replication {
    */
   async replicate(caller: VaultCaller, p: ReplicateParams): Promise<VaultResult<ReplicaResult>> {
     return this.host.audited<ReplicaResult>(caller, async (success) => {
-      const r = this.host.access(caller, STATES.any);
+      const r = this.enabledPrimary(caller, "ReplicateKey");
       if (!r.ok) return r;
-      const refused = this.primaryOnly(r.value, "ReplicateKey");
-      if (refused) return refused;
-      if (!STATES.enabled(r.value.state)) return stateError(r.value);
       const rec = r.value;
       const replicaArn = keyArn(p.region, rec.account, rec.keyId);
       if (p.region === rec.region) return fail("Validation", `${rec.arn} is in ${p.region}: a replica must be in another Region.`);
@@ -270,11 +274,8 @@ export class Replication {
    */
   async updatePrimaryRegion(caller: VaultCaller, region: string, replicaCaller: VaultCaller): Promise<VaultResult<null>> {
     return this.host.audited<null>(caller, async (success) => {
-      const r = this.host.access(caller, STATES.any);
+      const r = this.enabledPrimary(caller, "UpdatePrimaryRegion");
       if (!r.ok) return r;
-      const refused = this.primaryOnly(r.value, "UpdatePrimaryRegion");
-      if (refused) return refused;
-      if (!STATES.enabled(r.value.state)) return stateError(r.value);
       const config = r.value.multiRegion!;
       if (region === r.value.region) return fail("Validation", `${r.value.arn} is the primary key already: PrimaryRegion must be the Region of one of its replicas.`);
       if (!config.replicaRegions.includes(region)) return fail("NotFound", `${r.value.arn} has no replica key in ${region}.`);
