@@ -169,7 +169,7 @@ export class KeyVault extends DurableObject<Env> {
     }
     if (rec && (await this.expireMaterial(rec, now))) return;
     if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now && !isReplica(rec)) {
-      let rotated: KeyRecord;
+      let rotated: KeyRecord | undefined;
       try {
         rotated = await this.rotate(rec, "AUTOMATIC");
       } catch (e) {
@@ -177,6 +177,11 @@ export class KeyVault extends DurableObject<Env> {
         // No new material under a root secret that does not open the old: retry in an hour, not in a loop.
         console.error(`rotation of ${rec.arn} postponed: ${e.message}`);
         await this.ctx.storage.setAlarm(Date.now() + ROOT_MISMATCH_RETRY_MS);
+        return;
+      }
+      if (!rotated) {
+        // The key changed while its material was made: the alarm looks at it again.
+        await this.scheduleAlarm(this.rec);
         return;
       }
       rotated.nextRotation = now + rec.rotationPeriodDays! * DAY_MS;
@@ -374,10 +379,24 @@ export class KeyVault extends DurableObject<Env> {
     return ok({ ...rec, materials, currentVersion: pending.version });
   }
 
-  private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord> {
+  /**
+   * `current` with a new material version, current; or undefined if the stored record changed
+   * while the material was made. Making it awaits, and other calls on the key run meanwhile (a
+   * DisableKey, a key policy, a push or a handover of a multi-Region key): saving a rotation made
+   * from the record before them would undo them, and a version number taken from it may have been
+   * given to other material since (a push). The caller refuses (or, the alarm, tries again).
+   */
+  private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord | undefined> {
     const rec = await this.underCurrentRoot(current);
+    const stored = this.rec;
     const version = Math.max(...rec.materials.map((m) => m.version)) + 1;
     const material = await this.material.create(keyTypeOf(rec.keySpec), rec.keyUsage, rec.region, version, this.now(), type);
+    if (this.rec !== stored) {
+      // Made for nothing: the store kept it unwrapped under this version number, which a push may
+      // have given other material meanwhile. Forgotten, that version is unwrapped from the record.
+      this.material.forget(version);
+      return undefined;
+    }
     // The new version is stored in the same write that makes it current (docs/architecture.md).
     return { ...rec, materials: [...rec.materials, material], currentVersion: version };
   }
@@ -462,7 +481,9 @@ export class KeyVault extends DurableObject<Env> {
       let rec: KeyRecord = { ...r.value, state: "Enabled" };
       // A key that missed its rotation while disabled rotates as soon as it is enabled (a replica's primary rotates it).
       if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= this.now() && !isReplica(rec)) {
-        rec = await this.rotate(rec, "AUTOMATIC");
+        const rotated = await this.rotate(rec, "AUTOMATIC");
+        if (!rotated) return fail("InvalidState", `${rec.arn} changed while it was being enabled; retry.`);
+        rec = rotated;
         rec.nextRotation = this.now() + rec.rotationPeriodDays! * DAY_MS;
       }
       await this.save(rec, success());
@@ -485,6 +506,8 @@ export class KeyVault extends DurableObject<Env> {
       if (!r.ok) return r;
       // A primary handing over its role (UpdatePrimaryRegion) cannot be scheduled for deletion meanwhile.
       if (r.value.state === "Updating") return stateError(r.value);
+      // Nor while a ReplicateKey is making it a replica: the replica would outlive its primary.
+      if (isPrimary(r.value) && this.replication.replicatingNow) return fail("InvalidState", `${r.value.arn} is being replicated (a ReplicateKey is in progress); retry once it is done.`);
       // A multi-Region primary with replicas waits for them to be deleted; its own waiting period
       // starts when the last one is (https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-delete.html).
       if (isPrimary(r.value) && r.value.multiRegion!.replicaRegions.length) {
@@ -919,7 +942,12 @@ export class KeyVault extends DurableObject<Env> {
       if (rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation - this.now() < ON_DEMAND_CONFLICT_WINDOW_MS) {
         return fail("Conflict", `An automatic rotation of ${rec.arn} is in progress or about to start.`);
       }
-      const rotated = rec.origin === "EXTERNAL" ? this.rotateToImported(rec) : ok(await this.rotate(rec, "ON_DEMAND"));
+      let rotated: VaultResult<KeyRecord>;
+      if (rec.origin === "EXTERNAL") rotated = this.rotateToImported(rec);
+      else {
+        const made = await this.rotate(rec, "ON_DEMAND");
+        rotated = made ? ok(made) : fail("Conflict", `${rec.arn} changed while it was being rotated; retry.`);
+      }
       if (!rotated.ok) return rotated;
       await this.save({ ...rotated.value, onDemandRotations: rec.onDemandRotations + 1 }, success());
       return ok({ keyArn: rec.arn });

@@ -67,6 +67,15 @@ export class Replication {
   constructor(private readonly host: ReplicationHost) {}
 
   /**
+   * Whether a ReplicateKey of this key is making a replica now: its Region joins the configuration
+   * only once the replica's vault answers, and calls that would move the primary role or delete
+   * the primary meanwhile would leave that replica behind them (an outsider's review found both).
+   */
+  get replicatingNow(): boolean {
+    return this.replicating.size > 0;
+  }
+
+  /**
    * ReplicateKey and UpdatePrimaryRegion act on an Enabled multi-Region primary key: the caller's
    * access to it (the operation's permission), then UnsupportedOperationException for any other
    * key, then the key state.
@@ -279,6 +288,7 @@ export class Replication {
       const config = r.value.multiRegion!;
       if (region === r.value.region) return fail("Validation", `${r.value.arn} is the primary key already: PrimaryRegion must be the Region of one of its replicas.`);
       if (!config.replicaRegions.includes(region)) return fail("NotFound", `${r.value.arn} has no replica key in ${region}.`);
+      if (this.replicatingNow) return fail("InvalidState", `${r.value.arn} is being replicated (a ReplicateKey is in progress); retry once it is done.`);
       const handover: Handover = { to: region, version: config.version + 1, state: r.value.state };
       // Stored with the alarm that finishes or undoes the handover if this call does not.
       this.syncDue = Date.now() + SYNC_RETRY_MS;

@@ -581,3 +581,87 @@ describe("key material and the audit trail", () => {
     expect((await tail(C, k.KeyId)).filter((x) => x.requestID === refusedId)).toEqual([]);
   });
 });
+
+// Calls that change a key while another call on it waits (an outsider's review, 2026-12-03): a
+// Durable Object runs other calls while one awaits something other than its storage (making
+// material, the other Region's vault). Each case holds the first call at that await, with a delay
+// put into the vault's own step, and sends the second meanwhile.
+describe("calls racing on one key", () => {
+  /** Delays `method` of the vault's MaterialStore in `region` by `ms` (this vault instance only). */
+  const slow = (region: string, keyId: string, method: "create" | "wrap", ms = 150) =>
+    runInDurableObject(vault(region, keyId), (i: KeyVault) => {
+      const m = (i as unknown as { material: Record<string, (...a: unknown[]) => Promise<unknown>> }).material;
+      const original = m[method].bind(m);
+      m[method] = async (...a: unknown[]) => { await new Promise((r) => setTimeout(r, ms)); return original(...a); };
+    });
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const denyEncrypt = doc(
+    { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
+    { Effect: "Deny", Principal: { AWS: "*" }, Action: "kms:Encrypt", Resource: "*" },
+  );
+
+  for (const [op, input, holds] of [
+    ["DisableKey", {}, (md: Md) => expect(md.KeyState).toBe("Disabled")],
+    ["ScheduleKeyDeletion", { PendingWindowInDays: 7 }, (md: Md) => expect(md.KeyState).toBe("PendingDeletion")],
+    ["PutKeyPolicy", { PolicyName: "default", Policy: denyEncrypt }, async (md: Md) => expect(outcome(await call("Encrypt", { KeyId: md.KeyId, Plaintext: b64("x") }))).toBe("AccessDeniedException")],
+    ["TagResource", { Tags: [{ TagKey: "t", TagValue: "v" }] }, async (md: Md) => expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: md.KeyId })).Tags).toEqual([{ TagKey: "t", TagValue: "v" }])],
+  ] as const) {
+    it(`RotateKeyOnDemand is refused (ConflictException) when ${op} changed the key while its material was made; ${op} stands`, async () => {
+      const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+      await slow(A, k.KeyId, "create");
+      const rotation = call("RotateKeyOnDemand", { KeyId: k.KeyId });
+      await pause(40);
+      expect(outcome(await call(op, { KeyId: k.KeyId, ...input }))).toBe("ok");
+      expect(outcome(await rotation)).toBe("ConflictException");
+      await holds(await describeIn(A, k.KeyId));
+      expect((await stored(A, k.KeyId))!.materials.map((m) => m.version)).toEqual([1]);
+    });
+  }
+
+  it("RotateKeyOnDemand is refused when UpdatePrimaryRegion moved the primary meanwhile; both Regions then share every version", async () => {
+    const k = await mrk();
+    await replicate(k.KeyId, B);
+    await slow(A, k.KeyId, "create");
+    const rotation = call("RotateKeyOnDemand", { KeyId: k.KeyId });
+    await pause(40);
+    expect(outcome(await call("UpdatePrimaryRegion", { KeyId: k.KeyId, PrimaryRegion: B }))).toBe("ok");
+    expect(outcome(await rotation)).toBe("ConflictException");
+    // The new primary rotates; its pushes reach the old one; each Region decrypts the other's ciphertext.
+    await ok("RotateKeyOnDemand", { KeyId: k.KeyId }, at(B));
+    for (const r of [A, B]) await runDurableObjectAlarm(vault(r, k.KeyId));
+    const [a, b] = [(await stored(A, k.KeyId))!, (await stored(B, k.KeyId))!];
+    expect(a.materials.map((m) => m.id)).toEqual(b.materials.map((m) => m.id));
+    expect([a.multiRegion!.primaryRegion, b.multiRegion!.primaryRegion]).toEqual([B, B]);
+    for (const [from, to] of [[A, B], [B, A]]) expect(await decryptIn(to, (await encryptIn(from, k.KeyId, `${from} to ${to}`)).CiphertextBlob)).toBe(`${from} to ${to}`);
+  });
+
+  it("ScheduleKeyDeletion of a primary is refused (KMSInvalidStateException) while a ReplicateKey is making a replica; the replica joins", async () => {
+    const k = await mrk();
+    await slow(A, k.KeyId, "wrap");
+    const replication = call("ReplicateKey", { KeyId: k.KeyId, ReplicaRegion: B });
+    await pause(40);
+    expect(outcome(await call("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 }))).toBe("KMSInvalidStateException");
+    expect(outcome(await replication)).toBe("ok");
+    expect((await describeIn(A, k.KeyId)).KeyState).toBe("Enabled");
+    expect((await stored(A, k.KeyId))!.multiRegion!.replicaRegions).toEqual([B]);
+    // Afterwards the primary waits for its replica, as any primary with replicas.
+    expect((await ok<{ KeyState: string }>("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 })).KeyState).toBe("PendingReplicaDeletion");
+  });
+
+  it("UpdatePrimaryRegion is refused (KMSInvalidStateException) while a ReplicateKey is making a replica; afterwards it moves the role, the new replica included", async () => {
+    const k = await mrk();
+    await replicate(k.KeyId, B);
+    await slow(A, k.KeyId, "wrap");
+    const replication = call("ReplicateKey", { KeyId: k.KeyId, ReplicaRegion: C });
+    await pause(40);
+    expect(outcome(await call("UpdatePrimaryRegion", { KeyId: k.KeyId, PrimaryRegion: B }))).toBe("KMSInvalidStateException");
+    expect(outcome(await replication)).toBe("ok");
+    await ok("UpdatePrimaryRegion", { KeyId: k.KeyId, PrimaryRegion: B });
+    for (let round = 0; round < 2; round++) for (const r of [A, B, C]) await runDurableObjectAlarm(vault(r, k.KeyId));
+    for (const r of [A, B, C]) expect((await stored(r, k.KeyId))!.multiRegion).toMatchObject({ primaryRegion: B, replicaRegions: [A, C].sort() });
+    await ok("RotateKeyOnDemand", { KeyId: k.KeyId }, at(B));
+    for (const r of [A, B, C]) await runDurableObjectAlarm(vault(r, k.KeyId));
+    const blob = (await encryptIn(B, k.KeyId, "after")).CiphertextBlob;
+    for (const r of [A, C]) expect(await decryptIn(r, blob)).toBe("after");
+  });
+});
