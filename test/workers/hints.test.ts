@@ -73,6 +73,20 @@ describe("a key ARN of another served region", () => {
     // In its own region the key is found.
     expect((await call("DescribeKey", { KeyId: key.Arn })).status).toBe(200);
   });
+
+  it("an ARN of another partition names no key here: NotFoundException, as for an invalid key id", async () => {
+    const key = await newKey("us-east-1");
+    const alias = `alias/partition-${Date.now()}`;
+    await ok("CreateAlias", { AliasName: alias, TargetKeyId: key.KeyId });
+    for (const partition of ["aws-cn", "aws-us-gov", "awsx"]) {
+      for (const arn of [key.Arn, `arn:aws:kms:us-east-1:${ACCOUNT}:${alias}`].map((a) => a.replace(/^arn:aws:/, `arn:${partition}:`))) {
+        for (const [op, input] of [["DescribeKey", { KeyId: arn }], ["Encrypt", { KeyId: arn, Plaintext: b64("x") }]] as const) {
+          const r = await call(op, input);
+          expect([r.status, r.body.__type, r.body.message], `${op} ${arn}`).toEqual([400, "NotFoundException", `Invalid keyId '${arn}'`]);
+        }
+      }
+    }
+  });
 });
 
 describe("temporary credentials", () => {
