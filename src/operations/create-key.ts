@@ -79,8 +79,7 @@ export const createKey = defineOperation<Input>({
     // MultiRegion: a multi-Region primary key, of any spec, its ID an mrk- one (ReplicateKey makes its replicas;
     // https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html).
     const multiRegion = input.MultiRegion === true;
-    const tags = input.Tags ?? [];
-    checkTags(tags);
+    const tags = checkTags(input.Tags ?? []);
     if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError("TagException", `A key can have at most ${MAX_TAGS_PER_KEY} tags.`);
 
     const keyId = newKeyId(multiRegion);

@@ -36,8 +36,7 @@ export const replicateKey = defineOperation<Input>({
     Tags: TAG_LIST,
   },
   async run(ctx, input) {
-    const tags = input.Tags ?? [];
-    checkTags(tags);
+    const tags = checkTags(input.Tags ?? []);
     if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError("TagException", `A key can have at most ${MAX_TAGS_PER_KEY} tags.`);
     const key = await resolveKey(ctx, input.KeyId, false);
     const region = input.ReplicaRegion;

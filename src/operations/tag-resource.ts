@@ -14,9 +14,9 @@ export const tagResource = defineOperation<Input>({
   crossAccount: false,
   schema: { KeyId: { ...KEY_ID, required: true }, Tags: { ...TAG_LIST, required: true } },
   async run(ctx, input) {
-    checkTags(input.Tags);
+    const tags = checkTags(input.Tags);
     const key = await resolveKey(ctx, input.KeyId, false);
-    fromVault(await vault(ctx, key.keyId).tag(audited(ctx), input.Tags), key.arn, ctx);
+    fromVault(await vault(ctx, key.keyId).tag(audited(ctx), tags), key.arn, ctx);
     return {};
   },
 });

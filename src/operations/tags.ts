@@ -15,8 +15,16 @@ export const TAG_LIST: Field = {
   },
 };
 
-export function checkTags(tags: Tag[]): void {
+/**
+ * A request's tags, checked: each key once. A key's tags are a map, so a tag key given twice keeps
+ * its last value, in its first place, as TagResource merges tags into a key's (an outsider's review
+ * found CreateKey and ReplicateKey storing both).
+ */
+export function checkTags(tags: Tag[]): Tag[] {
+  const distinct = new Map<string, string>();
   for (const t of tags) {
     if (t.TagKey.startsWith("aws:")) throw new KmsError("TagException", `Tag key ${t.TagKey} uses the reserved prefix 'aws:'.`);
+    distinct.set(t.TagKey, t.TagValue);
   }
+  return distinct.size === tags.length ? tags : [...distinct].map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
 }

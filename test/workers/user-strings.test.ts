@@ -156,3 +156,22 @@ describe("a body whose bytes are not UTF-8 → SerializationException, not U+FFF
     expect(text((await ok<{ Plaintext: string }>("Decrypt", { CiphertextBlob, EncryptionContext: { k: "é\u{1F511}" } })).Plaintext)).toBe("x");
   });
 });
+
+describe("a tag key given twice in one request", () => {
+  // A key's tags are a map: the last value stands, in the key's first place, as TagResource merges them.
+  it("CreateKey, ReplicateKey and TagResource keep one tag per key; __proto__ and constructor among them", async () => {
+    const twice = [
+      { TagKey: "team", TagValue: "a" }, { TagKey: "__proto__", TagValue: "p1" }, { TagKey: "team", TagValue: "b" },
+      { TagKey: "constructor", TagValue: "c" }, { TagKey: "__proto__", TagValue: "p2" },
+    ];
+    const once = [{ TagKey: "team", TagValue: "b" }, { TagKey: "__proto__", TagValue: "p2" }, { TagKey: "constructor", TagValue: "c" }];
+    const made = await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", { MultiRegion: true, Tags: twice });
+    expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: made.KeyMetadata.KeyId })).Tags).toEqual(once);
+    const replica = await ok<{ ReplicaTags: unknown[] }>("ReplicateKey", { KeyId: made.KeyMetadata.KeyId, ReplicaRegion: "us-west-2", Tags: twice });
+    expect(replica.ReplicaTags).toEqual(once);
+    expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: made.KeyMetadata.KeyId }, { region: "us-west-2" })).Tags).toEqual(once);
+    const plain = await newKey();
+    await ok("TagResource", { KeyId: plain, Tags: twice });
+    expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: plain })).Tags).toEqual(once);
+  });
+});
