@@ -171,7 +171,7 @@ export class KeyVault extends DurableObject<Env> {
     if (rec?.state === "Enabled" && rec.rotationEnabled && rec.nextRotation !== undefined && rec.nextRotation <= now && !isReplica(rec)) {
       let rotated: KeyRecord | undefined;
       try {
-        rotated = await this.rotate(rec, "AUTOMATIC");
+        rotated = await this.rotate(rec, "AUTOMATIC", rec);
       } catch (e) {
         if (!(e instanceof RootSecretMismatch)) throw e;
         // No new material under a root secret that does not open the old: retry in an hour, not in a loop.
@@ -386,12 +386,15 @@ export class KeyVault extends DurableObject<Env> {
    * from the record before them would undo them, and a version number taken from it may have been
    * given to other material since (a push). The caller refuses (or, the alarm, tries again).
    */
-  private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND"): Promise<KeyRecord | undefined> {
+  private async rotate(current: KeyRecord, type: "AUTOMATIC" | "ON_DEMAND", read = this.rec): Promise<KeyRecord | undefined> {
     const rec = await this.underCurrentRoot(current);
-    const stored = this.rec;
+    // `read` is the record the caller decided on; underCurrentRoot saves `rec` itself when it
+    // rewraps the material under a new root secret, a write of this call's own.
+    const unchanged = () => this.rec === read || this.rec === rec;
+    if (!unchanged()) return undefined;
     const version = Math.max(...rec.materials.map((m) => m.version)) + 1;
     const material = await this.material.create(keyTypeOf(rec.keySpec), rec.keyUsage, rec.region, version, this.now(), type);
-    if (this.rec !== stored) {
+    if (!unchanged()) {
       // Made for nothing: the store kept it unwrapped under this version number, which a push may
       // have given other material meanwhile. Forgotten, that version is unwrapped from the record.
       this.material.forget(version);

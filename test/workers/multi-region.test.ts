@@ -618,6 +618,24 @@ describe("calls racing on one key", () => {
     });
   }
 
+  it("the alarm's automatic rotation is not saved when DisableKey changed the key meanwhile; EnableKey then rotates it", async () => {
+    const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+    await ok("EnableKeyRotation", { KeyId: k.KeyId, RotationPeriodInDays: 90 });
+    await advance(A, k.KeyId, 91 * DAY);
+    await slow(A, k.KeyId, "create");
+    const alarm = runDurableObjectAlarm(vault(A, k.KeyId));
+    await pause(40);
+    expect(outcome(await call("DisableKey", { KeyId: k.KeyId }))).toBe("ok");
+    await alarm;
+    expect((await describeIn(A, k.KeyId)).KeyState).toBe("Disabled");
+    expect((await stored(A, k.KeyId))!.materials.map((m) => m.version)).toEqual([1]);
+    // Enabled again, the overdue rotation is made (EnableKey's catch-up), once.
+    await ok("EnableKey", { KeyId: k.KeyId });
+    await runDurableObjectAlarm(vault(A, k.KeyId));
+    const after = (await stored(A, k.KeyId))!;
+    expect([after.state, after.materials.map((m) => m.version), after.currentVersion]).toEqual(["Enabled", [1, 2], 2]);
+  });
+
   it("RotateKeyOnDemand is refused when UpdatePrimaryRegion moved the primary meanwhile; both Regions then share every version", async () => {
     const k = await mrk();
     await replicate(k.KeyId, B);
