@@ -140,6 +140,19 @@ export class KeyVault extends DurableObject<Env> {
     if (synced.owed && sync.push !== false) await this.replication.pushReplicas();
   }
 
+  /**
+   * A call that changes something beside the key record (its grants) stores its audit records
+   * with the record as it is now: the call awaited since it read it (the catalog's retirement
+   * index), and the record it read would undo what other calls saved meanwhile (an outsider's
+   * review saw a rotation and a DisableKey lost that way).
+   */
+  private async saveUnchanged(audit: () => CloudTrailRecord[] | undefined): Promise<VaultResult<never> | undefined> {
+    // Destroyed meanwhile (its alarm ran): the caller's handler records the refusal.
+    if (!this.rec) return fail("NotFound", "Key does not exist");
+    await this.save(this.rec, audit());
+    return undefined;
+  }
+
   private async scheduleAlarm(rec: KeyRecord | undefined): Promise<void> {
     const due = [keyAlarmDue(rec, this.clockOffsetMs), this.outbox.due, this.replication.syncDue].filter((x): x is number => x !== undefined);
     if (due.length) await this.ctx.storage.setAlarm(Math.min(...due));
@@ -423,11 +436,13 @@ export class KeyVault extends DurableObject<Env> {
     const header = symmetricHeader(blob);
     if (!header) return fail("InvalidCiphertext", "", "not a v1 ciphertext blob");
     if (header.keyId !== rec.keyId) return fail("IncorrectKey", "", `blob is for key ${header.keyId}`);
-    const key = this.material.cached(header.materialVersion) ?? (await this.material.get(rec, header.materialVersion));
-    if (!key) return fail("InvalidCiphertext", "", `unknown key material version ${header.materialVersion}`);
+    // The version is looked up in the record first: the store's cache must not answer for a version the key does not have.
+    const m = rec.materials.find((x: Material) => x.version === header.materialVersion);
+    const key = m && (this.material.cached(header.materialVersion) ?? (await this.material.get(rec, header.materialVersion)));
+    if (!m || !key) return fail("InvalidCiphertext", "", `unknown key material version ${header.materialVersion}`);
     const opened = openSymmetric(key, header, blob, context);
     if (!opened.ok) return fail("InvalidCiphertext", "", opened.reason);
-    return ok({ plaintext: opened.value, keyMaterialId: this.materialId(rec, header.materialVersion) });
+    return ok({ plaintext: opened.value, keyMaterialId: m.id });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
@@ -1180,7 +1195,8 @@ export class KeyVault extends DurableObject<Env> {
       this.grants.add(grant);
       const index = retirementIndex(grant);
       if (index) await this.catalogFor(index.account).indexRetirableGrant(index.entry, true);
-      await this.save(r.value, success({ grantId: grant.GrantId }));
+      const gone = await this.saveUnchanged(() => success({ grantId: grant.GrantId }));
+      if (gone) return gone;
       return ok({ GrantId: grant.GrantId, GrantToken: await token(grant) });
     }, dryRun);
   }
@@ -1228,7 +1244,8 @@ export class KeyVault extends DurableObject<Env> {
       if (!r.ok) return r;
       if (dryRun) return ok(null);
       await this.dropGrant(g);
-      await this.save(rec, success());
+      const gone = await this.saveUnchanged(() => success());
+      if (gone) return gone;
       return ok(null);
     }, dryRun);
   }
@@ -1241,7 +1258,8 @@ export class KeyVault extends DurableObject<Env> {
       if (!g) return fail("InvalidGrantId", `Grant ${grantId} does not exist on ${r.value.arn}.`);
       if (dryRun) return ok(null);
       await this.dropGrant(g);
-      await this.save(r.value, success());
+      const gone = await this.saveUnchanged(() => success());
+      if (gone) return gone;
       return ok(null);
     }, dryRun);
   }

@@ -636,6 +636,38 @@ describe("calls racing on one key", () => {
     expect([after.state, after.materials.map((m) => m.version), after.currentVersion]).toEqual(["Enabled", [1, 2], 2]);
   });
 
+  /** Delays the vault's calls to the catalog's retirement index (a grant with a retiring principal) by `ms`. */
+  const holdCatalog = (region: string, keyId: string, ms = 200) =>
+    runInDurableObject(vault(region, keyId), (i: KeyVault) => {
+      const v = i as unknown as { catalogFor: (account: string) => Record<string, (...a: unknown[]) => Promise<unknown>> };
+      const original = v.catalogFor.bind(i);
+      v.catalogFor = (account: string) => {
+        const stub = original(account);
+        return { indexRetirableGrant: async (...a: unknown[]) => { await pause(ms); return stub.indexRetirableGrant(...a); }, removeKey: (...a: unknown[]) => stub.removeKey(...a) };
+      };
+    });
+  for (const which of ["CreateGrant", "RevokeGrant", "RetireGrant"] as const) {
+    it(`${which} of a grant with a retiring principal, held at the catalog, does not undo a rotation or a description made meanwhile; the new version decrypts after the vault forgets its material`, async () => {
+      const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+      const grantInput = { KeyId: k.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/grantee`, RetiringPrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: ["Decrypt"] };
+      const first = which === "CreateGrant" ? undefined : await ok<{ GrantId: string; GrantToken: string }>("CreateGrant", grantInput);
+      await holdCatalog(A, k.KeyId);
+      const grantCall = which === "CreateGrant" ? call("CreateGrant", grantInput)
+        : which === "RevokeGrant" ? call("RevokeGrant", { KeyId: k.KeyId, GrantId: first!.GrantId })
+        : call("RetireGrant", { GrantToken: first!.GrantToken });
+      await pause(40);
+      await ok("RotateKeyOnDemand", { KeyId: k.KeyId });
+      await ok("UpdateKeyDescription", { KeyId: k.KeyId, Description: "changed meanwhile" });
+      const sealed = await encryptIn(A, k.KeyId, "under version 2");
+      expect(outcome(await grantCall)).toBe("ok");
+      const after = (await stored(A, k.KeyId))!;
+      expect([after.materials.map((m) => m.version), after.currentVersion, after.description]).toEqual([[1, 2], 2, "changed meanwhile"]);
+      // As after a restart: the vault's unwrapped material is gone, the record is all there is.
+      await runInDurableObject(vault(A, k.KeyId), (i: KeyVault) => (i as unknown as { material: { wipe(): void } }).material.wipe());
+      expect(await decryptIn(A, sealed.CiphertextBlob)).toBe("under version 2");
+    });
+  }
+
   it("RotateKeyOnDemand is refused when UpdatePrimaryRegion moved the primary meanwhile; both Regions then share every version", async () => {
     const k = await mrk();
     await replicate(k.KeyId, B);
