@@ -81,6 +81,8 @@ export class KeyVault extends DurableObject<Env> {
   clockOffsetMs = 0;
   /** Named fault points tests arm (faults.ts). */
   readonly faults = new Faults();
+  /** The alarm is destroying the key (its waiting period is over): its deletion can no longer be cancelled. */
+  private destroying = false;
   /** Multi-Region keys: the calls between this key's vault and its related keys' (replication.ts). */
   private readonly replication: Replication;
 
@@ -206,23 +208,33 @@ export class KeyVault extends DurableObject<Env> {
 
   /** End of the deletion window: audit first (outbox, then the DeleteKey event), then destroy. */
   private async destroy(rec: KeyRecord): Promise<void> {
-    // A multi-Region replica tells its primary first, which drops it from the configuration.
-    if (isReplica(rec) && !(await this.replication.replicaGone(rec))) return;
-    await this.forwardAudit();
-    // The record is sent as a batch of its own, named for this destruction: if the vault dies
-    // before the key is gone, the alarm's retry sends it again and the AuditLog drops it (DeleteKey
-    // once; npm run chaos's regression test, test/workers/chaos-audit.test.ts).
-    const deleteKey = encodeRecord(serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now()));
-    await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [deleteKey], `destroy:${rec.arn}:${rec.deletionDate}`);
-    this.faults.hit("after-delete-record");
-    await this.catalogFor(rec.account).removeKey(rec.keyId);
-    this.material.wipe();
-    this.rec = undefined;
-    this.grants.clear();
-    this.outbox.clear();
-    this.lastUsage.clear();
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    // Its calls to other objects let other calls on the key in: CancelKeyDeletion is refused
+    // meanwhile (cancelDeletion), or it would answer ok for a key destroyed a moment later (an
+    // outsider's review). Once the DeleteKey record is sent, for good in this instance.
+    this.destroying = true;
+    let recorded = false;
+    try {
+      // A multi-Region replica tells its primary first, which drops it from the configuration.
+      if (isReplica(rec) && !(await this.replication.replicaGone(rec))) return;
+      await this.forwardAudit();
+      // The record is sent as a batch of its own, named for this destruction: if the vault dies
+      // before the key is gone, the alarm's retry sends it again and the AuditLog drops it (DeleteKey
+      // once; npm run chaos's regression test, test/workers/chaos-audit.test.ts).
+      const deleteKey = encodeRecord(serviceEvent("DeleteKey", rec.region, rec.account, rec.arn, this.now()));
+      await this.auditLog(rec.region, rec.account).append(rec.region, rec.account, [deleteKey], `destroy:${rec.arn}:${rec.deletionDate}`);
+      recorded = true;
+      this.faults.hit("after-delete-record");
+      await this.catalogFor(rec.account).removeKey(rec.keyId);
+      this.material.wipe();
+      this.rec = undefined;
+      this.grants.clear();
+      this.outbox.clear();
+      this.lastUsage.clear();
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+    } finally {
+      if (!recorded) this.destroying = false;
+    }
   }
 
   private auditLog(region: string, account: string) {
@@ -543,6 +555,7 @@ export class KeyVault extends DurableObject<Env> {
       const r = this.access(caller, STATES.any);
       if (!r.ok) return r;
       if (r.value.state !== "PendingDeletion" && r.value.state !== "PendingReplicaDeletion") return fail("InvalidState", `${r.value.arn} is not pending deletion.`);
+      if (this.destroying) return fail("InvalidState", `${r.value.arn} is being deleted: its waiting period is over.`);
       // Disabled, as AWS; but an EXTERNAL key missing any of its material (never imported, or
       // deleted or expired while pending deletion) is PendingImport: it cannot be used.
       const rec: KeyRecord = { ...r.value, state: r.value.origin === "EXTERNAL" && !allMaterialPresent(r.value) ? "PendingImport" : "Disabled" };

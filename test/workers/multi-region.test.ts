@@ -668,6 +668,40 @@ describe("calls racing on one key", () => {
     });
   }
 
+  it("CancelKeyDeletion while the alarm destroys the key is refused (KMSInvalidStateException), not answered ok for a key destroyed a moment later", async () => {
+    const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+    await ok("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 });
+    await advance(A, k.KeyId, 8 * DAY);
+    // The destruction's first call to another object (the outbox's forwarding to the AuditLog), held.
+    await runInDurableObject(vault(A, k.KeyId), (i: KeyVault) => {
+      const v = i as unknown as { forwardAudit: () => Promise<unknown> };
+      const original = v.forwardAudit.bind(i);
+      v.forwardAudit = async () => { await pause(150); return original(); };
+    });
+    const alarm = runDurableObjectAlarm(vault(A, k.KeyId));
+    await pause(40);
+    expect(outcome(await call("CancelKeyDeletion", { KeyId: k.KeyId }))).toBe("KMSInvalidStateException");
+    await alarm;
+    expect(outcome(await call("DescribeKey", { KeyId: k.KeyId }))).toBe("NotFoundException");
+  });
+
+  it("CancelKeyDeletion works again when the destruction failed before its DeleteKey record was sent", async () => {
+    const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+    await ok("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 });
+    await advance(A, k.KeyId, 8 * DAY);
+    // The destruction's forwarding of the outbox fails once (the AuditLog unreachable).
+    await runInDurableObject(vault(A, k.KeyId), (i: KeyVault) => {
+      const v = i as unknown as { forwardAudit: () => Promise<unknown> };
+      const original = v.forwardAudit.bind(i);
+      let failed = false;
+      v.forwardAudit = async () => { if (!failed) { failed = true; throw new Error("AuditLog unreachable"); } return original(); };
+    });
+    await runDurableObjectAlarm(vault(A, k.KeyId)).catch(() => undefined);
+    expect((await describeIn(A, k.KeyId)).KeyState).toBe("PendingDeletion");
+    expect(outcome(await call("CancelKeyDeletion", { KeyId: k.KeyId }))).toBe("ok");
+    expect((await describeIn(A, k.KeyId)).KeyState).toBe("Disabled");
+  });
+
   it("RotateKeyOnDemand is refused when UpdatePrimaryRegion moved the primary meanwhile; both Regions then share every version", async () => {
     const k = await mrk();
     await replicate(k.KeyId, B);
