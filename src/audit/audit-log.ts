@@ -112,6 +112,12 @@ export class AuditLog extends DurableObject<Env> {
   /** A shard's forwarding passes, one at a time. */
   private readonly forwarding = new OneAtATime();
   private readonly digesting = new OneAtATime();
+  /**
+   * Deliveries, one pass at a time: the alarm and a flush each list the oldest rows, and two
+   * passes overlapping across an await (R2, a hash) listed the same rows, or nearly, and delivered
+   * their records twice (an outsider's review).
+   */
+  private readonly delivering = new OneAtATime();
   /** Named fault points tests arm (vault/faults.ts). */
   readonly faults = new Faults();
   /** Test hook: shifts the clock that unauthenticated requests are counted by (their minute). */
@@ -442,13 +448,15 @@ export class AuditLog extends DurableObject<Env> {
   }
 
   /** Delivers pending records in batches of DELIVERY_BATCH. Returns the object keys written. */
-  private async deliverAll(): Promise<string[]> {
-    const written: string[] = [];
-    for (;;) {
-      const key = await this.deliverOne();
-      if (!key) return written;
-      written.push(key);
-    }
+  private deliverAll(): Promise<string[]> {
+    return this.delivering.run(async () => {
+      const written: string[] = [];
+      for (;;) {
+        const key = await this.deliverOne();
+        if (!key) return written;
+        written.push(key);
+      }
+    });
   }
 
   /**
