@@ -3,7 +3,7 @@
 // The bootstrap principal (secrets BOOTSTRAP_*) is written on first use.
 import { DurableObject } from "cloudflare:workers";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
-import { timingSafeEqual } from "../crypto/compare.js";
+import { bytesEqual, timingSafeEqual } from "../crypto/compare.js";
 import type { Env } from "../env.js";
 import { deriveRootKey, RootSecretMismatch, rootCheck, rootSecrets, whichRootSecret } from "./root-key.js";
 import { parsePolicy, PolicyError } from "../policy/document.js";
@@ -139,9 +139,23 @@ export class IdentityStore extends DurableObject<Env> {
     } catch {
       throw new RootSecretMismatch();
     }
-    const { iv: _iv, sealedSecret: _sealed, ...principal } = s;
-    await this.put(principal, secret);
+    await this.reseal(s, secret);
     return secret;
+  }
+
+  /**
+   * Seals `s`'s secret again under the current root secret, unless the stored credential changed
+   * or went while this call awaited (deriving keys lets other calls in): a DeleteAccessKey made
+   * meanwhile would otherwise be undone, the deleted key authenticating again (an outsider's review).
+   */
+  private async reseal(s: StoredCredential, secret: string): Promise<void> {
+    const { iv: _iv, sealedSecret: _sealed, ...principal } = s;
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const sealedSecret = aesGcmSeal(await this.key(), iv, enc.encode(secret), enc.encode(`identity/${s.accessKeyId}`));
+    // From here to the put only this object's storage is awaited, which lets no other call in.
+    const stored = await this.ctx.storage.get<StoredCredential>(`ak:${s.accessKeyId}`);
+    if (!stored || !bytesEqual(stored.sealedSecret, s.sealedSecret)) return;
+    await this.ctx.storage.put(`ak:${s.accessKeyId}`, { ...principal, iv, sealedSecret } satisfies StoredCredential);
   }
 
   /** Whether the state here was sealed under the root secret in force (GET /health/state). */
