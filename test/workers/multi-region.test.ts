@@ -668,16 +668,23 @@ describe("calls racing on one key", () => {
     });
   }
 
-  it("CancelKeyDeletion while the alarm destroys the key is refused (KMSInvalidStateException), not answered ok for a key destroyed a moment later", async () => {
+  /**
+   * A key past the end of its waiting period, whose destruction's first call to another object
+   * (the outbox's forwarding to the AuditLog) goes through `forward`, given the original.
+   */
+  const pastDeletion = async (forward: (original: () => Promise<unknown>) => () => Promise<unknown>) => {
     const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
     await ok("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 });
     await advance(A, k.KeyId, 8 * DAY);
-    // The destruction's first call to another object (the outbox's forwarding to the AuditLog), held.
     await runInDurableObject(vault(A, k.KeyId), (i: KeyVault) => {
       const v = i as unknown as { forwardAudit: () => Promise<unknown> };
-      const original = v.forwardAudit.bind(i);
-      v.forwardAudit = async () => { await pause(150); return original(); };
+      v.forwardAudit = forward(v.forwardAudit.bind(i));
     });
+    return k;
+  };
+
+  it("CancelKeyDeletion while the alarm destroys the key is refused (KMSInvalidStateException), not answered ok for a key destroyed a moment later", async () => {
+    const k = await pastDeletion((original) => async () => { await pause(150); return original(); });
     const alarm = runDurableObjectAlarm(vault(A, k.KeyId));
     await pause(40);
     expect(outcome(await call("CancelKeyDeletion", { KeyId: k.KeyId }))).toBe("KMSInvalidStateException");
@@ -686,16 +693,9 @@ describe("calls racing on one key", () => {
   });
 
   it("CancelKeyDeletion works again when the destruction failed before its DeleteKey record was sent", async () => {
-    const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
-    await ok("ScheduleKeyDeletion", { KeyId: k.KeyId, PendingWindowInDays: 7 });
-    await advance(A, k.KeyId, 8 * DAY);
-    // The destruction's forwarding of the outbox fails once (the AuditLog unreachable).
-    await runInDurableObject(vault(A, k.KeyId), (i: KeyVault) => {
-      const v = i as unknown as { forwardAudit: () => Promise<unknown> };
-      const original = v.forwardAudit.bind(i);
-      let failed = false;
-      v.forwardAudit = async () => { if (!failed) { failed = true; throw new Error("AuditLog unreachable"); } return original(); };
-    });
+    // The forwarding fails once (the AuditLog unreachable).
+    let failed = false;
+    const k = await pastDeletion((original) => async () => { if (!failed) { failed = true; throw new Error("AuditLog unreachable"); } return original(); });
     await runDurableObjectAlarm(vault(A, k.KeyId)).catch(() => undefined);
     expect((await describeIn(A, k.KeyId)).KeyState).toBe("PendingDeletion");
     expect(outcome(await call("CancelKeyDeletion", { KeyId: k.KeyId }))).toBe("ok");
