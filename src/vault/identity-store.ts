@@ -95,9 +95,20 @@ export class IdentityStore extends DurableObject<Env> {
     })().catch((e) => { this.ready = undefined; throw e; }));
   }
 
-  private async put(p: Principal, secret: string): Promise<void> {
+  /**
+   * Stores `p` with its secret sealed under the current root secret. With `replacing` (re-sealing a
+   * credential found under the previous secret), only over a stored credential still sealed as
+   * that: deriving the key lets other calls in, and a DeleteAccessKey made meanwhile would
+   * otherwise be undone, the deleted key authenticating again (an outsider's review).
+   */
+  private async put(p: Principal, secret: string, replacing?: Uint8Array): Promise<void> {
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const sealedSecret = aesGcmSeal(await this.key(), iv, enc.encode(secret), enc.encode(`identity/${p.accessKeyId}`));
+    if (replacing) {
+      // From here to the put only this object's storage is awaited, which lets no other call in.
+      const stored = await this.ctx.storage.get<StoredCredential>(`ak:${p.accessKeyId}`);
+      if (!stored || !bytesEqual(stored.sealedSecret, replacing)) return;
+    }
     await this.ctx.storage.put(`ak:${p.accessKeyId}`, { ...p, iv, sealedSecret } satisfies StoredCredential);
   }
 
@@ -139,23 +150,9 @@ export class IdentityStore extends DurableObject<Env> {
     } catch {
       throw new RootSecretMismatch();
     }
-    await this.reseal(s, secret);
-    return secret;
-  }
-
-  /**
-   * Seals `s`'s secret again under the current root secret, unless the stored credential changed
-   * or went while this call awaited (deriving keys lets other calls in): a DeleteAccessKey made
-   * meanwhile would otherwise be undone, the deleted key authenticating again (an outsider's review).
-   */
-  private async reseal(s: StoredCredential, secret: string): Promise<void> {
     const { iv: _iv, sealedSecret: _sealed, ...principal } = s;
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealedSecret = aesGcmSeal(await this.key(), iv, enc.encode(secret), enc.encode(`identity/${s.accessKeyId}`));
-    // From here to the put only this object's storage is awaited, which lets no other call in.
-    const stored = await this.ctx.storage.get<StoredCredential>(`ak:${s.accessKeyId}`);
-    if (!stored || !bytesEqual(stored.sealedSecret, s.sealedSecret)) return;
-    await this.ctx.storage.put(`ak:${s.accessKeyId}`, { ...principal, iv, sealedSecret } satisfies StoredCredential);
+    await this.put(principal, secret, s.sealedSecret);
+    return secret;
   }
 
   /** Whether the state here was sealed under the root secret in force (GET /health/state). */

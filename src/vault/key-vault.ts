@@ -33,10 +33,10 @@ import { AuditOutbox } from "./outbox.js";
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "./faults.js";
 import { runBatch, type BatchCalls, type BatchReply, type BatchStats } from "./batch.js";
 import { isPrimary, isReplica, newPrimary, owesReplicas, syncedRecord, type ReplicaParams, type SharedState } from "./multi-region.js";
-import { Replication, SYNC_RETRY_MS, type ReplicateParams, type ReplicaResult, type SuccessRecord } from "./replication.js";
+import { Replication, SYNC_RETRY_MS, type ReplicateParams, type ReplicaResult } from "./replication.js";
 import {
   fail, ok, SKIP, VAULT_ERROR_TYPES,
-  type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type ImportMaterialParams, type KeyMetadata, type KeyState, type RotationEntry, type Tag, type VaultCaller, type VaultResult,
+  type CreateGrantParams, type GrantListEntry, type CreateKeyParams, type ImportMaterialParams, type KeyMetadata, type KeyState, type RotationEntry, type SuccessRecord, type Tag, type VaultCaller, type VaultResult,
 } from "./types.js";
 
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";

@@ -8,7 +8,7 @@
 // receiving Region's root key itself, so no call, record or response carries it in the clear.
 import type { Env } from "../env.js";
 import { catalogStub, vaultStub } from "../placement.js";
-import { serviceEvent, type AuditDraft, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import type { Permission } from "../authz/authorize.js";
 import { DAY_MS } from "../kms/limits.js";
 import { keyArn } from "../kms/ids.js";
@@ -21,13 +21,10 @@ import {
   applyShared, isPrimary, isReplica, materialStub, owesReplicas, regionRecord, sharedState, withoutReplica,
   type Handover, type ReplicaParams, type SharedState,
 } from "./multi-region.js";
-import { fail, ok, SKIP, type KeyMetadata, type KeyState, type Tag, type VaultCaller, type VaultResult } from "./types.js";
+import { fail, ok, SKIP, type KeyMetadata, type KeyState, type SuccessRecord, type Tag, type VaultCaller, type VaultResult } from "./types.js";
 
 /** How soon a multi-Region primary tries again a push a replica did not acknowledge (and a replica its deletion notice). */
 export const SYNC_RETRY_MS = 10_000;
-
-/** Records the success of a state change: called where the change is saved, so both share one write. */
-export type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
 
 /** ReplicateKey's result: the new replica's metadata, policy and tags. */
 export type ReplicaResult = { metadata: KeyMetadata; policy: string; tags: Tag[] };

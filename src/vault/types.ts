@@ -1,6 +1,6 @@
 // Shapes shared between the vault Durable Objects and their callers. Vaults report
 // failures as coded results (the protocol layer maps codes to AWS error types).
-import type { AuditDraft, CloudTrailRecord } from "../audit/record.js";
+import type { AuditDraft, CloudTrailRecord, JsonObject } from "../audit/record.js";
 import type { Permission } from "../authz/authorize.js";
 import type { RequestContext } from "../policy/conditions.js";
 
@@ -235,3 +235,6 @@ export interface VaultAddress {
   region: string;
   keyId: string;
 }
+
+/** Records the success of a vault's state change: called where the change is saved, so both share one write. */
+export type SuccessRecord = (responseElements?: JsonObject | null) => CloudTrailRecord[] | undefined;
