@@ -12,6 +12,14 @@ export interface RegionPlacement {
   locationHint?: DurableObjectLocationHint;
 }
 
+/**
+ * A served region's placement, or undefined for any other name. An own member of REGIONS only: a
+ * caller's credential scope is any text, and "constructor" or "__proto__" must not count as served
+ * (each would name Durable Objects, an AuditLog among them, that no operator reads).
+ */
+export const placementOf = (env: Pick<Env, "REGIONS">, region: string): RegionPlacement | undefined =>
+  Object.hasOwn(env.REGIONS, region) ? env.REGIONS[region] : undefined;
+
 export interface Env {
   KEY_VAULT: DurableObjectNamespace<KeyVault>;
   CATALOG: DurableObjectNamespace<Catalog>;

@@ -1,7 +1,7 @@
 // Where Durable Objects live: their names (a key's vault and an account's catalog are named per
 // region) and the stubs for them in the region's placement (an EU jurisdiction, or a location
 // hint), so a key made in one region is not found in another. Every stub is made here.
-import type { Env, RegionPlacement } from "./env.js";
+import { placementOf, type Env, type RegionPlacement } from "./env.js";
 
 export const vaultName = (region: string, keyId: string): string => `${region}/key/${keyId}`;
 export const catalogName = (region: string, account: string): string => `${region}/account/${account}`;
@@ -70,7 +70,7 @@ export function regionStub<T extends Rpc.DurableObjectBranded | undefined>(
 
 /** The stub of a named object of `ns` in a served region's placement. */
 export function placedStub<T extends Rpc.DurableObjectBranded | undefined>(env: Env, ns: DurableObjectNamespace<T>, region: string, name: string): DurableObjectStub<T> {
-  return regionStub(ns, env.REGIONS[region] ?? {}, name);
+  return regionStub(ns, placementOf(env, region) ?? {}, name);
 }
 
 /** The one IdentityStore. */

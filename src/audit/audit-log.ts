@@ -2,7 +2,7 @@
 // vaults' outboxes and from the Worker), keeps them durable until they are delivered to R2 as
 // gzip'd {"Records":[…]} objects, and writes the signed, chained digests. See docs/audit.md.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.js";
+import { placementOf, type Env } from "../env.js";
 import { vaultStub, auditLogStub, signerStub } from "../placement.js";
 import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
@@ -96,7 +96,7 @@ export const tailMatches = (record: CloudTrailRecord, eventName?: string, keyArn
 
 /** Which R2 bucket a region's audit goes to: EU regions stay in the EU bucket. */
 export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name: string } {
-  return env.REGIONS[region]?.jurisdiction === "eu"
+  return placementOf(env, region)?.jurisdiction === "eu"
     ? { bucket: env.AUDIT_BUCKET_EU, name: env.AUDIT_BUCKET_EU_NAME }
     : { bucket: env.AUDIT_BUCKET, name: env.AUDIT_BUCKET_NAME };
 }

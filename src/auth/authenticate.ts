@@ -1,5 +1,5 @@
 // Authentication of a request: SigV4 against the credential of its access key.
-import type { Env } from "../env.js";
+import { placementOf, type Env } from "../env.js";
 import { KmsError } from "../protocol/errors.js";
 import { checkScope, parseAuthorization, unservedRegion, verifySignature } from "../protocol/sigv4.js";
 import { AWS_REGIONS } from "../kms/aws-regions.js";
@@ -41,7 +41,7 @@ export interface Observed {
 export async function authenticate(env: Env, request: Request, url: URL, body: Uint8Array, now: number, observed: Observed = {}): Promise<Authenticated> {
   const auth = parseAuthorization(request.headers.get("authorization"));
   observed.accessKeyId = auth.accessKeyId;
-  if (env.REGIONS[auth.region]) observed.region = auth.region;
+  if (placementOf(env, auth.region)) observed.region = auth.region;
   const xAmzDate = checkScope(auth, request.headers, new Set(Object.keys(env.REGIONS)), now, unservedAwsRegion);
   // Temporary credentials (STS, SSO, an assumed role) carry a session token. EdgeKMS has none to
   // check it against, so it refuses them with AWS's error for a bad token, and says why: a client

@@ -2,7 +2,7 @@
 // (handler.ts) and for each entry of a batch (batch.ts, docs/batch.md) alike, so that a batch
 // entry is authorized on exactly the condition keys, grant tokens and encryption context its
 // single operation would be.
-import type { Env } from "../env.js";
+import { placementOf, type Env } from "../env.js";
 import type { Caller } from "../auth/caller.js";
 import type { AuditState, OpContext } from "../operations/context.js";
 import type { Operation } from "../operations/operation.js";
@@ -54,7 +54,7 @@ class OperationContext implements OpContext {
   constructor(private readonly r: RequestFacts, readonly op: Operation<any>, private readonly fields: Record<string, unknown>, readonly audit: AuditState) {
     this.env = r.env;
     this.region = r.region;
-    this.placement = r.env.REGIONS[r.region];
+    this.placement = placementOf(r.env, r.region) ?? {}; // an authenticated region is served
     this.caller = r.principal;
     this.requestId = r.requestId;
     this.now = r.now;

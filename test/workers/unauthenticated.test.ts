@@ -133,6 +133,23 @@ describe("records of requests that fail authentication", () => {
     expect(aggregates.map((r) => r.additionalEventData!.aggregatedUnauthenticatedRequests)).toEqual([7]);
   });
 
+  it("a credential scope naming a member of Object.prototype is no region: the record goes to the first served region", async () => {
+    const first = Object.keys(env.REGIONS)[0];
+    const sent: [string, string][] = [];
+    for (const region of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const r = await call("ListKeys", {}, { region, secretAccessKey: "not-the-secret" });
+      expect([r.status, r.body.__type], region).toEqual([400, "InvalidSignatureException"]);
+      sent.push([region, requestId(r)]);
+    }
+    const records = await delivered(first);
+    for (const [region, id] of sent) {
+      expect(records.find((x) => x.requestID === id)?.awsRegion, region).toBe(first);
+      // No AuditLog of that name was written, which no operator could read or flush.
+      const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, ACCOUNT)));
+      expect(await runInDurableObject(log, async (_: AuditLog, state) => (await state.storage.list()).size), region).toBe(0);
+    }
+  });
+
   it("an authenticated request is recorded in full as before", async () => {
     const r = await call("ListKeys", {}, { region: "eu-west-1" });
     expect(r.status).toBe(200);
