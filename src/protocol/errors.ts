@@ -29,6 +29,16 @@ export class KmsError extends Error {
   }
 }
 
+/**
+ * A caller's text as a message repeats it (and so the request's audit record): its first `max`
+ * characters, then "…" if there were more. A surrogate pair is never cut in two.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
+
 export const validationError = (messages: string[]): KmsError =>
   new KmsError(
     "ValidationException",

@@ -10,7 +10,7 @@ import { requireIdentityAllow } from "../operations/shared.js";
 import { readBody } from "./body.js";
 import { checkGrantToken, operationContext } from "./op-context.js";
 import { JSON_CONTENT_TYPE, parseBodyBytes } from "./codec.js";
-import { KmsError } from "./errors.js";
+import { clip, KmsError } from "./errors.js";
 import { validate } from "./validate.js";
 import { chargeOperation } from "../quota/enforce.js";
 
@@ -22,7 +22,7 @@ export function headers(requestId: string): Headers {
 
 /** The most characters of a caller's X-Amz-Target an error message (and so its record) repeats. */
 export const MAX_SHOWN_TARGET = 128;
-export const shown = (target: string): string => (target.length > MAX_SHOWN_TARGET ? `${target.slice(0, MAX_SHOWN_TARGET)}…` : target);
+export const shown = (target: string): string => clip(target, MAX_SHOWN_TARGET);
 
 /** Errors that are the operator's configuration, said as they are rather than as an internal error. */
 function configurationError(err: unknown): KmsError | undefined {

@@ -1,7 +1,7 @@
 // AWS Signature Version 4 verification (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html): parse the Authorization header,
 // rebuild the canonical request from the signed headers, derive (and cache) the signing
 // key, and compare signatures in constant time.
-import { KmsError } from "./errors.js";
+import { clip, KmsError } from "./errors.js";
 import { timingSafeEqual } from "../crypto/compare.js";
 import { sha256Hex, toHex } from "../crypto/hex.js";
 
@@ -28,7 +28,7 @@ const invalid = (m: string) => new KmsError("InvalidSignatureException", m);
 /** The most characters of any header text an error repeats (it is unauthenticated input): a region, a pair, a date. */
 export const MAX_SHOWN_REGION = 64;
 /** The caller's text as an error repeats it: at most MAX_SHOWN_REGION characters. */
-const shown = (text: string): string => (text.length > MAX_SHOWN_REGION ? `${text.slice(0, MAX_SHOWN_REGION)}…` : text);
+const shown = (text: string): string => clip(text, MAX_SHOWN_REGION);
 
 /** The message for a credential scoped to a region not served: the caller's text repeated at most MAX_SHOWN_REGION characters. */
 export function unservedRegion(region: string, served: ReadonlySet<string>): string {

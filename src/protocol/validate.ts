@@ -4,7 +4,7 @@
 // Every user string (member, list item, map key and value) must be well-formed Unicode: JSON
 // can carry a lone UTF-16 surrogate ("\ud800"), which UTF-8 encoding would silently replace by
 // U+FFFD, so two different encryption contexts would encode, and authenticate, alike.
-import { KmsError, validationError } from "./errors.js";
+import { clip, KmsError, validationError } from "./errors.js";
 import { decodeBase64 } from "./codec.js";
 import { MAX_BODY_BYTES } from "../kms/limits.js";
 
@@ -28,6 +28,13 @@ const camel = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
 const WELL_FORMED = "be a well-formed Unicode string (no unpaired surrogate code units)";
 const WELL_FORMED_MAP = "have keys and values that are well-formed Unicode strings (no unpaired surrogate code units)";
+/**
+ * The most characters of a caller's value (or map key) a validation message repeats. A batch
+ * entry's message becomes its result's ErrorMessage and its record's errorMessage, and a batch body
+ * may hold 1 MiB: an enum or pattern failure must not repeat it all.
+ */
+export const MAX_ECHOED_CHARS = 256;
+const echoed = (value: string): string => `'${clip(value, MAX_ECHOED_CHARS)}'`;
 const typeError = (path: string, expected: string): KmsError =>
   new KmsError("SerializationException", `Value at '${path}' must be ${expected}`);
 
@@ -39,9 +46,9 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
       if (typeof value !== "string") throw typeError(path, "a string");
       // Not echoed: the value is refused as a whole, before any other constraint looks at it.
       if (!isWellFormed(value)) { fail(WELL_FORMED); return value; }
-      if (rule.min !== undefined && value.length < rule.min) fail(`have length greater than or equal to ${rule.min}`, `'${value}'`);
+      if (rule.min !== undefined && value.length < rule.min) fail(`have length greater than or equal to ${rule.min}`, echoed(value));
       if (rule.max !== undefined && value.length > rule.max) fail(`have length less than or equal to ${rule.max}`);
-      if (rule.pattern && !rule.pattern.test(value)) fail(`satisfy regular expression pattern: ${rule.pattern.source}`, `'${value}'`);
+      if (rule.pattern && !rule.pattern.test(value)) fail(`satisfy regular expression pattern: ${rule.pattern.source}`, echoed(value));
       return value;
     }
     case "blob": {
@@ -73,7 +80,7 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
     case "enum":
       if (typeof value !== "string") throw typeError(path, "a string");
       if (!isWellFormed(value)) { fail(WELL_FORMED); return value; }
-      if (!rule.values.includes(value)) fail(`satisfy enum value set: [${rule.values.join(", ")}]`, `'${value}'`);
+      if (!rule.values.includes(value)) fail(`satisfy enum value set: [${rule.values.join(", ")}]`, echoed(value));
       return value;
     case "map": {
       if (value === null || typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a map of strings");
@@ -86,7 +93,7 @@ function check(rule: Rule, value: unknown, path: string, errors: string[]): unkn
       let total = 0;
       for (const [k, v] of Object.entries(value)) {
         if (!isWellFormed(k)) { malformed = true; continue; } // not echoed in a member path
-        if (typeof v !== "string") throw typeError(`${path}.${k}`, "a string");
+        if (typeof v !== "string") throw typeError(`${path}.${clip(k, MAX_ECHOED_CHARS)}`, "a string");
         if (!isWellFormed(v)) { malformed = true; continue; }
         if (rule.keyMax !== undefined && k.length > rule.keyMax) fail(`have keys of length less than or equal to ${rule.keyMax}`);
         if (rule.valueMax !== undefined && v.length > rule.valueMax) fail(`have values of length less than or equal to ${rule.valueMax}`);

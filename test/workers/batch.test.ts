@@ -11,6 +11,7 @@ import { auditShardName, vaultName } from "../../src/placement.js";
 import type { AuditLog } from "../../src/audit/audit-log.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import { MAX_BATCH_BODY_BYTES, MAX_BATCH_ENTRIES, MAX_PLAINTEXT } from "../../src/kms/limits.js";
+import { MAX_ECHOED_CHARS } from "../../src/protocol/validate.js";
 import { signRequest } from "../../src/cli/sign.js";
 import { ACCESS_KEY_ID, ACCOUNT, ENDPOINT, SECRET_ACCESS_KEY, admin, b64, call, doc, newAccount, newUser, ok, text, unb64, type Creds } from "./kms.js";
 
@@ -377,6 +378,25 @@ describe("limits", () => {
     const mixed = await batchOk("BatchEncrypt", [big(MAX_PLAINTEXT), big(MAX_PLAINTEXT + 1), big(1)]);
     expect(mixed.results.map((r) => r.ErrorCode ?? "ok")).toEqual(["ok", "ValidationException", "ok"]);
     expect(errorOf(mixed.results[1])).toEqual(await single("Encrypt", big(MAX_PLAINTEXT + 1)));
+  });
+
+  it(`a value an entry's error repeats (an enum, a pattern, a map key) is cut at ${MAX_ECHOED_CHARS} characters, in its result and its record`, async () => {
+    const key = await newKey();
+    const huge = "N".repeat(300_000);
+    const r = await batchOk("BatchEncrypt", [
+      { KeyId: key.KeyId, Plaintext: b64("x"), EncryptionAlgorithm: huge },
+      { KeyId: key.KeyId, Plaintext: b64("x"), EncryptionContext: { [huge]: 1 } },
+      { KeyId: key.KeyId, Plaintext: b64("x"), EncryptionAlgorithm: `${"N".repeat(MAX_ECHOED_CHARS - 1)}😀` },
+    ]);
+    expect(r.results.map((x) => x.ErrorCode)).toEqual(["ValidationException", "SerializationException", "ValidationException"]);
+    const [enumError, keyError, pairError] = r.results.map((x) => x.ErrorMessage!);
+    expect(enumError).toContain(`Value '${"N".repeat(MAX_ECHOED_CHARS)}…' at 'encryptionAlgorithm'`);
+    expect(keyError).toBe(`Value at 'encryptionContext.${"N".repeat(MAX_ECHOED_CHARS)}…' must be a string`);
+    // A surrogate pair is not cut in two.
+    expect(pairError).toContain(`Value '${"N".repeat(MAX_ECHOED_CHARS - 1)}…' at`);
+    const records = await recordsOf(r.requestId);
+    expect(records).toHaveLength(3);
+    for (const rec of records) expect(JSON.stringify(rec).length).toBeLessThan(4096);
   });
 });
 
