@@ -52,7 +52,11 @@ export interface Scope { env: Env; region: string; account: string; caller: Call
  * What an admin operation touches, for the authorizer: the action ("iam:CreateUser"…), the ARN of
  * the resource, and who may at all (rootOnly: the account root or the operator; operatorOnly).
  */
-export interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean; selfOnly?: boolean }
+/**
+ * What an admin operation is decided on. `shownAs`: what a denial names instead of `resource`, when
+ * the resource itself is what the caller may not learn (DeleteAccessKey: who owns an access key).
+ */
+export interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean; selfOnly?: boolean; shownAs?: string }
 
 const userArn = (account: string, userName: string) => `arn:aws:iam::${account}:user/${userName}`;
 const rootOf = (account: string) => `arn:aws:iam::${account}:root`;
@@ -156,17 +160,24 @@ const OPERATIONS: Record<string, AdminOperation> = {
       return value(await identities(s).createAccessKey(s.account, userName));
     },
   },
-  /** Checked against the ARN of the access key's owner: a root's key only by the root or the operator. */
+  /**
+   * Checked against the ARN of the access key's owner: a root's key only by the root or the
+   * operator. Whether a key exists, and who owns it, is told only to a caller that may delete it:
+   * a key that does not exist is decided as a root's key (so only the root and the operator learn
+   * NoSuchEntityException), and a denial names the access key, not its owner.
+   */
   DeleteAccessKey: {
     schema: { Account: ACCOUNT, AccessKeyId: { kind: "string", min: 16, max: 128, required: true } },
     eventSource: IAM,
     readOnly: false,
     auditMembers: ["Account", "AccessKeyId"],
     async access(s, input) {
-      const owner = value(await identities(s).accessKeyOwner(s.account, input.AccessKeyId as string));
-      return owner.userName !== undefined
-        ? { action: "iam:DeleteAccessKey", resource: userArn(s.account, owner.userName) }
-        : { action: "iam:DeleteAccessKey", resource: rootOf(s.account), rootOnly: true };
+      const id = input.AccessKeyId as string;
+      const owner = await identities(s).accessKeyOwner(s.account, id);
+      const shownAs = `access key ${id} of account ${s.account}`;
+      return owner.ok && owner.value.userName !== undefined
+        ? { action: "iam:DeleteAccessKey", resource: userArn(s.account, owner.value.userName), shownAs }
+        : { action: "iam:DeleteAccessKey", resource: rootOf(s.account), rootOnly: true, shownAs };
     },
     changesIdentities: true,
     async run(s, input) {
@@ -468,7 +479,7 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
       resourceAccount: account,
       context,
     });
-    if (!decision.allow) throw new KmsError("AccessDeniedException", decision.message);
+    if (!decision.allow) throw new KmsError("AccessDeniedException", access.shownAs === undefined ? decision.message : `User: ${principal.arn} is not authorized to perform: ${access.action} on ${access.shownAs}`);
     out = (await op.run(scope, input)) as Record<string, unknown>;
     if (op.changesIdentities) forgetCredentials();
     response = new Response(JSON.stringify(out), {

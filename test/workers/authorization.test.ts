@@ -43,6 +43,27 @@ describe("finding 1: root credentials from an IAM user", () => {
     expect((await admin("DeleteAccessKey", { AccessKeyId: victim.accessKeyId }, mgr)).status).toBe(200);
   });
 
+  it("DeleteAccessKey tells a caller that may not delete a key neither whether it exists nor who owns it", async () => {
+    const acct = await newAccount();
+    const owner = await newUser(undefined, acct.account, acct);
+    const sameAccount = await newUser(undefined, acct.account, acct); // no policy
+    const limited = await newUser([{ Effect: "Allow", Action: "iam:DeleteAccessKey", Resource: `arn:aws:iam::${acct.account}:user/team-*` }], acct.account, acct);
+    const otherAccount = await newUser(); // a user of ACCOUNT, with no policy
+    const keys = { "a user's key": owner.accessKeyId, "the root's key": acct.accessKeyId, "no such key": "AKIANOSUCHKEY0000000" };
+    for (const caller of [sameAccount, limited, otherAccount]) {
+      for (const [which, id] of Object.entries(keys)) {
+        const r = await admin("DeleteAccessKey", { Account: acct.account, AccessKeyId: id }, caller);
+        const row = `${caller.arn}, ${which}`;
+        expect([r.status, r.body.__type], row).toEqual([400, "AccessDeniedException"]);
+        expect(r.body.message, row).toBe(`User: ${caller.arn} is not authorized to perform: iam:DeleteAccessKey on access key ${id} of account ${acct.account}`);
+      }
+    }
+    // The keys still work; the account's root learns that a key does not exist.
+    expect((await admin("GetCallerIdentity", {}, owner)).status).toBe(200);
+    expect((await admin("GetCallerIdentity", {}, acct)).status).toBe(200);
+    expect((await admin("DeleteAccessKey", { AccessKeyId: keys["no such key"] }, acct)).body.__type).toBe("NoSuchEntityException");
+  });
+
   it("ListAccounts is the operator's only", async () => {
     const acct = await newAccount();
     expect((await admin<{ Accounts: string[] }>("ListAccounts")).body.Accounts).toContain(acct.account);
