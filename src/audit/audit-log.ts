@@ -133,6 +133,16 @@ export class AuditLog extends DurableObject<Env> {
    * nothing for it.
    */
   private standIns: Promise<Map<string, StandIn>> | undefined;
+  /**
+   * Stand-in rows an append is replacing, until its commit is stored (the commit waits for the
+   * group commit's timer, and other calls run meanwhile): a delivery does not list them.
+   */
+  private readonly replacing = new Set<string>();
+  /**
+   * The rows a delivery listed, until it deletes them (or fails): its batch mark is stored only
+   * once the listing ends, and an append that found no mark must still see them in delivery.
+   */
+  private listing: Map<string, unknown> | undefined;
 
   private async ensureMeta(region: string, account: string, shard = 0): Promise<Meta> {
     this.meta ??= await this.ctx.storage.get<Meta>("meta");
@@ -214,19 +224,24 @@ export class AuditLog extends DurableObject<Env> {
   async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
     if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
-    const { kept, used, removals } = batchId !== undefined ? await this.replaceStandIns(records) : { kept: records, used: [], removals: [] };
-    if (kept.length === 0 && used.length === 0) return;
-    this.faults.hit("append");
-    // One commit: the records, the batch's mark, and the stand-ins they replace (rows and marks).
-    const writes = removals.map((k) => this.commit.remove(k));
-    if (kept.length > 0) writes.push(this.commit.addToRow(kept.map((r) => ({ key: r.key, line: r.json }))));
-    if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
-    // An appended text may hold a row's records (a forwarded row, a batch request's records).
-    for (const r of kept) this.appendedSinceAlarm += rowCount(r.json);
-    writes.push(this.scheduleNextPass(meta));
-    await Promise.all(writes);
-    const standIns = await this.loadStandIns();
-    for (const id of used) standIns.delete(id);
+    const { kept, used, removals, replaced } = batchId !== undefined ? await this.replaceStandIns(records) : { kept: records, used: [], removals: [], replaced: [] };
+    try {
+      if (kept.length === 0 && used.length === 0) return;
+      this.faults.hit("append");
+      // One commit: the records, the batch's mark, and the stand-ins they replace (rows and marks).
+      const writes = removals.map((k) => this.commit.remove(k));
+      if (kept.length > 0) writes.push(this.commit.addToRow(kept.map((r) => ({ key: r.key, line: r.json }))));
+      if (batchId !== undefined) writes.push(this.commit.write(`b:${batchId}`, Date.now()));
+      // An appended text may hold a row's records (a forwarded row, a batch request's records).
+      for (const r of kept) this.appendedSinceAlarm += rowCount(r.json);
+      writes.push(this.scheduleNextPass(meta));
+      await Promise.all(writes);
+      const standIns = await this.loadStandIns();
+      for (const id of used) standIns.delete(id);
+    } finally {
+      // Stored, or not (the vault sends its batch again): a delivery takes the row as it is then.
+      for (const k of replaced) this.replacing.delete(k);
+    }
   }
 
   /**
@@ -285,16 +300,18 @@ export class AuditLog extends DurableObject<Env> {
 
   /**
    * A vault batch's records, each taking the place of a stand-in of its event (appendStandIn), or
-   * dropped if that was delivered: those kept, the stand-ins' event ids used, and the keys the
-   * append's commit deletes (used marks, replaced rows). Nothing changes until that commit.
+   * dropped if that was delivered: those kept, the stand-ins' event ids used, the keys the
+   * append's commit deletes (used marks, replaced rows), and the replaced rows, which the caller
+   * takes out of `replacing` once that commit is done. Nothing is stored until that commit.
    */
-  private async replaceStandIns(records: EncodedRecord[]): Promise<{ kept: EncodedRecord[]; used: string[]; removals: string[] }> {
+  private async replaceStandIns(records: EncodedRecord[]): Promise<{ kept: EncodedRecord[]; used: string[]; removals: string[]; replaced: string[] }> {
     const standIns = await this.loadStandIns();
-    if (standIns.size === 0) return { kept: records, used: [], removals: [] };
+    if (standIns.size === 0) return { kept: records, used: [], removals: [], replaced: [] };
     await this.commit.settled(); // a stand-in just appended is stored before it is looked for
     const kept: EncodedRecord[] = [];
     const used: string[] = [];
     const removals: string[] = [];
+    const replaced: string[] = [];
     for (const r of records) {
       const id = EVENT_ID_MEMBER.exec(r.json.slice(r.json.lastIndexOf('"eventID":"')))?.[1];
       const standIn = id === undefined ? undefined : standIns.get(id);
@@ -305,13 +322,19 @@ export class AuditLog extends DurableObject<Env> {
       used.push(id!);
       removals.push(`${STAND_IN_PREFIX}${id}`);
       // Still stored, and not in a delivery under way (whose rows are read again after a crash): replaced.
-      const inDelivery = ((await this.ctx.storage.get<Batch>("batch"))?.recordKeys ?? []).includes(standIn.rowKey);
-      if (!inDelivery && (await this.ctx.storage.get(standIn.rowKey)) !== undefined) {
+      const batched = ((await this.ctx.storage.get<Batch>("batch"))?.recordKeys ?? []).includes(standIn.rowKey);
+      const stored = (await this.ctx.storage.get(standIn.rowKey)) !== undefined;
+      // Decided after the last await, with `listing` and `replacing`: a delivery that listed the row
+      // before its batch mark was stored, or another append replacing it (a batch sent again), has
+      // it; and from here a delivery sees this one's decision, though its commit is still to come.
+      if (stored && !batched && !this.listing?.has(standIn.rowKey) && !this.replacing.has(standIn.rowKey)) {
+        this.replacing.add(standIn.rowKey);
+        replaced.push(standIn.rowKey);
         removals.push(standIn.rowKey);
         kept.push(r);
       }
     }
-    return { kept, used, removals };
+    return { kept, used, removals, replaced };
   }
 
   /**
@@ -465,6 +488,15 @@ export class AuditLog extends DurableObject<Env> {
    * (no duplicate); rows are deleted only after R2 confirms the object.
    */
   private async deliverOne(): Promise<string | undefined> {
+    try {
+      return await this.deliverBatch();
+    } finally {
+      // Its rows are deleted, or it failed: then its stored batch mark (if any) answers for them.
+      this.listing = undefined;
+    }
+  }
+
+  private async deliverBatch(): Promise<string | undefined> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
     let batch = await this.ctx.storage.get<Batch>("batch");
     let listed: Map<string, unknown> | undefined;
@@ -472,7 +504,7 @@ export class AuditLog extends DurableObject<Env> {
       // The oldest rows until they hold DELIVERY_BATCH records, listed a page at a time: a row
       // holds one commit's records (a batch request's commit holds hundreds), so listing
       // DELIVERY_BATCH rows at once would read far more than one object takes.
-      listed = new Map();
+      listed = this.listing = new Map();
       let count = 0;
       let chars = 0;
       let startAfter: string | undefined;
@@ -481,6 +513,10 @@ export class AuditLog extends DurableObject<Env> {
       while (!full()) {
         const page = await this.ctx.storage.list({ prefix: "r:", limit, ...(startAfter !== undefined ? { startAfter } : {}) });
         for (const [key, row] of page) {
+          if (this.replacing.has(key)) {
+            startAfter = key; // deleted by an append's commit still to come
+            continue;
+          }
           const size = typeof row === "string" ? row.length : JSON.stringify(row).length;
           if (full() || (listed.size > 0 && chars + size > MAX_DELIVERY_CHARS)) {
             chars = MAX_DELIVERY_CHARS; // this row starts the next object
