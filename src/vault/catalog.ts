@@ -87,6 +87,10 @@ export class Catalog extends DurableObject<Env> {
           next = Math.min(next ?? Infinity, Date.now() + VERIFY_REGISTRATION_MS);
           continue;
         }
+        // Other calls ran while the vault was asked: the key may have been removed, and registered
+        // again (a replica made again), under a new seq. That registration is not the one checked:
+        // its mark stays, to be checked when due, and its listing stays.
+        if ((await this.ctx.storage.get<number>(`i:${keyId}`)) !== seq) continue;
         if (held === "abandoned") await this.removeKey(keyId);
       }
       await this.ctx.storage.delete(key);

@@ -117,6 +117,37 @@ describe("a CreateKey that dies between registering its key and making it", () =
     expect(await env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", phantom))).claimUnmade(SKIP.noKeyYet)).toBe("abandoned");
     expect(await env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", real))).claimUnmade(SKIP.noKeyYet)).toBe("exists");
   });
+
+  it("a key removed and registered again while the catalog asked its vault keeps its new registration's check: the catalog asks the vault again when that one is due", async () => {
+    // A catalog of its own (an account no other test uses), whose one registration is a real key's.
+    const catalog = env.CATALOG.get(env.CATALOG.idFromName(catalogName(REGION, "999900002222")));
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const arn = `arn:aws:kms:${REGION}:999900002222:key/${keyId}`;
+    expect(await catalog.registerKey(keyId, arn)).toEqual({ ok: true, value: null });
+    // The vault's answer to the catalog's check comes a while later (this catalog instance's calls to vaults only).
+    let asked = 0;
+    await runInDurableObject(catalog, (i: Catalog) => {
+      const c = i as unknown as { env: Env };
+      const vaults = c.env.KEY_VAULT;
+      const held = {
+        idFromName: (name: string) => vaults.idFromName(name),
+        get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
+          const stub = vaults.get(id, options);
+          return { claimUnmade: async (decided: typeof SKIP.noKeyYet) => { asked++; await sleep(150); return stub.claimUnmade(decided); } };
+        },
+      };
+      c.env = { ...c.env, KEY_VAULT: held as unknown as Env["KEY_VAULT"] };
+    });
+    const verified = runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now() + VERIFY_REGISTRATION_MS + 1));
+    await sleep(40);
+    // Meanwhile the key leaves the catalog (its replica was destroyed) and is registered again (made again, by a ReplicateKey that may yet die).
+    await catalog.removeKey(keyId);
+    expect(await catalog.registerKey(keyId, arn)).toEqual({ ok: true, value: null });
+    await verified;
+    expect(asked).toBe(1);
+    await runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now() + 2 * VERIFY_REGISTRATION_MS + 1));
+    expect(asked).toBe(2);
+  });
 });
 
 describe("the chaos hooks", () => {
