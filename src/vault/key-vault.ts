@@ -388,10 +388,19 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- material ----------------------------------------------------------------------
 
-  /** The record as the current root secret seals it (rewrapped and saved during a rotation of the secret). */
+  /**
+   * The record as the current root secret seals it (rewrapped and saved during a rotation of the
+   * secret). Saved only over the record it was made from: a call that changed the key while the
+   * root keys were derived, or since the caller read `rec` (a DisableKey, a tag), would be undone,
+   * and a key destroyed meanwhile stored again. Not saved, the rewrap serves this call, and the
+   * next call rewraps the record as it is then.
+   */
   private async underCurrentRoot(rec: KeyRecord): Promise<KeyRecord> {
     const out = await this.material.ensureCurrent(rec);
-    if (out !== rec) await this.save(out);
+    if (out !== rec && this.rec === rec) {
+      await this.save(out);
+      this.material.stored();
+    }
     return out;
   }
 
@@ -1323,11 +1332,14 @@ export class KeyVault extends DurableObject<Env> {
    * Rewraps the key's material under the current root secret if the previous one sealed it
    * (RewrapRootSecret, which the authorizer decided). "rewrapped", "current", or "mismatch".
    */
-  async rewrapRootSecret(_decided: typeof SKIP.admin): Promise<"rewrapped" | "current" | "mismatch" | "none"> {
+  async rewrapRootSecret(decided: typeof SKIP.admin): Promise<"rewrapped" | "current" | "mismatch" | "none"> {
     const rec = this.rec;
     if (!rec) return "none";
     try {
-      return (await this.underCurrentRoot(rec)) === rec ? "current" : "rewrapped";
+      const out = await this.underCurrentRoot(rec);
+      if (out === rec) return "current";
+      // Not saved if the key changed meanwhile: the operator must not be told it is rewrapped.
+      return this.material.currentIfVerified(out) ? "rewrapped" : await this.rewrapRootSecret(decided);
     } catch (e) {
       if (e instanceof RootSecretMismatch) return "mismatch";
       throw e;

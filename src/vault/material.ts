@@ -32,12 +32,6 @@ export class MaterialStore {
     return k;
   }
 
-  /**
-   * The record as the current root secret seals it: its check value names the current secret
-   * (stored on first use), or names the previous one and its material is rewrapped under the
-   * current one. Neither: RootSecretMismatch, before anything is opened or made under the wrong
-   * secret. The caller saves the record if it changed.
-   */
   /** `rec` as it is when this store has already checked the root secret (what ensureCurrent then returns, without an await). */
   currentIfVerified(rec: KeyRecord): KeyRecord | undefined {
     return this.verified ? rec : undefined;
@@ -48,6 +42,14 @@ export class MaterialStore {
     return this.plain.get(version);
   }
 
+  /**
+   * The record as the current root secret seals it: its check value names the current secret
+   * (stored on first use), or names the previous one and its material is rewrapped under the
+   * current one. Neither: RootSecretMismatch, before anything is opened or made under the wrong
+   * secret. The caller saves the record if it changed, and then calls stored(): until then the
+   * stored record is not the current secret's, and the next call checks again (the caller may
+   * not save it, the record having changed meanwhile).
+   */
   async ensureCurrent(rec: KeyRecord): Promise<KeyRecord> {
     if (this.verified) return rec;
     const secrets = this.secrets();
@@ -56,8 +58,13 @@ export class MaterialStore {
     let out = rec;
     if (which === "previous") out = await this.rewrap(rec, secrets);
     else if (rec.rootCheck === undefined) out = { ...rec, rootCheck: await rootCheck(secrets.current, rec.region) };
-    this.verified = true;
+    if (out === rec) this.verified = true;
     return out;
+  }
+
+  /** The record ensureCurrent changed is stored: the root secret is not checked again. */
+  stored(): void {
+    this.verified = true;
   }
 
   /** Which secret unwraps a record stored before check values (its current material version). */

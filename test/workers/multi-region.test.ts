@@ -15,7 +15,9 @@ import { vaultName } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import type { KeyRecord } from "../../src/vault/key-record.js";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
-import { deriveRootKey } from "../../src/vault/root-key.js";
+import { deriveRootKey, rootCheck } from "../../src/vault/root-key.js";
+import { MaterialStore } from "../../src/vault/material.js";
+import { SKIP } from "../../src/vault/types.js";
 import { aesKeyUnwrapPad, AuthenticationError } from "../../src/crypto/index.js";
 import { ACCOUNT, admin, b64, call, doc, newAccount, newUser, ok, text, unb64, type KmsResponse } from "./kms.js";
 import { containsSecret } from "./leaks.js";
@@ -635,6 +637,39 @@ describe("calls racing on one key", () => {
     const after = (await stored(A, k.KeyId))!;
     expect([after.state, after.materials.map((m) => m.version), after.currentVersion]).toEqual(["Enabled", [1, 2], 2]);
   });
+
+  /**
+   * The vault in `region` as it starts after an operator rotated the root secret (the test one
+   * given as the previous, `ROTATED` as the current), its check of the key's root secret taking
+   * `ms` longer (this vault instance only).
+   */
+  const ROTATED = btoa("edgekms-test-root-secret-rotated-to-this-one");
+  const rotatedRoot = (region: string, keyId: string, ms = 150) =>
+    runInDurableObject(vault(region, keyId), (i: KeyVault) => {
+      const store = new MaterialStore(() => ({ current: ROTATED, previous: env.KMS_ROOT_SECRET }));
+      const original = store.ensureCurrent.bind(store);
+      store.ensureCurrent = async (rec: KeyRecord) => { await pause(ms); return original(rec); };
+      (i as unknown as { material: MaterialStore }).material = store;
+    });
+  for (const [op, input, holds] of [
+    ["DisableKey", {}, (md: Md) => expect(md.KeyState).toBe("Disabled")],
+    ["TagResource", { Tags: [{ TagKey: "t", TagValue: "v" }] }, async (md: Md) => expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: md.KeyId })).Tags).toEqual([{ TagKey: "t", TagValue: "v" }])],
+  ] as const) {
+    it(`the first call after a root secret rotation does not undo a ${op} made while it rewrapped the key's material; the next call rewraps it`, async () => {
+      const k = (await ok<{ KeyMetadata: Md }>("CreateKey", {})).KeyMetadata;
+      const sealed = await encryptIn(A, k.KeyId, "under the previous root secret");
+      await rotatedRoot(A, k.KeyId);
+      const first = decryptIn(A, sealed.CiphertextBlob);
+      await pause(40);
+      expect(outcome(await call(op, { KeyId: k.KeyId, ...input }))).toBe("ok");
+      expect(await first).toBe("under the previous root secret");
+      await holds(await describeIn(A, k.KeyId));
+      // The operator's pass rewraps the key as it is now, and says so.
+      expect(await vault(A, k.KeyId).rewrapRootSecret(SKIP.admin)).toBe("rewrapped");
+      await holds(await describeIn(A, k.KeyId));
+      expect((await stored(A, k.KeyId))!.rootCheck).toBe(await rootCheck(ROTATED, A));
+    });
+  }
 
   /** Delays the vault's calls to the catalog's retirement index (a grant with a retiring principal) by `ms`. */
   const holdCatalog = (region: string, keyId: string, ms = 200) =>
