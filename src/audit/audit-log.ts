@@ -143,6 +143,12 @@ export class AuditLog extends DurableObject<Env> {
    * once the listing ends, and an append that found no mark must still see them in delivery.
    */
   private listing: Map<string, unknown> | undefined;
+  /**
+   * Batches being appended, until their commit is done: their `b:` mark is stored by that commit,
+   * after the group commit's timer, and the same batch sent again meanwhile (a sender whose call
+   * failed after it arrived) must wait for it rather than find no mark and be stored twice.
+   */
+  private readonly appending = new Map<string, Promise<void>>();
 
   private async ensureMeta(region: string, account: string, shard = 0): Promise<Meta> {
     this.meta ??= await this.ctx.storage.get<Meta>("meta");
@@ -223,7 +229,27 @@ export class AuditLog extends DurableObject<Env> {
    */
   async append(region: string, account: string, records: EncodedRecord[], batchId?: string, shard = 0): Promise<void> {
     const meta = this.meta ?? (await this.ensureMeta(region, account, shard));
-    if (batchId !== undefined && (await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
+    if (batchId === undefined) return this.store(meta, records, undefined);
+    for (;;) {
+      const earlier = this.appending.get(batchId);
+      if (earlier) {
+        await earlier.catch(() => undefined); // stored (its mark answers below), or failed (this one stores it)
+        continue;
+      }
+      if ((await this.ctx.storage.get(`b:${batchId}`)) !== undefined) return;
+      if (!this.appending.has(batchId)) break;
+    }
+    const stored = this.store(meta, records, batchId);
+    this.appending.set(batchId, stored);
+    try {
+      await stored;
+    } finally {
+      this.appending.delete(batchId);
+    }
+  }
+
+  /** append's commit: the records, the batch's mark, and the stand-ins they replace. */
+  private async store(meta: Meta, records: EncodedRecord[], batchId: string | undefined): Promise<void> {
     const { kept, used, removals, replaced } = batchId !== undefined ? await this.replaceStandIns(records) : { kept: records, used: [], removals: [], replaced: [] };
     try {
       if (kept.length === 0 && used.length === 0) return;

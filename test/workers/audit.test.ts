@@ -458,9 +458,30 @@ describe("audit trail", () => {
     await append;
     await log.flush();
     const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
-    console.log("DBG delivered", JSON.stringify([...delivered].map(([k, v]) => [k, v.map((r) => r.errorCode)])));
     expect(delivered.get("req-held")?.map((r) => r.errorCode ?? "ok")).toEqual(["ok"]);
     expect(delivered.get("req-other")).toHaveLength(1);
+  });
+
+  it("a vault batch sent again while its first append waits for its commit is stored once", async () => {
+    const region = "us-east-1";
+    const account = `5${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    const rec = (id: string): CloudTrailRecord => ({ ...draftRecord(id), eventName: "Encrypt", recipientAccountId: account, eventID: crypto.randomUUID() });
+    // The first append's commit (its records and the batch's mark) waits for a longer timer than
+    // usual; the sender, its call taken for failed, sends the same batch again meanwhile.
+    await runInDurableObject(log, (i: AuditLog) => {
+      const commit = (i as unknown as { commit: { flush: () => Promise<void> } }).commit;
+      const original = commit.flush.bind(commit);
+      commit.flush = async () => { await new Promise((r) => setTimeout(r, 150)); return original(); };
+    });
+    const batch = [encodeRecord(rec("req-resent-1")), encodeRecord(rec("req-resent-2"))];
+    const first = log.append(region, account, batch, `vault-batch-resent:${account}`);
+    await new Promise((r) => setTimeout(r, 40));
+    await log.append(region, account, batch, `vault-batch-resent:${account}`);
+    await first;
+    await log.flush();
+    const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
+    expect([delivered.get("req-resent-1")?.length, delivered.get("req-resent-2")?.length]).toEqual([1, 1]);
   });
 
   it("a vault's record that comes while a delivery has listed its stand-in, before the delivery's batch mark is stored, is dropped: the event is delivered once", async () => {
