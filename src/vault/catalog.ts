@@ -47,14 +47,26 @@ function decodeMarker(marker: string, prefix: string): string | undefined {
 
 export class Catalog extends DurableObject<Env> {
   async registerKey(keyId: string, arn: string): Promise<VaultResult<null>> {
+    const verifyAt = Date.now() + VERIFY_REGISTRATION_MS;
+    // Registered already: a ReplicateKey retried after it died between registering its replica and
+    // making it. The key stays listed (and counted) once; its vault is asked again when due.
+    if ((await this.ctx.storage.get<number>(`i:${keyId}`)) !== undefined) {
+      await this.ctx.storage.put(`v:${keyId}`, verifyAt);
+      await this.verifyBy(verifyAt);
+      return ok(null);
+    }
     const count = (await this.ctx.storage.get<number>("count")) ?? 0;
     if (count >= MAX_KEYS_PER_ACCOUNT_REGION) return fail("LimitExceeded", `The account has reached its limit of ${MAX_KEYS_PER_ACCOUNT_REGION} KMS keys in this region.`);
     const seq = ((await this.ctx.storage.get<number>("seq")) ?? 0) + 1;
-    const verifyAt = Date.now() + VERIFY_REGISTRATION_MS;
     await this.ctx.storage.put({ seq, count: count + 1, [seqKey(seq)]: { keyId, arn } satisfies KeyEntry, [`i:${keyId}`]: seq, [`v:${keyId}`]: verifyAt });
-    const alarm = await this.ctx.storage.getAlarm();
-    if (alarm === null || alarm > verifyAt) await this.ctx.storage.setAlarm(verifyAt);
+    await this.verifyBy(verifyAt);
     return ok(null);
+  }
+
+  /** The alarm goes off by `at` (a registration is due then). */
+  private async verifyBy(at: number): Promise<void> {
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
   }
 
   /** Alarm: registrations due for verification. */

@@ -150,6 +150,25 @@ describe("a CreateKey that dies between registering its key and making it", () =
   });
 });
 
+describe("a ReplicateKey retried after it died between registering its replica and making it", () => {
+  it("leaves the key listed and counted once", async () => {
+    const account = `9999${String(Date.now()).slice(-8)}`;
+    const catalog = env.CATALOG.get(env.CATALOG.idFromName(catalogName(REGION, account)));
+    const keyId = `mrk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const arn = `arn:aws:kms:${REGION}:${account}:key/${keyId}`;
+    expect(await catalog.registerKey(keyId, arn)).toEqual({ ok: true, value: null });
+    expect(await catalog.registerKey(keyId, arn)).toEqual({ ok: true, value: null });
+    const listed = await catalog.listKeys(100);
+    expect(listed.ok && listed.value.items.map((k) => k.KeyId)).toEqual([keyId]);
+    expect(await runInDurableObject(catalog, (_i: Catalog, state) => state.storage.get("count"))).toBe(1);
+    // Its vault is still asked when the registration is due: no key there, so the listing goes.
+    await runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now() + VERIFY_REGISTRATION_MS + 1));
+    const after = await catalog.listKeys(100);
+    expect(after.ok && after.value.items).toEqual([]);
+    expect(await runInDurableObject(catalog, (_i: Catalog, state) => state.storage.get("count"))).toBe(0);
+  });
+});
+
 describe("the chaos hooks", () => {
   it("refuse every command unless CHAOS is on (it is not in wrangler.toml, nor in these tests)", async () => {
     expect(env.CHAOS).toBeUndefined();
