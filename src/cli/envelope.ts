@@ -5,7 +5,7 @@
 // only after the whole message was processed (for decrypt: every frame and the signature verified),
 // so a failure or an interrupt leaves nothing under the output name.
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import {
@@ -342,7 +342,59 @@ export function buildKeyring(mode: Mode, a: Args, batch = false): KeyringSetup {
 // ---------------------------------------------------------------------------------------------
 // Jobs: (input, output) pairs
 
-interface Job { input: string; output: string; size?: number; mode?: number }
+/**
+ * A file to encrypt or decrypt. `seen`: the file a directory's walk found (its device and inode),
+ * which is the file opened, or the job fails (an entry swapped for a symbolic link meanwhile).
+ */
+interface Job { input: string; output: string; size?: number; mode?: number; seen?: FileId }
+interface FileId { dev: number; ino: number }
+type Walked = { path: string; size: number; mode: number; seen: FileId };
+
+/**
+ * Opens a job's input for reading. A walked file is opened without following a symbolic link,
+ * and must still be the file the walk saw: the walk read the tree long before (a window of files
+ * is made ready ahead), and an entry, or a directory above it, replaced meanwhile by a link to a
+ * file elsewhere (one only the user may read) must not be read, nor given the walked file's mode.
+ */
+function openInputSync(job: Job): number {
+  let fd: number;
+  try {
+    fd = openSync(job.input, job.seen ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : "r");
+  } catch (e) {
+    throw replaced(job, e);
+  }
+  try {
+    if (job.seen) checkSame(job, fstatSync(fd));
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+async function openInput(job: Job): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(job.input, job.seen ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : "r");
+  } catch (e) {
+    throw replaced(job, e);
+  }
+  try {
+    if (job.seen) checkSame(job, await fh.stat());
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return fh;
+}
+
+function checkSame(job: Job, st: { dev: number; ino: number; isFile(): boolean }): void {
+  if (!st.isFile() || st.dev !== job.seen!.dev || st.ino !== job.seen!.ino) throw notWalked(job);
+}
+
+const notWalked = (job: Job) => new Error(`${job.input} is not the file the directory's walk found (replaced meanwhile): not read`);
+/** O_NOFOLLOW's refusal of a walked entry that is now a symbolic link (ELOOP) said as what it is. */
+const replaced = (job: Job, e: unknown): unknown => (job.seen && (e as NodeJS.ErrnoException).code === "ELOOP" ? notWalked(job) : e);
 
 const TMP_TAG = ".edgekms-partial";
 
@@ -354,7 +406,7 @@ export interface Skipped { path: string; reason: string }
  * UTF-8, which Node's string paths cannot name; a file deleted meanwhile; a directory without
  * permission) is reported in `skipped` and the walk goes on: one bad name must not stop the run.
  */
-function walk(dir: string, skip: string | undefined, out: Array<{ path: string; size: number; mode: number }>, skipped: Skipped[]): void {
+function walk(dir: string, skip: string | undefined, out: Walked[], skipped: Skipped[]): void {
   let names: Buffer[];
   try {
     names = readdirSync(dir, { encoding: "buffer" });
@@ -384,7 +436,7 @@ function walk(dir: string, skip: string | undefined, out: Array<{ path: string; 
       continue;
     }
     if (st.isDirectory()) walk(p, skip, out, skipped);
-    else if (st.isFile() && !name.endsWith(TMP_TAG)) out.push({ path: p, size: st.size, mode: st.mode & 0o777 });
+    else if (st.isFile() && !name.endsWith(TMP_TAG)) out.push({ path: p, size: st.size, mode: st.mode & 0o777, seen: { dev: st.dev, ino: st.ino } });
   }
 }
 
@@ -406,9 +458,9 @@ export function planJobs(mode: Mode, a: Args, skipped: Skipped[] = []): Job[] {
     if (existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`--output ${output} is a file; a directory input needs a directory`);
     const inAbs = realpathSync(input);
     const outAbs = existsSync(output) ? realpathSync(output) : resolve(output);
-    const files: Array<{ path: string; size: number; mode: number }> = [];
+    const files: Walked[] = [];
     walk(inAbs, outAbs === inAbs ? undefined : outAbs, files, skipped);
-    return files.map((f) => ({ input: f.path, output: join(outAbs, relative(inAbs, f.path) + suffix), size: f.size, mode: f.mode }));
+    return files.map((f) => ({ input: f.path, output: join(outAbs, relative(inAbs, f.path) + suffix), size: f.size, mode: f.mode, seen: f.seen }));
   }
   if (!st.isFile()) throw new UsageError(`input is not a regular file: ${input}`);
   // An output ending in "/" names a directory: made if missing (as the docs say), before any KMS call.
@@ -743,9 +795,9 @@ const HEAD_READ = 64 * 1024;
 const headScratch = new Uint8Array(HEAD_READ);
 
 /** A message file's header, if its first HEAD_READ bytes hold one (undefined: longer, or not a message: decryption says so). */
-function readHead(path: string): Head | undefined {
+function readHead(job: Job): Head | undefined {
   try {
-    const fd = openSync(path, "r");
+    const fd = openInputSync(job);
     let n: number;
     try {
       n = readSync(fd, headScratch, 0, HEAD_READ, 0);
@@ -803,7 +855,7 @@ async function feed(job: Job, writer: WritableStreamDefaultWriter<Uint8Array>, s
     }
     return;
   }
-  const fh = await open(job.input, "r");
+  const fh = await openInput(job);
   try {
     const bufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
     let pending: Promise<void> | undefined;
@@ -854,7 +906,7 @@ async function prepare(job: Job, o: Options, before: Promise<unknown>): Promise<
     // the outputs were opened meanwhile, all at once.
     await before;
   }
-  const head = o.mode === "decrypt" && job.input !== "-" ? readHead(job.input) : undefined;
+  const head = o.mode === "decrypt" && job.input !== "-" ? readHead(job) : undefined;
   // A large signed file in long frames: the signature's hash runs on a worker thread (sign-node.ts),
   // started now (~50 ms, beside the KMS call) and waited for before the input is read, so that the
   // message finds it running and uses it from its first bytes.

@@ -5,7 +5,7 @@
 // caching, the progress bar on a terminal, profiles, and clear errors for bad flags.
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as K from "@aws-sdk/client-kms";
 import { E2E, kmsClient } from "./client.js";
@@ -37,6 +37,27 @@ function noPartials(dir: string): void {
 }
 
 describe("edgekms encrypt / decrypt: files and directories", () => {
+  it("a file of a --recursive walk replaced meanwhile by a link to another file is not read: that file fails, nothing of the linked one is written", async () => {
+    const src = tempDir();
+    const out = join(tempDir(), "out");
+    // A first file long enough that the run is still on it when the second is swapped.
+    writeFileSync(join(src, "a-long.bin"), pseudoRandom(96 << 20, 7));
+    writeFileSync(join(src, "z-planted.bin"), "planted by another user of the directory", { mode: 0o644 });
+    const secret = join(tempDir(), "secret.txt");
+    writeFileSync(secret, "only the user may read this", { mode: 0o600 });
+    const child = spawn(process.execPath, [CLI, "encrypt", "-r", "-i", src, "-o", out, "-w", `key=${a}`], { env: cliEnv(), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString("utf8"); });
+    const closed = new Promise<number | null>((r) => child.on("close", r));
+    // Once the first file's partial output exists (the walk is done), the planted entry becomes a link to the secret.
+    for (let i = 0; i < 1000 && !(existsSync(out) && readdirSync(out).some((n) => n.includes("edgekms-partial"))); i++) await new Promise((r) => setTimeout(r, 10));
+    symlinkSync(secret, join(src, "z-link"));
+    renameSync(join(src, "z-link"), join(src, "z-planted.bin"));
+    expect(await closed, stderr).toBe(1);
+    expect(stderr).toContain("is not the file the directory's walk found");
+    expect(readdirSync(out)).toEqual(["a-long.bin.encrypted"]);
+  });
+
   it("a file into an output directory gets the suffix; a file path is used as given; --suffix", () => {
     const input = plainFile(5000);
     const out = mkdirp(join(tempDir(), "out"));
