@@ -8,7 +8,7 @@ import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
-import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
+import { auditBucket, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBodyBytes } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
@@ -31,16 +31,6 @@ const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
 /** The most records one AuditTail returns (its Limit), and asks each place it reads for. */
 export const MAX_TAIL_RECORDS = 10_000;
-
-/**
- * Whether a record is the principal's: its ARN, its access key id, or an IAM user's name (the
- * last part of the user's ARN; "root" is not a user name, the root is named by its ARN).
- */
-function principalMatches(record: CloudTrailRecord, principal: string): boolean {
-  const who = record.userIdentity;
-  if (who.arn === principal || who.accessKeyId === principal) return true;
-  return who.type === "IAMUser" && who.arn !== undefined && who.arn.endsWith(`:user/${principal}`);
-}
 
 const PREFIX = "EdgeKMSAdmin.";
 
@@ -319,25 +309,29 @@ const OPERATIONS: Record<string, AdminOperation> = {
       const key = input.KeyId as string | undefined;
       const principal = input.Principal as string | undefined;
       // Each place is asked for one more than the limit, so that a place holding more matches
-      // than the limit shows as more than the limit here (Truncated). The principal is matched
-      // here, after the places' own filters: with it they are asked for all they hold (at most
-      // MAX_TAIL_RECORDS each), lest the principal's records be cut off behind others'.
-      const ask = principal === undefined ? limit + 1 : MAX_TAIL_RECORDS + 1;
-      const mine = (e: TailEntry) => principal === undefined || principalMatches(e.record, principal);
+      // than the limit shows as more than the limit here (Truncated). Each place matches every
+      // filter itself, and returns at most MAX_TAIL_CHARS (newestWithin), as this answer does.
+      const ask = limit + 1;
       // Records move from vault outboxes and ingest shards to the AuditLog, and on to R2. Each
       // place is read before the one its records move to, so a record moving meanwhile is read
       // twice (and listed once) rather than missed.
       const entries: TailEntry[] = [];
       for (const id of await allKeyIds(s)) {
         for (const record of (await keyVault(s, id).pendingAudit(SKIP.admin, ask)) as CloudTrailRecord[]) {
-          if (record.recipientAccountId === s.account && tailMatches(record, eventName, key)) entries.push({ delivered: false, record });
+          if (record.recipientAccountId === s.account && tailMatches(record, eventName, key, principal)) entries.push({ delivered: false, record });
         }
       }
-      for (const shard of auditShardStubs(s)) entries.push(...value(await shard.recent(s.reader, ask, eventName, key)));
-      entries.push(...value(await auditLog(s).recent(s.reader, ask, eventName, key)));
-      const unique = [...new Map(entries.filter(mine).map((e) => [e.record.eventID, e])).values()];
+      // A place that left matches out (more than the limit, or more than MAX_TAIL_CHARS) makes the answer truncated too.
+      let placeTruncated = false;
+      for (const place of [...auditShardStubs(s), auditLog(s)]) {
+        const got = value(await place.recent(s.reader, ask, eventName, key, principal));
+        entries.push(...got.entries);
+        placeTruncated ||= got.truncated;
+      }
+      const unique = [...new Map(entries.map((e) => [e.record.eventID, e])).values()];
       unique.sort((a, b) => byEventOrder(a.record, b.record));
-      return { Entries: unique.slice(-limit).map((e) => ({ Delivered: e.delivered, Record: e.record })), Truncated: unique.length > limit };
+      const { kept, truncated } = newestWithin(unique, limit);
+      return { Entries: kept.map((e) => ({ Delivered: e.delivered, Record: e.record })), Truncated: truncated || placeTruncated };
     },
   },
   /** Delivered log or digest objects of the account and region, in key order. */

@@ -89,10 +89,42 @@ interface LastDigest { objectKey: string; hashValue: string; signature: string; 
 
 export interface TailEntry { delivered: boolean; record: CloudTrailRecord }
 
-/** Whether a record is one a tail asked for: of the event name, and of the key (an ARN or a key id), when given. */
-export const tailMatches = (record: CloudTrailRecord, eventName?: string, keyArn?: string): boolean =>
+/** Whether a record is one a tail asked for: of the event name, of the key (an ARN or a key id), and of the principal, when given. */
+export const tailMatches = (record: CloudTrailRecord, eventName?: string, keyArn?: string, principal?: string): boolean =>
   (eventName === undefined || record.eventName === eventName) &&
-  (keyArn === undefined || (record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`)));
+  (keyArn === undefined || (record.resources ?? []).some((r) => r.ARN === keyArn || r.ARN.endsWith(`/${keyArn}`))) &&
+  (principal === undefined || principalMatches(record, principal));
+
+/**
+ * Whether a record is the principal's: its ARN, its access key id, or an IAM user's name (the
+ * last part of the user's ARN; "root" is not a user name, the root is named by its ARN).
+ */
+function principalMatches(record: CloudTrailRecord, principal: string): boolean {
+  const who = record.userIdentity;
+  if (who.arn === principal || who.accessKeyId === principal) return true;
+  return who.type === "IAMUser" && who.arn !== undefined && who.arn.endsWith(`:user/${principal}`);
+}
+
+/**
+ * The most characters of records' JSON that an AuditTail returns, and that each place it reads
+ * returns to it. A Durable Object's answer over RPC is at most 32 MiB
+ * (https://developers.cloudflare.com/durable-objects/platform/limits/), and a record may hold up to
+ * a request body's worth of what its caller sent (an encryption context): Limit records of that
+ * size failed the tail as a 500, which any principal of the account could bring about.
+ */
+export const MAX_TAIL_CHARS = 8 * 1024 * 1024;
+
+/** The newest of `sorted` (oldest first): at most `limit` of them, and at most MAX_TAIL_CHARS of JSON; `truncated` if any were left out. */
+export function newestWithin<T extends { record: CloudTrailRecord }>(sorted: T[], limit: number): { kept: T[]; truncated: boolean } {
+  let chars = 0;
+  let i = sorted.length;
+  while (i > 0 && sorted.length - i < limit) {
+    chars += JSON.stringify(sorted[i - 1].record).length;
+    if (chars > MAX_TAIL_CHARS) break;
+    i--;
+  }
+  return { kept: sorted.slice(i), truncated: i > 0 };
+}
 
 /** Which R2 bucket a region's audit goes to: EU regions stay in the EU bucket. */
 export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name: string } {
@@ -702,10 +734,13 @@ export class AuditLog extends DurableObject<Env> {
     await deleteMany(this.ctx.storage, old.map((id) => `${STAND_IN_PREFIX}${id}`));
   }
 
-  /** Recent records: those of the last few delivered objects, and those not yet delivered. */
-  async recent(reader: VaultCaller, limit: number, eventName?: string, keyArn?: string): Promise<VaultResult<TailEntry[]>> {
+  /**
+   * Recent records: those of the last few delivered objects, and those not yet delivered; the
+   * newest `limit` that match, within MAX_TAIL_CHARS (`truncated` if more matched).
+   */
+  async recent(reader: VaultCaller, limit: number, eventName?: string, keyArn?: string, principal?: string): Promise<VaultResult<{ entries: TailEntry[]; truncated: boolean }>> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
-    if (!meta) return ok([]);
+    if (!meta) return ok({ entries: [], truncated: false });
     const out: TailEntry[] = [];
     // Rows before objects: a delivery can finish while the objects are read (R2 reads let other
     // events in), and its records are then in the delivered objects or in the rows read before.
@@ -721,7 +756,8 @@ export class AuditLog extends DurableObject<Env> {
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
     }
-    const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn));
-    return ok(matches.sort((a, b) => byEventOrder(a.record, b.record)).slice(-limit));
+    const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn, principal));
+    const { kept, truncated } = newestWithin(matches.sort((a, b) => byEventOrder(a.record, b.record)), limit);
+    return ok({ entries: kept, truncated });
   }
 }

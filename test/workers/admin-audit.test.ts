@@ -1,7 +1,8 @@
 // Every admin call, allowed or denied, is on the record, as CloudTrail records IAM calls
 // (docs/audit.md, "Admin calls on the record"), and no record carries a secret access key.
 import { describe, expect, it } from "vitest";
-import { ACCOUNT, admin } from "./kms.js";
+import { ACCOUNT, admin, call, newAccount, newUser, ok } from "./kms.js";
+import { MAX_TAIL_CHARS } from "../../src/audit/audit-log.js";
 
 interface Rec {
   eventSource: string; eventName: string; requestID?: string; errorCode?: string; sharedEventID?: string; recipientAccountId: string;
@@ -51,5 +52,30 @@ describe("admin calls on the record", () => {
     const [account] = recordOf(await tail(), acct);
     expect(account).toMatchObject({ eventSource: "organizations.amazonaws.com", eventName: "CreateAccount", responseElements: { accountId: acct.body.AccountId, accessKeyId: acct.body.AccessKeyId } });
     expect(JSON.stringify(await tail())).not.toContain(acct.body.SecretAccessKey);
+  });
+});
+
+describe("AuditTail of large records", () => {
+  it(`answers within ${MAX_TAIL_CHARS} characters of records, however large the records a principal of the account made, with every filter`, async () => {
+    const acct = await newAccount();
+    const user = await newUser(undefined, acct.account, acct); // no policy: each Encrypt is denied, and recorded
+    const key = (await ok<{ KeyMetadata: { Arn: string } }>("CreateKey", {}, acct)).KeyMetadata.Arn;
+    const context: Record<string, string> = {};
+    for (let i = 0; i < 60; i++) context[`k${i}`] = "v".repeat(1000);
+    // About 36 MB of records, over a Durable Object's 32 MiB answer, in the AuditLog's undelivered rows.
+    for (let i = 0; i < 600; i += 50) {
+      const denied = await Promise.all(Array.from({ length: 50 }, () => call("Encrypt", { KeyId: key, Plaintext: "AA==", EncryptionContext: context }, user)));
+      expect(denied.map((r) => r.body.__type)).toEqual(Array(50).fill("AccessDeniedException"));
+    }
+    for (const input of [{ Limit: 10_000 }, { Limit: 1, Principal: user.name }, { Limit: 1000, KeyId: key }, { Limit: 3, EventName: "Encrypt" }]) {
+      const r = await admin<{ Entries: { Record: Rec }[]; Truncated: boolean }>("AuditTail", input, acct);
+      expect(r.status, JSON.stringify(input)).toBe(200);
+      expect(JSON.stringify(r.body.Entries.map((e) => e.Record)).length, JSON.stringify(input)).toBeLessThanOrEqual(MAX_TAIL_CHARS + r.body.Entries.length);
+      expect(r.body.Truncated, JSON.stringify(input)).toBe(true);
+      // The newest: Limit of them, or as many as fit (records of about 62,000 characters here).
+      if (input.Limit <= 3) expect(r.body.Entries.length, JSON.stringify(input)).toBe(input.Limit);
+      else expect(r.body.Entries.length, JSON.stringify(input)).toBeGreaterThan(MAX_TAIL_CHARS / 64_000);
+      expect(r.body.Entries.every((e) => e.Record.eventName === "Encrypt" && e.Record.errorCode === "AccessDeniedException"), JSON.stringify(input)).toBe(true);
+    }
   });
 });
