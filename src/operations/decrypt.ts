@@ -2,7 +2,7 @@ import { KmsError } from "../protocol/errors.js";
 import { encodeBase64 } from "../protocol/codec.js";
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from "../protocol/validate.js";
 import { MAX_CIPHERTEXT_BLOB } from "../kms/limits.js";
-import { keyArn } from "../kms/ids.js";
+import { keyArn, parseKeyRef } from "../kms/ids.js";
 import { decodeHeader } from "../vault/blob.js";
 import { DRY_RUN_MODIFIERS, ENCRYPTION_ALGORITHMS } from "./enums.js";
 import { defineOperation } from "./operation.js";
@@ -51,6 +51,10 @@ export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: st
   ctx.audit.keyAccount ??= "*";
   if (keyIdParam !== undefined) {
     const named = await resolveKey(ctx, keyIdParam, true);
+    // A key ARN names the key's account as well as its id: the vault holds the key to it (not
+    // visible, the key is not the one named), where the blob alone names no account.
+    const ref = parseKeyRef(keyIdParam);
+    if (ref.kind === "key" && ref.account !== undefined) ctx.audit.keyAccount = ref.account;
     if (named.keyId === header.keyId) return { keyId: header.keyId, arn: named.arn };
     throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
   }

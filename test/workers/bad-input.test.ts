@@ -4,7 +4,7 @@ import { SELF } from "cloudflare:test";
 import { signRequest } from "../../src/cli/sign.js";
 import { readBody } from "../../src/protocol/body.js";
 import { KmsError } from "../../src/protocol/errors.js";
-import { ACCESS_KEY_ID, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok } from "./kms.js";
+import { ACCESS_KEY_ID, ACCOUNT, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok } from "./kms.js";
 
 async function newKey(): Promise<string> {
   return (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
@@ -67,6 +67,10 @@ describe("protocol errors", () => {
     await expectError(await call("Decrypt", { CiphertextBlob: b64(crypto.getRandomValues(new Uint8Array(100))) }), "InvalidCiphertextException");
     const wrong = await call("Decrypt", { CiphertextBlob, KeyId: await newKey() });
     await expectError(wrong, "IncorrectKeyException");
+    // A key ARN names the key's account too: the ciphertext's key id under another account is not its key.
+    const arnIn = (account: string) => `arn:aws:kms:us-east-1:${account}:key/${keyId}`;
+    for (const account of ["000000000000", "999999999999"]) await expectError(await call("Decrypt", { CiphertextBlob, KeyId: arnIn(account) }), "AccessDeniedException");
+    expect((await call("Decrypt", { CiphertextBlob, KeyId: arnIn(ACCOUNT) })).status).toBe(200);
   });
 
   it("unknown and missing targets; not-yet-implemented operations", async () => {
