@@ -362,6 +362,10 @@ const OPERATIONS: Record<string, AdminOperation> = {
     async run(s, input) {
       const key = input.Key as string;
       if (!key.startsWith(`AWSLogs/${s.account}/`)) throw new KmsError("AccessDeniedException", "The object is outside the account's audit trail.");
+      // The request's Region's objects (as AuditList lists them): another Region's AuditLog and keys answer for its own.
+      if (![`AWSLogs/${s.account}/CloudTrail/${s.region}/`, `AWSLogs/${s.account}/CloudTrail-Digest/${s.region}/`].some((p) => key.startsWith(p))) {
+        throw new KmsError("NotFoundException", `No audit object ${key} in ${s.region}: ask for it in its own Region`);
+      }
       const obj = await auditBucket(s.env, s.region).bucket.get(key);
       if (!obj) throw new KmsError("NotFoundException", `No audit object ${key}`);
       const stored = new Uint8Array(await obj.arrayBuffer());

@@ -236,7 +236,8 @@ export class AuditLog extends DurableObject<Env> {
   async openObject(objectKey: string, stored: Uint8Array, metadata: Record<string, string>, reader: VaultCaller): Promise<VaultResult<Uint8Array>> {
     const keyArn = metadata[META_KEY];
     if (!keyArn) return ok(stored);
-    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"))!;
+    const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
+    if (!meta) return fail("NotFound", `No audit object ${objectKey} was delivered here`);
     const caller: VaultCaller = {
       ...reader,
       keyAccount: meta.account,
