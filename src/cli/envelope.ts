@@ -458,6 +458,8 @@ export function planJobs(mode: Mode, a: Args, skipped: Skipped[] = []): Job[] {
     if (existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`--output ${output} is a file; a directory input needs a directory`);
     const inAbs = realpathSync(input);
     const outAbs = existsSync(output) ? realpathSync(output) : resolve(output);
+    // Every output would be its input, each replaced in place (as a single file's is refused).
+    if (outAbs === inAbs && suffix === "") throw new UsageError(`--output ${output} is the input directory and --suffix is empty: each output would be its input`);
     const files: Walked[] = [];
     walk(inAbs, outAbs === inAbs ? undefined : outAbs, files, skipped);
     return files.map((f) => ({ input: f.path, output: join(outAbs, relative(inAbs, f.path) + suffix), size: f.size, mode: f.mode, seen: f.seen }));

@@ -50,7 +50,7 @@ function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }) {
       <h1>EdgeKMS console</h1>
       <form onSubmit={submit} aria-describedby="signin-error">
         <label>Access key ID <input name="accessKeyId" required autocomplete="username" spellcheck={false} /></label>
-        <label>Secret access key <input name="secretAccessKey" type="password" required autocomplete="current-password" /></label>
+        <label>Secret access key <input name="secretAccessKey" type="password" required autocomplete="off" /></label>
         <label>Region
           <select name="region">{REGIONS.map((r) => <option value={r}>{r}</option>)}</select>
         </label>

@@ -54,6 +54,8 @@ async function signIn(page: Page, secret = account.SecretAccessKey): Promise<voi
   await page.goto(`${endpoint}/console`);
   await page.getByLabel("Access key ID").fill(account.AccessKeyId);
   await page.getByLabel("Secret access key").fill(secret);
+  // The browser is asked not to fill or keep the secret (a password manager would store a long-term key).
+  expect(await page.getByLabel("Secret access key").getAttribute("autocomplete")).toBe("off");
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import * as K from "@aws-sdk/client-kms";
 import { E2E, kmsClient } from "./client.js";
 import { CLI, cliEnv, edgekms, metadata, mkdirp, newKeyArn, pseudoRandom, tempDir, tree } from "./envelope-helpers.js";
@@ -439,6 +439,7 @@ describe("terminal, profiles and bad flags", () => {
       [["decrypt", "-i", input, "-o", out, "-w", `key=${a}`, "--algorithm", "0x0478"], /--algorithm is an option of encrypt/],
       [["decrypt", "-i", input, "-o", out, "-w", "discovery-account=111122223333"], /need discovery=true/],
       [["encrypt", "-i", input, "-o", input, "-w", `key=${a}`, "--overwrite"], /is the input/],
+      [["encrypt", "-r", "-i", dirname(input), "-o", dirname(input), "--suffix", "", "-w", `key=${a}`, "--overwrite"], /is the input directory and --suffix is empty/],
       [["encrypt", "-i", input, "-o", out, "-w", `key=${a}`, "--caching", "max-age=1,size=2"], /unknown --caching attribute 'size'/],
     ];
     for (const [args, msg] of cases) {
