@@ -220,7 +220,10 @@ export async function auditCommand(cmd: string, cfg: ClientConfig, o: AuditOptio
           console.error(`edgekms: no matching records${filters.length ? ` (${filters.join(", ")})` : ""}${o.follow ? "; waiting for new ones" : ""}`);
         }
         if (first && r.Truncated) {
-          console.error(limit < MAX_TAIL_RECORDS
+          // Fewer than the limit: the answer's size bound (8 Mi characters of records) cut it.
+          console.error(r.Entries.length < limit
+            ? `edgekms: more records match than one answer holds (it carries at most 8 Mi characters of records); these are the newest ${r.Entries.length}. Narrow with --event-name, --key or --principal, or read everything delivered with \`edgekms audit export\`.`
+            : limit < MAX_TAIL_RECORDS
             ? `edgekms: more records match; these are the newest ${limit}. Show more with --limit N (at most ${MAX_TAIL_RECORDS}), narrow with --event-name, --key or --principal, or read everything delivered with \`edgekms audit export\`.`
             : `edgekms: more records match than the ${MAX_TAIL_RECORDS} the admin API returns at once; these are the newest. Narrow with --event-name, --key or --principal, or read everything delivered with \`edgekms audit export\`.`);
         }
