@@ -90,6 +90,10 @@ export class MaterialStore {
     const to = await this.rootKey(secrets.current, rec.region);
     const materials = rec.materials.map((m) => {
       if (!m.wrapped) return m; // imported material not (or no longer) present
+      // Already under the current secret: material made or imported by a call whose rewrap of the
+      // record was not saved (the record changed meanwhile) is wrapped under the current secret
+      // in a record the previous one still seals.
+      if (unwrapsUnder(to, m.wrapped)) return m;
       const key = aesKeyUnwrapPad(from, m.wrapped);
       const wrapped = aesKeyWrapPad(to, key);
       key.fill(0);
@@ -166,5 +170,15 @@ export class MaterialStore {
     this.plain.clear();
     this.loaded.clear();
     this.loadedValue.clear();
+  }
+}
+
+/** Whether `wrapped` unwraps under `root` (the unwrapped key is wiped at once). */
+function unwrapsUnder(root: Uint8Array, wrapped: Uint8Array): boolean {
+  try {
+    aesKeyUnwrapPad(root, wrapped).fill(0);
+    return true;
+  } catch {
+    return false;
   }
 }

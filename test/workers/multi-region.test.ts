@@ -21,6 +21,7 @@ import { SKIP } from "../../src/vault/types.js";
 import { aesKeyUnwrapPad, AuthenticationError } from "../../src/crypto/index.js";
 import { ACCOUNT, admin, b64, call, doc, newAccount, newUser, ok, text, unb64, type KmsResponse } from "./kms.js";
 import { containsSecret } from "./leaks.js";
+import { wrapMaterial } from "./wrap-material.js";
 
 const env = testEnv as unknown as Env;
 const DAY = 86_400_000;
@@ -670,6 +671,29 @@ describe("calls racing on one key", () => {
       expect((await stored(A, k.KeyId))!.rootCheck).toBe(await rootCheck(ROTATED, A));
     });
   }
+
+  it("material imported while the first call's rewrap was not saved (the key changed meanwhile) is wrapped under the current secret; the next rewrap takes the record as it is, and every version decrypts", async () => {
+    interface Params { ImportToken: string; PublicKey: string }
+    const k = (await ok<{ KeyMetadata: Md }>("CreateKey", { Origin: "EXTERNAL" })).KeyMetadata;
+    const material = crypto.getRandomValues(new Uint8Array(32));
+    const importing = async (p: Params) => call("ImportKeyMaterial", { KeyId: k.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: b64(await wrapMaterial(p.PublicKey, "RSAES_OAEP_SHA_256", material)), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" });
+    const params = () => call<Params>("GetParametersForImport", { KeyId: k.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" });
+    expect(outcome(await importing((await params()).body))).toBe("ok");
+    const sealed = await encryptIn(A, k.KeyId, "under the previous root secret");
+    await rotatedRoot(A, k.KeyId);
+    // Each call's rewrap is held while a TagResource changes the key: neither rewrap is saved.
+    const p1 = params();
+    await pause(40);
+    expect(outcome(await call("TagResource", { KeyId: k.KeyId, Tags: [{ TagKey: "a", TagValue: "1" }] }))).toBe("ok");
+    const imported = importing((await p1).body);
+    await pause(40);
+    expect(outcome(await call("TagResource", { KeyId: k.KeyId, Tags: [{ TagKey: "b", TagValue: "2" }] }))).toBe("ok");
+    expect(outcome(await imported)).toBe("ok");
+    expect(await decryptIn(A, sealed.CiphertextBlob)).toBe("under the previous root secret");
+    expect(await vault(A, k.KeyId).rewrapRootSecret(SKIP.admin)).toBe("current");
+    expect((await stored(A, k.KeyId))!.rootCheck).toBe(await rootCheck(ROTATED, A));
+    expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: k.KeyId })).Tags).toEqual([{ TagKey: "a", TagValue: "1" }, { TagKey: "b", TagValue: "2" }]);
+  });
 
   /** Delays the vault's calls to the catalog's retirement index (a grant with a retiring principal) by `ms`. */
   const holdCatalog = (region: string, keyId: string, ms = 200) =>
