@@ -32,7 +32,8 @@ export const retireGrant = defineOperation<Input>({
       arn = key.arn;
     }
     // The authorizer decides by the grant: its retiring principal, its grantee, or its issuing account.
-    fromVault(await vault(ctx, keyId).retireGrant({ ...audited(ctx), keyAccount: "*" }, { grantId: input.GrantId, token: input.GrantToken }, input.DryRun), arn, ctx);
+    // The account the key was named in: a key ARN's (resolveKey), or any ("*") for a grant token.
+    fromVault(await vault(ctx, keyId).retireGrant(audited(ctx), { grantId: input.GrantId, token: input.GrantToken }, input.DryRun), arn, ctx);
     if (input.DryRun) throw dryRunSucceeded();
     return {};
   },

@@ -256,6 +256,15 @@ describe("found by attacking the authorizer", () => {
     expect((await tailOf(c.account)).filter((x) => x.requestID === id)).toHaveLength(1);
   });
 
+  it("RetireGrant by KeyId and GrantId holds the key to its ARN's account: the key's id under another account is not the key", async () => {
+    const key = await newKey();
+    const g = await ok<{ GrantId: string }>("CreateGrant", { KeyId: key.KeyId, GranteePrincipal: ROOT, RetiringPrincipal: ROOT, Operations: ["Encrypt"] });
+    const wrongArn = key.Arn.replace(`:${ACCOUNT}:`, ":999999999999:");
+    expect((await call("RetireGrant", { KeyId: wrongArn, GrantId: g.GrantId })).body.__type).toBe("NotFoundException");
+    expect((await ok<{ Grants: { GrantId: string }[] }>("ListGrants", { KeyId: key.KeyId })).Grants.map((x) => x.GrantId)).toEqual([g.GrantId]);
+    expect((await call("RetireGrant", { KeyId: key.Arn, GrantId: g.GrantId })).status).toBe(200);
+  });
+
   it("tag keys that differ only in case cannot dodge an aws:ResourceTag or aws:RequestTag Deny", async () => {
     const u = await newUser([{ Effect: "Allow", Action: ["kms:Encrypt", "kms:TagResource"], Resource: "*" }]);
     const key = await newKey({
