@@ -39,10 +39,13 @@ export function clip(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-export const validationError = (messages: string[]): KmsError =>
-  new KmsError(
+/** AWS's ValidationException text: the count, then each failure; `more` failures beyond those spelled out are counted only. */
+export const validationError = (messages: string[], more = 0): KmsError => {
+  const count = messages.length + more;
+  return new KmsError(
     "ValidationException",
-    `${messages.length} validation error${messages.length === 1 ? "" : "s"} detected: ${messages.join("; ")}`,
+    `${count} validation error${count === 1 ? "" : "s"} detected: ${messages.join("; ")}${more ? `; and ${more} more` : ""}`,
   );
+};
 
 export const notFound = (message: string): KmsError => new KmsError("NotFoundException", message);

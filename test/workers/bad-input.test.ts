@@ -4,6 +4,7 @@ import { SELF } from "cloudflare:test";
 import { signRequest } from "../../src/cli/sign.js";
 import { readBody } from "../../src/protocol/body.js";
 import { KmsError } from "../../src/protocol/errors.js";
+import { MAX_VALIDATION_ERRORS } from "../../src/protocol/validate.js";
 import { ACCESS_KEY_ID, ACCOUNT, ENDPOINT, SECRET_ACCESS_KEY, b64, call, ok } from "./kms.js";
 
 async function newKey(): Promise<string> {
@@ -71,6 +72,16 @@ describe("protocol errors", () => {
     const arnIn = (account: string) => `arn:aws:kms:us-east-1:${account}:key/${keyId}`;
     for (const account of ["000000000000", "999999999999"]) await expectError(await call("Decrypt", { CiphertextBlob, KeyId: arnIn(account) }), "AccessDeniedException");
     expect((await call("Decrypt", { CiphertextBlob, KeyId: arnIn(ACCOUNT) })).status).toBe(200);
+  });
+
+  it(`a ValidationException spells out at most ${MAX_VALIDATION_ERRORS} failures and counts the rest; a list over its length is not checked item by item`, async () => {
+    const keyId = await newKey();
+    const grant = await call("CreateGrant", { KeyId: keyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: Array(21_000).fill("") });
+    await expectError(grant, "ValidationException");
+    expect(grant.body.message).toMatch(/^21000 validation errors detected: .*; and 20990 more$/);
+    expect(grant.body.message.length).toBeLessThan(4096);
+    const tokens = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), GrantTokens: Array(21_000).fill("") });
+    expect(tokens.body.message).toBe("1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10");
   });
 
   it("unknown and missing targets; not-yet-implemented operations", async () => {
