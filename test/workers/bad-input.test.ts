@@ -79,7 +79,7 @@ describe("protocol errors", () => {
     const grant = await call("CreateGrant", { KeyId: keyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: Array(21_000).fill("") });
     await expectError(grant, "ValidationException");
     expect(grant.body.message).toMatch(/^21000 validation errors detected: .*; and 20990 more$/);
-    expect(grant.body.message.length).toBeLessThan(4096);
+    expect(grant.body.message!.length).toBeLessThan(4096);
     const tokens = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), GrantTokens: Array(21_000).fill("") });
     expect(tokens.body.message).toBe("1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10");
   });
