@@ -82,8 +82,12 @@ export class Catalog extends DurableObject<Env> {
    */
   async verifyRegistrations(now: number): Promise<number | undefined> {
     let next: number | undefined;
-    for (const [key, due] of await this.ctx.storage.list<number>({ prefix: "v:" })) {
+    for (const key of (await this.ctx.storage.list<number>({ prefix: "v:" })).keys()) {
       const keyId = key.slice(2);
+      // Read again at its turn: while an earlier key's vault was asked, this one may have been
+      // registered again (its mark renewed, due later) or removed.
+      const due = await this.ctx.storage.get<number>(key);
+      if (due === undefined) continue;
       if (due > now) {
         next = Math.min(next ?? due, due);
         continue;
@@ -99,10 +103,11 @@ export class Catalog extends DurableObject<Env> {
           next = Math.min(next ?? Infinity, Date.now() + VERIFY_REGISTRATION_MS);
           continue;
         }
-        // Other calls ran while the vault was asked: the key may have been removed, and registered
-        // again (a replica made again), under a new seq. That registration is not the one checked:
-        // its mark stays, to be checked when due, and its listing stays.
-        if ((await this.ctx.storage.get<number>(`i:${keyId}`)) !== seq) continue;
+        // Other calls ran while the vault was asked: the key may have been removed and registered
+        // again (a replica made again) under a new seq, or registered again as it was (its mark
+        // renewed). That registration is not the one checked: its mark stays, to be checked when
+        // due, and its listing stays.
+        if ((await this.ctx.storage.get<number>(`i:${keyId}`)) !== seq || (await this.ctx.storage.get<number>(key)) !== due) continue;
         if (held === "abandoned") await this.removeKey(keyId);
       }
       await this.ctx.storage.delete(key);

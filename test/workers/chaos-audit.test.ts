@@ -150,6 +150,40 @@ describe("a CreateKey that dies between registering its key and making it", () =
   });
 });
 
+describe("a registration renewed while the catalog asked another key's vault", () => {
+  it("is checked when its new time is due, not at the time the check listed", async () => {
+    const account = `9998${String(Date.now()).slice(-8)}`;
+    const catalog = env.CATALOG.get(env.CATALOG.idFromName(catalogName(REGION, account)));
+    const hex = crypto.randomUUID().replaceAll("-", "");
+    const [first, second] = [`mrk-00${hex.slice(2)}`, `mrk-ff${hex.slice(2)}`]; // checked in this order
+    const arn = (id: string) => `arn:aws:kms:${REGION}:${account}:key/${id}`;
+    for (const id of [first, second]) expect(await catalog.registerKey(id, arn(id))).toEqual({ ok: true, value: null });
+    // Both registered VERIFY_REGISTRATION_MS ago: due now. The first vault's answer comes a while later.
+    await runInDurableObject(catalog, async (_i: Catalog, state) => { await state.storage.put({ [`v:${first}`]: Date.now() - 1, [`v:${second}`]: Date.now() - 1 }); });
+    let asked = 0;
+    await runInDurableObject(catalog, (i: Catalog) => {
+      const c = i as unknown as { env: Env };
+      const vaults = c.env.KEY_VAULT;
+      const held = {
+        idFromName: (name: string) => vaults.idFromName(name),
+        get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
+          const stub = vaults.get(id, options);
+          return { claimUnmade: async (decided: typeof SKIP.noKeyYet) => { if (++asked === 1) await sleep(150); return stub.claimUnmade(decided); } };
+        },
+      };
+      c.env = { ...c.env, KEY_VAULT: held as unknown as Env["KEY_VAULT"] };
+    });
+    const verified = runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now()));
+    await sleep(40);
+    // Meanwhile a retried ReplicateKey registers the second key again: its check is due later.
+    expect(await catalog.registerKey(second, arn(second))).toEqual({ ok: true, value: null });
+    await verified;
+    expect(asked).toBe(1);
+    const listed = await catalog.listKeys(100);
+    expect(listed.ok && listed.value.items.map((k) => k.KeyId)).toEqual([second]);
+  });
+});
+
 describe("a ReplicateKey retried after it died between registering its replica and making it", () => {
   it("leaves the key listed and counted once", async () => {
     const account = `9999${String(Date.now()).slice(-8)}`;
