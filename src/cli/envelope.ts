@@ -343,10 +343,12 @@ export function buildKeyring(mode: Mode, a: Args, batch = false): KeyringSetup {
 // Jobs: (input, output) pairs
 
 /**
- * A file to encrypt or decrypt. `seen`: the file a directory's walk found (its device and inode),
- * which is the file opened, or the job fails (an entry swapped for a symbolic link meanwhile).
+ * A file to encrypt or decrypt. `seen`: the file found when the job was planned (its device and
+ * inode), which is the file opened, or the job fails (an entry swapped meanwhile). `follow`: a
+ * file named on the command line may be a symbolic link (to the file then seen); a directory's
+ * walk follows none.
  */
-interface Job { input: string; output: string; size?: number; mode?: number; seen?: FileId }
+interface Job { input: string; output: string; size?: number; mode?: number; seen?: FileId; follow?: boolean }
 interface FileId { dev: number; ino: number }
 type Walked = { path: string; size: number; mode: number; seen: FileId };
 
@@ -355,11 +357,12 @@ type Walked = { path: string; size: number; mode: number; seen: FileId };
  * and must still be the file the walk saw: the walk read the tree long before (a window of files
  * is made ready ahead), and an entry, or a directory above it, replaced meanwhile by a link to a
  * file elsewhere (one only the user may read) must not be read, nor given the walked file's mode.
+ * A file named on the command line is held to the file it was when planned in the same way.
  */
-function openInputSync(job: Job): number {
+export function openInputSync(job: Job): number {
   let fd: number;
   try {
-    fd = openSync(job.input, job.seen ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : "r");
+    fd = openSync(job.input, job.seen && !job.follow ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : "r");
   } catch (e) {
     throw replaced(job, e);
   }
@@ -375,7 +378,7 @@ function openInputSync(job: Job): number {
 async function openInput(job: Job): Promise<FileHandle> {
   let fh: FileHandle;
   try {
-    fh = await open(job.input, job.seen ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : "r");
+    fh = await open(job.input, job.seen && !job.follow ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : "r");
   } catch (e) {
     throw replaced(job, e);
   }
@@ -392,7 +395,7 @@ function checkSame(job: Job, st: { dev: number; ino: number; isFile(): boolean }
   if (!st.isFile() || st.dev !== job.seen!.dev || st.ino !== job.seen!.ino) throw notWalked(job);
 }
 
-const notWalked = (job: Job) => new Error(`${job.input} is not the file the directory's walk found (replaced meanwhile): not read`);
+const notWalked = (job: Job) => new Error(`${job.input} is not the file ${job.follow ? "it was when the run began" : "the directory's walk found"} (replaced meanwhile): not read`);
 /** O_NOFOLLOW's refusal of a walked entry that is now a symbolic link (ELOOP) said as what it is. */
 const replaced = (job: Job, e: unknown): unknown => (job.seen && (e as NodeJS.ErrnoException).code === "ELOOP" ? notWalked(job) : e);
 
@@ -467,7 +470,7 @@ export function planJobs(mode: Mode, a: Args, skipped: Skipped[] = []): Job[] {
   if (!st.isFile()) throw new UsageError(`input is not a regular file: ${input}`);
   // An output ending in "/" names a directory: made if missing (as the docs say), before any KMS call.
   if (output !== "-" && /[\\/]$/.test(output) && !existsSync(output)) mkdirSync(output, { recursive: true });
-  const job: Job = { input, output, size: st.size, mode: st.mode & 0o777 };
+  const job: Job = { input, output, size: st.size, mode: st.mode & 0o777, seen: { dev: st.dev, ino: st.ino }, follow: true };
   if (output !== "-" && existsSync(output) && statSync(output).isDirectory()) job.output = join(output, basename(input) + suffix);
   if (job.output !== "-" && existsSync(job.output) && realpathSync(job.output) === realpathSync(input)) throw new UsageError(`the output ${job.output} is the input`);
   return [job];

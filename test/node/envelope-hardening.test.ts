@@ -7,13 +7,13 @@
 // directory walks past names that are not UTF-8.
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decrypt, encrypt, MultiKeyring, nodeAesGcm, RawAesKeyring, wasmAesGcm, DEFAULT_MAX_DECRYPT_EDKS } from "../../src/envelope/node.js";
 import { answersFor, DEFAULT_MAX_DECRYPT_FAILURES, KmsKeyring } from "../../src/envelope/kms-keyring.js";
 import { KmsHttpClient, MAX_RESPONSE_BYTES, type DecryptInput, type KmsClientLike } from "../../src/envelope/kms-client.js";
-import { buildKeyring, outputMode, parseEnvelopeArgs, planJobs, printable } from "../../src/cli/envelope.js";
+import { buildKeyring, openInputSync, outputMode, parseEnvelopeArgs, planJobs, printable } from "../../src/cli/envelope.js";
 import type { EncryptedDataKey } from "../../src/envelope/types.js";
 
 const ACCOUNT = "111122223333";
@@ -261,6 +261,29 @@ describe("the CLI's handling of untrusted input", () => {
     const jobs = planJobs("encrypt", parseEnvelopeArgs("encrypt", ["-i", join(dir, "in"), "-o", join(dir, "out"), "-r", "-w", "key=k"]), skipped);
     expect(jobs.map((j) => j.input.slice(dir.length))).toEqual(["/in/good", "/in/sub/also-good"]);
     expect(skipped).toEqual([{ path: join(dir, "in", "bad\\xff\\xfe\\x1b"), reason: expect.stringMatching(/not valid UTF-8/) }]);
+  });
+
+  it("an input is read only if it is still the file planned: a named link to it is followed, a walked entry's link never, and either swapped meanwhile is refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgekms-hardening-"));
+    mkdirSync(join(dir, "in"));
+    writeFileSync(join(dir, "in", "planted"), "planted");
+    writeFileSync(join(dir, "secret"), "the user's own", { mode: 0o600 });
+    writeFileSync(join(dir, "real"), "named through a link");
+    symlinkSync(join(dir, "real"), join(dir, "named-link"));
+    const plan = (...argv: string[]) => planJobs("encrypt", parseEnvelopeArgs("encrypt", [...argv, "-o", join(dir, "out"), "-w", "key=k"]));
+    const read = (job: Parameters<typeof openInputSync>[0]) => {
+      const fd = openInputSync(job);
+      try { return readFileSync(fd, "utf8"); } finally { closeSync(fd); }
+    };
+    const [named] = plan("-i", join(dir, "named-link"));
+    expect(read(named)).toBe("named through a link");
+    const [single] = plan("-i", join(dir, "in", "planted"));
+    const [walked] = plan("-i", join(dir, "in"), "-r");
+    // Another user of the directory swaps the planted file for a link to the user's secret.
+    unlinkSync(join(dir, "in", "planted"));
+    symlinkSync(join(dir, "secret"), join(dir, "in", "planted"));
+    expect(() => read(single)).toThrow(/is not the file it was when the run began/);
+    expect(() => read(walked)).toThrow(/is not the file the directory's walk found/);
   });
 });
 
