@@ -371,27 +371,34 @@ export class AuditLog extends DurableObject<Env> {
     const used: string[] = [];
     const removals: string[] = [];
     const replaced: string[] = [];
-    for (const r of records) {
-      const id = EVENT_ID_MEMBER.exec(r.json.slice(r.json.lastIndexOf('"eventID":"')))?.[1];
-      const standIn = id === undefined ? undefined : standIns.get(id);
-      if (!standIn) {
-        kept.push(r);
-        continue;
+    try {
+      for (const r of records) {
+        const id = EVENT_ID_MEMBER.exec(r.json.slice(r.json.lastIndexOf('"eventID":"')))?.[1];
+        const standIn = id === undefined ? undefined : standIns.get(id);
+        if (!standIn) {
+          kept.push(r);
+          continue;
+        }
+        used.push(id!);
+        removals.push(`${STAND_IN_PREFIX}${id}`);
+        // Still stored, and not in a delivery under way (whose rows are read again after a crash): replaced.
+        const batched = ((await this.ctx.storage.get<Batch>("batch"))?.recordKeys ?? []).includes(standIn.rowKey);
+        const stored = (await this.ctx.storage.get(standIn.rowKey)) !== undefined;
+        // Decided after the last await, with `listing` and `replacing`: a delivery that listed the row
+        // before its batch mark was stored, or another append replacing it (a batch sent again), has
+        // it; and from here a delivery sees this one's decision, though its commit is still to come.
+        if (stored && !batched && !this.listing?.has(standIn.rowKey) && !this.replacing.has(standIn.rowKey)) {
+          this.replacing.add(standIn.rowKey);
+          replaced.push(standIn.rowKey);
+          removals.push(standIn.rowKey);
+          kept.push(r);
+        }
       }
-      used.push(id!);
-      removals.push(`${STAND_IN_PREFIX}${id}`);
-      // Still stored, and not in a delivery under way (whose rows are read again after a crash): replaced.
-      const batched = ((await this.ctx.storage.get<Batch>("batch"))?.recordKeys ?? []).includes(standIn.rowKey);
-      const stored = (await this.ctx.storage.get(standIn.rowKey)) !== undefined;
-      // Decided after the last await, with `listing` and `replacing`: a delivery that listed the row
-      // before its batch mark was stored, or another append replacing it (a batch sent again), has
-      // it; and from here a delivery sees this one's decision, though its commit is still to come.
-      if (stored && !batched && !this.listing?.has(standIn.rowKey) && !this.replacing.has(standIn.rowKey)) {
-        this.replacing.add(standIn.rowKey);
-        replaced.push(standIn.rowKey);
-        removals.push(standIn.rowKey);
-        kept.push(r);
-      }
+    } catch (e) {
+      // A storage read failed partway: the rows marked so far are not being replaced after all
+      // (left marked, a listing would pass over those stand-ins for as long as this object lives).
+      for (const k of replaced) this.replacing.delete(k);
+      throw e;
     }
     return { kept, used, removals, replaced };
   }

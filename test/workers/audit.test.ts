@@ -462,6 +462,39 @@ describe("audit trail", () => {
     expect(delivered.get("req-other")).toHaveLength(1);
   });
 
+  it("a vault batch whose append failed partway through its stand-ins is taken whole when sent again: no event lost", async () => {
+    const region = "us-east-1";
+    const account = `4${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
+      ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
+    const [e1, e2] = [crypto.randomUUID(), crypto.randomUUID()];
+    await log.appendStandIn(region, account, encodeRecord(rec("req-1", e1, "KMSInternalException")), e1);
+    await log.appendStandIn(region, account, encodeRecord(rec("req-2", e2, "KMSInternalException")), e2);
+    // The second stand-in's row cannot be read, once: the append fails after deciding on the first.
+    const secondRow = await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => {
+      const rows = [...(await state.storage.list<string>({ prefix: "r:" })).entries()];
+      const key = rows.find(([, row]) => String(row).includes(e2))![0];
+      const storage = state.storage as unknown as { get: (...a: unknown[]) => Promise<unknown> };
+      const get = storage.get.bind(storage);
+      let failed = false;
+      storage.get = async (...a: unknown[]) => {
+        if (a[0] === key && !failed) { failed = true; throw new Error("storage read failed"); }
+        return get(...a);
+      };
+      return key;
+    });
+    expect(secondRow).toMatch(/^r:/);
+    const batch = [encodeRecord(rec("req-other", crypto.randomUUID())), encodeRecord(rec("req-1", e1)), encodeRecord(rec("req-2", e2))];
+    await runInDurableObject(log, async (i: AuditLog) => {
+      await expect(i.append(region, account, batch, `vault-batch-partway:${account}`)).rejects.toThrow(/storage read failed/);
+    });
+    await log.append(region, account, batch, `vault-batch-partway:${account}`);
+    await log.flush();
+    const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
+    expect([delivered.get("req-1")?.map((r) => r.errorCode ?? "ok"), delivered.get("req-2")?.map((r) => r.errorCode ?? "ok")]).toEqual([["ok"], ["ok"]]);
+  });
+
   it("a vault batch sent again while its first append waits for its commit is stored once", async () => {
     const region = "us-east-1";
     const account = `5${String(Date.now()).slice(-11)}`;
