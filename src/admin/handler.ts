@@ -29,7 +29,7 @@ import { QUOTA_OPERATIONS } from "./quotas.js";
 
 const AUDIT_KEY_ALIAS = "alias/aws/cloudtrail";
 
-/** The most records one AuditTail returns (its Limit), and asks each place it reads for. */
+/** The most records one AuditTail returns (its Limit; MAX_TAIL_CHARS bounds them too). */
 export const MAX_TAIL_RECORDS = 10_000;
 
 const PREFIX = "EdgeKMSAdmin.";
@@ -41,10 +41,8 @@ export interface Scope { env: Env; region: string; account: string; caller: Call
 /**
  * What an admin operation touches, for the authorizer: the action ("iam:CreateUser"…), the ARN of
  * the resource, and who may at all (rootOnly: the account root or the operator; operatorOnly).
- */
-/**
- * What an admin operation is decided on. `shownAs`: what a denial names instead of `resource`, when
- * the resource itself is what the caller may not learn (DeleteAccessKey: who owns an access key).
+ * `shownAs`: what a denial names instead of `resource`, when the resource itself is what the
+ * caller may not learn (DeleteAccessKey: who owns an access key).
  */
 export interface AdminAccess { action: string; resource: string; rootOnly?: boolean; operatorOnly?: boolean; selfOnly?: boolean; shownAs?: string }
 

@@ -392,12 +392,12 @@ async function openInput(job: Job): Promise<FileHandle> {
 }
 
 function checkSame(job: Job, st: { dev: number; ino: number; isFile(): boolean }): void {
-  if (!st.isFile() || st.dev !== job.seen!.dev || st.ino !== job.seen!.ino) throw notWalked(job);
+  if (!st.isFile() || st.dev !== job.seen!.dev || st.ino !== job.seen!.ino) throw notPlanned(job);
 }
 
-const notWalked = (job: Job) => new Error(`${job.input} is not the file ${job.follow ? "it was when the run began" : "the directory's walk found"} (replaced meanwhile): not read`);
-/** O_NOFOLLOW's refusal of a walked entry that is now a symbolic link (ELOOP) said as what it is. */
-const replaced = (job: Job, e: unknown): unknown => (job.seen && (e as NodeJS.ErrnoException).code === "ELOOP" ? notWalked(job) : e);
+const notPlanned = (job: Job) => new Error(`${job.input} is not the file ${job.follow ? "it was when the run began" : "the directory's walk found"} (replaced meanwhile): not read`);
+/** O_NOFOLLOW's refusal of a walked entry that is now a symbolic link (ELOOP), said as what it is. */
+const replaced = (job: Job, e: unknown): unknown => (job.seen && (e as NodeJS.ErrnoException).code === "ELOOP" ? notPlanned(job) : e);
 
 const TMP_TAG = ".edgekms-partial";
 
