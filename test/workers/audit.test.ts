@@ -79,6 +79,29 @@ async function flushFailingAt(fault: "r2-put" | "after-r2-put", times = 1) {
   return { id, log, forward };
 }
 
+/**
+ * An AuditLog of an account no other test uses (its id starts with `first`), and records of its
+ * account: a request's record of event `eventID`, failed with `errorCode` when given (a handler's
+ * stand-in) or not (the vault's own record of the event); `delivered`: its delivered records by request id.
+ */
+function ownLog(first: string) {
+  const region = "us-east-1";
+  const account = `${first}${String(Date.now()).slice(-11)}`;
+  const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+  const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
+    ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
+  const delivered = async () => byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
+  return { region, account, log, rec, delivered };
+}
+
+/** The AuditLog's group commit waits `ms` longer than its own timer before it stores. */
+const holdCommit = (log: DurableObjectStub<AuditLog>, ms = 150) =>
+  runInDurableObject(log, (i: AuditLog) => {
+    const commit = (i as unknown as { commit: { flush: () => Promise<void> } }).commit;
+    const original = commit.flush.bind(commit);
+    commit.flush = async () => { await new Promise((r) => setTimeout(r, ms)); return original(); };
+  });
+
 describe("audit trail", () => {
   it("N concurrent mixed requests leave exactly N records, each with its request id", async () => {
     const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
@@ -400,12 +423,7 @@ describe("audit trail", () => {
   });
 
   it("a request that failed inside a vault is recorded once: the vault's own record of the event replaces the handler's stand-in, or is dropped once the stand-in is delivered", async () => {
-    const region = "us-east-1";
-    const account = `8${String(Date.now()).slice(-11)}`;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
-    const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
-      ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
-    const delivered = async () => byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
+    const { region, account, log, rec, delivered } = ownLog("8");
     // The stand-in still waits when the vault's record comes: the vault's (the truth: the key was made) stays.
     const e1 = crypto.randomUUID();
     await log.appendStandIn(region, account, encodeRecord(rec("req-1", e1, "KMSInternalException")), e1);
@@ -436,20 +454,12 @@ describe("audit trail", () => {
   });
 
   it("a stand-in that a vault's record is replacing is not delivered by a pass that lists the rows before the replacement is stored: the event is delivered once", async () => {
-    const region = "us-east-1";
-    const account = `7${String(Date.now()).slice(-11)}`;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
-    const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
-      ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
+    const { region, account, log, rec, delivered } = ownLog("7");
     const e = crypto.randomUUID();
     await log.appendStandIn(region, account, encodeRecord(rec("req-held", e, "KMSInternalException")), e);
     // The group commit that stores the replacement (the stand-in's row deleted, the vault's record
     // added) waits for a timer, as it always does, here a longer one; a flush delivers meanwhile.
-    await runInDurableObject(log, (i: AuditLog) => {
-      const commit = (i as unknown as { commit: { flush: () => Promise<void> } }).commit;
-      const original = commit.flush.bind(commit);
-      commit.flush = async () => { await new Promise((r) => setTimeout(r, 150)); return original(); };
-    });
+    await holdCommit(log);
     // Another record first, whose key names the row: the stand-in's row and a row of only its
     // replacement share a key, and two deliveries of that key in one minute share an object name.
     const append = log.append(region, account, [encodeRecord(rec("req-other", crypto.randomUUID())), encodeRecord(rec("req-held", e))], `vault-batch-held:${account}`);
@@ -457,17 +467,13 @@ describe("audit trail", () => {
     await log.flush();
     await append;
     await log.flush();
-    const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
-    expect(delivered.get("req-held")?.map((r) => r.errorCode ?? "ok")).toEqual(["ok"]);
-    expect(delivered.get("req-other")).toHaveLength(1);
+    const trail = await delivered();
+    expect(trail.get("req-held")?.map((r) => r.errorCode ?? "ok")).toEqual(["ok"]);
+    expect(trail.get("req-other")).toHaveLength(1);
   });
 
   it("a vault batch whose append failed partway through its stand-ins is taken whole when sent again: no event lost", async () => {
-    const region = "us-east-1";
-    const account = `4${String(Date.now()).slice(-11)}`;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
-    const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
-      ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
+    const { region, account, log, rec, delivered } = ownLog("4");
     const [e1, e2] = [crypto.randomUUID(), crypto.randomUUID()];
     await log.appendStandIn(region, account, encodeRecord(rec("req-1", e1, "KMSInternalException")), e1);
     await log.appendStandIn(region, account, encodeRecord(rec("req-2", e2, "KMSInternalException")), e2);
@@ -491,38 +497,27 @@ describe("audit trail", () => {
     });
     await log.append(region, account, batch, `vault-batch-partway:${account}`);
     await log.flush();
-    const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
-    expect([delivered.get("req-1")?.map((r) => r.errorCode ?? "ok"), delivered.get("req-2")?.map((r) => r.errorCode ?? "ok")]).toEqual([["ok"], ["ok"]]);
+    const trail = await delivered();
+    expect([trail.get("req-1")?.map((r) => r.errorCode ?? "ok"), trail.get("req-2")?.map((r) => r.errorCode ?? "ok")]).toEqual([["ok"], ["ok"]]);
   });
 
   it("a vault batch sent again while its first append waits for its commit is stored once", async () => {
-    const region = "us-east-1";
-    const account = `5${String(Date.now()).slice(-11)}`;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
-    const rec = (id: string): CloudTrailRecord => ({ ...draftRecord(id), eventName: "Encrypt", recipientAccountId: account, eventID: crypto.randomUUID() });
+    const { region, account, log, rec, delivered } = ownLog("5");
     // The first append's commit (its records and the batch's mark) waits for a longer timer than
     // usual; the sender, its call taken for failed, sends the same batch again meanwhile.
-    await runInDurableObject(log, (i: AuditLog) => {
-      const commit = (i as unknown as { commit: { flush: () => Promise<void> } }).commit;
-      const original = commit.flush.bind(commit);
-      commit.flush = async () => { await new Promise((r) => setTimeout(r, 150)); return original(); };
-    });
-    const batch = [encodeRecord(rec("req-resent-1")), encodeRecord(rec("req-resent-2"))];
+    await holdCommit(log);
+    const batch = [encodeRecord(rec("req-resent-1", crypto.randomUUID())), encodeRecord(rec("req-resent-2", crypto.randomUUID()))];
     const first = log.append(region, account, batch, `vault-batch-resent:${account}`);
     await new Promise((r) => setTimeout(r, 40));
     await log.append(region, account, batch, `vault-batch-resent:${account}`);
     await first;
     await log.flush();
-    const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
-    expect([delivered.get("req-resent-1")?.length, delivered.get("req-resent-2")?.length]).toEqual([1, 1]);
+    const trail = await delivered();
+    expect([trail.get("req-resent-1")?.length, trail.get("req-resent-2")?.length]).toEqual([1, 1]);
   });
 
   it("a vault's record that comes while a delivery has listed its stand-in, before the delivery's batch mark is stored, is dropped: the event is delivered once", async () => {
-    const region = "us-east-1";
-    const account = `6${String(Date.now()).slice(-11)}`;
-    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
-    const rec = (id: string, eventID: string, errorCode?: string): CloudTrailRecord =>
-      ({ ...draftRecord(id), eventName: "CreateKey", readOnly: false, recipientAccountId: account, eventID, ...(errorCode ? { errorCode, errorMessage: "An internal error occurred." } : {}) });
+    const { region, account, log, rec, delivered } = ownLog("6");
     const e = crypto.randomUUID();
     await log.appendStandIn(region, account, encodeRecord(rec("req-listed", e, "KMSInternalException")), e);
     // The delivery's batch mark is stored a while after its rows are listed (the order its awaits
@@ -540,9 +535,9 @@ describe("audit trail", () => {
     await log.append(region, account, [encodeRecord(rec("req-other", crypto.randomUUID())), encodeRecord(rec("req-listed", e))], `vault-batch-listed:${account}`);
     await delivery;
     await log.flush();
-    const delivered = byRequestId(await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`));
-    expect(delivered.get("req-listed")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
-    expect(delivered.get("req-other")).toHaveLength(1);
+    const trail = await delivered();
+    expect(trail.get("req-listed")?.map((r) => r.errorCode ?? "ok")).toEqual(["KMSInternalException"]);
+    expect(trail.get("req-other")).toHaveLength(1);
   });
 
   it("tail keeps records of the same second in the order they were made, wherever each one waits", async () => {

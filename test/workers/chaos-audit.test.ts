@@ -98,6 +98,27 @@ async function listedKeys(): Promise<string[]> {
   return out;
 }
 
+/**
+ * The catalog instance's calls to vaults (claimUnmade), counted; the nth is answered 150 ms late
+ * when `held(n)`. Returns the count so far.
+ */
+async function holdClaims(catalog: DurableObjectStub<Catalog>, held: (n: number) => boolean): Promise<() => number> {
+  let asked = 0;
+  await runInDurableObject(catalog, (i: Catalog) => {
+    const c = i as unknown as { env: Env };
+    const vaults = c.env.KEY_VAULT;
+    const wrapped = {
+      idFromName: (name: string) => vaults.idFromName(name),
+      get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
+        const stub = vaults.get(id, options);
+        return { claimUnmade: async (decided: typeof SKIP.noKeyYet) => { if (held(++asked)) await sleep(150); return stub.claimUnmade(decided); } };
+      },
+    };
+    c.env = { ...c.env, KEY_VAULT: wrapped as unknown as Env["KEY_VAULT"] };
+  });
+  return () => asked;
+}
+
 describe("a CreateKey that dies between registering its key and making it", () => {
   it("leaves no listing of a key that does not exist: the catalog asks the vault, which then refuses to make it", async () => {
     const catalog = env.CATALOG.get(env.CATALOG.idFromName(catalogName("us-east-1", ACCOUNT)));
@@ -125,28 +146,16 @@ describe("a CreateKey that dies between registering its key and making it", () =
     const arn = `arn:aws:kms:${REGION}:999900002222:key/${keyId}`;
     expect(await catalog.registerKey(keyId, arn)).toEqual({ ok: true, value: null });
     // The vault's answer to the catalog's check comes a while later (this catalog instance's calls to vaults only).
-    let asked = 0;
-    await runInDurableObject(catalog, (i: Catalog) => {
-      const c = i as unknown as { env: Env };
-      const vaults = c.env.KEY_VAULT;
-      const held = {
-        idFromName: (name: string) => vaults.idFromName(name),
-        get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
-          const stub = vaults.get(id, options);
-          return { claimUnmade: async (decided: typeof SKIP.noKeyYet) => { asked++; await sleep(150); return stub.claimUnmade(decided); } };
-        },
-      };
-      c.env = { ...c.env, KEY_VAULT: held as unknown as Env["KEY_VAULT"] };
-    });
+    const asked = await holdClaims(catalog, () => true);
     const verified = runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now() + VERIFY_REGISTRATION_MS + 1));
     await sleep(40);
     // Meanwhile the key leaves the catalog (its replica was destroyed) and is registered again (made again, by a ReplicateKey that may yet die).
     await catalog.removeKey(keyId);
     expect(await catalog.registerKey(keyId, arn)).toEqual({ ok: true, value: null });
     await verified;
-    expect(asked).toBe(1);
+    expect(asked()).toBe(1);
     await runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now() + 2 * VERIFY_REGISTRATION_MS + 1));
-    expect(asked).toBe(2);
+    expect(asked()).toBe(2);
   });
 });
 
@@ -160,25 +169,13 @@ describe("a registration renewed while the catalog asked another key's vault", (
     for (const id of [first, second]) expect(await catalog.registerKey(id, arn(id))).toEqual({ ok: true, value: null });
     // Both registered VERIFY_REGISTRATION_MS ago: due now. The first vault's answer comes a while later.
     await runInDurableObject(catalog, async (_i: Catalog, state) => { await state.storage.put({ [`v:${first}`]: Date.now() - 1, [`v:${second}`]: Date.now() - 1 }); });
-    let asked = 0;
-    await runInDurableObject(catalog, (i: Catalog) => {
-      const c = i as unknown as { env: Env };
-      const vaults = c.env.KEY_VAULT;
-      const held = {
-        idFromName: (name: string) => vaults.idFromName(name),
-        get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
-          const stub = vaults.get(id, options);
-          return { claimUnmade: async (decided: typeof SKIP.noKeyYet) => { if (++asked === 1) await sleep(150); return stub.claimUnmade(decided); } };
-        },
-      };
-      c.env = { ...c.env, KEY_VAULT: held as unknown as Env["KEY_VAULT"] };
-    });
+    const asked = await holdClaims(catalog, (n) => n === 1);
     const verified = runInDurableObject(catalog, (i: Catalog) => i.verifyRegistrations(Date.now()));
     await sleep(40);
     // Meanwhile a retried ReplicateKey registers the second key again: its check is due later.
     expect(await catalog.registerKey(second, arn(second))).toEqual({ ok: true, value: null });
     await verified;
-    expect(asked).toBe(1);
+    expect(asked()).toBe(1);
     const listed = await catalog.listKeys(100);
     expect(listed.ok && listed.value.items.map((k) => k.KeyId)).toEqual([second]);
   });
