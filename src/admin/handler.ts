@@ -479,7 +479,8 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     out = (await op.run(scope, input)) as Record<string, unknown>;
     if (op.changesIdentities) forgetCredentials();
     response = new Response(JSON.stringify(out), {
-      headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString() },
+      // no-store: an answer may hold a new secret access key (CreateAccount, CreateAccessKey) or decrypted audit objects.
+      headers: { "Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": requestId, Date: new Date().toUTCString(), "Cache-Control": "no-store" },
     });
   } catch (err) {
     failure = err instanceof KmsError ? err : new KmsError("KMSInternalException", "An internal error occurred.");

@@ -24,6 +24,12 @@ describe("GetCallerIdentity", () => {
     expect(ACCESS_KEY_ID).not.toBe(u.creds.accessKeyId);
   });
 
+  it("an answer that may hold a secret is not to be stored by any cache", async () => {
+    const created = await admin<{ SecretAccessKey: string }>("CreateAccount");
+    expect(created.body.SecretAccessKey).toBeTruthy();
+    expect(created.headers.get("cache-control")).toBe("no-store");
+  });
+
   it("answers about the caller only, whatever Account names", async () => {
     const acct = (await admin<{ AccountId: string }>("CreateAccount")).body;
     const r = await admin("GetCallerIdentity", { Account: acct.AccountId });
