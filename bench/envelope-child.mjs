@@ -2,15 +2,19 @@
 // Node's TypeScript stripper, whose memory would count in the peak RSS): a streamed encrypt or decrypt,
 // file to file: the library fed and drained as the CLI does (src/cli/envelope.ts), or the AWS
 // Encryption SDK's own node streams piped between a file read stream and a file write stream. Prints {"seconds","bytes","maxRssKB"}.
+// An output that exists is written in place (see inPlace below).
 //   node bench/envelope-child.mjs ours|wasm|esdk|sha384 encrypt|decrypt SUITE FRAME URL KEY_ARN INPUT OUTPUT
 // Credentials: BENCH_ACCESS_KEY_ID / BENCH_SECRET_ACCESS_KEY.
-import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, statSync, truncateSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 
 const [impl, op, suiteArg, frameArg, url, keyArn, input, output] = process.argv.slice(2);
 const suite = Number(suiteArg);
 const frameLength = Number(frameArg);
+// An output file that exists is written over in place and cut to what was written (bench/envelope.ts
+// makes it beforehand, so that no run pays for new pages: docs/benchmarks.md, "Output written in place").
+const inPlace = existsSync(output);
 const credentials = { accessKeyId: process.env.BENCH_ACCESS_KEY_ID, secretAccessKey: process.env.BENCH_SECRET_ACCESS_KEY };
 
 function report(t) {
@@ -48,7 +52,9 @@ if (impl === "sha384") {
   const stream = op === "encrypt"
     ? client.encryptStream(new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider }), { suiteId: suite, frameLength })
     : client.decryptStream(new KmsKeyringNode({ keyIds: [keyArn], clientProvider }));
-  await pipeline(createReadStream(input, { highWaterMark: 1 << 20 }), stream, createWriteStream(output, { highWaterMark: 1 << 20 }));
+  const sink = createWriteStream(output, { highWaterMark: 1 << 20, flags: inPlace ? "r+" : "w" });
+  await pipeline(createReadStream(input, { highWaterMark: 1 << 20 }), stream, sink);
+  if (inPlace) truncateSync(output, sink.bytesWritten);
   report(t);
 } else {
   const lib = await import("../dist/envelope/node.js");
@@ -82,13 +88,15 @@ if (impl === "sha384") {
     await fh.close();
     await writer.close();
   })();
-  const out = await open(output, "w");
+  const out = await open(output, inPlace ? "r+" : "w");
+  let written = 0;
   const BLOCK = 1 << 20;
   const blocks = [];
   let cur = 0, used = 0, inflight;
   const free = (c) => { if (c.byteOffset === 0 && c.byteLength >= 16384) c.buffer.transfer(0); };
   const writeOut = async (b, done) => {
     if (inflight) await inflight;
+    written += b.length;
     inflight = out.write(b, 0, b.length).then(() => done?.());
   };
   const rotate = async () => {
@@ -117,6 +125,7 @@ if (impl === "sha384") {
   await feeding;
   if (used) await rotate();
   if (inflight) await inflight;
+  if (inPlace) await out.truncate(written);
   await out.close();
   report(t);
 }

@@ -7,7 +7,11 @@
 // process's getrusage ru_maxrss. Prints Markdown tables.
 //   BENCH_MIB (default 1024), BENCH_FRAMES (default 4096,65536), BENCH_SMALL_MIB (default 128: the
 //   input size of the memory-flatness rows), BENCH_IMPLS (default ours,wasm,cli,esdk), BENCH_SUITES
-//   (default 0x0478,0x0578), BENCH_ROUNDS (default 1).
+//   (default 0x0478,0x0578), BENCH_ROUNDS (default 1), BENCH_OUTPUT (new: every run writes a new file).
+// The library's and the SDK's runs write over an output file made before the first round (the CLI's,
+// which renames a temporary file over its output, write new files): on this VM a new file's pages
+// cost whatever the host charges to back them again, 0.3-2.2 GB/s for the same copy
+// (docs/benchmarks.md, "Output written in place").
 // The implementations of a row run in turn, round after round (BENCH_ROUNDS): on a shared machine the
 // load changes from minute to minute, so each ratio to the SDK is taken within one round (the same
 // minutes) and the tables give the median over the rounds, with the 1-minute load average seen
@@ -18,7 +22,7 @@
 // is the highest ratio any implementation can reach in that round.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,7 +63,6 @@ function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<strin
 }
 
 async function runOne(impl: Impl, op: Op, suite: number, frame: number, url: string, keyArn: string, input: string, output: string): Promise<Result> {
-  rmSync(output, { force: true });
   if (impl !== "cli") {
     const env = { ...process.env, BENCH_ACCESS_KEY_ID: CREDS.accessKeyId, BENCH_SECRET_ACCESS_KEY: CREDS.secretAccessKey };
     return JSON.parse(await run([CHILD, impl, op, String(suite), String(frame), url, keyArn, input, output], env));
@@ -105,6 +108,17 @@ async function sha256(path: string): Promise<string> {
   return h.digest("hex");
 }
 
+/** A file of `bytes` zero bytes, its pages made now: the library and SDK runs write their output over it in place. */
+function preallocate(path: string, bytes: number): void {
+  const zeros = Buffer.alloc(1 << 20);
+  const fd = openSync(path, "w");
+  try {
+    for (let done = 0; done < bytes; done += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - done));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const rate = (r: Result) => r.bytes / 1e6 / r.seconds;
 const mb = (kb: number) => (kb / 1024).toFixed(0);
 
@@ -115,6 +129,8 @@ async function parent(): Promise<void> {
   const IMPLS = (process.env.BENCH_IMPLS ?? "ours,wasm,cli,esdk").split(",") as Impl[];
   const SUITES = (process.env.BENCH_SUITES ?? "0x0478,0x0578").split(",").map(Number);
   const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+  // new: every run writes a new output file, as the CLI always does (docs/benchmarks.md, "Output written in place").
+  const FRESH = process.env.BENCH_OUTPUT === "new";
   if (!existsSync(join(ROOT, "dist/envelope/node.js"))) throw new Error("dist/envelope is missing: npm run build first (npm run bench:envelope does)");
   // @ts-expect-error: plain ESM script without types
   const { startServer } = await import("../scripts/serve.mjs");
@@ -135,6 +151,11 @@ async function parent(): Promise<void> {
     for (const size of sizes) {
       const plain = join(dir, `plain-${size}`);
       const digest = await makeInput(plain, size * 1048576);
+      // The in-place outputs: the plaintext's size, and the ciphertext's with room for headers, tags and a signature.
+      if (!FRESH) {
+        preallocate(join(dir, "ct"), Math.ceil(size * 1048576 * 1.01) + 1048576);
+        preallocate(join(dir, "pt"), size * 1048576);
+      }
       for (const frame of size === MIB ? FRAMES : [FRAMES[0]]) {
         for (const suite of SUITES) {
           const impls = IMPLS.filter((impl) => !(size !== MIB && impl !== "ours" && impl !== "esdk") && !(impl === "wasm" && frame !== FRAMES[0]));
@@ -145,13 +166,18 @@ async function parent(): Promise<void> {
             for (const impl of impls) {
               loads.push(loadavg()[0]!);
               const cpuBefore = cpuTimes();
-              const enc = await runOne(impl, "encrypt", suite, frame, url, keyArn, plain, join(dir, "ct"));
-              const dec = await runOne(impl, "decrypt", suite, frame, url, keyArn, join(dir, "ct"), join(dir, "pt"));
+              // The CLI writes a temporary file and renames it over its output, so its runs always make new pages.
+              const fresh = FRESH || impl === "cli";
+              const [ct, pt] = fresh ? [join(dir, "ct-new"), join(dir, "pt-new")] : [join(dir, "ct"), join(dir, "pt")];
+              const enc = await runOne(impl, "encrypt", suite, frame, url, keyArn, plain, ct);
+              const dec = await runOne(impl, "decrypt", suite, frame, url, keyArn, ct, pt);
               loads.push(loadavg()[0]!);
               const steal = stealPercent(cpuBefore, cpuTimes());
-              if ((await sha256(join(dir, "pt"))) !== digest) throw new Error(`${impl} ${hex(suite)}: the decrypted file differs from the input`);
-              rmSync(join(dir, "ct"), { force: true });
-              rmSync(join(dir, "pt"), { force: true });
+              if ((await sha256(pt)) !== digest) throw new Error(`${impl} ${hex(suite)}: the decrypted file differs from the input`);
+              if (fresh) {
+                rmSync(ct, { force: true });
+                rmSync(pt, { force: true });
+              }
               got.get(impl)!.push({ enc, dec, steal });
               process.stderr.write(`${size} MiB ${hex(suite)} frame ${frame} ${impl} round ${round + 1}: encrypt ${rate(enc).toFixed(1)} MB/s, ${mb(enc.maxRssKB)} MB; decrypt ${rate(dec).toFixed(1)} MB/s, ${mb(dec.maxRssKB)} MB; load ${loadavg()[0]!.toFixed(2)}; CPU taken by the host ${steal}\n`);
             }
@@ -186,9 +212,9 @@ async function parent(): Promise<void> {
           }
         }
       }
-      rmSync(plain, { force: true });
+      for (const f of [plain, join(dir, "ct"), join(dir, "pt")]) rmSync(f, { force: true });
     }
-    console.log(`### ${MIB} MiB, file to file on tmpfs\n`);
+    console.log(`### ${MIB} MiB, file to file on tmpfs (${FRESH ? "every run to a new file" : "the library and the SDK writing over a file made beforehand, the CLI to a new file"})\n`);
     table(["suite", "frame", "implementation", "encrypt MB/s", "decrypt MB/s", "encrypt peak RSS MB", "decrypt peak RSS MB", "load avg", "CPU taken by the host, per run"], rows);
     console.log(`\n### Against the AWS Encryption SDK (throughput ratio, same suite and frame${ROUNDS > 1 ? ", median of the rounds' ratios (range)" : ""})\n`);
     table(["suite", "frame", "implementation", "encrypt", "decrypt", "load avg", "CPU taken by the host, per round (this one/the SDK)"], ratio);
