@@ -8,7 +8,7 @@ import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft } from "../audit/trail.js";
-import { auditBucket, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
+import { auditBucket, MAX_TAIL_CHARS, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBodyBytes } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
@@ -307,20 +307,22 @@ const OPERATIONS: Record<string, AdminOperation> = {
       const key = input.KeyId as string | undefined;
       const principal = input.Principal as string | undefined;
       // Each place is asked for one more than the limit, so that a place holding more matches
-      // than the limit shows as more than the limit here (Truncated). Each place matches every
-      // filter itself, and returns at most MAX_TAIL_CHARS (newestWithin), as this answer does.
+      // than the limit shows as more than the limit here (Truncated). The AuditLog and its shards
+      // match every filter themselves; each returns at most MAX_TAIL_CHARS, as this answer does.
       const ask = limit + 1;
       // Records move from vault outboxes and ingest shards to the AuditLog, and on to R2. Each
       // place is read before the one its records move to, so a record moving meanwhile is read
       // twice (and listed once) rather than missed.
       const entries: TailEntry[] = [];
-      for (const id of await allKeyIds(s)) {
-        for (const record of (await keyVault(s, id).pendingAudit(SKIP.admin, ask)) as CloudTrailRecord[]) {
-          if (record.recipientAccountId === s.account && tailMatches(record, eventName, key, principal)) entries.push({ delivered: false, record });
-        }
-      }
       // A place that left matches out (more than the limit, or more than MAX_TAIL_CHARS) makes the answer truncated too.
       let placeTruncated = false;
+      for (const id of await allKeyIds(s)) {
+        const pending = await keyVault(s, id).pendingAudit(SKIP.admin, ask, MAX_TAIL_CHARS);
+        for (const record of pending.records as CloudTrailRecord[]) {
+          if (record.recipientAccountId === s.account && tailMatches(record, eventName, key, principal)) entries.push({ delivered: false, record });
+        }
+        placeTruncated ||= pending.truncated;
+      }
       for (const place of [...auditShardStubs(s), auditLog(s)]) {
         const got = value(await place.recent(s.reader, ask, eventName, key, principal));
         entries.push(...got.entries);

@@ -268,9 +268,9 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- audit -------------------------------------------------------------------------
 
-  /** Records still waiting in the outbox (for `audit tail`, which the authorizer decided). */
-  async pendingAudit(_decided: typeof SKIP.admin, limit: number): Promise<CloudTrailRecord[]> {
-    return this.outbox.pending(limit);
+  /** The newest records still waiting in the outbox, within `limit` and `maxChars` (for `audit tail`, which the authorizer decided). */
+  async pendingAudit(_decided: typeof SKIP.admin, limit: number, maxChars: number): Promise<{ records: CloudTrailRecord[]; truncated: boolean }> {
+    return this.outbox.pending(limit, maxChars);
   }
 
   async forwardAudit(): Promise<number> {

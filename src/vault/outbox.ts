@@ -31,8 +31,21 @@ export class AuditOutbox {
     return records.map((r) => this.storage.put(OUTBOX + `${r.eventTime}:${r.eventID}`, r));
   }
 
-  async pending(limit: number): Promise<CloudTrailRecord[]> {
-    return [...(await this.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit })).values()];
+  /**
+   * The newest records waiting, oldest first: at most `limit` of them and at most `maxChars` of
+   * JSON; `truncated` if any were left out. A state change's record can hold tens of kilobytes (a key policy, tags), and records
+   * pile up while the AuditLog cannot take them: unbounded, the answer passed the 32 MiB of a
+   * Durable Object's RPC answer and the tail failed.
+   */
+  async pending(limit: number, maxChars: number): Promise<{ records: CloudTrailRecord[]; truncated: boolean }> {
+    const newest = [...(await this.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit: limit + 1, reverse: true })).values()];
+    let chars = 0;
+    let kept = 0;
+    for (; kept < Math.min(limit, newest.length); kept++) {
+      chars += JSON.stringify(newest[kept]).length;
+      if (chars > maxChars) break;
+    }
+    return { records: newest.slice(0, kept).reverse(), truncated: kept < newest.length };
   }
 
   /**

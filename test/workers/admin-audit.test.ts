@@ -1,8 +1,12 @@
 // Every admin call, allowed or denied, is on the record, as CloudTrail records IAM calls
 // (docs/audit.md, "Admin calls on the record"), and no record carries a secret access key.
 import { describe, expect, it } from "vitest";
+import { env as testEnv, runInDurableObject } from "cloudflare:test";
+import type { Env } from "../../src/env.js";
 import { ACCOUNT, admin, call, newAccount, newUser, ok } from "./kms.js";
 import { MAX_TAIL_CHARS } from "../../src/audit/audit-log.js";
+import type { CloudTrailRecord } from "../../src/audit/record.js";
+import { vaultName } from "../../src/placement.js";
 
 interface Rec {
   eventSource: string; eventName: string; requestID?: string; errorCode?: string; sharedEventID?: string; recipientAccountId: string;
@@ -76,6 +80,41 @@ describe("AuditTail of large records", () => {
       if (input.Limit <= 3) expect(r.body.Entries.length, JSON.stringify(input)).toBe(input.Limit);
       else expect(r.body.Entries.length, JSON.stringify(input)).toBeGreaterThan(MAX_TAIL_CHARS / 64_000);
       expect(r.body.Entries.every((e) => e.Record.eventName === "Encrypt" && e.Record.errorCode === "AccessDeniedException"), JSON.stringify(input)).toBe(true);
+    }
+  });
+
+  it("answers within the budget however many large records wait in a vault's outbox", async () => {
+    const acct = await newAccount();
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {}, acct)).KeyMetadata.KeyId;
+    const [made] = (await admin<{ Entries: { Record: CloudTrailRecord }[] }>("AuditTail", { Limit: 10, EventName: "CreateKey" }, acct)).body.Entries;
+    // State changes' records wait in the vault's outbox until the AuditLog takes them: 1,200 of
+    // about 33,000 characters (a PutKeyPolicy's, the policy up to 32 KB), 40 MB, as while the
+    // AuditLog is unreachable. They are stored as the outbox stores them, with no forwarding due,
+    // so that they stay there.
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "x".repeat(32_000), Effect: "Allow", Principal: { AWS: acct.account }, Action: "kms:*", Resource: "*" }] });
+    const env = testEnv as unknown as Env;
+    const vault = env.KEY_VAULT.get(env.KEY_VAULT.idFromName(vaultName("us-east-1", keyId)));
+    await runInDurableObject(vault, async (_i: unknown, state: DurableObjectState) => {
+      for (let i = 0; i < 1200; i += 100) {
+        const rows: Record<string, CloudTrailRecord> = {};
+        for (let j = i; j < i + 100; j++) {
+          const eventTime = new Date(Date.parse(made.Record.eventTime) + 1000 + j * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+          rows[`audit:${eventTime}:${String(j).padStart(8, "0")}`] = { ...made.Record, eventName: "PutKeyPolicy", eventTime, eventID: `outbox-${j}`, requestParameters: { keyId, policyName: "default", policy } };
+        }
+        await state.storage.put(rows);
+      }
+    });
+    for (const input of [{ Limit: 10_000 }, { Limit: 10_000, KeyId: keyId }, { Limit: 2, EventName: "PutKeyPolicy" }]) {
+      const r = await admin<{ Entries: { Record: CloudTrailRecord }[]; Truncated: boolean }>("AuditTail", input, acct);
+      expect(r.status, JSON.stringify(input)).toBe(200);
+      expect(JSON.stringify(r.body.Entries.map((e) => e.Record)).length, JSON.stringify(input)).toBeLessThanOrEqual(MAX_TAIL_CHARS + r.body.Entries.length);
+      expect(r.body.Truncated, JSON.stringify(input)).toBe(true);
+      // The newest of them, in order.
+      const ids = r.body.Entries.filter((e) => e.Record.eventName === "PutKeyPolicy").map((e) => e.Record.eventID);
+      expect(ids.length, JSON.stringify(input)).toBe(input.Limit === 2 ? 2 : ids.length);
+      expect(ids.length, JSON.stringify(input)).toBeGreaterThan(input.Limit === 2 ? 1 : MAX_TAIL_CHARS / 40_000); // as many as fit
+      expect(ids.at(-1), JSON.stringify(input)).toBe("outbox-1199");
+      expect(ids, JSON.stringify(input)).toEqual(Array.from({ length: ids.length }, (_, k) => `outbox-${1200 - ids.length + k}`));
     }
   });
 });
