@@ -391,6 +391,33 @@ async function openInput(job: Job): Promise<FileHandle> {
   return fh;
 }
 
+/**
+ * Opens --metadata-output for appending (or replacing, with --overwrite-metadata). A symbolic link
+ * there is followed unless another user made it in a directory anyone may write to and only owners
+ * may delete from (sticky and world-writable, as /tmp): Linux's fs.protected_symlinks rule, which
+ * not every system turns on. Otherwise a link planted at a name the user will give (in /tmp) aims
+ * the user's metadata lines at a file of the user's. Inside such a directory no one else can swap the
+ * user's own link between the check and the open (the sticky bit), and outside one the rule allows it.
+ */
+export function openMetadataOutput(path: string, overwrite: boolean): number {
+  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | (overwrite ? fsConstants.O_TRUNC : fsConstants.O_APPEND);
+  try {
+    return openSync(path, flags | fsConstants.O_NOFOLLOW, 0o644);
+  } catch (e) {
+    // ELOOP: a link. Linux answers EACCES instead for another user's link in a sticky directory.
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code !== "ELOOP" && code !== "EACCES") || !lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw e;
+  }
+  const link = lstatSync(path);
+  const dir = statSync(dirname(resolve(path)));
+  const me = process.geteuid?.();
+  const shared = (dir.mode & 0o1002) === 0o1002; // sticky, and others may write
+  if (me !== undefined && shared && link.uid !== me && link.uid !== dir.uid) {
+    throw new UsageError(`--metadata-output ${path} is a symbolic link another user made in a shared directory: not followed`);
+  }
+  return openSync(path, flags, 0o644);
+}
+
 function checkSame(job: Job, st: { dev: number; ino: number; isFile(): boolean }): void {
   if (!st.isFile() || st.dev !== job.seen!.dev || st.ino !== job.seen!.ino) throw notPlanned(job);
 }
@@ -1067,7 +1094,7 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
     if (meta === "-") metaFd = "stdout";
     else if (meta) {
       mkdirSync(dirname(resolve(meta)), { recursive: true });
-      metaFd = openSync(meta, a.booleans.has("overwrite-metadata") ? "w" : "a", 0o644);
+      metaFd = openMetadataOutput(meta, a.booleans.has("overwrite-metadata"));
     }
     if (!opts.overwrite) {
       const existing = jobs.filter((j) => j.output !== "-" && existsSync(j.output)).map((j) => j.output);

@@ -7,13 +7,13 @@
 // directory walks past names that are not UTF-8.
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decrypt, encrypt, MultiKeyring, nodeAesGcm, RawAesKeyring, wasmAesGcm, DEFAULT_MAX_DECRYPT_EDKS } from "../../src/envelope/node.js";
 import { answersFor, DEFAULT_MAX_DECRYPT_FAILURES, KmsKeyring } from "../../src/envelope/kms-keyring.js";
 import { KmsHttpClient, MAX_RESPONSE_BYTES, type DecryptInput, type KmsClientLike } from "../../src/envelope/kms-client.js";
-import { buildKeyring, openInputSync, outputMode, parseEnvelopeArgs, planJobs, printable } from "../../src/cli/envelope.js";
+import { buildKeyring, openInputSync, openMetadataOutput, outputMode, parseEnvelopeArgs, planJobs, printable } from "../../src/cli/envelope.js";
 import type { EncryptedDataKey } from "../../src/envelope/types.js";
 
 const ACCOUNT = "111122223333";
@@ -284,6 +284,36 @@ describe("the CLI's handling of untrusted input", () => {
     symlinkSync(join(dir, "secret"), join(dir, "in", "planted"));
     expect(() => read(single)).toThrow(/is not the file it was when the run began/);
     expect(() => read(walked)).toThrow(/is not the file the directory's walk found/);
+  });
+});
+
+describe("--metadata-output in a shared directory", () => {
+  // Making a link owned by another user takes root (lchown); the CI and the sessions run as root.
+  it.runIf(process.geteuid?.() === 0)("a link another user planted in a sticky world-writable directory is not followed; the user's own link and links elsewhere are", () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgekms-meta-"));
+    const shared = join(dir, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777); // as /tmp
+    writeFileSync(join(dir, "target"), "the user's own\n", { mode: 0o600 });
+    const write = (fd: number) => { try { writeSync(fd, "meta\n"); } finally { closeSync(fd); } };
+    symlinkSync(join(dir, "target"), join(shared, "planted.json"));
+    lchownSync(join(shared, "planted.json"), 65534, 65534); // another user's link
+    expect(() => openMetadataOutput(join(shared, "planted.json"), false)).toThrow(/symbolic link another user made in a shared directory/);
+    expect(() => openMetadataOutput(join(shared, "planted.json"), true)).toThrow(/not followed/);
+    expect(readFileSync(join(dir, "target"), "utf8")).toBe("the user's own\n");
+    symlinkSync(join(dir, "target"), join(shared, "mine.json")); // the user's own link there
+    write(openMetadataOutput(join(shared, "mine.json"), false));
+    const elsewhere = join(dir, "private");
+    mkdirSync(elsewhere, { mode: 0o700 });
+    symlinkSync(join(dir, "target"), join(elsewhere, "link.json"));
+    lchownSync(join(elsewhere, "link.json"), 65534, 65534); // another user's link, but not in a shared directory
+    write(openMetadataOutput(join(elsewhere, "link.json"), false));
+    expect(readFileSync(join(dir, "target"), "utf8")).toBe("the user's own\nmeta\nmeta\n");
+    write(openMetadataOutput(join(shared, "new.json"), false)); // a plain new file
+    write(openMetadataOutput(join(shared, "new.json"), false));
+    expect(readFileSync(join(shared, "new.json"), "utf8")).toBe("meta\nmeta\n");
+    write(openMetadataOutput(join(shared, "new.json"), true));
+    expect(readFileSync(join(shared, "new.json"), "utf8")).toBe("meta\n");
   });
 });
 
