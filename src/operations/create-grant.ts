@@ -23,6 +23,8 @@ export const createGrant = defineOperation<Input>({
   readOnly: false,
   auditMembers: ["KeyId", "GranteePrincipal", "RetiringPrincipal", "Operations", "Constraints", "Name"],
   iamOnly: false,
+  // No caller is an AWS service acting for an AWS resource (request-context.ts).
+  conditionDefaults: { GrantIsForAWSResource: "false" },
   crossAccount: true,
   schema: {
     KeyId: { ...KEY_ID, required: true },

@@ -10,6 +10,8 @@ export const listGrants = defineOperation<Input>({
   readOnly: true,
   auditMembers: ["KeyId", "GrantId", "GranteePrincipal", "Limit", "Marker"],
   iamOnly: false,
+  // No caller is an AWS service acting for an AWS resource (request-context.ts).
+  conditionDefaults: { GrantIsForAWSResource: "false" },
   crossAccount: true,
   schema: { KeyId: { ...KEY_ID, required: true }, Limit: limit(100), Marker: MARKER, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL, GrantTokens: GRANT_TOKENS },
   async run(ctx, input) {

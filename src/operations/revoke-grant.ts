@@ -10,6 +10,8 @@ export const revokeGrant = defineOperation<Input>({
   readOnly: false,
   auditMembers: ["KeyId", "GrantId"],
   iamOnly: false,
+  // No caller is an AWS service acting for an AWS resource (request-context.ts).
+  conditionDefaults: { GrantIsForAWSResource: "false" },
   crossAccount: true,
   schema: { KeyId: { ...KEY_ID, required: true }, GrantId: { ...GRANT_ID, required: true }, DryRun: { kind: "bool" } },
   async run(ctx, input) {

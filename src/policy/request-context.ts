@@ -11,17 +11,40 @@ export function addConditionValue(ctx: Record<string, string | string[]>, name: 
   ctx[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
 }
 
+/** The caller as the condition keys see it: an IAM user has a type, a name and (as its records' principalId) an access key id. */
+export interface ContextPrincipal {
+  arn: string;
+  accountId: string;
+  type?: "Root" | "IAMUser";
+  userName?: string;
+  accessKeyId?: string;
+}
+
 /**
- * The condition keys of the caller, its address and transport, and the request's time: the same
- * for every operation call a request makes (and every entry of a batch request, which shares its
- * caller, address and time), so made once per request and copied into each call's context.
+ * The condition keys of the caller, its address and transport, and the request's Region and time:
+ * the same for every operation call a request makes (and every entry of a batch request, which
+ * shares its caller, address and time), so made once per request and copied into each call's
+ * context. The global keys every request has
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html) are
+ * all here: left out, a Deny conditioned on one never applied (an outsider's review). No caller
+ * of the API is an AWS service, nor calls through one.
  */
-export function callerContext(principal: { arn: string; accountId: string }, sourceIp: string, secure: boolean, now: number): Readonly<Record<string, string>> {
+export function callerContext(principal: ContextPrincipal, sourceIp: string, secure: boolean, now: number, region: string): Readonly<Record<string, string>> {
+  const user = principal.type === "IAMUser";
   return {
     "aws:sourceip": sourceIp,
     "aws:principalarn": principal.arn,
     "aws:principalaccount": principal.accountId,
+    // Account for an account's root, User for an IAM user (AWS's values).
+    "aws:principaltype": user ? "User" : "Account",
+    // As the records' userIdentity.principalId: the account id for the root, the access key id for a user.
+    "aws:userid": user && principal.accessKeyId ? principal.accessKeyId : principal.accountId,
+    ...(user && principal.userName ? { "aws:username": principal.userName } : {}),
+    "aws:principalisawsservice": "false",
+    "aws:viaawsservice": "false",
+    "aws:requestedregion": region,
     "aws:currenttime": new Date(now).toISOString(),
+    "aws:epochtime": String(Math.floor(now / 1000)),
     "aws:securetransport": String(secure),
     "kms:calleraccount": principal.accountId,
   };
@@ -39,13 +62,14 @@ function copyString(ctx: Record<string, string | string[]>, input: Record<string
  * callerContext's for the same principal, address, transport and time, when already made.
  */
 export function requestContext(
-  principal: { arn: string; accountId: string },
+  principal: ContextPrincipal,
   sourceIp: string,
   secure: boolean,
   now: number,
+  region: string,
   input: Record<string, unknown>,
   keyMember = "KeyId",
-  caller: Readonly<Record<string, string>> = callerContext(principal, sourceIp, secure, now),
+  caller: Readonly<Record<string, string>> = callerContext(principal, sourceIp, secure, now, region),
 ): Record<string, string | string[]> {
   // An ordinary object, not a null-prototype one: it travels to the key's vault over Durable
   // Object RPC, whose structured clone refuses null-prototype objects. So the evaluator looks up
@@ -97,11 +121,10 @@ export function requestContext(
     ctx["aws:tagkeys"] = tags.map((t) => t.TagKey);
   }
   if (Array.isArray(input.TagKeys)) ctx["aws:tagkeys"] = input.TagKeys as string[];
-  // CreateGrant
-  if (Array.isArray(input.Operations)) {
-    ctx["kms:grantoperations"] = input.Operations as string[];
-    ctx["kms:grantisforawsresource"] = "false";
-  }
+  // CreateGrant, ListGrants and RevokeGrant: kms:GrantIsForAWSResource (false: no caller is an
+  // AWS service; https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
+  copyString(ctx, input, "GrantIsForAWSResource", "kms:grantisforawsresource");
+  if (Array.isArray(input.Operations)) ctx["kms:grantoperations"] = input.Operations as string[];
   copyString(ctx, input, "GranteePrincipal", "kms:granteeprincipal");
   copyString(ctx, input, "RetiringPrincipal", "kms:retiringprincipal");
   const constraints = input.Constraints as Record<string, unknown> | undefined;

@@ -69,17 +69,17 @@ class OperationContext implements OpContext {
   }
 
   private contextOf(input: Record<string, unknown>, keyMember?: string): OpContext["policyContext"] {
-    return requestContext(this.r.principal, this.r.sourceIp, this.r.secure, this.r.now, input, keyMember, callerContextOf(this.r));
+    return requestContext(this.r.principal, this.r.sourceIp, this.r.secure, this.r.now, this.r.region, input, keyMember, callerContextOf(this.r));
   }
 }
 
 /**
- * The caller's condition keys (principal, address, transport, time) depend on the request's facts
+ * The caller's condition keys (principal, address, transport, Region, time) depend on the request's facts
  * alone: made once per request, which a batch's entries share (docs/batch.md).
  */
 const callerContexts = new WeakMap<RequestFacts, Readonly<Record<string, string>>>();
 function callerContextOf(r: RequestFacts): Readonly<Record<string, string>> {
   let c = callerContexts.get(r);
-  if (!c) callerContexts.set(r, (c = callerContext(r.principal, r.sourceIp, r.secure, r.now)));
+  if (!c) callerContexts.set(r, (c = callerContext(r.principal, r.sourceIp, r.secure, r.now, r.region)));
   return c;
 }

@@ -1,7 +1,7 @@
 // Key policies: the default policy, Get/Put/ListKeyPolicies, and enforcement of the key
 // policy on every key operation (explicit deny, conditions, the lockout safety check).
 import { describe, expect, it } from "vitest";
-import { ACCOUNT, admin, b64, call, ok } from "./kms.js";
+import { ACCOUNT, admin, b64, call, newUser, ok } from "./kms.js";
 
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 const adminStatement = { Sid: "admin", Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:Decrypt", "kms:ScheduleKeyDeletion"], Resource: "*" };
@@ -151,5 +151,55 @@ describe("kms:ResourceAliases", () => {
     expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).status).toBe(200);
     await ok("DeleteAlias", { AliasName: alias });
     expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).body.__type).toBe("AccessDeniedException");
+  });
+});
+
+describe("the global condition keys every request has", () => {
+  // A Deny of kms:Encrypt on each condition, with the root and an IAM user allowed everything
+  // otherwise: left out of the context, each of these keys made its Deny never apply (an outsider's
+  // review). [condition, whether it denies the root, whether it denies the user]; "USER" is the user's name.
+  const rows: Array<[string, object, boolean, boolean]> = [
+    ["aws:username is the user's name", { StringEquals: { "aws:username": "USER" } }, false, true],
+    ["aws:username exists", { Null: { "aws:username": "false" } }, false, true],
+    ["aws:PrincipalType User", { StringEquals: { "aws:PrincipalType": "User" } }, false, true],
+    ["aws:PrincipalType Account (the root)", { StringEquals: { "aws:PrincipalType": "Account" } }, true, false],
+    ["aws:userid anything", { StringLike: { "aws:userid": "*" } }, true, true],
+    ["aws:userid the account id (the root's)", { StringEquals: { "aws:userid": ACCOUNT } }, true, false],
+    ["aws:RequestedRegion us-east-1", { StringEquals: { "aws:RequestedRegion": "us-east-1" } }, true, true],
+    ["aws:RequestedRegion another Region", { StringEquals: { "aws:RequestedRegion": "eu-west-1" } }, false, false],
+    ["aws:EpochTime after 2020", { NumericGreaterThan: { "aws:EpochTime": "1577836800" } }, true, true],
+    ["aws:EpochTime before 2020", { NumericLessThan: { "aws:EpochTime": "1577836800" } }, false, false],
+    ["aws:PrincipalIsAWSService false", { Bool: { "aws:PrincipalIsAWSService": "false" } }, true, true],
+    ["aws:ViaAWSService false", { Bool: { "aws:ViaAWSService": "false" } }, true, true],
+  ];
+  for (const [name, condition, root, user] of rows) {
+    it(`${name}: the root ${root ? "denied" : "allowed"}, an IAM user ${user ? "denied" : "allowed"}`, async () => {
+      const u = await newUser([{ Effect: "Allow", Action: "kms:*", Resource: "*" }]);
+      const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+      const c = JSON.parse(JSON.stringify(condition).replaceAll("USER", u.name));
+      await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc(
+        { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+        { Effect: "Deny", Principal: "*", Action: "kms:Encrypt", Resource: "*", Condition: c },
+      ) });
+      const outcome = async (creds?: typeof u) => {
+        const r = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") }, creds);
+        return r.status === 200 ? "allowed" : (r.body.__type as string);
+      };
+      expect(await outcome()).toBe(root ? "AccessDeniedException" : "allowed");
+      expect(await outcome(u)).toBe(user ? "AccessDeniedException" : "allowed");
+    });
+  }
+
+  it("kms:GrantIsForAWSResource is false for CreateGrant, ListGrants and RevokeGrant", async () => {
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const { GrantId } = await ok<{ GrantId: string }>("CreateGrant", { KeyId: keyId, GranteePrincipal: ROOT, Operations: ["Encrypt"] });
+    await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+      { Effect: "Deny", Principal: "*", Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource: "*", Condition: { Bool: { "kms:GrantIsForAWSResource": "false" } } },
+    ) });
+    expect((await call("CreateGrant", { KeyId: keyId, GranteePrincipal: ROOT, Operations: ["Encrypt"] })).body.__type).toBe("AccessDeniedException");
+    expect((await call("ListGrants", { KeyId: keyId })).body.__type).toBe("AccessDeniedException");
+    expect((await call("RevokeGrant", { KeyId: keyId, GrantId })).body.__type).toBe("AccessDeniedException");
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).status).toBe(200);
   });
 });
