@@ -49,7 +49,15 @@ export class PolicyError extends Error {}
  * statement never applied (a key policy statement applies only to the principals it names),
  * so it is kept and still never applies, rather than making the key unusable.
  */
-export type PolicyKind = "key" | "identity" | "stored-key";
+export type PolicyKind = "key" | "identity" | "stored-key" | "stored-identity";
+
+/**
+ * The elements of a policy and of a statement (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html).
+ * Any other name is refused: read as absent, a misspelled "Conditon" made an Allow unconditional
+ * (an outsider's review).
+ */
+const DOCUMENT_ELEMENTS: ReadonlySet<string> = new Set(["Version", "Id", "Statement"]);
+const STATEMENT_ELEMENTS: ReadonlySet<string> = new Set(["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"]);
 
 export const OPERATORS = new Set([
   "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
@@ -68,12 +76,13 @@ const asList = (v: unknown, what: string): string[] => {
 
 /**
  * An AWS principal as a policy may name it: "*", an account id, or the ARN of an account root,
- * user, role or assumed-role session, names of IAM's characters and no wildcards
+ * user or role (arn:aws:iam::…), or of a role session or federated user (arn:aws:sts::…), names
+ * of IAM's characters and no wildcards
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
  * a pattern there would never match, so a Deny written with one would silently not apply.
  */
 const IAM_NAME = "[\\w+=,.@-]+";
-const AWS_PRINCIPAL = new RegExp(`^(\\d{12}|arn:aws[a-z-]*:iam::\\d{12}:(root|(user|role)/(${IAM_NAME}/)*${IAM_NAME}|assumed-role/${IAM_NAME}/${IAM_NAME}))$`);
+const AWS_PRINCIPAL = new RegExp(`^(\\d{12}|arn:aws[a-z-]*:iam::\\d{12}:(root|(user|role)/(${IAM_NAME}/)*${IAM_NAME})|arn:aws[a-z-]*:sts::\\d{12}:(assumed-role/${IAM_NAME}/${IAM_NAME}|federated-user/${IAM_NAME}))$`);
 
 function principal(v: unknown, what: string, lenient: boolean): PrincipalSpec {
   if (v === "*") return { any: true, aws: [], service: [] };
@@ -137,20 +146,39 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
   }
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new PolicyError("The policy must be a JSON object");
   const d = doc as Record<string, unknown>;
+  // Documents stored before a rule are read as they were accepted, with what the rule would have
+  // refused made harmless (below); new ones are held to every rule.
+  const stored = kind === "stored-key" || kind === "stored-identity";
+  const identity = kind === "identity" || kind === "stored-identity";
+  const unknown = Object.keys(d).find((k) => !DOCUMENT_ELEMENTS.has(k));
+  if (unknown !== undefined && !stored) throw new PolicyError(`The policy has an unknown element: ${unknown}`);
   if (d.Version !== undefined && d.Version !== "2012-10-17" && d.Version !== "2008-10-17") throw new PolicyError(`Unsupported policy Version: ${String(d.Version)}`);
   const raw = Array.isArray(d.Statement) ? d.Statement : d.Statement === undefined ? [] : [d.Statement];
   if (raw.length === 0) throw new PolicyError("The policy has no Statement");
-  const statements = raw.map((st, i): Statement => {
+  const statements = raw.flatMap((st, i): Statement[] => {
     if (st === null || typeof st !== "object" || Array.isArray(st)) throw new PolicyError(`Statement ${i} must be an object`);
     const s = st as Record<string, unknown>;
     if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new PolicyError(`Statement ${i} needs Effect Allow or Deny`);
     if (s.Principal !== undefined && s.NotPrincipal !== undefined) throw new PolicyError("A statement cannot have both Principal and NotPrincipal");
     const names = s.Principal !== undefined || s.NotPrincipal !== undefined;
     if (kind === "key" && !names) throw new PolicyError(`Statement ${i} of a key policy needs a Principal or NotPrincipal`);
-    if (kind === "identity" && names) throw new PolicyError(`Statement ${i} of an identity policy cannot specify a Principal or NotPrincipal`);
+    if (identity && names && !stored) throw new PolicyError(`Statement ${i} of an identity policy cannot specify a Principal or NotPrincipal`);
+    // What IAM refuses in a statement. A stored Allow with any of it never applies; a stored Deny
+    // still does (as it was read when stored).
+    const odd = Object.keys(s).find((k) => !STATEMENT_ELEMENTS.has(k));
+    const refusal = odd !== undefined ? `Statement ${i} has an unknown element: ${odd}`
+      : s.Sid !== undefined && typeof s.Sid !== "string" ? `Statement ${i} has a Sid that is not a string`
+      // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html: with Allow, "not supported".
+      : s.Effect === "Allow" && s.NotPrincipal !== undefined ? `Statement ${i} uses NotPrincipal with Allow (NotPrincipal must be used with Deny)`
+      : identity && s.Resource === undefined && s.NotResource === undefined ? `Statement ${i} of an identity policy needs a Resource or NotResource`
+      : undefined;
+    if (refusal !== undefined) {
+      if (!stored) throw new PolicyError(refusal);
+      if (s.Effect === "Allow") return [];
+    }
     const [actions, notActions] = pair(s, "Action", "NotAction", true);
     const [resources, notResources] = pair(s, "Resource", "NotResource", false);
-    return {
+    return [{
       ...(typeof s.Sid === "string" ? { sid: s.Sid } : {}),
       effect: s.Effect,
       ...(s.Principal !== undefined ? { principal: principal(s.Principal, "Principal", kind === "stored-key") } : {}),
@@ -160,7 +188,7 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
       ...(resources ? { resources } : {}),
       ...(notResources ? { notResources } : {}),
       conditions: conditions(s.Condition),
-    };
+    }];
   });
   return { ...(typeof d.Version === "string" ? { version: d.Version } : {}), ...(typeof d.Id === "string" ? { id: d.Id } : {}), statements };
 }

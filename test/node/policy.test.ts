@@ -37,8 +37,8 @@ const CASES: Case[] = [
   ["list of principals: any one", policy(stmt({ Principal: { AWS: ["999988887777", ALICE] } })), req(), "Allow"],
   ["service principal matches the service", policy(stmt({ Principal: { Service: "cloudtrail.amazonaws.com" } })), req({ principal: { arn: "", accountId: ACCT, service: "cloudtrail.amazonaws.com" } }), "Allow"],
   ["service principal does not match a user", policy(stmt({ Principal: { Service: "cloudtrail.amazonaws.com" } })), req(), "NoMatch"],
-  ["NotPrincipal excludes the named user", policy(stmt({ Principal: undefined, NotPrincipal: { AWS: ALICE } })), req(), "NoMatch"],
-  ["NotPrincipal applies to others", policy(stmt({ Principal: undefined, NotPrincipal: { AWS: `arn:aws:iam::${ACCT}:user/bob` } })), req(), "Allow"],
+  ["NotPrincipal excludes the named user", policy(stmt({ Effect: "Deny", Principal: undefined, NotPrincipal: { AWS: ALICE } })), req(), "NoMatch"],
+  ["NotPrincipal applies to others", policy(stmt({ Effect: "Deny", Principal: undefined, NotPrincipal: { AWS: `arn:aws:iam::${ACCT}:user/bob` } })), req(), "Deny"],
   // actions
   ["exact action", policy(stmt({ Action: "kms:Encrypt" })), req(), "Allow"],
   ["actions are case-insensitive", policy(stmt({ Action: "KMS:encrypt" })), req(), "Allow"],
@@ -246,12 +246,42 @@ describe("malformed policies", () => {
     ["identity policy with Principal", "identity", policy(identityStmt({ Principal: { AWS: ACCT } }))],
     ["identity policy with Principal *", "identity", policy(identityStmt({ Principal: "*" }))],
     ["identity policy with NotPrincipal", "identity", policy(identityStmt({ NotPrincipal: { AWS: ACCT } }))],
+    // IAM's grammar (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html): read as absent, a misspelled Condition made an Allow unconditional.
+    ["a misspelled Condition (key)", "key", policy(stmt({ Conditon: { StringEquals: { "kms:EncryptionContext:app": "ok" } } }))],
+    ["a misspelled Condition (identity)", "identity", policy(identityStmt({ Conditon: { StringEquals: { "kms:EncryptionContext:app": "ok" } } }))],
+    ["a lower-case condition", "key", policy(stmt({ condition: { StringEquals: { "kms:CallerAccount": ACCT } } }))],
+    ["an unknown statement element", "identity", policy(identityStmt({ Foo: "bar" }))],
+    ["an unknown document element", "key", JSON.stringify({ Version: "2012-10-17", Statement: [stmt({})], Statment: [] })],
+    ["a Sid that is not a string", "key", policy(stmt({ Sid: 7 }))],
+    ["NotPrincipal with Allow", "key", policy(stmt({ Principal: undefined, NotPrincipal: { AWS: ALICE } }))],
+    ["an identity statement without Resource", "identity", policy(identityStmt({ Resource: undefined }))],
   ])("%s (%s)", (_name, kind, text) => {
     expect(() => parsePolicy(text, kind)).toThrow(PolicyError);
   });
 
+  it("a stored policy is read as it was accepted: an Allow with what is now refused never applies, a Deny still does", () => {
+    const oddAllow = stmt({ Conditon: { StringEquals: { "kms:EncryptionContext:app": "ok" } } });
+    const oddDeny = stmt({ Effect: "Deny", Action: "kms:Decrypt", Foo: "bar" });
+    const notPrincipalAllow = stmt({ Principal: undefined, NotPrincipal: { AWS: ALICE } });
+    const key = parsePolicy(policy(oddAllow, oddDeny, notPrincipalAllow), "stored-key");
+    expect(key.statements.map((x) => x.effect)).toEqual(["Deny"]);
+    expect(evaluatePolicy(key, req(), true)).toBe("NoMatch");
+    expect(evaluatePolicy(key, req({ action: "kms:Decrypt" }), true)).toBe("Deny");
+    const identity = parsePolicy(policy(identityStmt({ Resource: undefined }), identityStmt({ Action: "kms:Decrypt", Effect: "Deny", Extra: 1 })), "stored-identity");
+    expect(identity.statements.map((x) => x.effect)).toEqual(["Deny"]);
+  });
+
+  it("principals as IAM writes them: role sessions and federated users are sts ARNs", () => {
+    for (const p of [`arn:aws:sts::${ACCT}:assumed-role/Admin/session-1`, `arn:aws:sts::${ACCT}:federated-user/bob`, `arn:aws:iam::${ACCT}:role/path/Admin`]) {
+      expect(parsePolicy(policy(stmt({ Principal: { AWS: p } })), "key").statements[0]!.principal!.aws, p).toEqual([p]);
+    }
+    for (const p of [`arn:aws:iam::${ACCT}:assumed-role/Admin/session-1`, `arn:aws:sts::${ACCT}:user/bob`, `arn:aws:sts::${ACCT}:assumed-role/Admin`]) {
+      expect(() => parsePolicy(policy(stmt({ Principal: { AWS: p } })), "key"), p).toThrow(PolicyError);
+    }
+  });
+
   it("a key policy may name its principals with NotPrincipal; an identity policy names none", () => {
-    expect(parsePolicy(policy(stmt({ Principal: undefined, NotPrincipal: { AWS: ALICE } })), "key").statements).toHaveLength(1);
+    expect(parsePolicy(policy(stmt({ Effect: "Deny", Principal: undefined, NotPrincipal: { AWS: ALICE } })), "key").statements).toHaveLength(1);
     expect(parsePolicy(policy(identityStmt({})), "identity").statements).toHaveLength(1);
   });
 

@@ -71,6 +71,15 @@ describe("key policies", () => {
     const keyId = await newKey();
     expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: "{not json" })).body.__type).toBe("MalformedPolicyDocumentException");
     expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: doc({ Effect: "Perhaps", Principal: "*", Action: "kms:*" }) })).body.__type).toBe("MalformedPolicyDocumentException");
+    // IAM's grammar: an element it does not know is refused, not read as absent (a misspelled Condition made an Allow unconditional).
+    const misspelled = doc(adminStatement, { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Encrypt", Resource: "*", Conditon: { StringEquals: { "kms:EncryptionContext:app": "ok" } } });
+    expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: misspelled })).body.__type).toBe("MalformedPolicyDocumentException");
+    const notPrincipalAllow = doc(adminStatement, { Effect: "Allow", NotPrincipal: { AWS: "111111111111" }, Action: "kms:Decrypt", Resource: "*" });
+    expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: notPrincipalAllow })).body.__type).toBe("MalformedPolicyDocumentException");
+    const user = `odd-${Date.now()}`;
+    expect((await admin("CreateUser", { UserName: user })).status).toBe(200);
+    const identity = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Conditon: { StringEquals: { "kms:EncryptionContext:app": "ok" } } }] });
+    expect((await admin("PutUserPolicy", { UserName: user, PolicyName: "p", PolicyDocument: identity })).body.__type).toBe("MalformedPolicyDocumentException");
     const big = doc(adminStatement, { Sid: "x".repeat(33_000), Effect: "Allow", Principal: "*", Action: "kms:Encrypt", Resource: "*" });
     expect((await call("PutKeyPolicy", { KeyId: keyId, Policy: big })).body.__type).toBe("LimitExceededException");
   });
