@@ -8,20 +8,74 @@ import type { ConditionClause } from "./document.js";
 export type ContextValue = string | string[] | undefined;
 export type RequestContext = Record<string, ContextValue>;
 
-/** `*` matches any run of characters, `?` any one (StringLike, ArnLike, actions, resources). */
-export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
+/**
+ * `*` matches any run of characters, `?` any one (StringLike, ArnLike, actions, resources).
+ * `literal` marks the pattern's characters that are never wildcards: those a policy variable put
+ * there (a request's value, or `${*}` and `${?}`), so that no value can widen a pattern.
+ */
+export function wildcardMatch(pattern: string, value: string, ignoreCase = false, literal?: Uint8Array): boolean {
   const p = ignoreCase ? pattern.toLowerCase() : pattern;
   const v = ignoreCase ? value.toLowerCase() : value;
+  const wild = (i: number, c: string) => p[i] === c && !(literal && literal[i]);
   // iterative matcher with backtracking on the last '*'
   let pi = 0, vi = 0, star = -1, mark = 0;
   while (vi < v.length) {
-    if (pi < p.length && (p[pi] === "?" || p[pi] === v[vi])) { pi++; vi++; }
-    else if (pi < p.length && p[pi] === "*") { star = pi++; mark = vi; }
+    if (pi < p.length && (wild(pi, "?") || p[pi] === v[vi])) { pi++; vi++; }
+    else if (pi < p.length && wild(pi, "*")) { star = pi++; mark = vi; }
     else if (star >= 0) { pi = star + 1; vi = ++mark; }
     else return false;
   }
-  while (pi < p.length && p[pi] === "*") pi++;
+  while (pi < p.length && wild(pi, "*")) pi++;
   return pi === p.length;
+}
+
+/** A policy string with its variables replaced: the text, and which characters came from a variable. */
+export interface Resolved {
+  text: string;
+  literal: Uint8Array;
+}
+
+const VARIABLE = /\$\{([^}]*)\}/g;
+/** `key` or `key, 'default'` (a quote in the default doubled), spaces around either ignored. */
+const VARIABLE_BODY = /^\s*([^\s,']+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$/;
+
+/**
+ * Replaces the policy variables of `template` (a Resource or a condition value of a policy of
+ * Version 2012-10-17) with the request's values
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html):
+ * `${key}` is the single value of condition key `key` (any case), `${key, 'default'}` the default
+ * where the request has none, `${*}`, `${?}` and `${$}` those characters, never wildcards. One pass:
+ * a value that looks like a variable stays as it is. Undefined when a variable has no value (a key
+ * the request lacks or holds several values of, no default, or a malformed `${…}`): the string then
+ * matches nothing.
+ */
+export function resolveVariables(template: string, ctx: RequestContext): Resolved | undefined {
+  let text = "";
+  const literal: number[] = [];
+  let last = 0;
+  for (const m of template.matchAll(VARIABLE)) {
+    const before = template.slice(last, m.index);
+    text += before;
+    for (let i = 0; i < before.length; i++) literal.push(0);
+    const body = m[1]!;
+    let value: string | undefined;
+    if (body === "*" || body === "?" || body === "$") value = body;
+    else {
+      const v = VARIABLE_BODY.exec(body);
+      if (!v) return undefined;
+      const key = v[1]!.toLowerCase();
+      const raw = Object.hasOwn(ctx, key) ? ctx[key] : undefined;
+      value = typeof raw === "string" ? raw : v[2]?.replaceAll("''", "'");
+    }
+    if (value === undefined) return undefined;
+    text += value;
+    for (let i = 0; i < value.length; i++) literal.push(1);
+    last = m.index + m[0].length;
+  }
+  const rest = template.slice(last);
+  text += rest;
+  for (let i = 0; i < rest.length; i++) literal.push(0);
+  return { text, literal: Uint8Array.from(literal) };
 }
 
 function parseIp(s: string): { v6: boolean; bytes: number[] } | undefined {
@@ -57,12 +111,25 @@ export function ipInCidr(ip: string, cidr: string): boolean {
   return true;
 }
 
+/** The first five colon-separated segments and the rest, each with where it starts. */
+function arnSegments(s: string): Array<[string, number]> | undefined {
+  const out: Array<[string, number]> = [];
+  let start = 0;
+  for (let i = 0; i < 5; i++) {
+    const end = s.indexOf(":", start);
+    if (end < 0) return undefined;
+    out.push([s.slice(start, end), start]);
+    start = end + 1;
+  }
+  out.push([s.slice(start), start]);
+  return out;
+}
+
 /** ARN matching segment by segment (arn:partition:service:region:account:resource), wildcards within each. */
-function arnMatch(pattern: string, value: string): boolean {
-  const p = pattern.split(":"), v = value.split(":");
-  if (p.length < 6 || v.length < 6) return false;
-  const pr = [...p.slice(0, 5), p.slice(5).join(":")], vr = [...v.slice(0, 5), v.slice(5).join(":")];
-  return pr.every((seg, i) => wildcardMatch(seg, vr[i]));
+function arnMatch(pattern: string, value: string, literal?: Uint8Array): boolean {
+  const p = arnSegments(pattern), v = arnSegments(value);
+  if (!p || !v) return false;
+  return p.every(([seg, at], i) => wildcardMatch(seg, v[i]![0], false, literal?.subarray(at, at + seg.length)));
 }
 
 // Numbers are integers or decimals, dates are W3C ISO 8601 dates or epoch seconds, per "IAM JSON
@@ -74,12 +141,12 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 /** Epoch seconds or ISO 8601; NaN otherwise (Date.parse alone is lenient: V8 reads "March 7" as a date in 2001). */
 const parseDate = (s: string): number => (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : ISO_DATE.test(s) ? Date.parse(s) : NaN);
 
-/** One value against one policy value, for a non-negated base operator. */
-function positive(base: string, policyValue: string, value: string): boolean {
+/** One value against one policy value (its variables resolved, if it has any), for a non-negated base operator. */
+function positive(base: string, policyValue: string, value: string, literal?: Uint8Array): boolean {
   switch (base) {
     case "StringEquals": return value === policyValue;
     case "StringEqualsIgnoreCase": return value.toLowerCase() === policyValue.toLowerCase();
-    case "StringLike": return wildcardMatch(policyValue, value);
+    case "StringLike": return wildcardMatch(policyValue, value, false, literal);
     case "NumericEquals": return parseNumber(value) === parseNumber(policyValue);
     case "NumericLessThan": return parseNumber(value) < parseNumber(policyValue);
     case "NumericLessThanEquals": return parseNumber(value) <= parseNumber(policyValue);
@@ -92,7 +159,7 @@ function positive(base: string, policyValue: string, value: string): boolean {
     case "DateGreaterThanEquals": return parseDate(value) >= parseDate(policyValue);
     case "Bool": return value.toLowerCase() === policyValue.toLowerCase();
     case "IpAddress": return ipInCidr(value, policyValue);
-    case "ArnEquals": case "ArnLike": return arnMatch(policyValue, value);
+    case "ArnEquals": case "ArnLike": return arnMatch(policyValue, value, literal);
     default: return false;
   }
 }
@@ -109,15 +176,23 @@ const NEGATED: ReadonlyMap<string, string> = new Map([
   ["ArnNotLike", "ArnLike"],
 ]);
 
-/** Whether a single request value satisfies the clause's operator against its policy values. */
-function valueMatches(c: ConditionClause, value: string): boolean {
+/**
+ * Whether a single request value satisfies the clause's operator against its policy values.
+ * `resolved`: the values with their variables resolved (a policy value whose variable has no value
+ * matches nothing: its positive operator is false, its negated one true).
+ */
+function valueMatches(c: ConditionClause, value: string, resolved?: Array<Resolved | undefined>): boolean {
   const base = NEGATED.get(c.operator);
-  if (base) return !c.values.some((pv) => positive(base, pv, value)); // NOR over the values
-  return c.values.some((pv) => positive(c.operator, pv, value)); // OR over the values
+  const op = base ?? c.operator;
+  const any = resolved
+    ? resolved.some((r) => r !== undefined && positive(op, r.text, value, r.literal))
+    : c.values.some((pv) => positive(op, pv, value));
+  return base ? !any : any; // NOR, or OR, over the values
 }
 
 /** Evaluates one condition clause against the request context. */
 export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
+  const resolved = c.variables ? c.values.map((v) => resolveVariables(v, ctx)) : undefined;
   // Own keys only: on an ordinary object "constructor" or "__proto__" would otherwise find
   // Object.prototype's members, making an absent key present with a non-string value.
   const raw = Object.hasOwn(ctx, c.key) ? ctx[c.key] : undefined;
@@ -127,8 +202,8 @@ export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
     return c.values.some((v) => (v.toLowerCase() === "true") === !present);
   }
   const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  if (c.set === "ForAllValues") return values.every((v) => valueMatches(c, v)); // true for an empty set
-  if (c.set === "ForAnyValue") return values.some((v) => valueMatches(c, v)); // false for an empty set
+  if (c.set === "ForAllValues") return values.every((v) => valueMatches(c, v, resolved)); // true for an empty set
+  if (c.set === "ForAnyValue") return values.some((v) => valueMatches(c, v, resolved)); // false for an empty set
   if (!present) return c.ifExists || NEGATED.has(c.operator);
-  return values.some((v) => valueMatches(c, v));
+  return values.some((v) => valueMatches(c, v, resolved));
 }

@@ -15,6 +15,8 @@ export interface ConditionClause {
   set?: "ForAnyValue" | "ForAllValues";
   key: string; // lower-cased for lookup
   values: string[];
+  /** Some value holds a policy variable (Version 2012-10-17 only), resolved per request (conditions.ts). */
+  variables?: true;
 }
 
 export interface Statement {
@@ -27,6 +29,8 @@ export interface Statement {
   resources?: string[];
   notResources?: string[];
   conditions: ConditionClause[];
+  /** Resource or NotResource holds a policy variable (Version 2012-10-17 only), resolved per request. */
+  resourceVariables?: true;
 }
 
 export interface PolicyDocument {
@@ -107,7 +111,10 @@ function principal(v: unknown, what: string, lenient: boolean): PrincipalSpec {
   return out;
 }
 
-function conditions(v: unknown): ConditionClause[] {
+/** Whether a string holds a policy variable: the 2012-10-17 language has them, 2008-10-17 none (its `${` is text). */
+const holdsVariable = (s: string) => s.includes("${");
+
+function conditions(v: unknown, variables: boolean): ConditionClause[] {
   if (v === undefined) return [];
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new PolicyError("Condition must be an object");
   const out: ConditionClause[] = [];
@@ -124,7 +131,8 @@ function conditions(v: unknown): ConditionClause[] {
     if (!OPERATORS.has(op) || (ifExists && op === "Null")) throw new PolicyError(`Unknown condition operator: ${rawOp}`);
     if (block === null || typeof block !== "object" || Array.isArray(block)) throw new PolicyError(`Condition ${rawOp} must map keys to values`);
     for (const [key, values] of Object.entries(block as Record<string, unknown>)) {
-      out.push({ operator: op, ifExists, set, key: key.toLowerCase(), values: asList(values, `Condition ${rawOp}.${key}`) });
+      const list = asList(values, `Condition ${rawOp}.${key}`);
+      out.push({ operator: op, ifExists, set, key: key.toLowerCase(), values: list, ...(variables && list.some(holdsVariable) ? { variables: true as const } : {}) });
     }
   }
   return out;
@@ -153,6 +161,8 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
   const unknown = Object.keys(d).find((k) => !DOCUMENT_ELEMENTS.has(k));
   if (unknown !== undefined && !stored) throw new PolicyError(`The policy has an unknown element: ${unknown}`);
   if (d.Version !== undefined && d.Version !== "2012-10-17" && d.Version !== "2008-10-17") throw new PolicyError(`Unsupported policy Version: ${String(d.Version)}`);
+  // Policy variables are those of the 2012-10-17 language; without a Version (2008-10-17) "${…}" is text.
+  const variables = d.Version === "2012-10-17";
   const raw = Array.isArray(d.Statement) ? d.Statement : d.Statement === undefined ? [] : [d.Statement];
   if (raw.length === 0) throw new PolicyError("The policy has no Statement");
   const statements = raw.flatMap((st, i): Statement[] => {
@@ -178,6 +188,7 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
     }
     const [actions, notActions] = pair(s, "Action", "NotAction", true);
     const [resources, notResources] = pair(s, "Resource", "NotResource", false);
+    const resourceVariables = variables && [...(resources ?? []), ...(notResources ?? [])].some(holdsVariable);
     return [{
       ...(typeof s.Sid === "string" ? { sid: s.Sid } : {}),
       effect: s.Effect,
@@ -187,7 +198,8 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
       ...(notActions ? { notActions } : {}),
       ...(resources ? { resources } : {}),
       ...(notResources ? { notResources } : {}),
-      conditions: conditions(s.Condition),
+      conditions: conditions(s.Condition, variables),
+      ...(resourceVariables ? { resourceVariables: true as const } : {}),
     }];
   });
   return { ...(typeof d.Version === "string" ? { version: d.Version } : {}), ...(typeof d.Id === "string" ? { id: d.Id } : {}), statements };

@@ -1,7 +1,7 @@
 // Evaluation of one policy document for one request: explicit Deny, Allow, or no match.
 // Combining the key policy, identity policies and grants is the caller's (authorization) job.
 import type { PolicyDocument, PrincipalSpec, Statement } from "./document.js";
-import { clauseHolds, wildcardMatch, type RequestContext } from "./conditions.js";
+import { clauseHolds, resolveVariables, wildcardMatch, type RequestContext } from "./conditions.js";
 
 export interface PolicyRequest {
   /** e.g. "kms:Encrypt" */
@@ -29,6 +29,12 @@ export function principalMatches(spec: PrincipalSpec, p: PolicyRequest["principa
 /** Actions are case-insensitive and may use wildcards ("kms:*", "kms:Generate*"). */
 const actionMatches = (patterns: string[], action: string) => patterns.some((p) => wildcardMatch(p, action, true));
 const resourceMatches = (patterns: string[], resource: string) => patterns.some((p) => p === "*" || wildcardMatch(p, resource));
+/** The same with the patterns' policy variables resolved: one whose variable has no value matches nothing. */
+const resolvedResourceMatches = (patterns: string[], resource: string, ctx: RequestContext) => patterns.some((p) => {
+  if (p === "*") return true;
+  const r = resolveVariables(p, ctx);
+  return r !== undefined && wildcardMatch(r.text, resource, false, r.literal);
+});
 
 export function statementApplies(s: Statement, r: PolicyRequest, withPrincipal: boolean): boolean {
   if (withPrincipal) {
@@ -38,8 +44,13 @@ export function statementApplies(s: Statement, r: PolicyRequest, withPrincipal: 
   }
   if (s.actions && !actionMatches(s.actions, r.action)) return false;
   if (s.notActions && actionMatches(s.notActions, r.action)) return false;
-  if (s.resources && !resourceMatches(s.resources, r.resource)) return false;
-  if (s.notResources && resourceMatches(s.notResources, r.resource)) return false;
+  if (s.resourceVariables) {
+    if (s.resources && !resolvedResourceMatches(s.resources, r.resource, r.context)) return false;
+    if (s.notResources && resolvedResourceMatches(s.notResources, r.resource, r.context)) return false;
+  } else {
+    if (s.resources && !resourceMatches(s.resources, r.resource)) return false;
+    if (s.notResources && resourceMatches(s.notResources, r.resource)) return false;
+  }
   return s.conditions.every((c) => clauseHolds(c, r.context));
 }
 

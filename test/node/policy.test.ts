@@ -186,6 +186,45 @@ describe("policy evaluation table", () => {
 // Condition keys that are also names of Object.prototype members: a lookup must see only the
 // context's own keys, whatever the context's prototype ("constructor" and "__proto__" stay the
 // same when lower-cased, so a plain object would answer them from Object.prototype).
+describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html)", () => {
+  const owner = (value: string, op = "StringEquals", version = "2012-10-17") =>
+    JSON.stringify({ ...(version ? { Version: version } : {}), Statement: [stmt({ Condition: { [op]: { "kms:EncryptionContext:owner": value } } })] });
+  const as = (user: string | undefined, ownerValue: string | undefined, more: RequestContext = {}) =>
+    req({ ctx: { ...(user !== undefined ? { "aws:username": user } : {}), ...(ownerValue !== undefined ? { "kms:encryptioncontext:owner": ownerValue } : {}), ...more } });
+  const VARIABLE_CASES: Case[] = [
+    ["${aws:username} is the caller's name", owner("${aws:username}"), as("alice", "alice"), "Allow"],
+    ["…not another's", owner("${aws:username}"), as("alice", "bob"), "NoMatch"],
+    ["…nor the literal text", owner("${aws:username}"), as("alice", "${aws:username}"), "NoMatch"],
+    ["a key the request lacks matches nothing", owner("${aws:username}"), as(undefined, "${aws:username}"), "NoMatch"],
+    ["…and its negated operator holds", owner("${aws:username}", "StringNotEquals"), as(undefined, "anything"), "Allow"],
+    ["a default where the request has none", owner("${aws:username, 'nobody'}"), as(undefined, "nobody"), "Allow"],
+    ["…not where it has one", owner("${aws:username, 'nobody'}"), as("alice", "nobody"), "NoMatch"],
+    ["a quote in a default is doubled", owner("${aws:username, 'o''brien'}"), as(undefined, "o'brien"), "Allow"],
+    ["key names ignore case", owner("${AWS:UserName}"), as("alice", "alice"), "Allow"],
+    ["inside a longer value", owner("team-${aws:username}-data"), as("alice", "team-alice-data"), "Allow"],
+    ["a value is never a wildcard (StringLike)", owner("${aws:username}", "StringLike"), as("*", "anything"), "NoMatch"],
+    ["…it matches itself", owner("${aws:username}", "StringLike"), as("*", "*"), "Allow"],
+    ["the pattern's own wildcards still are", owner("${aws:username}-*", "StringLike"), as("alice", "alice-x"), "Allow"],
+    ["${*} is a literal asterisk", owner("x${*}", "StringLike"), as("alice", "x*"), "Allow"],
+    ["…that matches nothing else", owner("x${*}", "StringLike"), as("alice", "xy"), "NoMatch"],
+    ["${?} is a literal question mark", owner("x${?}", "StringLike"), as("alice", "xy"), "NoMatch"],
+    ["${$} is a dollar sign, and one pass only", owner("${$}{aws:username}"), as("alice", "${aws:username}"), "Allow"],
+    ["a multi-valued key is no variable", owner("${kms:EncryptionContextKeys}"), as("alice", "owner", { "kms:encryptioncontextkeys": ["owner"] }), "NoMatch"],
+    ["a malformed variable matches nothing", owner("${}"), as("alice", "${}"), "NoMatch"],
+    ["Version 2008-10-17 has no variables", owner("${aws:username}", "StringEquals", "2008-10-17"), as("alice", "${aws:username}"), "Allow"],
+    ["…nor a policy without a Version", owner("${aws:username}", "StringEquals", ""), as("alice", "alice"), "NoMatch"],
+    ["ArnLike with a variable", policy(stmt({ Condition: { ArnLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/\${aws:username}` } } })), req({ ctx: { "aws:username": "alice", "aws:principalarn": ALICE } }), "Allow"],
+    ["ArnLike: a value is never a wildcard", policy(stmt({ Condition: { ArnLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/\${aws:username}` } } })), req({ ctx: { "aws:username": "*", "aws:principalarn": ALICE } }), "NoMatch"],
+    ["Resource with a variable", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/alice-keys`, ctx: { "aws:username": "alice" } }), "Allow"],
+    ["…another user's alias", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/bob-keys`, ctx: { "aws:username": "alice" } }), "NoMatch"],
+    ["…no user name, no match", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/-keys` }), "NoMatch"],
+    ["NotResource with a variable", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/alice-keys`, ctx: { "aws:username": "alice" } }), "NoMatch"],
+  ];
+  it.each(VARIABLE_CASES)("%s", (_name, text, request, expected) => {
+    expect(evaluatePolicy(parsePolicy(text, "key"), request, true)).toBe(expected);
+  });
+});
+
 describe("condition keys named like Object.prototype members", () => {
   const KEYS = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"];
   /** A context with own keys only, over the given prototype (Object.prototype or null). */

@@ -199,6 +199,18 @@ describe("the global condition keys every request has", () => {
     });
   }
 
+  it("policy variables: an IAM user may use the data whose encryption context names it, and no other", async () => {
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    const u = await newUser([{ Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:owner": "${aws:username}" } } }]);
+    const encrypt = async (owner: string) => {
+      const r = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), EncryptionContext: { owner } }, u);
+      return r.status === 200 ? "allowed" : (r.body.__type as string);
+    };
+    expect(await encrypt(u.name)).toBe("allowed");
+    expect(await encrypt("${aws:username}")).toBe("AccessDeniedException");
+    expect(await encrypt("someone-else")).toBe("AccessDeniedException");
+  });
+
   it("kms:GrantIsForAWSResource is false for CreateGrant, ListGrants and RevokeGrant", async () => {
     const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
     const { GrantId } = await ok<{ GrantId: string }>("CreateGrant", { KeyId: keyId, GranteePrincipal: ROOT, Operations: ["Encrypt"] });
