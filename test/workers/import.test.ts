@@ -4,6 +4,7 @@
 // material, imported asymmetric and HMAC keys, and every error AWS documents for it.
 import { describe, expect, it } from "vitest";
 import { env as testEnv, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { checkPrimeSync } from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha224 } from "@noble/hashes/sha2.js";
@@ -12,7 +13,7 @@ import { vaultName } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import type { KeyRecord } from "../../src/vault/key-record.js";
 import { wrapMaterial } from "./wrap-material.js";
-import { ecPkcs8, OIDS } from "../../src/vault/key-types/der.js";
+import { ecPkcs8, OIDS, octetString, oid, sequence, tlv } from "../../src/vault/key-types/der.js";
 import { b64, call, doc, newAccount, newUser, ok, unb64, ACCOUNT } from "./kms.js";
 
 const env = testEnv as unknown as Env;
@@ -38,6 +39,45 @@ async function importMaterial(KeyId: string, material: Uint8Array, extra: Record
   return call<{ KeyId: string; KeyMaterialId: string }>("ImportKeyMaterial", {
     KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: b64(await wrap(p.PublicKey, algorithm, material)), ...extra,
   });
+}
+
+/** A DER INTEGER of a non-negative bigint (minimal, a 0x00 before a high first bit). */
+function derInteger(v: bigint): Uint8Array {
+  let hex = v.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
+  return tlv(0x02, Uint8Array.from(hex.match(/../g)!, (h) => Number.parseInt(h, 16)));
+}
+
+/**
+ * DER PKCS#8 of an RSA key (e = 65537) whose modulus is exactly `bits` long, of any size
+ * WebCrypto will not generate (2047 bits …): two primes found deterministically just above
+ * 2^(h−1) (odd `bits`) or 1.5·2^(h−1) (even), h = ⌈bits/2⌉, so the same key every run and
+ * no key generation (about a quarter second per 1024-bit prime with node:crypto's checkPrimeSync).
+ */
+function rsaPkcs8OfBits(bits: number): Uint8Array {
+  const e = 65537n;
+  const h = BigInt(Math.ceil(bits / 2));
+  const nextPrime = (from: bigint) => {
+    let p = from | 1n;
+    while ((p - 1n) % e === 0n || !checkPrimeSync(p)) p += 2n;
+    return p;
+  };
+  const p = nextPrime(bits % 2 ? 1n << (h - 1n) : 3n << (h - 2n));
+  const q = nextPrime(p + (1n << (h - 8n)));
+  const n = p * q;
+  if (n.toString(2).length !== bits) throw new Error(`made a ${n.toString(2).length}-bit modulus, not ${bits}`);
+  const inverse = (a: bigint, m: bigint) => {
+    let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const t = r0 / r1;
+      [r0, r1, s0, s1] = [r1, r0 - t * r1, s1, s0 - t * s1];
+    }
+    return ((s0 % m) + m) % m;
+  };
+  const d = inverse(e, (p - 1n) * (q - 1n));
+  const rsaPrivateKey = sequence(...[0n, n, e, d, p, q, d % (p - 1n), d % (q - 1n), inverse(q, p)].map(derInteger));
+  return sequence(derInteger(0n), sequence(oid("1.2.840.113549.1.1.1"), new Uint8Array([0x05, 0x00])), octetString(rsaPrivateKey));
 }
 
 const encrypt = async (KeyId: string, s: string) => (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId, Plaintext: b64(s) })).CiphertextBlob;
@@ -321,6 +361,26 @@ describe("imported asymmetric and HMAC key material", () => {
     expect((await importMaterial(r.KeyId, rsaPkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")).body.__type).toBe("IncorrectKeyMaterialException");
     expect((await describeKey(r.KeyId)).KeyState).toBe("PendingImport");
   });
+
+  // AWS: the material must match the key spec. A 2041–2047-bit modulus is 256 bytes like a
+  // 2048-bit one, and was taken for RSA_2048; PSS signatures of digests then failed (500) or were
+  // not valid PSS. The 2048-bit row (the same construction) is the control: it imports and signs.
+  for (const [spec, bits] of [["RSA_2048", 2047], ["RSA_2048", 2041], ["RSA_3072", 3071], ["RSA_2048", 2048]] as const) {
+    it(`a ${bits}-bit RSA key offered to ${spec} is ${bits === Number(spec.slice(4)) ? "imported" : "IncorrectKeyMaterialException"}`, async () => {
+      const k = await external(spec, "SIGN_VERIFY");
+      const r = await importMaterial(k.KeyId, rsaPkcs8OfBits(bits), undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048");
+      if (bits !== Number(spec.slice(4))) {
+        expect([r.status, r.body.__type]).toEqual([400, "IncorrectKeyMaterialException"]);
+        expect((await describeKey(k.KeyId)).KeyState).toBe("PendingImport");
+        return;
+      }
+      expect(r.status).toBe(200);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", msg));
+      const s = await ok<{ Signature: string }>("Sign", { KeyId: k.KeyId, Message: b64(digest), MessageType: "DIGEST", SigningAlgorithm: "RSASSA_PSS_SHA_256" });
+      const pub = await crypto.subtle.importKey("spki", unb64((await ok<{ PublicKey: string }>("GetPublicKey", { KeyId: k.KeyId })).PublicKey), { name: "RSA-PSS", hash: "SHA-256" }, false, ["verify"]);
+      expect(await crypto.subtle.verify({ name: "RSA-PSS", saltLength: 32 }, pub, unb64(s.Signature), msg)).toBe(true);
+    });
+  }
 
   it("ECC_SECG_P256K1: imported PKCS#8; signatures verify with the user's public key", async () => {
     const scalar = secp256k1.utils.randomSecretKey();

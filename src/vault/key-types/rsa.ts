@@ -112,8 +112,12 @@ function rsaType(spec: string, bits: number): KeyType {
         return { ok: false, reason: "the key material is not a DER PKCS#8 RSA private key" };
       }
       const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
-      const modulus = fromBase64Url(jwk.n!).length;
-      if (modulus !== bytes) return { ok: false, reason: `the RSA key has a ${modulus * 8}-bit modulus; ${spec} needs ${bits}` };
+      // The modulus must be exactly `bits` long, not merely `bytes` long: AWS requires material
+      // that matches the key spec, and EMSA-PSS encoding (pssEncode) is sized for a modulus whose
+      // top bit is set (a 2047-bit one would make encoded messages above it).
+      const n = fromBase64Url(jwk.n!);
+      const modulusBits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
+      if (modulusBits !== bits) return { ok: false, reason: `the RSA key has a ${modulusBits}-bit modulus; ${spec} needs ${bits}` };
       const pub = await crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, { name: "RSA-PSS", hash: "SHA-256" }, true, ["verify"]);
       return {
         ok: true,
