@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { env as testEnv, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { checkPrimeSync } from "node:crypto";
+import { p256 } from "@noble/curves/nist.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha224 } from "@noble/hashes/sha2.js";
@@ -13,7 +14,7 @@ import { vaultName } from "../../src/placement.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import type { KeyRecord } from "../../src/vault/key-record.js";
 import { wrapMaterial } from "./wrap-material.js";
-import { ecPkcs8, OIDS, octetString, oid, sequence, tlv } from "../../src/vault/key-types/der.js";
+import { ecPkcs8, ecSpki, OIDS, octetString, oid, sequence, tlv } from "../../src/vault/key-types/der.js";
 import { b64, call, doc, newAccount, newUser, ok, unb64, ACCOUNT } from "./kms.js";
 
 const env = testEnv as unknown as Env;
@@ -395,6 +396,33 @@ describe("imported asymmetric and HMAC key material", () => {
     const wrong = new Uint8Array((await crypto.subtle.exportKey("pkcs8", p256.privateKey)) as ArrayBuffer);
     expect((await importMaterial(k2.KeyId, wrong, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")).body.__type).toBe("IncorrectKeyMaterialException");
   });
+
+  // A PKCS#8 whose ECPrivateKey carries a public point must carry the scalar's. WebCrypto refuses
+  // the NIST curves' mismatch; secp256k1, read by der.ts, took the scalar and ignored the point.
+  const P256 = "1.2.840.10045.3.1.7";
+  for (const [row, spec, curve, oidOf, point, ok200] of [
+    ["another key's public point", "ECC_SECG_P256K1", secp256k1, OIDS.secp256k1, (c: typeof secp256k1) => c.getPublicKey(c.utils.randomSecretKey(), false), false],
+    ["another key's public point", "ECC_NIST_P256", p256, P256, (c: typeof secp256k1) => c.getPublicKey(c.utils.randomSecretKey(), false), false],
+    ["its own public point, compressed", "ECC_SECG_P256K1", secp256k1, OIDS.secp256k1, (c: typeof secp256k1, d: Uint8Array) => c.getPublicKey(d, true), true],
+    ["no public point", "ECC_SECG_P256K1", secp256k1, OIDS.secp256k1, () => undefined, true],
+  ] as const) {
+    it(`${spec}: a PKCS#8 with ${row} is ${ok200 ? "imported" : "IncorrectKeyMaterialException"}`, async () => {
+      const c = curve as unknown as typeof secp256k1;
+      const scalar = c.utils.randomSecretKey();
+      const q = point(c, scalar);
+      const ecPrivate = sequence(tlv(0x02, new Uint8Array([1])), octetString(scalar), ...(q ? [tlv(0xa1, tlv(0x03, new Uint8Array([0]), q))] : []));
+      const pkcs8 = sequence(tlv(0x02, new Uint8Array([0])), sequence(oid("1.2.840.10045.2.1"), oid(oidOf)), octetString(ecPrivate));
+      const k = await external(spec, "SIGN_VERIFY");
+      const r = await importMaterial(k.KeyId, pkcs8, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048");
+      if (!ok200) {
+        expect([r.status, r.body.__type]).toEqual([400, "IncorrectKeyMaterialException"]);
+        expect((await describeKey(k.KeyId)).KeyState).toBe("PendingImport");
+        return;
+      }
+      expect(r.status).toBe(200);
+      expect((await ok<{ PublicKey: string }>("GetPublicKey", { KeyId: k.KeyId })).PublicKey).toBe(b64(ecSpki(oidOf, c.getPublicKey(scalar, false))));
+    });
+  }
 });
 
 describe("import authorization and audit", () => {

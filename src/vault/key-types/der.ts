@@ -1,6 +1,6 @@
 // The few DER structures key types write themselves: SubjectPublicKeyInfo (RFC 5280 §4.1.2.7)
 // and PKCS#8 PrivateKeyInfo (RFC 5208) for keys the runtime's WebCrypto cannot export
-// (secp256k1, ML-DSA, ML-KEM). One is read: an imported secp256k1 PKCS#8 (ecPrivateScalar). Formats in docs/formats.md
+// (secp256k1, ML-DSA, ML-KEM). One is read: an imported secp256k1 PKCS#8 (ecPrivateKey). Formats in docs/formats.md
 // ("Key material of asymmetric and HMAC keys").
 
 const length = (n: number): number[] => {
@@ -159,9 +159,11 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
 
 /**
  * The private scalar of a PKCS#8 PrivateKeyInfo (RFC 5208) holding an ECPrivateKey (RFC 5915)
- * on the named curve `curve`; undefined for anything else. Used for imported material only.
+ * on the named curve `curve`, and the public point the ECPrivateKey carries if it has one (as
+ * encoded: the caller checks it against the scalar); undefined for anything else, including
+ * parameters naming another curve. Used for imported material only.
  */
-export function ecPrivateScalar(pkcs8: Uint8Array, curve: string): Uint8Array | undefined {
+export function ecPrivateKey(pkcs8: Uint8Array, curve: string): { scalar: Uint8Array; point?: Uint8Array } | undefined {
   const outer = element(pkcs8, 0);
   if (outer?.tag !== 0x30 || outer.end !== pkcs8.length) return undefined;
   const version = element(pkcs8, outer.start);
@@ -174,10 +176,27 @@ export function ecPrivateScalar(pkcs8: Uint8Array, curve: string): Uint8Array | 
   if (wrapped?.tag !== 0x04) return undefined;
   const inner = pkcs8.subarray(wrapped.start, wrapped.end);
   const ecKey = element(inner, 0);
-  if (ecKey?.tag !== 0x30) return undefined;
+  if (ecKey?.tag !== 0x30 || ecKey.end !== inner.length) return undefined;
   const ecVersion = element(inner, ecKey.start);
   if (ecVersion?.tag !== 0x02 || ecVersion.end - ecVersion.start !== 1 || inner[ecVersion.start] !== 1) return undefined;
   const scalar = element(inner, ecVersion.end);
   if (scalar?.tag !== 0x04) return undefined;
-  return inner.slice(scalar.start, scalar.end);
+  let at = scalar.end;
+  // [0] EXPLICIT parameters (optional): the same named curve.
+  const parameters = at < ecKey.end ? element(inner, at) : undefined;
+  if (parameters?.tag === 0xa0) {
+    if (!sameBytes(inner.subarray(parameters.start, parameters.end), oid(curve))) return undefined;
+    at = parameters.end;
+  }
+  // [1] EXPLICIT publicKey BIT STRING (optional), no unused bits.
+  let point: Uint8Array | undefined;
+  const publicKey = at < ecKey.end ? element(inner, at) : undefined;
+  if (publicKey?.tag === 0xa1) {
+    const bits = element(inner, publicKey.start);
+    if (bits?.tag !== 0x03 || bits.end !== publicKey.end || bits.end - bits.start < 2 || inner[bits.start] !== 0) return undefined;
+    point = inner.slice(bits.start + 1, bits.end);
+    at = publicKey.end;
+  }
+  if (at !== ecKey.end) return undefined;
+  return { scalar: inner.slice(scalar.start, scalar.end), ...(point ? { point } : {}) };
 }

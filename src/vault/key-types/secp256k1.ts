@@ -4,7 +4,8 @@
 // Material: the 32-byte private scalar. Signatures are DER; like AWS KMS, EdgeKMS does not
 // normalise s to the low half (verifiers that insist, such as Ethereum's, normalise it themselves).
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { ecPkcs8, ecPrivateScalar, ecSpki, OIDS } from "./der.js";
+import { ecPkcs8, ecPrivateKey, ecSpki, OIDS } from "./der.js";
+import { bytesEqual } from "../../crypto/compare.js";
 import { grantSet, own, type KeyType } from "./types.js";
 
 const GRANTS = grantSet("Sign", "Verify", "GetPublicKey");
@@ -35,12 +36,19 @@ export const ECC_SECG_P256K1: KeyType = {
     return { privateKey, publicKey: ecSpki(OIDS.secp256k1, point) };
   },
   // DER PKCS#8 (RFC 5208) around an ECPrivateKey (RFC 5915) on secp256k1; stored as its scalar.
+  // A public point in it must be the scalar's (compressed or not), as WebCrypto requires of the
+  // NIST curves: material whose two halves disagree is not one key.
   async importMaterial(material) {
-    const scalar = ecPrivateScalar(material, OIDS.secp256k1);
+    const key = ecPrivateKey(material, OIDS.secp256k1);
+    const scalar = key?.scalar;
     if (!scalar || scalar.length !== 32 || !secp256k1.utils.isValidSecretKey(scalar)) {
       return { ok: false, reason: "the key material is not a DER PKCS#8 private key on secp256k1" };
     }
-    return { ok: true, value: { material: own(scalar), publicKey: ecSpki(OIDS.secp256k1, secp256k1.getPublicKey(scalar, false)) } };
+    const point = secp256k1.getPublicKey(scalar, false);
+    if (key.point && !bytesEqual(key.point, key.point.length === 33 ? secp256k1.getPublicKey(scalar, true) : point)) {
+      return { ok: false, reason: "the public key in the PKCS#8 is not the private key's" };
+    }
+    return { ok: true, value: { material: own(scalar), publicKey: ecSpki(OIDS.secp256k1, point) } };
   },
   async load(material) {
     const scalar = material;
