@@ -423,6 +423,53 @@ describe("imported asymmetric and HMAC key material", () => {
       expect((await ok<{ PublicKey: string }>("GetPublicKey", { KeyId: k.KeyId })).PublicKey).toBe(b64(ecSpki(oidOf, c.getPublicKey(scalar, false))));
     });
   }
+
+  // AWS takes asymmetric material as DER PKCS#8 PrivateKeyInfo only; the runtime's WebCrypto
+  // importKey("pkcs8") also takes a bare SEC1 ECPrivateKey or PKCS#1 RSAPrivateKey, which were
+  // imported. A version 1 OneAsymmetricKey (RFC 5958) is refused for every spec, as WebCrypto
+  // refuses it for the NIST curves (secp256k1's own reader took it, and bytes after it).
+  const sec1 = (c: typeof secp256k1, curveOid: string) => {
+    const d = c.utils.randomSecretKey();
+    // As `openssl ec -outform DER` writes it: with [0] parameters and [1] public key.
+    return sequence(tlv(0x02, new Uint8Array([1])), octetString(d), tlv(0xa0, oid(curveOid)), tlv(0xa1, tlv(0x03, new Uint8Array([0]), c.getPublicKey(d, false))));
+  };
+  const oneAsymmetricKey = (d: Uint8Array, q: Uint8Array, curveOid: string) =>
+    sequence(tlv(0x02, new Uint8Array([1])), sequence(oid("1.2.840.10045.2.1"), oid(curveOid)), octetString(sequence(tlv(0x02, new Uint8Array([1])), octetString(d))), tlv(0x81, new Uint8Array([0]), q));
+  for (const [row, spec, make] of [
+    ["a SEC1 ECPrivateKey", "ECC_NIST_P256", async () => {
+      const der = sec1(p256 as unknown as typeof secp256k1, P256);
+      expect(Array.from(der.subarray(0, 5))).toEqual([0x30, 0x77, 0x02, 0x01, 0x01]); // as the review reproduced it
+      return der;
+    }],
+    ["a SEC1 ECPrivateKey", "ECC_SECG_P256K1", async () => sec1(secp256k1, OIDS.secp256k1)],
+    ["a PKCS#1 RSAPrivateKey", "RSA_2048", async () => {
+      const pair = (await crypto.subtle.generateKey({ name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign"])) as CryptoKeyPair;
+      const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);
+      // 30 82 LL LL | 02 01 00 | 30 0d <rsaEncryption, NULL> | 04 82 LL LL: the RSAPrivateKey follows.
+      expect(Array.from(pkcs8.subarray(22, 24))).toEqual([0x04, 0x82]);
+      return pkcs8.slice(26);
+    }],
+    ["a version 1 OneAsymmetricKey", "ECC_SECG_P256K1", async () => {
+      const d = secp256k1.utils.randomSecretKey();
+      return oneAsymmetricKey(d, secp256k1.getPublicKey(d, false), OIDS.secp256k1);
+    }],
+    ["a version 1 OneAsymmetricKey", "ECC_NIST_P256", async () => {
+      const d = p256.utils.randomSecretKey();
+      return oneAsymmetricKey(d, p256.getPublicKey(d, false), P256);
+    }],
+    ["a PrivateKeyInfo with bytes after it", "ECC_SECG_P256K1", async () => {
+      const d = secp256k1.utils.randomSecretKey();
+      return new Uint8Array([...ecPkcs8(OIDS.secp256k1, d, secp256k1.getPublicKey(d, false)), 0]);
+    }],
+  ] as const) {
+    it(`${spec}: ${row} is IncorrectKeyMaterialException`, async () => {
+      const k = await external(spec, "SIGN_VERIFY");
+      const material = await make();
+      const r = await importMaterial(k.KeyId, material, undefined, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048");
+      expect([r.status, r.body.__type]).toEqual([400, "IncorrectKeyMaterialException"]);
+      expect((await describeKey(k.KeyId)).KeyState).toBe("PendingImport");
+    });
+  }
 });
 
 describe("import authorization and audit", () => {

@@ -1,6 +1,7 @@
 // The few DER structures key types write themselves: SubjectPublicKeyInfo (RFC 5280 §4.1.2.7)
 // and PKCS#8 PrivateKeyInfo (RFC 5208) for keys the runtime's WebCrypto cannot export
-// (secp256k1, ML-DSA, ML-KEM). One is read: an imported secp256k1 PKCS#8 (ecPrivateKey). Formats in docs/formats.md
+// (secp256k1, ML-DSA, ML-KEM). Imported PKCS#8 is read: its outline for every key type
+// (privateKeyInfo), a secp256k1 one in full (ecPrivateKey). Formats in docs/formats.md
 // ("Key material of asymmetric and HMAC keys").
 
 const length = (n: number): number[] => {
@@ -48,7 +49,11 @@ const INTEGER_0 = new Uint8Array([0x02, 0x01, 0x00]);
 const INTEGER_1 = new Uint8Array([0x02, 0x01, 0x01]);
 
 export const OIDS = {
+  rsaEncryption: "1.2.840.113549.1.1.1",
   ecPublicKey: "1.2.840.10045.2.1",
+  p256: "1.2.840.10045.3.1.7",
+  p384: "1.3.132.0.34",
+  p521: "1.3.132.0.35",
   secp256k1: "1.3.132.0.10",
   mlDsa44: "2.16.840.1.101.3.4.3.17",
   mlDsa65: "2.16.840.1.101.3.4.3.18",
@@ -158,23 +163,44 @@ function element(der: Uint8Array, at: number): { tag: number; start: number; end
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
- * The private scalar of a PKCS#8 PrivateKeyInfo (RFC 5208) holding an ECPrivateKey (RFC 5915)
- * on the named curve `curve`, and the public point the ECPrivateKey carries if it has one (as
- * encoded: the caller checks it against the scalar); undefined for anything else, including
- * parameters naming another curve. Used for imported material only.
+ * The AlgorithmIdentifier (the whole element) and the privateKey OCTET STRING's contents of a
+ * DER PKCS#8 PrivateKeyInfo (RFC 5208: version 0, optional [0] attributes, nothing after), or
+ * undefined for anything else. AWS takes asymmetric material as PrivateKeyInfo, and the runtime's
+ * WebCrypto importKey("pkcs8") also takes a bare SEC1 ECPrivateKey or PKCS#1 RSAPrivateKey, so
+ * this is checked before it is asked. A version 1 OneAsymmetricKey (RFC 5958) is refused, as
+ * WebCrypto refuses it for the NIST curves.
+ */
+export function privateKeyInfo(der: Uint8Array): { algorithm: Uint8Array; privateKey: Uint8Array } | undefined {
+  const outer = element(der, 0);
+  if (outer?.tag !== 0x30 || outer.end !== der.length) return undefined;
+  const version = element(der, outer.start);
+  if (version?.tag !== 0x02 || version.end - version.start !== 1 || der[version.start] !== 0) return undefined;
+  const algorithm = element(der, version.end);
+  if (algorithm?.tag !== 0x30) return undefined;
+  const privateKey = element(der, algorithm.end);
+  if (privateKey?.tag !== 0x04) return undefined;
+  const attributes = privateKey.end < outer.end ? element(der, privateKey.end) : undefined;
+  if ((attributes?.tag === 0xa0 ? attributes.end : privateKey.end) !== outer.end) return undefined;
+  return { algorithm: der.subarray(version.end, algorithm.end), privateKey: der.subarray(privateKey.start, privateKey.end) };
+}
+
+/** The AlgorithmIdentifier of an EC key on a named curve (RFC 5480). */
+export const ecAlgorithm = (curve: string): Uint8Array => sequence(oid(OIDS.ecPublicKey), oid(curve));
+
+/** Whether an AlgorithmIdentifier is rsaEncryption, its parameters NULL (RFC 8017 §A.1) or, as some encoders write it, absent. */
+export const isRsaEncryption = (algorithm: Uint8Array): boolean =>
+  sameBytes(algorithm, sequence(oid(OIDS.rsaEncryption), new Uint8Array([0x05, 0x00]))) || sameBytes(algorithm, sequence(oid(OIDS.rsaEncryption)));
+
+/**
+ * The private scalar of a PKCS#8 (privateKeyInfo) holding an ECPrivateKey (RFC 5915) on the
+ * named curve `curve`, and the public point the ECPrivateKey carries if it has one (as encoded:
+ * the caller checks it against the scalar); undefined for anything else, including parameters
+ * naming another curve. Used for imported material only.
  */
 export function ecPrivateKey(pkcs8: Uint8Array, curve: string): { scalar: Uint8Array; point?: Uint8Array } | undefined {
-  const outer = element(pkcs8, 0);
-  if (outer?.tag !== 0x30 || outer.end !== pkcs8.length) return undefined;
-  const version = element(pkcs8, outer.start);
-  if (version?.tag !== 0x02) return undefined;
-  const algorithm = element(pkcs8, version.end);
-  if (algorithm?.tag !== 0x30) return undefined;
-  const want = sequence(oid(OIDS.ecPublicKey), oid(curve));
-  if (!sameBytes(pkcs8.subarray(version.end, algorithm.end), want)) return undefined;
-  const wrapped = element(pkcs8, algorithm.end);
-  if (wrapped?.tag !== 0x04) return undefined;
-  const inner = pkcs8.subarray(wrapped.start, wrapped.end);
+  const info = privateKeyInfo(pkcs8);
+  if (!info || !sameBytes(info.algorithm, ecAlgorithm(curve))) return undefined;
+  const inner = info.privateKey;
   const ecKey = element(inner, 0);
   if (ecKey?.tag !== 0x30 || ecKey.end !== inner.length) return undefined;
   const ecVersion = element(inner, ecKey.start);

@@ -6,7 +6,8 @@
 // (strict DER on the way in). MessageType DIGEST signs and verifies with @noble/curves
 // (WebCrypto always hashes).
 import { p256, p384, p521 } from "@noble/curves/nist.js";
-import { ecdsaFromDer, ecdsaToDer } from "./der.js";
+import { bytesEqual } from "../../crypto/compare.js";
+import { ecAlgorithm, ecdsaFromDer, ecdsaToDer, OIDS, privateKeyInfo } from "./der.js";
 import { fromBase64Url, grantSet, own, type KeyType, type LoadedKey } from "./types.js";
 
 const SIGN_GRANTS = grantSet("Sign", "Verify", "GetPublicKey");
@@ -14,7 +15,7 @@ const AGREE_GRANTS = grantSet("DeriveSharedSecret", "GetPublicKey");
 
 type Curve = typeof p256;
 
-function eccType(spec: string, namedCurve: string, curve: Curve, algorithm: string, hashBytes: number, fieldBytes: number): KeyType {
+function eccType(spec: string, namedCurve: string, curveOid: string, curve: Curve, algorithm: string, hashBytes: number, fieldBytes: number): KeyType {
   const generatePair = async () => {
     const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve }, true, ["sign", "verify"])) as CryptoKeyPair;
     return {
@@ -37,8 +38,12 @@ function eccType(spec: string, namedCurve: string, curve: Curve, algorithm: stri
     digestLength: () => hashBytes,
     messageTypes: () => ["RAW", "DIGEST"],
     dataKeyPair: generatePair,
-    // DER PKCS#8 of a key on this curve (the public point may be left out: it is recomputed).
+    // DER PKCS#8 of a key on this curve (the public point may be left out: it is recomputed;
+    // one it carries must be the scalar's, which WebCrypto checks).
     async importMaterial(material) {
+      // PKCS#8 on this curve first: WebCrypto would also take a bare SEC1 ECPrivateKey.
+      const info = privateKeyInfo(material);
+      if (!info || !bytesEqual(info.algorithm, ecAlgorithm(curveOid))) return { ok: false, reason: `the key material is not a DER PKCS#8 private key on ${namedCurve}` };
       let key: CryptoKey;
       try {
         key = await crypto.subtle.importKey("pkcs8", material, { name: "ECDSA", namedCurve }, true, ["sign"]);
@@ -94,7 +99,7 @@ function eccType(spec: string, namedCurve: string, curve: Curve, algorithm: stri
 }
 
 export const ECC_NIST_TYPES: KeyType[] = [
-  eccType("ECC_NIST_P256", "P-256", p256, "ECDSA_SHA_256", 32, 32),
-  eccType("ECC_NIST_P384", "P-384", p384 as unknown as Curve, "ECDSA_SHA_384", 48, 48),
-  eccType("ECC_NIST_P521", "P-521", p521 as unknown as Curve, "ECDSA_SHA_512", 64, 66),
+  eccType("ECC_NIST_P256", "P-256", OIDS.p256, p256, "ECDSA_SHA_256", 32, 32),
+  eccType("ECC_NIST_P384", "P-384", OIDS.p384, p384 as unknown as Curve, "ECDSA_SHA_384", 48, 48),
+  eccType("ECC_NIST_P521", "P-521", OIDS.p521, p521 as unknown as Curve, "ECDSA_SHA_512", 64, 66),
 ];

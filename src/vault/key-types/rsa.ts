@@ -9,6 +9,7 @@
 import { constants, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt } from "node:crypto";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { bytesEqual } from "../../crypto/compare.js";
+import { isRsaEncryption, privateKeyInfo } from "./der.js";
 import { fromBase64Url, grantSet, own, shaLength, webHash, type KeyType, type LoadedKey, type MessageType } from "./types.js";
 
 const ENCRYPTION = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"];
@@ -105,6 +106,9 @@ function rsaType(spec: string, bits: number): KeyType {
     dataKeyPair: generatePair,
     // DER PKCS#8 of an RSA key of this size; stored as WebCrypto exports it, with its public key.
     async importMaterial(material) {
+      // PKCS#8 with rsaEncryption first: WebCrypto would also take a bare PKCS#1 RSAPrivateKey.
+      const info = privateKeyInfo(material);
+      if (!info || !isRsaEncryption(info.algorithm)) return { ok: false, reason: "the key material is not a DER PKCS#8 RSA private key" };
       let key: CryptoKey;
       try {
         key = await crypto.subtle.importKey("pkcs8", material, { name: "RSA-PSS", hash: "SHA-256" }, true, ["sign"]);
