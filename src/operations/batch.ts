@@ -49,7 +49,7 @@ export class BatchStubs implements Stubs {
   private parked = new Map<string, Parked[]>();
   private readonly stubs = new Map<string, VaultStub>();
   private readonly aliases = new Map<string, Promise<string | undefined>>();
-  private catalogStub: CatalogStub | undefined;
+  private readonly catalogStubs = new Map<string, CatalogStub>();
 
   /**
    * `recorded` is told of each entry whose records a vault completed (by the entry's draft), and
@@ -83,14 +83,21 @@ export class BatchStubs implements Stubs {
     return stub;
   }
 
-  /** The account's catalog, each alias resolved once per batch. */
-  catalog(): CatalogStub {
-    return (this.catalogStub ??= { resolveAlias: (name: string) => this.resolveAlias(name) } as unknown as CatalogStub);
+  /**
+   * An account's catalog (the caller's, or another's whose alias ARN an entry names), each alias
+   * resolved once per batch. Only alias resolution: anything else is not a function.
+   */
+  catalog(account: string = this.account): CatalogStub {
+    let stub = this.catalogStubs.get(account);
+    if (!stub) this.catalogStubs.set(account, (stub = { resolveAlias: (name: string) => this.resolveAlias(account, name) } as unknown as CatalogStub));
+    return stub;
   }
 
-  private resolveAlias(name: string): Promise<string | undefined> {
-    let r = this.aliases.get(name);
-    if (!r) this.aliases.set(name, (r = Promise.resolve(catalogStub(this.env, this.region, this.account).resolveAlias(name))));
+  private resolveAlias(account: string, name: string): Promise<string | undefined> {
+    // Account ids are 12 digits: the tab cannot be part of one.
+    const key = `${account}\t${name}`;
+    let r = this.aliases.get(key);
+    if (!r) this.aliases.set(key, (r = Promise.resolve(catalogStub(this.env, this.region, account).resolveAlias(name))));
     return r;
   }
 

@@ -9,7 +9,8 @@ import type { catalogStub, vaultStub } from "../placement.js";
 /** Where an operation's vault and catalog calls go: a batch's entries share them (docs/batch.md). */
 export interface Stubs {
   vault(keyId: string): ReturnType<typeof vaultStub>;
-  catalog(): ReturnType<typeof catalogStub>;
+  /** An account's catalog in the request's region (another account's only to resolve its alias ARN). */
+  catalog(account: string): ReturnType<typeof catalogStub>;
 }
 
 /** The request's audit record in the making. */

@@ -51,10 +51,11 @@ export async function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdParam: st
   ctx.audit.keyAccount ??= "*";
   if (keyIdParam !== undefined) {
     const named = await resolveKey(ctx, keyIdParam, true);
-    // A key ARN names the key's account as well as its id: the vault holds the key to it (not
-    // visible, the key is not the one named), where the blob alone names no account.
+    // A key ARN names the key's account as well as its id, and an alias (by name: the caller's;
+    // by ARN: the ARN's) resolves in one account: the vault holds the key to it (not visible,
+    // the key is not the one named), where the blob alone names no account.
     const ref = parseKeyRef(keyIdParam);
-    if (ref.kind === "key" && ref.account !== undefined) ctx.audit.keyAccount = ref.account;
+    if (ref.kind === "alias" || (ref.kind === "key" && ref.account !== undefined)) ctx.audit.keyAccount = named.account;
     if (named.keyId === header.keyId) return { keyId: header.keyId, arn: named.arn };
     throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.", `blob is for ${header.keyId}`);
   }

@@ -10,7 +10,8 @@ import { identityPolicies } from "../authz/identity-policies.js";
 import type { OpContext } from "./context.js";
 
 export const vault = (ctx: OpContext, keyId: string) => ctx.stubs?.vault(keyId) ?? vaultStub(ctx.env, ctx.region, keyId);
-export const catalog = (ctx: OpContext) => ctx.stubs?.catalog() ?? catalogStub(ctx.env, ctx.region, ctx.caller.accountId);
+/** An account's catalog in the request's region: the caller's, or (to resolve an alias ARN for a cross-account operation) the account the ARN names. */
+export const catalog = (ctx: OpContext, account = ctx.caller.accountId) => ctx.stubs?.catalog(account) ?? catalogStub(ctx.env, ctx.region, account);
 
 
 // Decrypt failures stay generic on the wire; the detail goes to the audit record only.
@@ -78,8 +79,13 @@ function inOtherRegion(ctx: OpContext, region: string): string {
 
 /**
  * Resolves a KeyId parameter in the request's region. Aliases are accepted only where the API
- * accepts them and name keys of the caller's account; a key ARN of another account is accepted
- * only for an operation declared cross-account (the authorizer then decides), else it is not found.
+ * accepts them. A key id or alias name names a key of the caller's account; a key ARN or alias
+ * ARN of another account is accepted only for an operation declared cross-account (the
+ * authorizer then decides, in the key's vault), else it is not found. An alias ARN of another
+ * account is resolved through that account's catalog in the request's region: its answer says
+ * only whether the alias exists (NotFoundException if not), as AWS's does; whether the caller
+ * may use the key it names is the vault's to decide, exactly as for that key's ARN.
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/alias-using.html#alias-using-cross-account)
  */
 export async function resolveKey(ctx: OpContext, value: string, allowAlias: boolean): Promise<ResolvedKey> {
   const crossAccount = ctx.op.crossAccount;
@@ -95,15 +101,19 @@ export async function resolveKey(ctx: OpContext, value: string, allowAlias: bool
     ctx.audit.keyAccount ??= ref.account ?? account;
     return { keyId: ref.keyId, arn, account: ref.account ?? account };
   }
-  const arnOfAlias = aliasArn(ref.region ?? ctx.region, ref.account ?? account, ref.aliasName);
+  // The account whose alias it is: the ARN's, or (an alias name alone) the caller's own.
+  const owner = ref.account ?? account;
+  const arnOfAlias = aliasArn(ref.region ?? ctx.region, owner, ref.aliasName);
   if (!allowAlias) throw notFound(`Invalid keyId '${value}'`);
   if (ref.region && ref.region !== ctx.region) throw notFound(`Alias ${arnOfAlias} is not found${inOtherRegion(ctx, ref.region)}.`);
-  if (ref.account && ref.account !== account) throw notFound(`Alias ${arnOfAlias} is not found.`);
-  const keyId = await catalog(ctx).resolveAlias(ref.aliasName);
+  // Another account's alias only by its ARN, and only where AWS allows cross-account use.
+  if (owner !== account && !crossAccount) throw notFound(`Alias ${arnOfAlias} is not found.`);
+  const keyId = await catalog(ctx, owner).resolveAlias(ref.aliasName);
   if (!keyId) throw notFound(`Alias ${arnOfAlias} is not found.`);
-  ctx.audit.keyArn ??= keyArn(ctx.region, account, keyId);
-  ctx.audit.keyAccount ??= account;
-  return { keyId, arn: keyArn(ctx.region, account, keyId), account, alias: ref.aliasName };
+  const arn = keyArn(ctx.region, owner, keyId);
+  ctx.audit.keyArn ??= arn;
+  ctx.audit.keyAccount ??= owner;
+  return { keyId, arn, account: owner, alias: ref.aliasName };
 }
 
 export const dryRunSucceeded = (): KmsError =>

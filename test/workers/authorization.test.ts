@@ -1,7 +1,7 @@
 // Issue 10's findings through the real Worker and vaults: each test drives the request an
 // attacker made and expects AWS's answer. (The decision itself is table-tested in
 // test/node/authorize.test.ts.)
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { env as testEnv, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { Env } from "../../src/env.js";
 import { vaultName } from "../../src/placement.js";
@@ -332,5 +332,169 @@ describe("found by attacking the authorizer", () => {
       expect(r.status, op).toBe(400);
       expect(r.body.__type, op).toBe("UnknownOperationException");
     }
+  });
+});
+
+// An outside review: B could use A's key by its key ARN but not by its alias ARN
+// (arn:aws:kms:<region>:<A>:alias/<name>), which AWS accepts wherever a cross-account
+// operation takes an alias (https://docs.aws.amazon.com/kms/latest/developerguide/alias-using.html#alias-using-cross-account).
+describe("cross-account use by alias ARN: as by key ARN", () => {
+  type Key = { KeyId: string; Arn: string };
+  type Rec = { requestID?: string; eventName: string; recipientAccountId: string; sharedEventID?: string; errorCode?: string; resources?: { ARN: string }[]; requestParameters?: { keyId?: string } };
+  const tailOf = async (account: string) => (await admin<{ Entries: { Record: Rec }[] }>("AuditTail", { Limit: 10_000, Account: account })).body.Entries.map((e) => e.Record);
+  const REGION = "us-east-1";
+  let owner: Creds & { account: string };
+  let caller: Creds & { account: string };
+  const ownerRoot = () => ({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" });
+  const aliasArnOf = (name: string, account = owner.account, region = REGION) => `arn:aws:kms:${region}:${account}:${name}`;
+  /** A key of the owner's with a new alias, its policy admitting the caller's account for `actions` (none: the default policy). */
+  async function aliased(spec: string | undefined, usage: string | undefined, actions: string[], condition?: object): Promise<Key & { alias: string }> {
+    const policy = actions.length
+      ? { Policy: doc(ownerRoot(), { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${caller.account}:root` }, Action: actions, Resource: "*", ...(condition ? { Condition: condition } : {}) }) }
+      : {};
+    const key = await newKey({ ...(spec ? { KeySpec: spec, KeyUsage: usage } : {}), ...policy }, owner);
+    const alias = `alias/${unique("shared")}`;
+    await ok("CreateAlias", { AliasName: alias, TargetKeyId: key.KeyId }, owner);
+    return { ...key, alias };
+  }
+  const outcome = (r: { status: number; body: { __type?: string } }) => (r.status === 200 ? "200" : r.body.__type);
+
+  beforeAll(async () => {
+    owner = await newAccount();
+    caller = await newAccount();
+  });
+
+  // op, key spec and usage (none: symmetric), the request naming the key by `keyId`.
+  const ROWS: [op: string, spec: string | undefined, usage: string | undefined, request: (keyId: string, key: Key) => Promise<object>][] = [
+    ["Encrypt", undefined, undefined, async (keyId) => ({ KeyId: keyId, Plaintext: b64("across") })],
+    ["Decrypt", undefined, undefined, async (keyId, key) => ({
+      KeyId: keyId,
+      CiphertextBlob: (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: key.KeyId, Plaintext: b64("across") }, owner)).CiphertextBlob,
+    })],
+    ["GenerateDataKey", undefined, undefined, async (keyId) => ({ KeyId: keyId, KeySpec: "AES_256" })],
+    ["DescribeKey", undefined, undefined, async (keyId) => ({ KeyId: keyId })],
+    ["Sign", "ECC_NIST_P256", "SIGN_VERIFY", async (keyId) => ({ KeyId: keyId, Message: b64("across"), SigningAlgorithm: "ECDSA_SHA_256" })],
+  ];
+
+  it.each(ROWS)("%s: allowed by the key policy → 200; not allowed, or the alias missing, answered as AWS does", async (op, spec, usage, request) => {
+    // Allowed by the key policy (and, the caller being its account's root, by its own account).
+    const shared = await aliased(spec, usage, [`kms:${op}`]);
+    const r = await call<{ KeyId?: string; KeyMetadata?: { Arn: string } }>(op, await request(aliasArnOf(shared.alias), shared), caller);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.KeyId ?? r.body.KeyMetadata?.Arn).toBe(shared.Arn);
+    // The same key by its key ARN: the same answer.
+    expect((await call(op, await request(shared.Arn, shared), caller)).status).toBe(200);
+
+    // Not allowed by the key's policy: AccessDeniedException, exactly as by the key ARN.
+    const closed = await aliased(spec, usage, []);
+    const byAlias = await call(op, await request(aliasArnOf(closed.alias), closed), caller);
+    const byArn = await call(op, await request(closed.Arn, closed), caller);
+    expect(byAlias.body.__type).toBe("AccessDeniedException");
+    expect({ type: byAlias.body.__type, message: byAlias.body.message }).toEqual({ type: byArn.body.__type, message: byArn.body.message });
+    // A user of the caller's account without an identity policy: the key policy alone does not let it.
+    const bare = await newUser(undefined, caller.account, caller);
+    expect((await call(op, await request(aliasArnOf(shared.alias), shared), bare)).body.__type).toBe("AccessDeniedException");
+
+    // No such alias in the owner's account: NotFoundException.
+    const missing = aliasArnOf(`alias/${unique("missing")}`);
+    const gone = await call(op, await request(missing, shared), caller);
+    expect({ type: gone.body.__type, message: gone.body.message }).toEqual({ type: "NotFoundException", message: `Alias ${missing} is not found.` });
+    // The alias NAME alone is the caller's own account's: not found there.
+    const own = await call(op, await request(shared.alias, shared), caller);
+    expect({ type: own.body.__type, message: own.body.message }).toEqual({ type: "NotFoundException", message: `Alias ${aliasArnOf(shared.alias, caller.account)} is not found.` });
+  });
+
+  it("an alias name is the caller's own alias even where another account has one of that name; kms:RequestAlias is the alias an ARN named", async () => {
+    const shared = await aliased(undefined, undefined, ["kms:Encrypt"], { StringEquals: { "kms:RequestAlias": "alias/approved-across" } });
+    await ok("CreateAlias", { AliasName: "alias/approved-across", TargetKeyId: shared.KeyId }, owner);
+    const mine = await newKey({}, caller);
+    await ok("CreateAlias", { AliasName: "alias/approved-across", TargetKeyId: mine.KeyId }, caller);
+    const encrypt = (keyId: string) => call<{ KeyId: string }>("Encrypt", { KeyId: keyId, Plaintext: b64("x") }, caller);
+    expect((await encrypt("alias/approved-across")).body.KeyId).toBe(mine.Arn);
+    expect((await encrypt(aliasArnOf("alias/approved-across"))).body.KeyId).toBe(shared.Arn);
+    // The key policy admits the caller only through that alias: not by another alias, not by the key ARN.
+    expect(outcome(await encrypt(aliasArnOf(shared.alias)))).toBe("AccessDeniedException");
+    expect(outcome(await encrypt(shared.Arn))).toBe("AccessDeniedException");
+  });
+
+  it("recorded as a cross-account call by key ARN: in both accounts when allowed, only in the caller's when refused or not found", async () => {
+    const shared = await aliased(undefined, undefined, ["kms:Encrypt"]);
+    const closed = await aliased(undefined, undefined, []);
+    const allowed = await call("Encrypt", { KeyId: aliasArnOf(shared.alias), Plaintext: b64("x") }, caller);
+    const refused = await call("Encrypt", { KeyId: aliasArnOf(closed.alias), Plaintext: b64("x") }, caller);
+    const missing = await call("Encrypt", { KeyId: aliasArnOf("alias/not-there"), Plaintext: b64("x") }, caller);
+    expect([allowed, refused, missing].map(outcome)).toEqual(["200", "AccessDeniedException", "NotFoundException"]);
+    const [theirs, mine] = [await tailOf(owner.account), await tailOf(caller.account)];
+    const of = (records: Rec[], r: { headers: Headers }) => records.filter((x) => x.requestID === r.headers.get("x-amzn-RequestId"));
+    const [ownerCopy] = of(theirs, allowed);
+    const [callerCopy] = of(mine, allowed);
+    expect(of(theirs, allowed)).toHaveLength(1);
+    expect(ownerCopy).toMatchObject({ eventName: "Encrypt", recipientAccountId: owner.account, sharedEventID: callerCopy!.sharedEventID, resources: [{ ARN: shared.Arn }], requestParameters: { keyId: aliasArnOf(shared.alias) } });
+    expect(callerCopy).toMatchObject({ recipientAccountId: caller.account, resources: [{ ARN: shared.Arn }] });
+    expect(callerCopy!.sharedEventID).toBeDefined();
+    for (const r of [refused, missing]) {
+      expect(of(theirs, r)).toHaveLength(0);
+      expect(of(mine, r)).toHaveLength(1);
+    }
+    expect(of(mine, missing)[0]).toMatchObject({ errorCode: "NotFoundException" });
+    expect(of(mine, missing)[0]!.resources ?? []).toEqual([]);
+  });
+
+  it("operations that are not cross-account, or take no alias, refuse another account's alias ARN as before; nothing changes", async () => {
+    const shared = await aliased(undefined, undefined, ["kms:*"]);
+    const arn = aliasArnOf(shared.alias);
+    const target = await newKey({}, caller);
+    const ownAlias = `alias/${unique("mine")}`;
+    await ok("CreateAlias", { AliasName: ownAlias, TargetKeyId: target.KeyId }, caller);
+    const refused: [string, object][] = [
+      ["UpdateAlias", { AliasName: ownAlias, TargetKeyId: arn }],
+      ["CreateAlias", { AliasName: `alias/${unique("new")}`, TargetKeyId: arn }],
+      ["DisableKey", { KeyId: arn }],
+      ["ScheduleKeyDeletion", { KeyId: arn, PendingWindowInDays: 7 }],
+      ["PutKeyPolicy", { KeyId: arn, PolicyName: "default", Policy: doc({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${caller.account}:root` }, Action: "kms:*", Resource: "*" }) }],
+      ["TagResource", { KeyId: arn, Tags: [{ TagKey: "k", TagValue: "v" }] }],
+      // Cross-account, but AWS takes a key id or key ARN only.
+      ["CreateGrant", { KeyId: arn, GranteePrincipal: `arn:aws:iam::${caller.account}:root`, Operations: ["Encrypt"] }],
+      ["GetKeyRotationStatus", { KeyId: arn }],
+      ["ListGrants", { KeyId: arn }],
+    ];
+    for (const [op, input] of refused) expect(outcome(await call(op, input, caller)), op).toBe("NotFoundException");
+    const md = (await ok<{ KeyMetadata: { KeyState: string; Enabled: boolean } }>("DescribeKey", { KeyId: shared.KeyId }, owner)).KeyMetadata;
+    expect(md).toMatchObject({ KeyState: "Enabled", Enabled: true });
+    expect((await ok<{ Tags: unknown[] }>("ListResourceTags", { KeyId: shared.KeyId }, owner)).Tags).toEqual([]);
+    expect((await ok<{ Grants: unknown[] }>("ListGrants", { KeyId: shared.KeyId }, owner)).Grants).toEqual([]);
+    expect((await ok<{ Aliases: { TargetKeyId: string }[] }>("ListAliases", { KeyId: target.KeyId }, caller)).Aliases.map((a) => a.TargetKeyId)).toEqual([target.KeyId]);
+  });
+
+  it("the ARN's region, partition and alias name are taken as they are: another region or partition is not found, a __proto__ alias is an ordinary name", async () => {
+    const shared = await aliased(undefined, undefined, ["kms:Encrypt"]);
+    const encrypt = (keyId: string) => call("Encrypt", { KeyId: keyId, Plaintext: b64("x") }, caller);
+    const otherRegion = await encrypt(aliasArnOf(shared.alias, owner.account, "eu-west-1"));
+    expect(otherRegion.body.__type).toBe("NotFoundException");
+    expect(otherRegion.body.message).toContain("its ARN names eu-west-1");
+    expect(outcome(await encrypt(aliasArnOf(shared.alias).replace("arn:aws:", "arn:aws-cn:")))).toBe("NotFoundException");
+    expect(outcome(await encrypt(aliasArnOf(shared.alias).replace("arn:aws:", "arn:aws-us-gov:")))).toBe("NotFoundException");
+    for (const name of ["alias/__proto__", "alias/constructor", "alias/toString"]) {
+      expect(outcome(await encrypt(aliasArnOf(name))), name).toBe("NotFoundException");
+    }
+    await ok("CreateAlias", { AliasName: "alias/__proto__", TargetKeyId: shared.KeyId }, owner);
+    const r = await call<{ KeyId: string }>("Encrypt", { KeyId: aliasArnOf("alias/__proto__"), Plaintext: b64("x") }, caller);
+    expect(r.body.KeyId).toBe(shared.Arn);
+    expect(outcome(await encrypt(aliasArnOf("alias/constructor")))).toBe("NotFoundException");
+  });
+
+  it("an alias of a key pending deletion: KMSInvalidStateException for an allowed caller, AccessDeniedException for another, as by key ARN", async () => {
+    const shared = await aliased(undefined, undefined, ["kms:Encrypt", "kms:DescribeKey"]);
+    await ok("ScheduleKeyDeletion", { KeyId: shared.KeyId, PendingWindowInDays: 7 }, owner);
+    const encrypt = (keyId: string, as: Creds) => call("Encrypt", { KeyId: keyId, Plaintext: b64("x") }, as);
+    const byAlias = await encrypt(aliasArnOf(shared.alias), caller);
+    const byArn = await encrypt(shared.Arn, caller);
+    expect(byAlias.body.__type).toBe("KMSInvalidStateException");
+    expect(byAlias.body).toEqual(byArn.body);
+    expect((await ok<{ KeyMetadata: { KeyState: string } }>("DescribeKey", { KeyId: aliasArnOf(shared.alias) }, caller)).KeyMetadata.KeyState).toBe("PendingDeletion");
+    const third = await newAccount();
+    const denied = await encrypt(aliasArnOf(shared.alias), third);
+    expect(denied.body.__type).toBe("AccessDeniedException");
+    expect(denied.body).toEqual((await encrypt(shared.Arn, third)).body);
   });
 });

@@ -319,7 +319,7 @@ describe("per-entry errors: each as its single operation's, the other entries su
 });
 
 describe("cross-account entries", () => {
-  it("behave as the single operations: by key ARN only, recorded in both accounts", async () => {
+  it("behave as the single operations: by key ARN (a bare key id is the caller's), recorded in both accounts", async () => {
     const owner = await newAccount();
     const shared = await newKey({ Policy: doc(
       { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" },
@@ -347,6 +347,33 @@ describe("cross-account entries", () => {
     expect(ownerCopy).toMatchObject({ eventName: "Encrypt", recipientAccountId: owner.account, sharedEventID: callerCopy.sharedEventID, additionalEventData: { batchIndex: 0, batchOperation: "BatchEncrypt" } });
     expect(callerCopy.recipientAccountId).toBe(ACCOUNT);
     expect((await recordsOf(dec.requestId, owner.account)).map((x) => x.eventName)).toEqual(["Decrypt"]);
+  });
+
+  it("another account's alias ARN resolves through that account's aliases, as the single operations resolve it; an alias name is the caller's own", async () => {
+    const owner = await newAccount();
+    const shared = await newKey({ Policy: doc(
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" },
+    ) }, owner);
+    const closed = await newKey({}, owner);
+    const alias = `alias/batch-across-${Date.now()}`;
+    expect((await call("CreateAlias", { AliasName: alias, TargetKeyId: shared.KeyId }, owner)).status).toBe(200);
+    expect((await call("CreateAlias", { AliasName: `${alias}-closed`, TargetKeyId: closed.KeyId }, owner)).status).toBe(200);
+    const arnOf = (name: string) => `arn:aws:kms:us-east-1:${owner.account}:${name}`;
+    const entries: Entry[] = [
+      { KeyId: arnOf(alias), Plaintext: b64("cross") },
+      { KeyId: arnOf(`${alias}-closed`), Plaintext: b64("x") },
+      { KeyId: arnOf(`${alias}-missing`), Plaintext: b64("x") },
+      { KeyId: alias, Plaintext: b64("x") }, // the caller's own alias of that name: there is none
+      { KeyId: arnOf(alias), Plaintext: b64("again") },
+    ];
+    const enc = await batchOk("BatchEncrypt", entries);
+    expect(enc.results.map((x) => x.ErrorCode ?? x.KeyId)).toEqual([shared.Arn, "AccessDeniedException", "NotFoundException", "NotFoundException", shared.Arn]);
+    for (const i of [1, 2, 3]) expect(errorOf(enc.results[i]), String(i)).toEqual(await single("Encrypt", entries[i]));
+    const dec = await batchOk("BatchDecrypt", [{ CiphertextBlob: enc.results[0].CiphertextBlob, KeyId: arnOf(alias) }]);
+    expect(text(dec.results[0].Plaintext!)).toBe("cross");
+    // Only the two allowed entries reach the owner's trail.
+    expect((await recordsOf(enc.requestId, owner.account)).map((x) => x.additionalEventData?.batchIndex).sort()).toEqual([0, 4]);
   });
 });
 
