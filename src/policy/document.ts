@@ -1,6 +1,8 @@
 // Parsing of IAM-style policy documents (key policies and identity policies) into a checked,
 // normalised form. Anything malformed is reported with a reason (MalformedPolicyDocument).
 
+import { variablesWellFormed } from "./conditions.js";
+
 export type Effect = "Allow" | "Deny";
 
 export interface PrincipalSpec {
@@ -114,7 +116,17 @@ function principal(v: unknown, what: string, lenient: boolean): PrincipalSpec {
 /** Whether a string holds a policy variable: the 2012-10-17 language has them, 2008-10-17 none (its `${` is text). */
 const holdsVariable = (s: string) => s.includes("${");
 
-function conditions(v: unknown, variables: boolean): ConditionClause[] {
+/**
+ * A new policy's variables must be readable: a malformed `${…}` never has a value, and a Deny
+ * holding one would silently never apply (as a principal pattern would, above).
+ */
+function checkVariables(values: string[], where: string, strict: boolean): void {
+  if (!strict) return;
+  const bad = values.find((v) => holdsVariable(v) && !variablesWellFormed(v));
+  if (bad !== undefined) throw new PolicyError(`${where} has a malformed policy variable: ${bad}`);
+}
+
+function conditions(v: unknown, variables: boolean, strict: boolean): ConditionClause[] {
   if (v === undefined) return [];
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new PolicyError("Condition must be an object");
   const out: ConditionClause[] = [];
@@ -132,6 +144,7 @@ function conditions(v: unknown, variables: boolean): ConditionClause[] {
     if (block === null || typeof block !== "object" || Array.isArray(block)) throw new PolicyError(`Condition ${rawOp} must map keys to values`);
     for (const [key, values] of Object.entries(block as Record<string, unknown>)) {
       const list = asList(values, `Condition ${rawOp}.${key}`);
+      if (variables) checkVariables(list, `Condition ${rawOp}.${key}`, strict);
       out.push({ operator: op, ifExists, set, key: key.toLowerCase(), values: list, ...(variables && list.some(holdsVariable) ? { variables: true as const } : {}) });
     }
   }
@@ -189,6 +202,7 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
     const [actions, notActions] = pair(s, "Action", "NotAction", true);
     const [resources, notResources] = pair(s, "Resource", "NotResource", false);
     const resourceVariables = variables && [...(resources ?? []), ...(notResources ?? [])].some(holdsVariable);
+    if (resourceVariables) checkVariables([...(resources ?? []), ...(notResources ?? [])], `Statement ${i}'s Resource`, !stored);
     return [{
       ...(typeof s.Sid === "string" ? { sid: s.Sid } : {}),
       effect: s.Effect,
@@ -198,7 +212,7 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
       ...(notActions ? { notActions } : {}),
       ...(resources ? { resources } : {}),
       ...(notResources ? { notResources } : {}),
-      conditions: conditions(s.Condition, variables),
+      conditions: conditions(s.Condition, variables, !stored),
       ...(resourceVariables ? { resourceVariables: true as const } : {}),
     }];
   });

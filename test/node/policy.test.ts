@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePolicy, PolicyError, type PolicyKind } from "../../src/policy/document.js";
 import { evaluatePolicy, type Decision, type PolicyRequest } from "../../src/policy/evaluate.js";
-import type { RequestContext } from "../../src/policy/conditions.js";
+import { PolicyCostExceeded, wildcardMatch, type RequestContext } from "../../src/policy/conditions.js";
 
 const ACCT = "111122223333";
 const KEY = `arn:aws:kms:us-east-1:${ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -195,8 +195,8 @@ describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/ref
     ["${aws:username} is the caller's name", owner("${aws:username}"), as("alice", "alice"), "Allow"],
     ["…not another's", owner("${aws:username}"), as("alice", "bob"), "NoMatch"],
     ["…nor the literal text", owner("${aws:username}"), as("alice", "${aws:username}"), "NoMatch"],
-    ["a key the request lacks matches nothing", owner("${aws:username}"), as(undefined, "${aws:username}"), "NoMatch"],
-    ["…and its negated operator holds", owner("${aws:username}", "StringNotEquals"), as(undefined, "anything"), "Allow"],
+    ["a key the request lacks: the statement does not apply", owner("${aws:username}"), as(undefined, "${aws:username}"), "NoMatch"],
+    ["…with a negated operator neither", owner("${aws:username}", "StringNotEquals"), as(undefined, "anything"), "NoMatch"],
     ["a default where the request has none", owner("${aws:username, 'nobody'}"), as(undefined, "nobody"), "Allow"],
     ["…not where it has one", owner("${aws:username, 'nobody'}"), as("alice", "nobody"), "NoMatch"],
     ["a quote in a default is doubled", owner("${aws:username, 'o''brien'}"), as(undefined, "o'brien"), "Allow"],
@@ -210,7 +210,6 @@ describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/ref
     ["${?} is a literal question mark", owner("x${?}", "StringLike"), as("alice", "xy"), "NoMatch"],
     ["${$} is a dollar sign, and one pass only", owner("${$}{aws:username}"), as("alice", "${aws:username}"), "Allow"],
     ["a multi-valued key is no variable", owner("${kms:EncryptionContextKeys}"), as("alice", "owner", { "kms:encryptioncontextkeys": ["owner"] }), "NoMatch"],
-    ["a malformed variable matches nothing", owner("${}"), as("alice", "${}"), "NoMatch"],
     ["Version 2008-10-17 has no variables", owner("${aws:username}", "StringEquals", "2008-10-17"), as("alice", "${aws:username}"), "Allow"],
     ["…nor a policy without a Version", owner("${aws:username}", "StringEquals", ""), as("alice", "alice"), "NoMatch"],
     ["ArnLike with a variable", policy(stmt({ Condition: { ArnLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/\${aws:username}` } } })), req({ ctx: { "aws:username": "alice", "aws:principalarn": ALICE } }), "Allow"],
@@ -219,9 +218,43 @@ describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/ref
     ["…another user's alias", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/bob-keys`, ctx: { "aws:username": "alice" } }), "NoMatch"],
     ["…no user name, no match", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/-keys` }), "NoMatch"],
     ["NotResource with a variable", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/alice-keys`, ctx: { "aws:username": "alice" } }), "NoMatch"],
+    ["…the caller's name missing: the statement does not apply", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/bob-keys` }), "NoMatch"],
+    ["a Deny whose variable has no value does not apply either (IAM: the statement is invalid)", policy(stmt({}), stmt({ Effect: "Deny", Condition: { StringNotEquals: { "kms:EncryptionContext:owner": "${aws:username}" } } })), as(undefined, "bob"), "Allow"],
   ];
   it.each(VARIABLE_CASES)("%s", (_name, text, request, expected) => {
     expect(evaluatePolicy(parsePolicy(text, "key"), request, true)).toBe(expected);
+  });
+
+  it("a new policy's variables must be readable; a stored one's that is not never applies", () => {
+    for (const bad of ["${}", "${aws:user name}", "${aws:username,'x}", "${aws:username", "a${b}c${", "${ , 'x'}"]) {
+      expect(() => parsePolicy(owner(bad), "key"), bad).toThrow(/malformed policy variable/);
+      expect(() => parsePolicy(policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:key/${bad}` })), "key"), bad).toThrow(/malformed policy variable/);
+      expect(evaluatePolicy(parsePolicy(owner(bad), "stored-key"), as("alice", bad), true), bad).toBe("NoMatch");
+    }
+    expect(() => parsePolicy(owner("${aws:username}, ${aws:username, 'a''b'} ${*}${?}${$}"), "key")).not.toThrow();
+    expect(() => parsePolicy(owner("${}", "StringEquals", "2008-10-17"), "key")).not.toThrow(); // text in that language
+  });
+});
+
+describe("the cost of a match", () => {
+  it("a pattern that would backtrack over a long literal is refused by the authorizer, not matched for seconds", () => {
+    const n = 30_000;
+    const pattern = `*/${"/".repeat(n)}/*`;
+    const value = `${"/".repeat(n + 1)}x`;
+    expect(() => wildcardMatch(pattern, value)).toThrow(PolicyCostExceeded);
+    // Through a policy variable, as the review did it: a tenant-isolation Deny on a caller's context.
+    const doc = parsePolicy(policy(stmt({}), stmt({ Effect: "Deny", Condition: { StringNotLike: { "kms:EncryptionContext:path": "*/${kms:EncryptionContext:tenant}/*" } } })), "key");
+    const request = req({ ctx: { "kms:encryptioncontext:tenant": "/".repeat(n), "kms:encryptioncontext:path": value } });
+    expect(() => evaluatePolicy(doc, request, true)).toThrow(PolicyCostExceeded);
+  });
+
+  it("ordinary patterns against values of a request body's size stay within the budget", () => {
+    const value = `${"ab".repeat(32_000)}c`;
+    expect(wildcardMatch("*c", value)).toBe(true);
+    expect(wildcardMatch("a*b*c", value)).toBe(true);
+    expect(wildcardMatch("*abd*", value)).toBe(false);
+    expect(wildcardMatch("*?b*?c", value)).toBe(true);
+    expect(wildcardMatch("ab*", value)).toBe(true);
   });
 });
 

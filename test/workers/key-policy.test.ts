@@ -211,6 +211,23 @@ describe("the global condition keys every request has", () => {
     expect(await encrypt("someone-else")).toBe("AccessDeniedException");
   });
 
+  it("a request whose values would make a policy pattern backtrack for seconds is refused (AccessDeniedException), not evaluated", async () => {
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+      // Tenant isolation: a path must hold the caller's tenant.
+      { Effect: "Deny", Principal: "*", Action: "kms:Encrypt", Resource: "*", Condition: { StringNotLike: { "kms:EncryptionContext:path": "*/${kms:EncryptionContext:tenant}/*" } } },
+    ) });
+    const encrypt = async (tenant: string, path: string) => {
+      const r = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), EncryptionContext: { tenant, path } });
+      return r.status === 200 ? "allowed" : `${r.body.__type as string}: ${r.body.message as string}`;
+    };
+    expect(await encrypt("t1", "data/t1/file")).toBe("allowed");
+    expect(await encrypt("t1", "data/t2/file")).toMatch(/^AccessDeniedException: .*explicit deny/);
+    // 30,000 slashes: the match would take pattern × value steps (5.5 s of the vault's CPU before).
+    expect(await encrypt("/".repeat(30_000), `${"/".repeat(30_001)}x`)).toMatch(/^AccessDeniedException: .*a policy pattern took too long to match the request's values/);
+  });
+
   it("kms:GrantIsForAWSResource is false for CreateGrant, ListGrants and RevokeGrant", async () => {
     const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
     const { GrantId } = await ok<{ GrantId: string }>("CreateGrant", { KeyId: keyId, GranteePrincipal: ROOT, Operations: ["Encrypt"] });
