@@ -217,7 +217,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
     auditMembers: [],
     access: (s) => ({ action: "sts:GetCallerIdentity", resource: s.caller.arn, selfOnly: true }),
     async run(s) {
-      return { Account: s.caller.accountId, Arn: s.caller.arn, UserId: s.caller.type === "Root" ? s.caller.accountId : s.caller.accessKeyId };
+      return { Account: s.caller.accountId, Arn: s.caller.arn, UserId: s.caller.type === "Root" ? s.caller.accountId : (s.caller.userId ?? s.caller.accessKeyId) };
     },
   },
   /** The ids of every account (the operator's, and those it created). */

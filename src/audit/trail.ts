@@ -35,7 +35,7 @@ function userIdentity(observed: Observed): UserIdentity {
   }
   return {
     type: p.type,
-    principalId: p.type === "Root" ? p.accountId : p.accessKeyId,
+    principalId: p.type === "Root" ? p.accountId : (p.userId ?? p.accessKeyId),
     arn: p.arn,
     accountId: p.accountId,
     accessKeyId: p.accessKeyId,

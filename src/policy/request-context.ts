@@ -11,12 +11,13 @@ export function addConditionValue(ctx: Record<string, string | string[]>, name: 
   ctx[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
 }
 
-/** The caller as the condition keys see it: an IAM user has a type, a name and (as its records' principalId) an access key id. */
+/** The caller as the condition keys see it: an IAM user has a type, a name and a unique id (its records' principalId). */
 export interface ContextPrincipal {
   arn: string;
   accountId: string;
   type?: "Root" | "IAMUser";
   userName?: string;
+  userId?: string;
   accessKeyId?: string;
 }
 
@@ -37,8 +38,8 @@ export function callerContext(principal: ContextPrincipal, sourceIp: string, sec
     "aws:principalaccount": principal.accountId,
     // Account for an account's root, User for an IAM user (AWS's values).
     "aws:principaltype": user ? "User" : "Account",
-    // As the records' userIdentity.principalId: the account id for the root, the access key id for a user.
-    "aws:userid": user && principal.accessKeyId ? principal.accessKeyId : principal.accountId,
+    // As the records' userIdentity.principalId: the account id for the root, the user's unique id for a user.
+    "aws:userid": user ? (principal.userId ?? principal.accessKeyId ?? principal.accountId) : principal.accountId,
     ...(user && principal.userName ? { "aws:username": principal.userName } : {}),
     "aws:principalisawsservice": "false",
     "aws:viaawsservice": "false",

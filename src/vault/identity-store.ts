@@ -15,6 +15,24 @@ export interface Principal {
   arn: string;
   type: "Root" | "IAMUser";
   userName?: string;
+  /** An IAM user's unique id (userIdOf), the same for each of its access keys. */
+  userId?: string;
+}
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/**
+ * An IAM user's unique id, as AWS gives one ("AIDA" and 17 characters): what aws:userid, the
+ * records' userIdentity.principalId and GetCallerIdentity's UserId say. Derived from the user's
+ * ARN and creation time, so it is the same for every access key of the user (an access key id
+ * was used before, and a Deny on aws:userid stopped applying to the user's second key, an
+ * outsider's review) and needs nothing stored.
+ */
+export async function userIdOf(user: { arn: string; created: number }): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`edgekms-user-id\n${user.arn}\n${user.created}`)));
+  let id = "AIDA";
+  for (let i = 0; i < 17; i++) id += BASE32[h[i]! & 31];
+  return id;
 }
 
 export interface CredentialRecord extends Principal {
@@ -205,7 +223,7 @@ export class IdentityStore extends DurableObject<Env> {
     if (!s) return null;
     const { iv: _iv, sealedSecret: _sealed, ...principal } = s;
     const user = s.userName ? await this.ctx.storage.get<UserRecord>(`user:${s.accountId}:${s.userName}`) : undefined;
-    return { ...principal, secretAccessKey: await this.open(s), policies: Object.values(user?.policies ?? {}) };
+    return { ...principal, ...(user ? { userId: await userIdOf(user) } : {}), secretAccessKey: await this.open(s), policies: Object.values(user?.policies ?? {}) };
   }
 
   // ---- management (admin API) -------------------------------------------------------

@@ -19,9 +19,14 @@ describe("GetCallerIdentity", () => {
     const asRoot = await admin("GetCallerIdentity", {}, { accessKeyId: acct.AccessKeyId, secretAccessKey: acct.SecretAccessKey });
     expect(asRoot.body).toEqual({ Account: acct.AccountId, Arn: `arn:aws:iam::${acct.AccountId}:root`, UserId: acct.AccountId });
     const u = await newUser();
-    const asUser = await admin("GetCallerIdentity", {}, u.creds);
-    expect(asUser.body).toEqual({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/${u.name}`, UserId: u.creds.accessKeyId });
+    const asUser = await admin<{ UserId: string }>("GetCallerIdentity", {}, u.creds);
+    expect(asUser.body).toEqual({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/${u.name}`, UserId: expect.stringMatching(/^AIDA[A-Z2-7]{17}$/) });
     expect(ACCESS_KEY_ID).not.toBe(u.creds.accessKeyId);
+    // A user's unique id, as AWS's: the same through each of its access keys, another user's differs.
+    const second = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { UserName: u.name })).body;
+    const again = await admin<{ UserId: string }>("GetCallerIdentity", {}, { accessKeyId: second.AccessKeyId, secretAccessKey: second.SecretAccessKey });
+    expect(again.body.UserId).toBe(asUser.body.UserId);
+    expect((await admin<{ UserId: string }>("GetCallerIdentity", {}, (await newUser()).creds)).body.UserId).not.toBe(asUser.body.UserId);
   });
 
   it("an answer that may hold a secret is not to be stored by any cache", async () => {

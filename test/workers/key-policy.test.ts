@@ -228,6 +228,26 @@ describe("the global condition keys every request has", () => {
     expect(await encrypt("/".repeat(30_000), `${"/".repeat(30_001)}x`)).toMatch(/^AccessDeniedException: .*a policy pattern took too long to match the request's values/);
   });
 
+  it("aws:userid is the user's, whichever of its access keys signs, and the records' principalId says the same", async () => {
+    const u = await newUser([{ Effect: "Allow", Action: "kms:*", Resource: "*" }]);
+    const { UserId } = (await admin<{ UserId: string }>("GetCallerIdentity", {}, u)).body;
+    const second = (await admin<{ AccessKeyId: string; SecretAccessKey: string }>("CreateAccessKey", { UserName: u.name })).body;
+    const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+    await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+      { Effect: "Deny", Principal: "*", Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "aws:userid": UserId } } },
+    ) });
+    for (const creds of [u, { accessKeyId: second.AccessKeyId, secretAccessKey: second.SecretAccessKey }]) {
+      expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") }, creds)).body.__type, creds.accessKeyId).toBe("AccessDeniedException");
+    }
+    expect((await call("Encrypt", { KeyId: keyId, Plaintext: b64("x") })).status).toBe(200); // the root is not that user
+    const tail = await admin<{ Entries: { Record: { userIdentity: { principalId?: string; accessKeyId?: string } } }[] }>("AuditTail", { Limit: 10, KeyId: keyId, Principal: u.name });
+    const ids = tail.body.Entries.map((e) => e.Record.userIdentity);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(ids.map((x) => x.principalId))).toEqual(new Set([UserId]));
+    expect(new Set(ids.map((x) => x.accessKeyId))).toEqual(new Set([u.accessKeyId, second.AccessKeyId]));
+  });
+
   it("kms:GrantIsForAWSResource is false for CreateGrant, ListGrants and RevokeGrant", async () => {
     const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
     const { GrantId } = await ok<{ GrantId: string }>("CreateGrant", { KeyId: keyId, GranteePrincipal: ROOT, Operations: ["Encrypt"] });
