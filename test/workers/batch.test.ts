@@ -52,6 +52,12 @@ async function newKey(input: object = {}, as?: Creds): Promise<{ KeyId: string; 
 }
 
 /** What the single operation answers for the same input: its response, or its error as a batch entry shows it. */
+/** A key of `owner`'s whose policy lets this test account Encrypt and Decrypt with it. */
+const keySharedWithUs = (owner: Creds & { account: string }) => newKey({ Policy: doc(
+  { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" },
+  { Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" },
+) }, owner);
+
 async function single(op: string, entry: Entry, as?: Creds): Promise<Record<string, unknown>> {
   const r = await unthrottled(op, entry, as);
   return r.status === 200 ? r.body : { ErrorCode: r.body.__type, ErrorMessage: r.body.message };
@@ -149,10 +155,7 @@ describe("grouping by key", () => {
 
   it("concurrent batches over the same keys share vault calls; each gets its own results and records, in both accounts", async () => {
     const owner = await newAccount();
-    const theirs = await newKey({ Policy: doc(
-      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" },
-      { Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" },
-    ) }, owner);
+    const theirs = await keySharedWithUs(owner);
     const keys = [await newKey(), await newKey(), theirs];
     const before = await Promise.all(keys.map((k) => batchStats(k.KeyId)));
     const requests = 8;
@@ -351,10 +354,7 @@ describe("cross-account entries", () => {
 
   it("another account's alias ARN resolves through that account's aliases, as the single operations resolve it; an alias name is the caller's own", async () => {
     const owner = await newAccount();
-    const shared = await newKey({ Policy: doc(
-      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${owner.account}:root` }, Action: "kms:*", Resource: "*" },
-      { Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" },
-    ) }, owner);
+    const shared = await keySharedWithUs(owner);
     const closed = await newKey({}, owner);
     const alias = `alias/batch-across-${Date.now()}`;
     expect((await call("CreateAlias", { AliasName: alias, TargetKeyId: shared.KeyId }, owner)).status).toBe(200);
