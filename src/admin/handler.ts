@@ -7,7 +7,7 @@
 import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
-import { recordRequest, requestDraft } from "../audit/trail.js";
+import { recordRequest, requestDraft, sourceAddress } from "../audit/trail.js";
 import { auditBucket, MAX_TAIL_CHARS, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBodyBytes } from "../protocol/codec.js";
@@ -20,6 +20,7 @@ import type { Caller } from "../auth/caller.js";
 import { authorize } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import type { RequestContext } from "../policy/conditions.js";
+import { callerContext } from "../policy/request-context.js";
 import { SKIP, VAULT_ERROR_TYPES, type VaultCaller, type VaultResult } from "../vault/types.js";
 import { permissionOf } from "../operations/operation.js";
 import { decrypt } from "../operations/decrypt.js";
@@ -461,8 +462,11 @@ export async function handleAdminRequest(request: Request, env: Env, requestId: 
     if (!op) throw new KmsError("UnknownOperationException", `Unknown operation ${shown(target)}`);
     input = validate<Record<string, unknown>>(op.schema, parseBodyBytes(body));
     account = (input.Account as string | undefined) ?? principal.accountId;
+    // The caller's condition keys, as a KMS request has them (request-context.ts): with only the
+    // principal's ARN and account, a Deny on aws:username (or a ${aws:username} in its Resource)
+    // never applied here, and a user could make another user's access key (an outsider's review).
     // An ordinary object: it travels over Durable Object RPC (the evaluator reads own keys only).
-    const context: RequestContext = { "aws:principalarn": principal.arn, "aws:principalaccount": principal.accountId };
+    const context: RequestContext = { ...callerContext(principal, sourceAddress(env, request), new URL(request.url).protocol === "https:", now, region) };
     // Audit objects are read through the service: decrypting them needs kms:Decrypt on their key.
     const reader: VaultCaller = {
       account: principal.accountId, principalArn: principal.arn, principalType: principal.type, policies: principal.policies ?? [], context,

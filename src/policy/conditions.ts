@@ -85,7 +85,7 @@ export function variablesWellFormed(s: string): boolean {
  * where the request has none, `${*}`, `${?}` and `${$}` those characters, never wildcards. One pass:
  * a value that looks like a variable stays as it is. Undefined when a variable has no value (a key
  * the request lacks or holds several values of, no default, or a malformed `${…}` of a stored
- * policy): IAM then takes the statement as invalid, and it does not apply (evaluate.ts).
+ * policy): the value is then "effectively null", equal to and like nothing (callers below).
  */
 export function resolveVariables(template: string, ctx: RequestContext): Resolved | undefined {
   let text = "";
@@ -218,33 +218,27 @@ const NEGATED: ReadonlyMap<string, string> = new Map([
 
 /**
  * Whether a single request value satisfies the clause's operator against its policy values
- * (`resolved`: with their variables resolved).
+ * (`resolved`: with their variables resolved). A value whose variable has no value is "effectively
+ * null. There is no equal or like value", and "inverted condition operators like StringNotEquals
+ * or StringNotLike do match against a null value"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html, "Policy
+ * variables with no value"): it matches nothing, so its positive operator is false and its
+ * negated one true. (A Deny written "StringNotEquals … ${aws:username}" so applies to a caller
+ * without a user name, as AWS's does; the one time it was made not to apply, a caller could
+ * switch such a Deny off by leaving a context key out: an outsider's review.)
  */
-function valueMatches(c: ConditionClause, value: string, resolved?: Resolved[]): boolean {
+function valueMatches(c: ConditionClause, value: string, resolved?: Array<Resolved | undefined>): boolean {
   const base = NEGATED.get(c.operator);
   const op = base ?? c.operator;
   const any = resolved
-    ? resolved.some((r) => positive(op, r.text, value, r.literal))
+    ? resolved.some((r) => r !== undefined && positive(op, r.text, value, r.literal))
     : c.values.some((pv) => positive(op, pv, value));
   return base ? !any : any; // NOR, or OR, over the values
 }
 
-/**
- * Evaluates one condition clause against the request context. A value whose policy variable has
- * no value makes the clause false, whatever its operator: IAM takes such a statement as invalid
- * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value),
- * and a false condition is a statement that does not apply.
- */
+/** Evaluates one condition clause against the request context. */
 export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
-  let resolved: Resolved[] | undefined;
-  if (c.variables) {
-    resolved = [];
-    for (const v of c.values) {
-      const r = resolveVariables(v, ctx);
-      if (!r) return false;
-      resolved.push(r);
-    }
-  }
+  const resolved = c.variables ? c.values.map((v) => resolveVariables(v, ctx)) : undefined;
   // Own keys only: on an ordinary object "constructor" or "__proto__" would otherwise find
   // Object.prototype's members, making an absent key present with a non-string value.
   const raw = Object.hasOwn(ctx, c.key) ? ctx[c.key] : undefined;

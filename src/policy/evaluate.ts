@@ -29,17 +29,15 @@ export function principalMatches(spec: PrincipalSpec, p: PolicyRequest["principa
 /** Actions are case-insensitive and may use wildcards ("kms:*", "kms:Generate*"). */
 const actionMatches = (patterns: string[], action: string) => patterns.some((p) => wildcardMatch(p, action, true));
 const resourceMatches = (patterns: string[], resource: string) => patterns.some((p) => p === "*" || wildcardMatch(p, resource));
-/** The same with the patterns' policy variables resolved; undefined if a variable has no value (the statement does not apply). */
-function resolvedResourceMatches(patterns: string[], resource: string, ctx: RequestContext): boolean | undefined {
-  let matched = false;
-  for (const p of patterns) {
-    if (p === "*") { matched = true; continue; }
-    const r = resolveVariables(p, ctx);
-    if (!r) return undefined;
-    matched ||= wildcardMatch(r.text, resource, false, r.literal);
-  }
-  return matched;
-}
+/**
+ * The same with the patterns' policy variables resolved. A pattern whose variable has no value
+ * "will not match any resource" (reference_policies_variables.html, "Policy variables with no value").
+ */
+const resolvedResourceMatches = (patterns: string[], resource: string, ctx: RequestContext) => patterns.some((p) => {
+  if (p === "*") return true;
+  const r = resolveVariables(p, ctx);
+  return r !== undefined && wildcardMatch(r.text, resource, false, r.literal);
+});
 
 export function statementApplies(s: Statement, r: PolicyRequest, withPrincipal: boolean): boolean {
   if (withPrincipal) {
@@ -50,9 +48,8 @@ export function statementApplies(s: Statement, r: PolicyRequest, withPrincipal: 
   if (s.actions && !actionMatches(s.actions, r.action)) return false;
   if (s.notActions && actionMatches(s.notActions, r.action)) return false;
   if (s.resourceVariables) {
-    // A variable without a value: IAM takes the statement as invalid, and it does not apply.
-    if (s.resources && resolvedResourceMatches(s.resources, r.resource, r.context) !== true) return false;
-    if (s.notResources && resolvedResourceMatches(s.notResources, r.resource, r.context) !== false) return false;
+    if (s.resources && !resolvedResourceMatches(s.resources, r.resource, r.context)) return false;
+    if (s.notResources && resolvedResourceMatches(s.notResources, r.resource, r.context)) return false;
   } else {
     if (s.resources && !resourceMatches(s.resources, r.resource)) return false;
     if (s.notResources && resourceMatches(s.notResources, r.resource)) return false;

@@ -195,8 +195,9 @@ describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/ref
     ["${aws:username} is the caller's name", owner("${aws:username}"), as("alice", "alice"), "Allow"],
     ["…not another's", owner("${aws:username}"), as("alice", "bob"), "NoMatch"],
     ["…nor the literal text", owner("${aws:username}"), as("alice", "${aws:username}"), "NoMatch"],
-    ["a key the request lacks: the statement does not apply", owner("${aws:username}"), as(undefined, "${aws:username}"), "NoMatch"],
-    ["…with a negated operator neither", owner("${aws:username}", "StringNotEquals"), as(undefined, "anything"), "NoMatch"],
+    // "Effectively null. There is no equal or like value"; "inverted condition operators … do match against a null value".
+    ["a key the request lacks: equal to nothing", owner("${aws:username}"), as(undefined, "${aws:username}"), "NoMatch"],
+    ["…and its negated operator holds", owner("${aws:username}", "StringNotEquals"), as(undefined, "anything"), "Allow"],
     ["a default where the request has none", owner("${aws:username, 'nobody'}"), as(undefined, "nobody"), "Allow"],
     ["…not where it has one", owner("${aws:username, 'nobody'}"), as("alice", "nobody"), "NoMatch"],
     ["a quote in a default is doubled", owner("${aws:username, 'o''brien'}"), as(undefined, "o'brien"), "Allow"],
@@ -218,8 +219,9 @@ describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/ref
     ["…another user's alias", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/bob-keys`, ctx: { "aws:username": "alice" } }), "NoMatch"],
     ["…no user name, no match", policy(stmt({ Resource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/-keys` }), "NoMatch"],
     ["NotResource with a variable", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/alice-keys`, ctx: { "aws:username": "alice" } }), "NoMatch"],
-    ["…the caller's name missing: the statement does not apply", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/bob-keys` }), "NoMatch"],
-    ["a Deny whose variable has no value does not apply either (IAM: the statement is invalid)", policy(stmt({}), stmt({ Effect: "Deny", Condition: { StringNotEquals: { "kms:EncryptionContext:owner": "${aws:username}" } } })), as(undefined, "bob"), "Allow"],
+    ["…the caller's name missing: NotResource matches no resource", policy(stmt({ Resource: undefined, NotResource: `arn:aws:kms:*:${ACCT}:alias/\${aws:username}-*` })), req({ resource: `arn:aws:kms:us-east-1:${ACCT}:alias/bob-keys` }), "Allow"],
+    ["a Deny on a negated operator applies to a caller the key has no value for (AWS's example: no value, denied)", policy(stmt({}), stmt({ Effect: "Deny", Condition: { StringNotEquals: { "kms:EncryptionContext:owner": "${aws:username}" } } })), as(undefined, "bob"), "Deny"],
+    ["…and a caller cannot switch it off by leaving a context key out", policy(stmt({}), stmt({ Effect: "Deny", Condition: { StringNotLike: { "kms:EncryptionContext:path": "/tenants/${kms:EncryptionContext:tenant}/*" } } })), req({ ctx: { "kms:encryptioncontext:path": "/tenants/b/x" } }), "Deny"],
   ];
   it.each(VARIABLE_CASES)("%s", (_name, text, request, expected) => {
     expect(evaluatePolicy(parsePolicy(text, "key"), request, true)).toBe(expected);

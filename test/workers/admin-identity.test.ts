@@ -66,3 +66,27 @@ describe("GetUserPolicy", () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe("the admin API's condition keys", () => {
+  it("a Deny with ${aws:username} keeps a user to its own access keys (AWS's own example policy), as on the KMS API", async () => {
+    const policy = { Version: "2012-10-17", Statement: [
+      { Effect: "Allow", Action: "iam:*", Resource: "*" },
+      { Effect: "Deny", Action: "iam:*AccessKey*", NotResource: `arn:aws:iam::${ACCOUNT}:user/\${aws:username}` },
+    ] };
+    const bob = await newUser(policy);
+    const victim = await newUser();
+    const theirs = await admin("CreateAccessKey", { UserName: victim.name }, bob.creds);
+    expect(theirs.body.__type).toBe("AccessDeniedException");
+    expect(JSON.stringify(theirs.body)).not.toContain("SecretAccessKey");
+    expect((await admin("CreateAccessKey", { UserName: bob.name }, bob.creds)).status).toBe(200);
+  });
+
+  it("the global keys are there: a Deny on aws:PrincipalType User stops a user, not the root", async () => {
+    const u = await newUser({ Version: "2012-10-17", Statement: [
+      { Effect: "Allow", Action: "iam:*", Resource: "*" },
+      { Effect: "Deny", Action: "iam:CreateUser", Resource: "*", Condition: { StringEquals: { "aws:PrincipalType": "User" } } },
+    ] });
+    expect((await admin("CreateUser", { UserName: `by-user-${crypto.randomUUID().slice(0, 8)}` }, u.creds)).body.__type).toBe("AccessDeniedException");
+    expect((await admin("CreateUser", { UserName: `by-root-${crypto.randomUUID().slice(0, 8)}` })).status).toBe(200);
+  });
+});
