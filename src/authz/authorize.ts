@@ -8,7 +8,7 @@
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 import type { PolicyDocument } from "../policy/document.js";
 import { evaluateKeyPolicy, evaluatePolicy } from "../policy/evaluate.js";
-import { PolicyCostExceeded } from "../policy/conditions.js";
+import { PolicyCostExceeded, withMatchBudget } from "../policy/conditions.js";
 import type { RequestContext } from "../policy/conditions.js";
 import { addConditionValue } from "../policy/request-context.js";
 
@@ -266,10 +266,12 @@ function onKey(r: AuthzRequest, key: KeyFacts): Decision {
 
 export function authorize(r: AuthzRequest): Decision {
   try {
-    if (r.retiring) return retire(r, r.retiring);
-    if (r.permission.iamOnly || r.permission.rootOnly || r.permission.operatorOnly || r.permission.selfOnly) return identityOnly(r);
-    if (!r.key) return { allow: false, message: `${r.permission.action} needs a key` };
-    return onKey(r, r.key);
+    return withMatchBudget(() => {
+      if (r.retiring) return retire(r, r.retiring);
+      if (r.permission.iamOnly || r.permission.rootOnly || r.permission.operatorOnly || r.permission.selfOnly) return identityOnly(r);
+      if (!r.key) return { allow: false, message: `${r.permission.action} needs a key` };
+      return onKey(r, r.key);
+    });
   } catch (e) {
     // Neither outcome of an unfinished match can be assumed: refused (conditions.ts).
     if (e instanceof PolicyCostExceeded) return denied(r, `because ${e.message}`);

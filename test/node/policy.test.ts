@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePolicy, PolicyError, type PolicyKind } from "../../src/policy/document.js";
 import { evaluatePolicy, type Decision, type PolicyRequest } from "../../src/policy/evaluate.js";
-import { PolicyCostExceeded, wildcardMatch, type RequestContext } from "../../src/policy/conditions.js";
+import { PolicyCostExceeded, wildcardMatch, withMatchBudget, type RequestContext } from "../../src/policy/conditions.js";
 
 const ACCT = "111122223333";
 const KEY = `arn:aws:kms:us-east-1:${ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -248,6 +248,16 @@ describe("the cost of a match", () => {
     const doc = parsePolicy(policy(stmt({}), stmt({ Effect: "Deny", Condition: { StringNotLike: { "kms:EncryptionContext:path": "*/${kms:EncryptionContext:tenant}/*" } } })), "key");
     const request = req({ ctx: { "kms:encryptioncontext:tenant": "/".repeat(n), "kms:encryptioncontext:path": value } });
     expect(() => evaluatePolicy(doc, request, true)).toThrow(PolicyCostExceeded);
+  });
+
+  it("one authorization's matches share a budget: each within its own, together refused", () => {
+    const value = "0".repeat(60_000);
+    const pattern = `*${"0".repeat(40)}1`; // about 40 steps per character of the value, under its own budget
+    expect(wildcardMatch(pattern, value)).toBe(false);
+    expect(wildcardMatch(pattern, value)).toBe(false); // outside an authorization, only each match's own budget
+    expect(() => withMatchBudget(() => [wildcardMatch(pattern, value), wildcardMatch(pattern, value)])).toThrow(PolicyCostExceeded);
+    expect(withMatchBudget(() => wildcardMatch(pattern, value))).toBe(false);
+    expect(withMatchBudget(() => Array.from({ length: 50 }, () => wildcardMatch("*0*", value)).every(Boolean))).toBe(true); // ordinary ones, many times
   });
 
   it("ordinary patterns against values of a request body's size stay within the budget", () => {

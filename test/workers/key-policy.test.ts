@@ -248,6 +248,18 @@ describe("the global condition keys every request has", () => {
     expect(new Set(ids.map((x) => x.accessKeyId))).toEqual(new Set([u.accessKeyId, second.AccessKeyId]));
   });
 
+  it("the matches of one request share a budget: several statements that are each within theirs are refused together", async () => {
+    const slow = (sid: string) => ({ Sid: sid, Effect: "Deny", Principal: "*", Action: "kms:Encrypt", Resource: "*", Condition: { StringLike: { "kms:EncryptionContext:path": `*${"0".repeat(40)}1` } } });
+    const outcome = async (...denies: object[]) => {
+      const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
+      await ok("PutKeyPolicy", { KeyId: keyId, Policy: doc({ Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }, ...denies) });
+      const r = await call("Encrypt", { KeyId: keyId, Plaintext: b64("x"), EncryptionContext: { path: "0".repeat(60_000) } });
+      return r.status === 200 ? "allowed" : `${r.body.__type as string}: ${r.body.message as string}`;
+    };
+    expect(await outcome(slow("one"))).toBe("allowed"); // its pattern does not match: no Deny
+    expect(await outcome(slow("one"), slow("two"))).toMatch(/^AccessDeniedException: .*a policy pattern took too long to match the request's values/);
+  });
+
   it("kms:GrantIsForAWSResource is false for CreateGrant, ListGrants and RevokeGrant", async () => {
     const keyId = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {})).KeyMetadata.KeyId;
     const { GrantId } = await ok<{ GrantId: string }>("CreateGrant", { KeyId: keyId, GranteePrincipal: ROOT, Operations: ["Encrypt"] });
