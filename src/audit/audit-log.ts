@@ -126,6 +126,28 @@ export function newestWithin<T extends { record: CloudTrailRecord }>(sorted: T[]
   return { kept: sorted.slice(i), truncated: i > 0 };
 }
 
+/**
+ * The condition keys of the audit trail's own call as a service (GenerateDataKey for a log object):
+ * the global keys a request has (an AWS service principal's: PrincipalIsAWSService true, no
+ * source address), so that a Deny on one (the time, the Region) applies to it as to a caller.
+ */
+function serviceContext(account: string, region: string): Record<string, string> {
+  const now = Date.now();
+  return {
+    "kms:viaservice": auditViaService(region),
+    "kms:calleraccount": account,
+    "aws:principalaccount": account,
+    "aws:principalarn": `arn:aws:iam::${account}:root`,
+    "aws:principaltype": "AWSService",
+    "aws:principalisawsservice": "true",
+    "aws:viaawsservice": "false",
+    "aws:requestedregion": region,
+    "aws:currenttime": new Date(now).toISOString(),
+    "aws:epochtime": String(Math.floor(now / 1000)),
+    "aws:securetransport": "true",
+  };
+}
+
 /** Which R2 bucket a region's audit goes to: EU regions stay in the EU bucket. */
 export function auditBucket(env: Env, region: string): { bucket: R2Bucket; name: string } {
   return placementOf(env, region)?.jurisdiction === "eu"
@@ -242,7 +264,7 @@ export class AuditLog extends DurableObject<Env> {
       ...reader,
       keyAccount: meta.account,
       // The reader's own kms:Decrypt permission (the admin handler names it), through the service.
-      context: { ...reader.context, "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": reader.account },
+      context: { ...reader.context, "kms:viaservice": auditViaService(meta.region), "aws:viaawsservice": "true", "kms:calleraccount": reader.account },
     };
     const r = await this.keyVault(meta.region, keyArn).decrypt(caller, unb64(metadata[META_DATA_KEY]), { "edgekms:audit-object": objectKey });
     if (!r.ok) return fail(r.code, r.message, r.detail);
@@ -643,7 +665,7 @@ export class AuditLog extends DurableObject<Env> {
           principalType: "Root", policies: [],
           // The service acts in the key's own account, on the key's policy alone (or a grant to it).
           authz: { check: SERVICE_GENERATE_DATA_KEY },
-          context: { "kms:viaservice": auditViaService(meta.region), "kms:calleraccount": meta.account },
+          context: serviceContext(meta.account, meta.region),
         },
         32, { "edgekms:audit-object": objectKey }, true,
       );

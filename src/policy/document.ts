@@ -144,8 +144,12 @@ function conditions(v: unknown, variables: boolean, strict: boolean): ConditionC
     if (block === null || typeof block !== "object" || Array.isArray(block)) throw new PolicyError(`Condition ${rawOp} must map keys to values`);
     for (const [key, values] of Object.entries(block as Record<string, unknown>)) {
       const list = asList(values, `Condition ${rawOp}.${key}`);
-      if (variables) checkVariables(list, `Condition ${rawOp}.${key}`, strict);
-      out.push({ operator: op, ifExists, set, key: key.toLowerCase(), values: list, ...(variables && list.some(holdsVariable) ? { variables: true as const } : {}) });
+      // Variables are substituted in String, ARN and Bool conditions only; elsewhere (Numeric, Date,
+      // IpAddress, Null) "${…}" is text, as in AWS (reference_policies_elements_condition_operators.html):
+      // substituted in NotIpAddress, a caller's context could switch a Deny off.
+      const substitutes = variables && (op.startsWith("String") || op.startsWith("Arn") || op === "Bool");
+      if (substitutes) checkVariables(list, `Condition ${rawOp}.${key}`, strict);
+      out.push({ operator: op, ifExists, set, key: key.toLowerCase(), values: list, ...(substitutes && list.some(holdsVariable) ? { variables: true as const } : {}) });
     }
   }
   return out;
@@ -188,17 +192,21 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
     if (identity && names && !stored) throw new PolicyError(`Statement ${i} of an identity policy cannot specify a Principal or NotPrincipal`);
     // What IAM refuses in a statement. A stored Allow with any of it never applies; a stored Deny
     // still does (as it was read when stored).
+    // What IAM refuses in a statement. Of a stored one, an Allow that an unknown element (a
+    // misspelled Condition?) or NotPrincipal made wider than its author can have meant never
+    // applies, and a stored Deny still does; a numeric Sid or a missing Resource change nothing
+    // it was read as, and are kept (dropping its Allow could lock a key's root out for good).
     const odd = Object.keys(s).find((k) => !STATEMENT_ELEMENTS.has(k));
-    const refusal = odd !== undefined ? `Statement ${i} has an unknown element: ${odd}`
-      : s.Sid !== undefined && typeof s.Sid !== "string" ? `Statement ${i} has a Sid that is not a string`
+    const widened = odd !== undefined ? `Statement ${i} has an unknown element: ${odd}`
       // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html: with Allow, "not supported".
       : s.Effect === "Allow" && s.NotPrincipal !== undefined ? `Statement ${i} uses NotPrincipal with Allow (NotPrincipal must be used with Deny)`
-      : identity && s.Resource === undefined && s.NotResource === undefined ? `Statement ${i} of an identity policy needs a Resource or NotResource`
       : undefined;
-    if (refusal !== undefined) {
-      if (!stored) throw new PolicyError(refusal);
-      if (s.Effect === "Allow") return [];
-    }
+    const refusal = widened
+      ?? (s.Sid !== undefined && typeof s.Sid !== "string" ? `Statement ${i} has a Sid that is not a string`
+      : identity && s.Resource === undefined && s.NotResource === undefined ? `Statement ${i} of an identity policy needs a Resource or NotResource`
+      : undefined);
+    if (refusal !== undefined && !stored) throw new PolicyError(refusal);
+    if (widened !== undefined && s.Effect === "Allow") return [];
     const [actions, notActions] = pair(s, "Action", "NotAction", true);
     const [resources, notResources] = pair(s, "Resource", "NotResource", false);
     const resourceVariables = variables && [...(resources ?? []), ...(notResources ?? [])].some(holdsVariable);

@@ -211,6 +211,10 @@ describe("policy variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/ref
     ["${?} is a literal question mark", owner("x${?}", "StringLike"), as("alice", "xy"), "NoMatch"],
     ["${$} is a dollar sign, and one pass only", owner("${$}{aws:username}"), as("alice", "${aws:username}"), "Allow"],
     ["a multi-valued key is no variable", owner("${kms:EncryptionContextKeys}"), as("alice", "owner", { "kms:encryptioncontextkeys": ["owner"] }), "NoMatch"],
+    // Substituted in String, ARN and Bool conditions only (reference_policies_elements_condition_operators.html).
+    ["NotIpAddress keeps ${…} as text: not a CIDR, so a Deny on it applies whatever the context", policy(stmt({}), stmt({ Effect: "Deny", Condition: { NotIpAddress: { "aws:SourceIp": "${kms:EncryptionContext:net}" } } })), req({ ctx: { "aws:sourceip": "203.0.113.9", "kms:encryptioncontext:net": "0.0.0.0/0" } }), "Deny"],
+    ["Numeric keeps ${…} as text", owner("${aws:username}", "NumericEquals"), as("7", "7"), "NoMatch"],
+    ["Bool substitutes", policy(stmt({ Condition: { Bool: { "aws:SecureTransport": "${kms:EncryptionContext:tls}" } } })), req({ ctx: { "aws:securetransport": "true", "kms:encryptioncontext:tls": "true" } }), "Allow"],
     ["Version 2008-10-17 has no variables", owner("${aws:username}", "StringEquals", "2008-10-17"), as("alice", "${aws:username}"), "Allow"],
     ["…nor a policy without a Version", owner("${aws:username}", "StringEquals", ""), as("alice", "alice"), "NoMatch"],
     ["ArnLike with a variable", policy(stmt({ Condition: { ArnLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCT}:user/\${aws:username}` } } })), req({ ctx: { "aws:username": "alice", "aws:principalarn": ALICE } }), "Allow"],
@@ -258,6 +262,19 @@ describe("the cost of a match", () => {
     expect(() => withMatchBudget(() => [wildcardMatch(pattern, value), wildcardMatch(pattern, value)])).toThrow(PolicyCostExceeded);
     expect(withMatchBudget(() => wildcardMatch(pattern, value))).toBe(false);
     expect(withMatchBudget(() => Array.from({ length: 50 }, () => wildcardMatch("*0*", value)).every(Boolean))).toBe(true); // ordinary ones, many times
+  });
+
+  it("the text variables make counts against the authorization's budget; unclosed variables are read in one pass", () => {
+    const copies = `x${"${kms:EncryptionContext:a}".repeat(2000)}`;
+    const doc = parsePolicy(policy(stmt({ Condition: { StringEquals: { "kms:EncryptionContext:b": copies } } })), "key");
+    const request = req({ ctx: { "kms:encryptioncontext:a": "a".repeat(30_000), "kms:encryptioncontext:b": "b" } });
+    expect(() => withMatchBudget(() => evaluatePolicy(doc, request, true))).toThrow(PolicyCostExceeded); // 60 million characters
+    const small = req({ ctx: { "kms:encryptioncontext:a": "a", "kms:encryptioncontext:b": `x${"a".repeat(2000)}` } });
+    expect(withMatchBudget(() => evaluatePolicy(doc, small, true))).toBe("Allow");
+    const unclosed = "${".repeat(50_000);
+    const withUnclosed = policy(stmt({ Condition: { StringEquals: { "kms:EncryptionContext:owner": unclosed } } }));
+    expect(() => parsePolicy(withUnclosed, "key")).toThrow(/malformed policy variable/);
+    expect(evaluatePolicy(parsePolicy(withUnclosed, "stored-key"), req({ ctx: { "kms:encryptioncontext:owner": unclosed } }), true)).toBe("NoMatch");
   });
 
   it("ordinary patterns against values of a request body's size stay within the budget", () => {
@@ -352,7 +369,10 @@ describe("malformed policies", () => {
     expect(evaluatePolicy(key, req(), true)).toBe("NoMatch");
     expect(evaluatePolicy(key, req({ action: "kms:Decrypt" }), true)).toBe("Deny");
     const identity = parsePolicy(policy(identityStmt({ Resource: undefined }), identityStmt({ Action: "kms:Decrypt", Effect: "Deny", Extra: 1 })), "stored-identity");
-    expect(identity.statements.map((x) => x.effect)).toEqual(["Deny"]);
+    // A stored statement without Resource was read as applying to every resource: kept so.
+    expect(identity.statements.map((x) => x.effect)).toEqual(["Allow", "Deny"]);
+    // A numeric Sid changes nothing an Allow was read as: kept (dropping the root's only Allow would lock the key).
+    expect(evaluatePolicy(parsePolicy(policy(stmt({ Sid: 1 })), "stored-key"), req(), true)).toBe("Allow");
   });
 
   it("principals as IAM writes them: role sessions and federated users are sts ARNs", () => {

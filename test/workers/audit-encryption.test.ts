@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { env as testEnv } from "cloudflare:test";
 import type { Env } from "../../src/env.js";
 import { gunzip } from "../../src/audit/objects.js";
-import { ACCOUNT, admin, b64, call, ok } from "./kms.js";
+import { ACCOUNT, admin, b64, call, newAccount, ok } from "./kms.js";
 
 const env = testEnv as unknown as Env;
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -77,5 +77,28 @@ describe("audit log encryption", () => {
     expect((await admin("AuditGet", { Key: obj.key })).body.__type).toBe("AccessDeniedException");
     expect((await admin("AuditList", {})).status).toBe(200);
     expect((await admin("AuditSetEncryption", { Enabled: false })).body).toMatchObject({ Enabled: false });
+  });
+
+  it("the service's own call has the global condition keys: a Deny on the time stops it as it stops a caller, and without the Deny it delivers", async () => {
+    const outcome = async (deny: boolean) => {
+      const acct = await newAccount();
+      const root = `arn:aws:iam::${acct.account}:root`;
+      const policy = JSON.stringify({ Version: "2012-10-17", Statement: [
+        { Effect: "Allow", Principal: { AWS: root }, Action: "kms:*", Resource: "*" },
+        { Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "kms:GenerateDataKey*", Resource: "*" },
+        // "Frozen since 2020": a Deny on aws:CurrentTime, which the service's call lacked.
+        ...(deny ? [{ Effect: "Deny", Principal: "*", Action: "kms:GenerateDataKey*", Resource: "*", Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01T00:00:00Z" } } }] : []),
+      ] });
+      const key = (await ok<{ KeyMetadata: { Arn: string } }>("CreateKey", { Policy: policy }, acct)).KeyMetadata.Arn;
+      expect((await call("GenerateDataKey", { KeyId: key, KeySpec: "AES_256" }, acct)).body.__type ?? "ok").toBe(deny ? "AccessDeniedException" : "ok");
+      const set = await admin("AuditSetEncryption", { KeyId: key }, acct);
+      await call("GenerateRandom", { NumberOfBytes: 8 }, acct);
+      await admin("AuditFlush", {}, acct);
+      const delivered = await env.AUDIT_BUCKET.list({ prefix: `AWSLogs/${acct.account}/CloudTrail/`, include: ["customMetadata"] });
+      const encrypted = delivered.objects.filter((o) => o.customMetadata?.["edgekms-sse-kms-key"] === key);
+      return { set: set.status, encrypted: encrypted.length };
+    };
+    expect((await outcome(false)).encrypted).toBeGreaterThan(0);
+    expect((await outcome(true)).encrypted).toBe(0);
   });
 });
