@@ -8,7 +8,7 @@ import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft, sourceAddress } from "../audit/trail.js";
-import { auditBucket, MAX_TAIL_CHARS, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
+import { auditBucket, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
 import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBodyBytes } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
@@ -318,7 +318,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
       // A place that left matches out (more than the limit, or more than MAX_TAIL_CHARS) makes the answer truncated too.
       let placeTruncated = false;
       for (const id of await allKeyIds(s)) {
-        const pending = await keyVault(s, id).pendingAudit(SKIP.admin, ask, MAX_TAIL_CHARS);
+        const pending = await keyVault(s, id).pendingAudit(SKIP.admin, ask);
         for (const record of pending.records as CloudTrailRecord[]) {
           if (record.recipientAccountId === s.account && tailMatches(record, eventName, key, principal)) entries.push({ delivered: false, record });
         }
@@ -331,7 +331,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
       }
       const unique = [...new Map(entries.map((e) => [e.record.eventID, e])).values()];
       unique.sort((a, b) => byEventOrder(a.record, b.record));
-      const { kept, truncated } = newestWithin(unique, limit);
+      const { kept, truncated } = newestWithin(unique, limit, (e) => e.record);
       return { Entries: kept.map((e) => ({ Delivered: e.delivered, Record: e.record })), Truncated: truncated || placeTruncated };
     },
   },

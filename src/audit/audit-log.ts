@@ -8,12 +8,13 @@ import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey } from "./objects.js";
 import { sha256Hex } from "../crypto/hex.js";
-import { byEventOrder, encodeRecord, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
+import { byEventOrder, encodeRecord, newestWithin, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
 import { fail, ok, type VaultCaller, type VaultResult } from "../vault/types.js";
 import type { Permission } from "../authz/authorize.js";
+import { callerContext } from "../policy/request-context.js";
 
 /** The permission the audit trail uses, as a service, to make each object's data key. */
 const SERVICE_GENERATE_DATA_KEY: Permission = { action: "kms:GenerateDataKey", iamOnly: false, crossAccount: false, usesEncryptionContext: true };
@@ -105,26 +106,9 @@ function principalMatches(record: CloudTrailRecord, principal: string): boolean 
   return who.type === "IAMUser" && who.arn !== undefined && who.arn.endsWith(`:user/${principal}`);
 }
 
-/**
- * The most characters of records' JSON that an AuditTail returns, and that each place it reads
- * returns to it. A Durable Object's answer over RPC is at most 32 MiB
- * (https://developers.cloudflare.com/durable-objects/platform/limits/), and a record may hold up to
- * a request body's worth of what its caller sent (an encryption context): Limit records of that
- * size failed the tail as a 500, which any principal of the account could bring about.
- */
-export const MAX_TAIL_CHARS = 8 * 1024 * 1024;
-
-/** The newest of `sorted` (oldest first): at most `limit` of them, and at most MAX_TAIL_CHARS of JSON; `truncated` if any were left out. */
-export function newestWithin<T extends { record: CloudTrailRecord }>(sorted: T[], limit: number): { kept: T[]; truncated: boolean } {
-  let chars = 0;
-  let i = sorted.length;
-  while (i > 0 && sorted.length - i < limit) {
-    chars += JSON.stringify(sorted[i - 1].record).length;
-    if (chars > MAX_TAIL_CHARS) break;
-    i--;
-  }
-  return { kept: sorted.slice(i), truncated: i > 0 };
-}
+// The tail's budget and its choice of records live with the records (record.ts): a vault's outbox
+// answers the tail by the same rule.
+export { MAX_TAIL_CHARS, newestWithin } from "./record.js";
 
 /**
  * The condition keys of the audit trail's own call as a service (GenerateDataKey for a log object):
@@ -132,20 +116,9 @@ export function newestWithin<T extends { record: CloudTrailRecord }>(sorted: T[]
  * source address), so that a Deny on one (the time, the Region) applies to it as to a caller.
  */
 function serviceContext(account: string, region: string): Record<string, string> {
-  const now = Date.now();
-  return {
-    "kms:viaservice": auditViaService(region),
-    "kms:calleraccount": account,
-    "aws:principalaccount": account,
-    "aws:principalarn": `arn:aws:iam::${account}:root`,
-    "aws:principaltype": "AWSService",
-    "aws:principalisawsservice": "true",
-    "aws:viaawsservice": "false",
-    "aws:requestedregion": region,
-    "aws:currenttime": new Date(now).toISOString(),
-    "aws:epochtime": String(Math.floor(now / 1000)),
-    "aws:securetransport": "true",
-  };
+  // The caller keys of a request (request-context.ts), without a source address or user id.
+  const { "aws:sourceip": _address, "aws:userid": _id, ...global } = callerContext({ arn: `arn:aws:iam::${account}:root`, accountId: account }, "", true, Date.now(), region);
+  return { ...global, "aws:principaltype": "AWSService", "aws:principalisawsservice": "true", "kms:viaservice": auditViaService(region) };
 }
 
 /** Which R2 bucket a region's audit goes to: EU regions stay in the EU bucket. */
@@ -787,7 +760,7 @@ export class AuditLog extends DurableObject<Env> {
       for (const record of Records) out.push({ delivered: true, record });
     }
     const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn, principal));
-    const { kept, truncated } = newestWithin(matches.sort((a, b) => byEventOrder(a.record, b.record)), limit);
+    const { kept, truncated } = newestWithin(matches.sort((a, b) => byEventOrder(a.record, b.record)), limit, (m) => m.record);
     return ok({ entries: kept, truncated });
   }
 }

@@ -292,3 +292,24 @@ export function serviceEvent(eventName: "RotateKey" | "DeleteKey" | "DeleteExpir
     eventCategory: "Management",
   };
 }
+
+/**
+ * The most characters of records' JSON that an AuditTail returns, and that each place it reads
+ * returns to it. A Durable Object's answer over RPC is at most 32 MiB
+ * (https://developers.cloudflare.com/durable-objects/platform/limits/), and a record may hold up to
+ * a request body's worth of what its caller sent (an encryption context): Limit records of that
+ * size failed the tail as a 500, which any principal of the account could bring about.
+ */
+export const MAX_TAIL_CHARS = 8 * 1024 * 1024;
+
+/** The newest of `sorted` (oldest first): at most `limit` of them, and at most MAX_TAIL_CHARS of their records' JSON; `truncated` if any were left out. */
+export function newestWithin<T>(sorted: T[], limit: number, recordOf: (t: T) => CloudTrailRecord): { kept: T[]; truncated: boolean } {
+  let chars = 0;
+  let i = sorted.length;
+  while (i > 0 && sorted.length - i < limit) {
+    chars += JSON.stringify(recordOf(sorted[i - 1]!)).length;
+    if (chars > MAX_TAIL_CHARS) break;
+    i--;
+  }
+  return { kept: sorted.slice(i), truncated: i > 0 };
+}

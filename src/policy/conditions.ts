@@ -16,7 +16,6 @@ export type RequestContext = Record<string, ContextValue>;
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false, literal?: Uint8Array): boolean {
   const p = ignoreCase ? pattern.toLowerCase() : pattern;
   const v = ignoreCase ? value.toLowerCase() : value;
-  const wild = (i: number, c: string) => p[i] === c && !(literal && literal[i]);
   // iterative matcher with backtracking on the last '*': linear in practice, but a '*' before a
   // long literal that nearly matches at every place costs pattern × value steps, so the steps
   // are counted (PolicyCostExceeded).
@@ -25,14 +24,17 @@ export function wildcardMatch(pattern: string, value: string, ignoreCase = false
   let pi = 0, vi = 0, star = -1, mark = 0;
   while (vi < v.length) {
     if (++steps > budget || --sharedSteps < 0) throw new PolicyCostExceeded();
-    if (pi < p.length && (wild(pi, "?") || p[pi] === v[vi])) { pi++; vi++; }
-    else if (pi < p.length && wild(pi, "*")) { star = pi++; mark = vi; }
+    if (pi < p.length && (isWild(p, literal, pi, "?") || p[pi] === v[vi])) { pi++; vi++; }
+    else if (pi < p.length && isWild(p, literal, pi, "*")) { star = pi++; mark = vi; }
     else if (star >= 0) { pi = star + 1; vi = ++mark; }
     else return false;
   }
-  while (pi < p.length && wild(pi, "*")) pi++;
+  while (pi < p.length && isWild(p, literal, pi, "*")) pi++;
   return pi === p.length;
 }
+
+/** Whether the pattern's character at `i` is the wildcard `c` (not a literal one a variable put there). */
+const isWild = (p: string, literal: Uint8Array | undefined, i: number, c: string): boolean => p[i] === c && !(literal && literal[i]);
 
 /**
  * Steps a wildcard match may take: this many per character of pattern and value, and a few more.
@@ -284,7 +286,6 @@ function valueMatches(c: ConditionClause, value: string, resolved?: Array<Resolv
 
 /** Evaluates one condition clause against the request context. */
 export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
-  const resolved = c.variables ? c.values.map((v) => resolveVariables(v, ctx)) : undefined;
   // Own keys only: on an ordinary object "constructor" or "__proto__" would otherwise find
   // Object.prototype's members, making an absent key present with a non-string value.
   const raw = Object.hasOwn(ctx, c.key) ? ctx[c.key] : undefined;
@@ -293,9 +294,11 @@ export function clauseHolds(c: ConditionClause, ctx: RequestContext): boolean {
     // "Null": {"key": "true"} holds when the key is absent.
     return c.values.some((v) => (v.toLowerCase() === "true") === !present);
   }
+  if (!present && !c.set) return c.ifExists || NEGATED.has(c.operator);
   const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  // Resolved once the request has values to compare (Null and the other answers above need none).
+  const resolved = c.variables && values.length ? c.values.map((v) => resolveVariables(v, ctx)) : undefined;
   if (c.set === "ForAllValues") return values.every((v) => valueMatches(c, v, resolved)); // true for an empty set
   if (c.set === "ForAnyValue") return values.some((v) => valueMatches(c, v, resolved)); // false for an empty set
-  if (!present) return c.ifExists || NEGATED.has(c.operator);
   return values.some((v) => valueMatches(c, v, resolved));
 }

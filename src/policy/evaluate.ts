@@ -28,13 +28,14 @@ export function principalMatches(spec: PrincipalSpec, p: PolicyRequest["principa
 
 /** Actions are case-insensitive and may use wildcards ("kms:*", "kms:Generate*"). */
 const actionMatches = (patterns: string[], action: string) => patterns.some((p) => wildcardMatch(p, action, true));
-const resourceMatches = (patterns: string[], resource: string) => patterns.some((p) => p === "*" || wildcardMatch(p, resource));
 /**
- * The same with the patterns' policy variables resolved. A pattern whose variable has no value
- * "will not match any resource" (reference_policies_variables.html, "Policy variables with no value").
+ * Resources may use wildcards. With `ctx` (the statement holds policy variables) each pattern's
+ * variables are resolved first, and one whose variable has no value "will not match any resource"
+ * (reference_policies_variables.html, "Policy variables with no value").
  */
-const resolvedResourceMatches = (patterns: string[], resource: string, ctx: RequestContext) => patterns.some((p) => {
+const resourceMatches = (patterns: string[], resource: string, ctx?: RequestContext) => patterns.some((p) => {
   if (p === "*") return true;
+  if (!ctx) return wildcardMatch(p, resource);
   const r = resolveVariables(p, ctx);
   return r !== undefined && wildcardMatch(r.text, resource, false, r.literal);
 });
@@ -47,13 +48,9 @@ export function statementApplies(s: Statement, r: PolicyRequest, withPrincipal: 
   }
   if (s.actions && !actionMatches(s.actions, r.action)) return false;
   if (s.notActions && actionMatches(s.notActions, r.action)) return false;
-  if (s.resourceVariables) {
-    if (s.resources && !resolvedResourceMatches(s.resources, r.resource, r.context)) return false;
-    if (s.notResources && resolvedResourceMatches(s.notResources, r.resource, r.context)) return false;
-  } else {
-    if (s.resources && !resourceMatches(s.resources, r.resource)) return false;
-    if (s.notResources && resourceMatches(s.notResources, r.resource)) return false;
-  }
+  const variables = s.resourceVariables ? r.context : undefined;
+  if (s.resources && !resourceMatches(s.resources, r.resource, variables)) return false;
+  if (s.notResources && resourceMatches(s.notResources, r.resource, variables)) return false;
   return s.conditions.every((c) => clauseHolds(c, r.context));
 }
 

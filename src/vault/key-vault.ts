@@ -268,9 +268,9 @@ export class KeyVault extends DurableObject<Env> {
 
   // ---- audit -------------------------------------------------------------------------
 
-  /** The newest records still waiting in the outbox, within `limit` and `maxChars` (for `audit tail`, which the authorizer decided). */
-  async pendingAudit(_decided: typeof SKIP.admin, limit: number, maxChars: number): Promise<{ records: CloudTrailRecord[]; truncated: boolean }> {
-    return this.outbox.pending(limit, maxChars);
+  /** The newest records still waiting in the outbox, as the tail chooses them (for `audit tail`, which the authorizer decided). */
+  async pendingAudit(_decided: typeof SKIP.admin, limit: number): Promise<{ records: CloudTrailRecord[]; truncated: boolean }> {
+    return this.outbox.pending(limit);
   }
 
   async forwardAudit(): Promise<number> {

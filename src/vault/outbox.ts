@@ -1,6 +1,6 @@
 // The vault's audit outbox: records of state changes are stored here in the same write as the
 // change, then forwarded to the account's AuditLog in crash-safe batches (docs/audit.md).
-import type { CloudTrailRecord } from "../audit/record.js";
+import { newestWithin, type CloudTrailRecord } from "../audit/record.js";
 import { OneAtATime, forwardInBatches } from "./group-commit.js";
 import type { Faults } from "./faults.js";
 
@@ -32,20 +32,15 @@ export class AuditOutbox {
   }
 
   /**
-   * The newest records waiting, oldest first: at most `limit` of them and at most `maxChars` of
-   * JSON; `truncated` if any were left out. A state change's record can hold tens of kilobytes (a key policy, tags), and records
-   * pile up while the AuditLog cannot take them: unbounded, the answer passed the 32 MiB of a
-   * Durable Object's RPC answer and the tail failed.
+   * The newest records waiting, oldest first, as the tail chooses them (newestWithin: at most
+   * `limit`, at most MAX_TAIL_CHARS of JSON); `truncated` if any were left out. A state change's
+   * record can hold tens of kilobytes (a key policy, tags), and records pile up while the AuditLog
+   * cannot take them: unbounded, the answer passed the 32 MiB of a Durable Object's RPC answer.
    */
-  async pending(limit: number, maxChars: number): Promise<{ records: CloudTrailRecord[]; truncated: boolean }> {
+  async pending(limit: number): Promise<{ records: CloudTrailRecord[]; truncated: boolean }> {
     const newest = [...(await this.storage.list<CloudTrailRecord>({ prefix: OUTBOX, limit: limit + 1, reverse: true })).values()];
-    let chars = 0;
-    let kept = 0;
-    for (; kept < Math.min(limit, newest.length); kept++) {
-      chars += JSON.stringify(newest[kept]).length;
-      if (chars > maxChars) break;
-    }
-    return { records: newest.slice(0, kept).reverse(), truncated: kept < newest.length };
+    const { kept, truncated } = newestWithin(newest.reverse(), limit, (r) => r);
+    return { records: kept, truncated };
   }
 
   /**
