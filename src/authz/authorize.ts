@@ -8,7 +8,7 @@
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 import type { PolicyDocument } from "../policy/document.js";
 import { evaluateKeyPolicy, evaluatePolicy } from "../policy/evaluate.js";
-import { PolicyCostExceeded, withMatchBudget } from "../policy/conditions.js";
+import { PolicyCostExceeded, withMatchBudget, type MatchBudget } from "../policy/conditions.js";
 import type { RequestContext } from "../policy/conditions.js";
 import { addConditionValue } from "../policy/request-context.js";
 
@@ -98,6 +98,8 @@ export interface AuthzRequest {
   newGrant?: { operations: readonly string[]; constraints?: GrantConstraints };
   /** RetireGrant: the grant being retired (its retiring principal, grantee and issuer may retire it). */
   retiring?: GrantFacts;
+  /** A batch entry: the match steps its group has left (conditions.ts MATCH_STEPS_PER_BATCH_GROUP). */
+  matchBudget?: MatchBudget;
 }
 
 export type Decision =
@@ -271,7 +273,7 @@ export function authorize(r: AuthzRequest): Decision {
       if (r.permission.iamOnly || r.permission.rootOnly || r.permission.operatorOnly || r.permission.selfOnly) return identityOnly(r);
       if (!r.key) return { allow: false, message: `${r.permission.action} needs a key` };
       return onKey(r, r.key);
-    });
+    }, r.matchBudget);
   } catch (e) {
     // Neither outcome of an unfinished match can be assumed: refused (conditions.ts).
     if (e instanceof PolicyCostExceeded) return denied(r, `because ${e.message}`);

@@ -18,6 +18,7 @@ import { encodeRecord, joinRecords, type CloudTrailRecord, type EncodedRecord } 
 import { MAX_ROW_CHARS } from "./group-commit.js";
 import type { KeyVault } from "./key-vault.js";
 import type { VaultCaller } from "./types.js";
+import { MATCH_STEPS_PER_BATCH_GROUP, type MatchBudget } from "../policy/conditions.js";
 
 /** The vault methods a batch entry may call: those of Encrypt, Decrypt, GenerateDataKey and ReEncrypt. */
 export const BATCH_METHODS = ["encrypt", "decrypt", "generateDataKey", "reEncrypt", "dryRun"] as const;
@@ -289,7 +290,11 @@ export function readReply(reply: BatchReply, count: number): BatchOutcome[] {
   return new TableReader(reply.bytes).rows(reply.outcomes, count) as unknown as BatchOutcome[];
 }
 
-export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchCalls, stats: BatchStats): Promise<BatchReply> {
+/**
+ * Runs a batch call's entries. `budgets` (the vault's) gets each entry's caller object and its
+ * group's MatchBudget: a group's authorizations share MATCH_STEPS_PER_BATCH_GROUP steps.
+ */
+export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchCalls, stats: BatchStats, budgets?: WeakMap<object, MatchBudget>): Promise<BatchReply> {
   checkVersion(batch, "call");
   const groups = checkGroups(batch);
   stats.calls++;
@@ -299,11 +304,13 @@ export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchC
   const rows: RoutedRecord[][] = [];
   let records = new RecordRows();
   let group = 0, left = groups[0];
+  let budget: MatchBudget = { left: MATCH_STEPS_PER_BATCH_GROUP };
   for (const { method, args } of entries) {
     if (left === 0) {
       rows.push(records.rows());
       records = new RecordRows();
       left = groups[++group];
+      budget = { left: MATCH_STEPS_PER_BATCH_GROUP };
     }
     left--;
     try {
@@ -312,6 +319,7 @@ export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchC
       // Each entry's own caller object: the vault notes what allowed a call by its caller object
       // (its record's authorization), and a column sent once is one object shared by the rows.
       args[0] = { ...(args[0] as unknown as VaultCaller) };
+      budgets?.set(args[0] as object, budget);
       const run = vault[method] as (...a: unknown[]) => Promise<BatchResult>;
       const { records: completed, ...result } = await run.apply(vault, args);
       if (completed) records.add(completed);

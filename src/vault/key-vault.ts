@@ -13,6 +13,7 @@ import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
 import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
+import type { MatchBudget } from "../policy/conditions.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { keyAlarmDue, metadata, newKeyRecord, RECORD, STATES, stateError, upgradeRecord, type ImportedMaterial, type KeyRecord, type Material } from "./key-record.js";
@@ -77,6 +78,8 @@ export class KeyVault extends DurableObject<Env> {
   private parsedPolicy: { version: number; doc: PolicyDocument } | undefined;
   /** What allowed each caller's authorized call (for its audit record). */
   private readonly basis = new WeakMap<VaultCaller, string>();
+  /** A batch entry's caller: the match steps its group has left (runBatch). */
+  private readonly matchBudgets = new WeakMap<VaultCaller, MatchBudget>();
   /** Milliseconds added to the wall clock; tests move time forward with it. */
   clockOffsetMs = 0;
   /** Named fault points tests arm (faults.ts). */
@@ -367,6 +370,7 @@ export class KeyVault extends DurableObject<Env> {
       grants: this.grants.facts(),
       context: caller.context,
       ...(caller.encryptionContext ? { encryptionContext: caller.encryptionContext } : {}),
+      ...(this.matchBudgets.has(caller) ? { matchBudget: this.matchBudgets.get(caller) } : {}),
     };
   }
 
@@ -737,6 +741,8 @@ export class KeyVault extends DurableObject<Env> {
         // The destination encryption is part of this request: its record is this vault's, and a
         // copy goes to the destination key's owner when that is a third account.
         const toDestination = { ...destinationCaller, audit: caller.audit };
+        const budget = this.matchBudgets.get(caller);
+        if (budget) this.matchBudgets.set(toDestination, budget); // the same entry's (a call to another key's vault has its own)
         const algorithm = destination.algorithm ?? "SYMMETRIC_DEFAULT";
         const dest = destination.keyId === r.value.keyId
           ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)
@@ -1392,7 +1398,7 @@ export class KeyVault extends DurableObject<Env> {
 
   /** A batch request's entries for this key, in one call: each through its single operation's method (batch.ts). */
   async cryptoBatch(batch: BatchCalls): Promise<BatchReply> {
-    return runBatch(this, batch, this.batchStats);
+    return runBatch(this, batch, this.batchStats, this.matchBudgets);
   }
 
   // ---- aliases -----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePolicy, PolicyError, type PolicyKind } from "../../src/policy/document.js";
 import { evaluatePolicy, type Decision, type PolicyRequest } from "../../src/policy/evaluate.js";
-import { PolicyCostExceeded, wildcardMatch, withMatchBudget, type RequestContext } from "../../src/policy/conditions.js";
+import { MATCH_STEPS_PER_BATCH_GROUP, PolicyCostExceeded, wildcardMatch, withMatchBudget, type MatchBudget, type RequestContext } from "../../src/policy/conditions.js";
 
 const ACCT = "111122223333";
 const KEY = `arn:aws:kms:us-east-1:${ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -262,6 +262,29 @@ describe("the cost of a match", () => {
     expect(() => withMatchBudget(() => [wildcardMatch(pattern, value), wildcardMatch(pattern, value)])).toThrow(PolicyCostExceeded);
     expect(withMatchBudget(() => wildcardMatch(pattern, value))).toBe(false);
     expect(withMatchBudget(() => Array.from({ length: 50 }, () => wildcardMatch("*0*", value)).every(Boolean))).toBe(true); // ordinary ones, many times
+  });
+
+  it("a group's authorizations share MATCH_STEPS_PER_BATCH_GROUP: each charged what it took, refused once the group's steps are spent", () => {
+    const value = "0".repeat(60_000);
+    const pattern = `*${"0".repeat(40)}1`; // about 2.4 million steps
+    const group: MatchBudget = { left: MATCH_STEPS_PER_BATCH_GROUP };
+    const outcomes = Array.from({ length: 8 }, () => {
+      try {
+        return withMatchBudget(() => wildcardMatch(pattern, value), group);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    expect(outcomes.slice(0, 6)).toEqual(Array(6).fill(false));
+    expect(outcomes.slice(6)).toEqual(Array(2).fill("the batch's entries for this key together took too long to match policy patterns"));
+    expect(group.left).toBe(0);
+    // Each is charged what it took: cheap matches barely touch the group's steps.
+    const cheap: MatchBudget = { left: MATCH_STEPS_PER_BATCH_GROUP };
+    for (let i = 0; i < 1000; i++) expect(withMatchBudget(() => wildcardMatch("*0*", "0".repeat(100)), cheap)).toBe(true);
+    expect(MATCH_STEPS_PER_BATCH_GROUP - cheap.left).toBeLessThan(1000 * 200); // about a step per character
+    expect(MATCH_STEPS_PER_BATCH_GROUP - cheap.left).toBeGreaterThan(0);
+    // A single authorization alone (no group) is held to its own budget only.
+    expect(withMatchBudget(() => wildcardMatch(pattern, value))).toBe(false);
   });
 
   it("the text variables make counts against the authorization's budget; unclosed variables are read in one pass", () => {

@@ -425,6 +425,25 @@ describe("limits", () => {
     expect(records).toHaveLength(3);
     for (const rec of records) expect(JSON.stringify(rec).length).toBeLessThan(4096);
   });
+
+  it("one key's entries share a budget of policy matching: each within its own, past the group's they are refused (AccessDenied), and single requests are not", async () => {
+    // A pattern that backtracks over a long context value: about 2.4 million steps per request,
+    // within one authorization's 4 million (conditions.ts), so a single Encrypt is allowed.
+    const slow = { Effect: "Deny", Principal: "*", Action: "kms:Encrypt", Resource: "*", Condition: { StringLike: { "kms:EncryptionContext:path": `*${"0".repeat(40)}1` } } };
+    const key = await newKey({ Policy: doc(ADMIN, slow) });
+    const entry = { KeyId: key.KeyId, Plaintext: b64("x"), EncryptionContext: { path: "0".repeat(60_000) } };
+    expect((await unthrottled("Encrypt", entry)).status).toBe(200);
+    const r = await batchOk("BatchEncrypt", Array.from({ length: 10 }, () => entry));
+    // The group's 16 million steps: six entries, then the seventh runs out.
+    expect(r.results.map((x) => x.ErrorCode ?? "ok")).toEqual([...Array(6).fill("ok"), ...Array(4).fill("AccessDeniedException")]);
+    expect(r.results[6].ErrorMessage).toMatch(/the batch's entries for this key together took too long to match policy patterns/);
+    // Another key's entries in the same batch have a budget of their own.
+    const other = await newKey({ Policy: doc(ADMIN, slow) });
+    const mixed = await batchOk("BatchEncrypt", [...Array.from({ length: 7 }, () => entry), { ...entry, KeyId: other.KeyId }]);
+    expect(mixed.results.map((x) => x.ErrorCode ?? "ok")).toEqual([...Array(6).fill("ok"), "AccessDeniedException", "ok"]);
+    const records = await recordsOf(r.requestId);
+    expect(records.filter((x) => x.errorCode === "AccessDeniedException")).toHaveLength(4);
+  });
 });
 
 describe("malformed input: a clear 4xx for the entry or the batch, never a 500", () => {
