@@ -32,17 +32,17 @@ module.exports = {
     },
     {
       name: "envelope-core-is-environment-neutral",
-      comment: "Only the Node entry and its node:crypto providers (and the CLI's KMS client) may import Node built-ins; the rest runs in browsers and Workers.",
+      comment: "Only the Node entry and its node:crypto and node:http providers (and the KMS client) may import Node built-ins; the rest runs in browsers and Workers.",
       severity: "error",
-      from: { path: "^src/envelope/", pathNot: "^src/envelope/(node|aes-node|sign-node|kms-client)\\.ts$" },
+      from: { path: "^src/envelope/", pathNot: "^src/envelope/(node|aes-node|sign-node|fetch-node|kms-client)\\.ts$" },
       to: { dependencyTypes: ["core"] },
     },
     {
       name: "envelope-neutral-modules-skip-the-node-entries",
       comment: "The neutral modules never reach node:crypto through the Node entry points (src/crypto/node.ts reads the .wasm with node:fs).",
       severity: "error",
-      from: { path: "^src/envelope/", pathNot: "^src/envelope/(node|aes-node|sign-node|kms-client)\\.ts$" },
-      to: { path: "^src/(envelope/(node|aes-node|sign-node)|crypto/node)\\.ts$" },
+      from: { path: "^src/envelope/", pathNot: "^src/envelope/(node|aes-node|sign-node|fetch-node|kms-client)\\.ts$" },
+      to: { path: "^src/(envelope/(node|aes-node|sign-node|fetch-node)|crypto/node)\\.ts$" },
     },
     {
       name: "nothing-imports-the-console",

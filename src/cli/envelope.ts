@@ -13,7 +13,8 @@ import {
   type CommitmentPolicy, type DecryptOptions, type EncryptOptions, type Keyring, type MaterialsManager, type MessageHeader, type SuiteId,
 } from "../envelope/node.js";
 import { KmsKeyring, parseKmsArn } from "../envelope/kms-keyring.js";
-import { KmsError, kmsClientProvider, MAX_RESPONSE_BYTES } from "../envelope/kms-client.js";
+import { kmsClientProvider } from "../envelope/kms-client.js";
+import { nodeFetch } from "../envelope/fetch-node.js";
 import { resolveAwsSettings, UsageError, userAgent, withUserAgent, type AwsSettings } from "./config.js";
 
 export const ENVELOPE_USAGE = `usage: edgekms encrypt|decrypt --input PATH|- --output PATH|- --wrapping-keys key=ARN... [options]
@@ -233,44 +234,6 @@ function clientFunction(s: AwsSettings, defaultRegion: string, batch: boolean, m
   const endpoint = s.endpoint === "aws" ? undefined : s.endpoint.includes("{region}") ? (r: string) => s.endpoint.replace(/\{region\}/g, r) : s.endpoint;
   return kmsClientProvider({ endpoint, credentials: s.credentials, defaultRegion, fetch: withUserAgent(nodeFetch, userAgent(mode)), ...(batch ? { batch: true } : {}) });
 }
-
-/**
- * The subset of fetch the KMS client uses (POST a string body, read status and text), on node:http /
- * node:https: the global fetch (undici) alone adds ~13 MB to the resident set of a short-lived CLI.
- * The modules come from process.getBuiltinModule, not import(): an ESM import of node:http builds
- * its namespace from every export, and one of them (WebSocket) is a getter that loads undici all the
- * same (~10 MB, measured with Node 22.23).
- */
-const nodeFetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-  const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
-  const { request } = url.protocol === "https:" ? process.getBuiltinModule("node:https") : process.getBuiltinModule("node:http");
-  const body = typeof init?.body === "string" ? init.body : "";
-  return new Promise<Response>((resolveResponse, reject) => {
-    const req = request(url, { method: init?.method ?? "GET", headers: { ...(init?.headers as Record<string, string>), "content-length": String(Buffer.byteLength(body)) }, signal: init?.signal ?? undefined }, (res) => {
-      const parts: Buffer[] = [];
-      let total = 0;
-      res.on("data", (b: Buffer) => {
-        total += b.length;
-        if (total > MAX_RESPONSE_BYTES) {
-          // The endpoint chooses the size: past the cap the answer is dropped, not buffered (kms-client.ts).
-          req.destroy();
-          parts.length = 0;
-          reject(new KmsError("ResponseTooLarge", `the answer of ${url.host} is larger than ${MAX_RESPONSE_BYTES} bytes`, res.statusCode));
-          return;
-        }
-        parts.push(b);
-      });
-      res.on("error", reject);
-      res.on("end", () => {
-        const text = Buffer.concat(parts).toString("utf8");
-        const status = res.statusCode ?? 0;
-        resolveResponse({ ok: status >= 200 && status < 300, status, text: async () => text } as Response);
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}) as typeof fetch;
 
 // ---------------------------------------------------------------------------------------------
 // Keyrings from --wrapping-keys

@@ -30,6 +30,22 @@ const UNSIGNABLE = new Set([
   "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
 ]);
 
+/**
+ * The headers as canonicalRequest reads them, as a Headers object would give them: by lower-case
+ * name, each value without its leading and trailing whitespace, the values of names that differ
+ * only in case joined with ", ". Not a Headers object: in Node the global Headers is undici's, and
+ * its first use loads undici (10-25 ms and several MB on a process's first request, Node 22.23).
+ */
+export function headerLookup(headers: Record<string, string>): Pick<Headers, "get"> {
+  const byName = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const n = name.toLowerCase(), v = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+    const before = byName.get(n);
+    byName.set(n, before === undefined ? v : `${before}, ${v}`);
+  }
+  return { get: (name) => byName.get(name.toLowerCase()) ?? null };
+}
+
 /** The headers of a signed POST of `body` to `url` with X-Amz-Target `target` (TrentService. unless it has a prefix). */
 export async function signRequest(url: string, target: string, body: string, o: SignOptions): Promise<Record<string, string>> {
   const u = new URL(url);
@@ -51,7 +67,7 @@ export async function signRequest(url: string, target: string, body: string, o: 
     .map((k) => k.toLowerCase())
     .filter((k) => !UNSIGNABLE.has(k) && !o.unsignableHeaders?.has(k))
     .sort();
-  const canonical = canonicalRequest("POST", u, new Headers(headers), signed, payloadHash);
+  const canonical = canonicalRequest("POST", u, headerLookup(headers), signed, payloadHash);
   const signature = await signatureOf(canonical, xAmzDate, scope, o.secretAccessKey);
   headers.authorization = `${ALGORITHM} Credential=${scope.accessKeyId}/${scope.scopeDate}/${scope.region}/${scope.service}/aws4_request, SignedHeaders=${signed.join(";")}, Signature=${signature}`;
   return headers;

@@ -10,6 +10,7 @@
 // an endpoint refuses as an unknown operation turns batching off for that endpoint, and its entries,
 // like every later call, go as single calls. docs/envelope.md, "Many messages: batch calls".
 import { signRequest } from "../cli/sign.js";
+import { defaultFetch } from "./default-fetch.js";
 
 export interface GenerateDataKeyInput { KeyId: string; NumberOfBytes: number; EncryptionContext?: Record<string, string>; GrantTokens?: string[] }
 export interface GenerateDataKeyOutput { KeyId?: string; Plaintext?: Uint8Array; CiphertextBlob?: Uint8Array }
@@ -37,6 +38,7 @@ export interface KmsHttpClientOptions {
   maxAttempts?: number;
   /** Per-request timeout in milliseconds (default 30 000). */
   timeoutMs?: number;
+  /** How requests are sent; default the entry's (node:http under the Node entry, fetch-node.ts; default-fetch.ts), else the global fetch. */
   fetch?: typeof fetch;
   /** Send concurrent calls as EdgeKMS batch requests (falls back to single calls where the endpoint lacks them); default off. */
   batch?: boolean | KmsBatchOptions;
@@ -192,7 +194,7 @@ export class KmsHttpClient implements KmsClientLike {
     this.credentials = typeof creds === "function" ? creds : async () => creds;
     this.maxAttempts = Math.max(1, o.maxAttempts ?? 3);
     this.timeoutMs = o.timeoutMs ?? 30_000;
-    this.fetchFn = o.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+    this.fetchFn = o.fetch ?? defaultFetch;
     this.batchSupport = o.batchSupport ?? {};
     if (o.batch) {
       const b = o.batch === true ? {} : o.batch;
@@ -410,7 +412,7 @@ async function readBody(res: Response, what: string): Promise<string> {
   }
   const stream = res.body;
   if (!stream || typeof stream.getReader !== "function") {
-    // A fetch without streams (the CLI's node:http one caps the body itself): checked after the read.
+    // A fetch without streams (fetch-node.ts caps the body itself): checked after the read.
     const text = await res.text();
     if (text.length > MAX_RESPONSE_BYTES) throw tooLarge();
     return text;

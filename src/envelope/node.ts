@@ -9,6 +9,7 @@ import { hybridAesGcm } from "./aes-node.js";
 import { wasmAesGcm as coreAesGcm } from "./aes-wasm.js";
 import { setPlatform } from "./platform.js";
 import { nodeSignatures } from "./sign-node.js";
+import { setDefaultFetch } from "./default-fetch.js";
 import type { AesGcmProvider } from "./types.js";
 
 let coreLoaded = false;
@@ -36,6 +37,8 @@ export const wasmAesGcm: AesGcmProvider = {
 
 // node:crypto for frames of 512 bytes and more, the WASM core below (docs/envelope.md).
 setPlatform({ aes: hybridAesGcm(wasmAesGcm), signatures: nodeSignatures });
+// KMS calls on node:http rather than the global fetch (fetch-node.ts), loaded with the first call.
+setDefaultFetch((async (...a: Parameters<typeof fetch>) => (await import("./fetch-node.js")).nodeFetch(...a)) as typeof fetch);
 
 export * from "./index.js";
 export { nodeAesGcm, hybridAesGcm, NODE_CROSSOVER } from "./aes-node.js";

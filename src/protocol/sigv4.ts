@@ -174,7 +174,7 @@ function canonicalUriAndQuery(url: URL): [string, string] {
 }
 
 /** Step 5: the canonical request. */
-export function canonicalRequest(method: string, url: URL, headers: Headers, signedHeaders: string[], payloadHash: string): string {
+export function canonicalRequest(method: string, url: URL, headers: Pick<Headers, "get">, signedHeaders: string[], payloadHash: string): string {
   const [path, query] = canonicalUriAndQuery(url);
   const lines = signedHeaders.map((name) => `${name}:${(headers.get(name) ?? "").trim().replace(/\s+/g, " ")}\n`);
   return [method, path, query, lines.join(""), signedHeaders.join(";"), payloadHash].join("\n");

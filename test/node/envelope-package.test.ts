@@ -40,6 +40,29 @@ describe("package export edgekms/envelope", () => {
     expect(JSON.parse(out)).toEqual({ back: "hello", aes: "node+wasm", sig: "node" });
   });
 
+  it("under the Node entry a KMS call goes over node:http and loads no undici (neither the global fetch nor its Headers)", () => {
+    // undici is what the global fetch and Headers load on first use: ~30 ms before a process's first
+    // KMS call and several MB of memory (src/envelope/fetch-node.ts, src/cli/sign.ts headerLookup).
+    const script = `
+      import "edgekms/envelope";
+      import { KmsHttpClient } from "edgekms/envelope/kms";
+      // Not an import of node:http: its ESM namespace has a WebSocket getter that loads undici.
+      const { createServer } = process.getBuiltinModule("node:http");
+      let seen;
+      const server = createServer((req, res) => {
+        seen = { target: req.headers["x-amz-target"], signed: /SignedHeaders=[a-z0-9;-]*x-amz-target, Signature=[0-9a-f]{64}$/.test(req.headers.authorization ?? "") };
+        res.writeHead(400, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "NotFoundException", message: "no such key" }));
+      });
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      const client = new KmsHttpClient({ region: "us-east-1", endpoint: "http://127.0.0.1:" + server.address().port, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "s" } });
+      const error = await client.decrypt({ CiphertextBlob: new Uint8Array(8) }).then(() => "none", (e) => e.code ?? e.name);
+      server.close();
+      console.log(JSON.stringify({ error, seen, undici: process.moduleLoadList.filter((m) => m.includes("undici")) }));
+    `;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({ error: "NotFoundException", seen: { target: "TrentService.Decrypt", signed: true }, undici: [] });
+  });
+
   it("the default entry imports no Node built-in, directly or through another module", () => {
     const entry = resolve(root, "dist/envelope/index.js");
     expect(existsSync(entry), "dist/envelope/index.js (npm run build)").toBe(true);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { signRequest, type SignOptions } from "../../src/cli/sign.js";
+import { headerLookup, signRequest, type SignOptions } from "../../src/cli/sign.js";
+import fc from "fast-check";
 
 /** The SDK's hash interface on node:crypto. */
 class NodeSha256 {
@@ -95,6 +96,17 @@ describe("SigV4 signer (src/cli/sign.ts) against @smithy/signature-v4", () => {
       const theirs = await smithy(url, target, body, o);
       expect(ours, `request ${i}: ${url} ${target} ${JSON.stringify({ ...o, secretAccessKey: "…" })}`).toEqual(theirs);
     }
+  });
+
+  it("the signer reads its headers as a Headers object would (the server's view): case folded, values trimmed, names that differ in case joined", () => {
+    const name = fc.constantFrom("x-amz-target", "X-Amz-Target", "X-AMZ-TARGET", "content-type", "Content-Type", "host", "x-custom", "X-Custom", "__proto__", "constructor");
+    const value = fc.tuple(fc.constantFrom("", " ", "\t", "  \t"), fc.stringMatching(/^[!-~]([ -~]{0,20}[!-~])?$/), fc.constantFrom("", " ", "\t ")).map(([a, b, c]) => a + b + c);
+    fc.assert(fc.property(fc.array(fc.tuple(name, value), { maxLength: 8 }), (pairs) => {
+      const record: Record<string, string> = Object.create(null);
+      for (const [k, v] of pairs) record[k] = v;
+      const ours = headerLookup(record), theirs = new Headers(Object.entries(record));
+      for (const n of ["x-amz-target", "content-type", "host", "x-custom", "__proto__", "constructor", "absent"]) expect(ours.get(n)).toBe(theirs.get(n));
+    }), { numRuns: 500 });
   });
 
   it("a different secret, date, region, body or target changes the signature", async () => {
