@@ -64,23 +64,37 @@ if (impl === "sha384") {
   const aes = impl === "wasm" ? { aes: lib.wasmAesGcm } : {};
   const t = performance.now();
   // As the CLI does for a signed file of 64 MiB or more in frames of 16 KiB or more: the signature
-  // hash's worker thread started beside the KMS call, and waited for before the input is read.
+  // hash's worker thread started beside the KMS call, and waited for before the body is read.
   const worker = suite === 0x0578 && frameLength >= 16384 && statSync(input).size >= 64 * 1024 * 1024 ? lib.startSignatureWorker() : undefined;
   const pair = op === "encrypt"
     ? lib.encryptStream({ keyring: new KmsKeyring({ generatorKeyId: keyArn, client }), suite, frameLength, plaintextLength: statSync(input).size, ...aes })
     : lib.decryptStream({ keyring: new KmsKeyring({ keyIds: [keyArn], client }), ...aes });
   pair.header.catch(() => undefined);
-  // The pump of the CLI (src/cli/envelope.ts): the input read into two 1 MiB buffers used in turn; the
+  // The pump of the CLI (src/cli/envelope.ts): the input read into two 1 MiB buffers (512 KiB while the
+  // worker hashes) used in turn, a decrypted file's header first; the
   // output's large chunks (a 1 MiB slice's frames) written as they are, one write at a time while the
   // next is made, small ones coalesced into 1 MiB blocks; each chunk freed (detached) once written or copied.
   const writer = pair.writable.getWriter();
   const feeding = (async () => {
-    if (worker) await worker;
     const fh = await open(input, "r");
-    const bufs = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
+    let offset = 0;
+    if (op === "decrypt") {
+      // As the CLI: the header alone first, so that the KMS Decrypt call runs while the worker starts.
+      const head = new Uint8Array(64 * 1024);
+      const { bytesRead } = await fh.read(head, 0, head.length, 0);
+      const parsed = lib.parseHeader(head.subarray(0, bytesRead));
+      if (parsed) {
+        offset = parsed.header.headerLength;
+        await writer.write(head.slice(0, offset));
+      }
+    }
+    // The CLI reads 512 KiB at a time while the worker hashes (src/cli/envelope.ts WORKER_READ_CHUNK), 1 MiB otherwise.
+    const chunk = worker && (await worker) ? 512 * 1024 : 1 << 20;
+    const bufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
     let pending;
     for (let i = 0; ; i ^= 1) {
-      const { bytesRead } = await fh.read(bufs[i], 0, bufs[i].length, null);
+      const { bytesRead } = await fh.read(bufs[i], 0, bufs[i].length, offset);
+      offset += bytesRead;
       if (pending) await pending;
       if (bytesRead === 0) break;
       pending = writer.write(bufs[i].subarray(0, bytesRead));
