@@ -46,6 +46,21 @@ export function headerLookup(headers: Record<string, string>): Pick<Headers, "ge
   return { get: (name) => byName.get(name.toLowerCase()) ?? null };
 }
 
+/**
+ * Headers that would be signed as one thing and sent as another are refused: a name given twice in
+ * different cases (fetch joins the two values, node:http sends the last: fetch-node.ts) and values
+ * outside printable ASCII and tab (node:http sends them as UTF-8 bytes, which the server's Headers reads one character per byte).
+ */
+function refuseAmbiguous(headers: Record<string, string>): void {
+  const seen = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (seen.has(lower)) throw new TypeError(`header '${name}' is given twice (header names are not case-sensitive)`);
+    seen.add(lower);
+    if (!/^[\t\x20-\x7e]*$/.test(value)) throw new TypeError(`the value of header '${name}' has characters other than printable ASCII`);
+  }
+}
+
 /** The headers of a signed POST of `body` to `url` with X-Amz-Target `target` (TrentService. unless it has a prefix). */
 export async function signRequest(url: string, target: string, body: string, o: SignOptions): Promise<Record<string, string>> {
   const u = new URL(url);
@@ -58,6 +73,7 @@ export async function signRequest(url: string, target: string, body: string, o: 
     ...(o.extraHeaders ?? {}),
     "x-amz-date": xAmzDate,
   };
+  refuseAmbiguous(headers);
   const given = Object.keys(headers).find((k) => k.toLowerCase() === "x-amz-content-sha256");
   // A given x-amz-content-sha256 is what the canonical request carries as the payload hash (the
   // SigV4 rule; the server then refuses one that is not the body's hash, or UNSIGNED-PAYLOAD).

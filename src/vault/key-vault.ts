@@ -370,8 +370,15 @@ export class KeyVault extends DurableObject<Env> {
       grants: this.grants.facts(),
       context: caller.context,
       ...(caller.encryptionContext ? { encryptionContext: caller.encryptionContext } : {}),
-      ...(this.matchBudgets.has(caller) ? { matchBudget: this.matchBudgets.get(caller) } : {}),
+      ...this.matchBudgetOf(caller),
     };
+  }
+
+  /** A batch entry's group budget (runBatch), or one made from the steps a ReEncrypt's source vault sent. */
+  private matchBudgetOf(caller: VaultCaller): { matchBudget?: MatchBudget } {
+    let budget = this.matchBudgets.get(caller);
+    if (!budget && typeof caller.matchStepsLeft === "number") this.matchBudgets.set(caller, (budget = { left: Math.max(0, caller.matchStepsLeft) }));
+    return budget ? { matchBudget: budget } : {};
   }
 
   /**
@@ -626,7 +633,15 @@ export class KeyVault extends DurableObject<Env> {
       : undefined;
   }
 
-  async encrypt(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false, algorithm = "SYMMETRIC_DEFAULT"): Promise<VaultResult<EncryptResult>> {
+  async encrypt(
+    caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false, algorithm = "SYMMETRIC_DEFAULT",
+  ): Promise<VaultResult<EncryptResult> & { matchStepsLeft?: number }> {
+    const result = await this.encryptAudited(caller, plaintext, context, dryRun, algorithm);
+    if (caller.matchStepsLeft === undefined) return result;
+    return { ...result, matchStepsLeft: this.matchBudgets.get(caller)?.left ?? caller.matchStepsLeft };
+  }
+
+  private encryptAudited(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun: boolean, algorithm: string): Promise<VaultResult<EncryptResult>> {
     return this.audited<EncryptResult>(caller, async () => {
       const r = this.access(caller, STATES.enabled);
       if (!r.ok) return r;
@@ -740,14 +755,15 @@ export class KeyVault extends DurableObject<Env> {
       try {
         // The destination encryption is part of this request: its record is this vault's, and a
         // copy goes to the destination key's owner when that is a third account.
-        const toDestination = { ...destinationCaller, audit: caller.audit };
+        // A batch entry's destination half is charged to the entry's group, in this vault or another.
         const budget = this.matchBudgets.get(caller);
-        if (budget) this.matchBudgets.set(toDestination, budget); // the same entry's (a call to another key's vault has its own)
+        const toDestination = { ...destinationCaller, audit: caller.audit, ...(budget ? { matchStepsLeft: budget.left } : {}) };
         const algorithm = destination.algorithm ?? "SYMMETRIC_DEFAULT";
         const dest = destination.keyId === r.value.keyId
           ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)
           : ((await vaultStub(this.env, destination.region, destination.keyId)
-            .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)) as VaultResult<EncryptResult>);
+            .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)) as VaultResult<EncryptResult> & { matchStepsLeft?: number });
+        if (budget && typeof dest.matchStepsLeft === "number") budget.left = Math.max(0, Math.min(budget.left, dest.matchStepsLeft));
         if (!dest.ok) return { ...dest, records: undefined };
         const covered = new Set([caller.account, r.value.account]);
         const forOwner = (dest.records ?? []).filter((x) => !covered.has(x.recipientAccountId));

@@ -139,6 +139,12 @@ export interface VaultCaller {
   encryptionContext?: Record<string, string>;
   authz: Authorization;
   audit?: AuditDraft;
+  /**
+   * The destination half of a batch entry's ReEncrypt: the match steps the entry's group has left
+   * (src/vault/batch.ts). The destination vault authorizes with at most these, and answers with
+   * what is left (encrypt's `matchStepsLeft`), which the source vault charges to the group.
+   */
+  matchStepsLeft?: number;
 }
 
 export const ok = <T>(value: T): VaultResult<T> => ({ ok: true, value });

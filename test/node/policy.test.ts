@@ -287,6 +287,31 @@ describe("the cost of a match", () => {
     expect(withMatchBudget(() => wildcardMatch(pattern, value))).toBe(false);
   });
 
+  it("a group's message only when the group's steps ran out: a match over its own budget keeps the single request's", () => {
+    const group: MatchBudget = { left: 3_000_000 }; // less than one authorization's 4 million
+    const message = (f: () => unknown) => { try { f(); return "none"; } catch (e) { return (e as Error).message; } };
+    // 64 steps per character of pattern and value: this one backtracks past its own budget long before 3 million.
+    expect(message(() => withMatchBudget(() => wildcardMatch(`*${"0".repeat(2000)}1`, "0".repeat(4000)), group))).toBe("a policy pattern took too long to match the request's values");
+    expect(group.left).toBeGreaterThan(2_000_000);
+    const spent: MatchBudget = { left: 1000 };
+    expect(message(() => withMatchBudget(() => wildcardMatch("*0*", "0".repeat(5000)), spent))).toBe("the batch's entries for this key together took too long to match policy patterns");
+  });
+
+  it("comparisons that lower-case or parse the request's value count against the budget too", () => {
+    const long = "A".repeat(60_000);
+    const values = Array.from({ length: 100 }, (_, i) => `v${i}`);
+    for (const operator of ["StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "Bool", "NumericEquals", "DateEquals", "IpAddress"]) {
+      const doc = parsePolicy(policy(stmt({ Condition: { [operator]: { "kms:EncryptionContext:a": values } } })), "key");
+      // A 60,000-character value against each of 100 policy values: about 6 million steps.
+      expect(() => withMatchBudget(() => evaluatePolicy(doc, req({ ctx: { "kms:EncryptionContext:a": long } }), true)), operator).toThrow(PolicyCostExceeded);
+      // Short values are cheap.
+      expect(() => withMatchBudget(() => evaluatePolicy(doc, req({ ctx: { "kms:EncryptionContext:a": "1" } }), true)), operator).not.toThrow();
+    }
+    // Exact comparisons count one step each.
+    const exact = parsePolicy(policy(stmt({ Condition: { StringEquals: { "kms:EncryptionContext:a": values } } })), "key");
+    expect(withMatchBudget(() => evaluatePolicy(exact, req({ ctx: { "kms:EncryptionContext:a": long } }), true))).toBe("NoMatch");
+  });
+
   it("the text variables make counts against the authorization's budget; unclosed variables are read in one pass", () => {
     const copies = `x${"${kms:EncryptionContext:a}".repeat(2000)}`;
     const doc = parsePolicy(policy(stmt({ Condition: { StringEquals: { "kms:EncryptionContext:b": copies } } })), "key");

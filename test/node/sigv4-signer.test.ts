@@ -109,6 +109,14 @@ describe("SigV4 signer (src/cli/sign.ts) against @smithy/signature-v4", () => {
     }), { numRuns: 500 });
   });
 
+  it("headers that would be signed as one thing and sent as another are refused: a name twice in two cases, a value outside printable ASCII", async () => {
+    const o = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret", region: "us-east-1" };
+    await expect(signRequest("http://localhost:8787/", "ListKeys", "{}", { ...o, extraHeaders: { "X-Custom": "a", "x-custom": "b" } })).rejects.toThrow(/given twice/);
+    await expect(signRequest("http://localhost:8787/", "ListKeys", "{}", { ...o, extraHeaders: { "X-Amz-Target": "TrentService.Decrypt" } })).rejects.toThrow(/given twice/);
+    for (const v of ["café", "a\u00a0b", "a\nb", "a\u0000b"]) await expect(signRequest("http://localhost:8787/", "ListKeys", "{}", { ...o, extraHeaders: { "x-custom": v } }), JSON.stringify(v)).rejects.toThrow(/printable ASCII/);
+    expect((await signRequest("http://localhost:8787/", "ListKeys", "{}", { ...o, extraHeaders: { "x-custom": "\t a b ~ " } })).authorization).toMatch(/SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-custom,/);
+  });
+
   it("a different secret, date, region, body or target changes the signature", async () => {
     const base = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret", region: "us-east-1", date: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) };
     const sig = async (o: SignOptions, body = "{}", target = "ListKeys") => (await signRequest("http://localhost:8787/", target, body, o)).authorization!.slice(-64);

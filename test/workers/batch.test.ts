@@ -444,6 +444,24 @@ describe("limits", () => {
     const records = await recordsOf(r.requestId);
     expect(records.filter((x) => x.errorCode === "AccessDeniedException")).toHaveLength(4);
   });
+
+  it("a BatchReEncrypt entry's destination half is charged to its group, whether the destination is another key's vault or the same key", async () => {
+    const slow = (action: string) => ({ Effect: "Deny", Principal: "*", Action: action, Resource: "*", Condition: { StringLike: { "kms:EncryptionContext:path": `*${"0".repeat(40)}1` } } });
+    const dest = await newKey({ Policy: doc(ADMIN, slow("kms:Encrypt"), slow("kms:ReEncrypt*")) });
+    const source = await newKey();
+    const ctx = { path: "0".repeat(60_000) };
+    const blob = (await unthrottled<{ CiphertextBlob: string }>("Encrypt", { KeyId: source.KeyId, Plaintext: b64("x") })).body.CiphertextBlob;
+    // Another key's vault: ~2.4 million steps per entry there, charged to the source vault's group.
+    const cross = await batchOk("BatchReEncrypt", Array.from({ length: 10 }, () => ({ CiphertextBlob: blob, DestinationKeyId: dest.KeyId, DestinationEncryptionContext: ctx })));
+    expect(cross.results.map((x) => x.ErrorCode ?? "ok")).toEqual([...Array(6).fill("ok"), ...Array(4).fill("AccessDeniedException")]);
+    expect(cross.results[6].ErrorMessage).toMatch(/the batch's entries for this key together took too long to match policy patterns/);
+    // The same key: both halves of an entry (~2.4 million steps each) from one group.
+    const destBlob = cross.results[0].CiphertextBlob!;
+    const same = await batchOk("BatchReEncrypt", Array.from({ length: 5 }, () => ({ CiphertextBlob: destBlob, SourceEncryptionContext: ctx, DestinationKeyId: dest.KeyId, DestinationEncryptionContext: ctx })));
+    expect(same.results.map((x) => x.ErrorCode ?? "ok")).toEqual([...Array(3).fill("ok"), ...Array(2).fill("AccessDeniedException")]);
+    // A single ReEncrypt of the same is allowed: its authorizations have budgets of their own.
+    expect((await unthrottled("ReEncrypt", { CiphertextBlob: blob, DestinationKeyId: dest.KeyId, DestinationEncryptionContext: ctx })).status).toBe(200);
+  });
 });
 
 describe("malformed input: a clear 4xx for the entry or the batch, never a 500", () => {
