@@ -633,12 +633,12 @@ export class KeyVault extends DurableObject<Env> {
       : undefined;
   }
 
-  async encrypt(
+  encrypt(
     caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun = false, algorithm = "SYMMETRIC_DEFAULT",
   ): Promise<VaultResult<EncryptResult> & { matchStepsLeft?: number }> {
-    const result = await this.encryptAudited(caller, plaintext, context, dryRun, algorithm);
-    if (caller.matchStepsLeft === undefined) return result;
-    return { ...result, matchStepsLeft: this.matchBudgets.get(caller)?.left ?? caller.matchStepsLeft };
+    const result = this.encryptAudited(caller, plaintext, context, dryRun, algorithm);
+    if (caller.matchStepsLeft === undefined) return result; // not a ReEncrypt's destination half: no extra turn
+    return result.then((r) => ({ ...r, matchStepsLeft: this.matchBudgets.get(caller)?.left ?? caller.matchStepsLeft }));
   }
 
   private encryptAudited(caller: VaultCaller, plaintext: Uint8Array, context: Record<string, string> | undefined, dryRun: boolean, algorithm: string): Promise<VaultResult<EncryptResult>> {
