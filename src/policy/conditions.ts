@@ -76,7 +76,8 @@ export interface MatchBudget { left: number }
  */
 export function withMatchBudget<T>(evaluate: () => T, group?: MatchBudget): T {
   const outer = sharedSteps;
-  const start = group ? Math.max(0, Math.min(MATCH_STEPS_PER_AUTHORIZATION, group.left)) : MATCH_STEPS_PER_AUTHORIZATION;
+  // A group whose count is not a number has nothing left (NaN would never run out).
+  const start = group ? (Number.isFinite(group.left) ? Math.max(0, Math.min(MATCH_STEPS_PER_AUTHORIZATION, group.left)) : 0) : MATCH_STEPS_PER_AUTHORIZATION;
   sharedSteps = start;
   try {
     return evaluate();

@@ -377,7 +377,10 @@ export class KeyVault extends DurableObject<Env> {
   /** A batch entry's group budget (runBatch), or one made from the steps a ReEncrypt's source vault sent. */
   private matchBudgetOf(caller: VaultCaller): { matchBudget?: MatchBudget } {
     let budget = this.matchBudgets.get(caller);
-    if (!budget && typeof caller.matchStepsLeft === "number") this.matchBudgets.set(caller, (budget = { left: Math.max(0, caller.matchStepsLeft) }));
+    if (!budget && caller.matchStepsLeft !== undefined) {
+      const left = caller.matchStepsLeft;
+      this.matchBudgets.set(caller, (budget = { left: Number.isFinite(left) ? Math.max(0, left) : 0 }));
+    }
     return budget ? { matchBudget: budget } : {};
   }
 
@@ -763,7 +766,7 @@ export class KeyVault extends DurableObject<Env> {
           ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)
           : ((await vaultStub(this.env, destination.region, destination.keyId)
             .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)) as VaultResult<EncryptResult> & { matchStepsLeft?: number });
-        if (budget && typeof dest.matchStepsLeft === "number") budget.left = Math.max(0, Math.min(budget.left, dest.matchStepsLeft));
+        if (budget && dest.matchStepsLeft !== undefined) budget.left = Number.isFinite(dest.matchStepsLeft) ? Math.max(0, Math.min(budget.left, dest.matchStepsLeft)) : 0;
         if (!dest.ok) return { ...dest, records: undefined };
         const covered = new Set([caller.account, r.value.account]);
         const forOwner = (dest.records ?? []).filter((x) => !covered.has(x.recipientAccountId));

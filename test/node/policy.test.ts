@@ -293,6 +293,7 @@ describe("the cost of a match", () => {
     // 64 steps per character of pattern and value: this one backtracks past its own budget long before 3 million.
     expect(message(() => withMatchBudget(() => wildcardMatch(`*${"0".repeat(2000)}1`, "0".repeat(4000)), group))).toBe("a policy pattern took too long to match the request's values");
     expect(group.left).toBeGreaterThan(2_000_000);
+    for (const left of [NaN, -5, Infinity * 0]) expect(message(() => withMatchBudget(() => wildcardMatch("*0*", "0000"), { left })), String(left)).toBe("the batch's entries for this key together took too long to match policy patterns");
     const spent: MatchBudget = { left: 1000 };
     expect(message(() => withMatchBudget(() => wildcardMatch("*0*", "0".repeat(5000)), spent))).toBe("the batch's entries for this key together took too long to match policy patterns");
   });
