@@ -58,17 +58,33 @@ export const MATCH_STEPS_PER_AUTHORIZATION = 4_000_000;
 let sharedSteps = Infinity;
 
 /**
- * Steps the authorizations of one batch group take together: the entries of one request for one
- * key, which one vault call runs one after another (src/vault/batch.ts). Each authorization still
- * has at most MATCH_STEPS_PER_AUTHORIZATION. Without a budget of its own, a batch of 1,000 entries
- * whose encryption contexts made every match as dear as allowed held its vault for 1,000 times the
- * dearest single request (tens of seconds); now for at most four times it. Ordinary entries take
- * hundreds to a few thousand steps, so a full batch of them fits.
+ * Steps the authorizations of one batch group take together (the entries of one request for one
+ * key, which one vault call runs one after another: src/vault/batch.ts): at least this many, and
+ * MATCH_STEPS_PER_BATCH_ENTRY per entry for larger groups (batchGroupSteps). Each authorization
+ * still has at most MATCH_STEPS_PER_AUTHORIZATION. Without a budget of its own, a batch of 1,000
+ * entries whose encryption contexts made every match as dear as allowed held its vault for 1,000
+ * times the dearest single request (tens of seconds); now a group of up to 250 entries for at
+ * most four times it, a group of 1,000 for sixteen (64 million steps, well under a second).
  */
 export const MATCH_STEPS_PER_BATCH_GROUP = 4 * MATCH_STEPS_PER_AUTHORIZATION;
+/**
+ * A batch entry's average share of its group's steps, for groups of more than 244 entries: an
+ * entry under heavy but ordinary policies (ten identity policies with IgnoreCase, Bool, Numeric and
+ * Date conditions over 40 context keys, a key policy denying outside 200 CIDRs) takes ~50,000.
+ */
+export const MATCH_STEPS_PER_BATCH_ENTRY = 65_536;
 
-/** Steps left to a group of authorizations (MATCH_STEPS_PER_BATCH_GROUP), shared across their awaits. */
-export interface MatchBudget { left: number }
+/** The steps a batch group of `entries` entries shares. */
+export const batchGroupSteps = (entries: number): number => Math.max(MATCH_STEPS_PER_BATCH_GROUP, entries * MATCH_STEPS_PER_BATCH_ENTRY);
+
+/**
+ * Steps left to a group of authorizations (batchGroupSteps), shared across their awaits; `also`, a
+ * second budget every step is charged to as well (a ReEncrypt destination's, per request: key-vault.ts).
+ */
+export interface MatchBudget { left: number; also?: MatchBudget }
+
+/** What a budget has left: nothing if its count is not a finite number (NaN would never run out). */
+const leftOf = (b: MatchBudget): number => (Number.isFinite(b.left) ? Math.max(0, b.left) : 0);
 
 /**
  * Runs `evaluate` (synchronous: no other authorization runs meanwhile) with MATCH_STEPS_PER_AUTHORIZATION
@@ -76,8 +92,7 @@ export interface MatchBudget { left: number }
  */
 export function withMatchBudget<T>(evaluate: () => T, group?: MatchBudget): T {
   const outer = sharedSteps;
-  // A group whose count is not a number has nothing left (NaN would never run out).
-  const start = group ? (Number.isFinite(group.left) ? Math.max(0, Math.min(MATCH_STEPS_PER_AUTHORIZATION, group.left)) : 0) : MATCH_STEPS_PER_AUTHORIZATION;
+  const start = group ? Math.min(MATCH_STEPS_PER_AUTHORIZATION, leftOf(group), group.also ? leftOf(group.also) : Infinity) : MATCH_STEPS_PER_AUTHORIZATION;
   sharedSteps = start;
   try {
     return evaluate();
@@ -86,7 +101,11 @@ export function withMatchBudget<T>(evaluate: () => T, group?: MatchBudget): T {
     if (e instanceof PolicyCostExceeded && group && start < MATCH_STEPS_PER_AUTHORIZATION && sharedSteps < 0) throw new PolicyCostExceeded(BATCH_GROUP_EXCEEDED);
     throw e;
   } finally {
-    if (group) group.left = Math.max(0, group.left - (start - Math.max(0, sharedSteps)));
+    if (group) {
+      const used = start - Math.max(0, sharedSteps);
+      group.left = leftOf(group) - used;
+      if (group.also) group.also.left = Math.max(0, leftOf(group.also) - used);
+    }
     sharedSteps = outer;
   }
 }
@@ -257,11 +276,13 @@ const parseDate = (s: string): number => (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 
 /** One value against one policy value (its variables resolved, if it has any), for a non-negated base operator. */
 function positive(base: string, policyValue: string, value: string, literal?: Uint8Array): boolean {
   // Every comparison counts against the authorization's steps, as a wildcard match counts its own:
-  // one for an exact comparison, and one per character for those that lower-case or parse both
-  // strings, whose cost a caller's long values set (uncounted, 10 identity policies of StringEqualsIgnoreCase
-  // values against 60,000-character contexts took 0.8 s per Encrypt: an outsider's review).
+  // one for an exact comparison, and one more per 8 characters for those that lower-case or parse
+  // both strings (a wildcard step costs about what lower-casing 8 characters does), whose cost a
+  // caller's long values set: uncounted, 10 identity policies of StringEqualsIgnoreCase values
+  // against 60,000-character contexts took 0.8 s per Encrypt (an outsider's review). A step per
+  // character made ordinary policies' batches run out (a second review).
   if (base === "StringEquals") charge(1);
-  else if (base !== "StringLike" && base !== "ArnEquals" && base !== "ArnLike") charge(1 + value.length + policyValue.length);
+  else if (base !== "StringLike" && base !== "ArnEquals" && base !== "ArnLike") charge(1 + ((value.length + policyValue.length) >> 3));
   switch (base) {
     case "StringEquals": return value === policyValue;
     case "StringEqualsIgnoreCase": return value.toLowerCase() === policyValue.toLowerCase();

@@ -18,7 +18,7 @@ import { encodeRecord, joinRecords, type CloudTrailRecord, type EncodedRecord } 
 import { MAX_ROW_CHARS } from "./group-commit.js";
 import type { KeyVault } from "./key-vault.js";
 import type { VaultCaller } from "./types.js";
-import { MATCH_STEPS_PER_BATCH_GROUP, type MatchBudget } from "../policy/conditions.js";
+import { batchGroupSteps, type MatchBudget } from "../policy/conditions.js";
 
 /** The vault methods a batch entry may call: those of Encrypt, Decrypt, GenerateDataKey and ReEncrypt. */
 export const BATCH_METHODS = ["encrypt", "decrypt", "generateDataKey", "reEncrypt", "dryRun"] as const;
@@ -292,7 +292,7 @@ export function readReply(reply: BatchReply, count: number): BatchOutcome[] {
 
 /**
  * Runs a batch call's entries. `budgets` (the vault's) gets each entry's caller object and its
- * group's MatchBudget: a group's authorizations share MATCH_STEPS_PER_BATCH_GROUP steps.
+ * group's MatchBudget: a group's authorizations share batchGroupSteps(its entries) steps.
  */
 export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchCalls, stats: BatchStats, budgets?: WeakMap<object, MatchBudget>): Promise<BatchReply> {
   checkVersion(batch, "call");
@@ -304,13 +304,13 @@ export async function runBatch(vault: Pick<KeyVault, BatchMethod>, batch: BatchC
   const rows: RoutedRecord[][] = [];
   let records = new RecordRows();
   let group = 0, left = groups[0];
-  let budget: MatchBudget = { left: MATCH_STEPS_PER_BATCH_GROUP };
+  let budget: MatchBudget = { left: batchGroupSteps(groups[0]!) };
   for (const { method, args } of entries) {
     if (left === 0) {
       rows.push(records.rows());
       records = new RecordRows();
       left = groups[++group];
-      budget = { left: MATCH_STEPS_PER_BATCH_GROUP };
+      budget = { left: batchGroupSteps(left) };
     }
     left--;
     try {

@@ -13,9 +13,9 @@ import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
 import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
-import type { MatchBudget } from "../policy/conditions.js";
+import { batchGroupSteps, MATCH_STEPS_PER_AUTHORIZATION, type MatchBudget } from "../policy/conditions.js";
 import { identityPolicies } from "../authz/identity-policies.js";
-import { DAY_MS, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
+import { DAY_MS, MAX_BATCH_ENTRIES, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { keyAlarmDue, metadata, newKeyRecord, RECORD, STATES, stateError, upgradeRecord, type ImportedMaterial, type KeyRecord, type Material } from "./key-record.js";
 import { findKeyType, keyTypeOf } from "./key-types/index.js";
 import type { KeyAlgorithms, LoadedKey, MessageType } from "./key-types/types.js";
@@ -45,6 +45,10 @@ const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option
 const ROOT_MISMATCH_RETRY_MS = 3_600_000;
 /** Storage key: set when the catalog found this vault without the key it registered (claimUnmade); create() then refuses. */
 const ABANDONED = "abandoned";
+/** How long a batch request's ReEncrypt destination budget is kept (KeyVault.destinationBudgets): longer than a batch call runs. */
+const DESTINATION_BUDGET_MS = 120_000;
+/** At most this many requests' destination budgets are kept (the oldest go first). */
+const DESTINATION_BUDGETS = 1024;
 
 /** keyMaterialId is named for symmetric keys only (AWS returns KeyMaterialId for those). */
 export interface EncryptResult { blob: Uint8Array; keyArn: string; keyMaterialId?: string }
@@ -80,6 +84,13 @@ export class KeyVault extends DurableObject<Env> {
   private readonly basis = new WeakMap<VaultCaller, string>();
   /** A batch entry's caller: the match steps its group has left (runBatch). */
   private readonly matchBudgets = new WeakMap<VaultCaller, MatchBudget>();
+  /**
+   * The match steps ReEncrypt destination halves of one batch request (by its request id) have left
+   * in this vault, whatever source keys' groups they come from: without it, a request spreading its
+   * entries over 40 source keys ran 40 groups' steps here (a second outsider's review). Kept for
+   * DESTINATION_BUDGET_MS, at most DESTINATION_BUDGETS of them.
+   */
+  private readonly destinationBudgets = new Map<string, { budget: MatchBudget; until: number }>();
   /** Milliseconds added to the wall clock; tests move time forward with it. */
   clockOffsetMs = 0;
   /** Named fault points tests arm (faults.ts). */
@@ -374,14 +385,33 @@ export class KeyVault extends DurableObject<Env> {
     };
   }
 
-  /** A batch entry's group budget (runBatch), or one made from the steps a ReEncrypt's source vault sent. */
+  /**
+   * A batch entry's group budget (runBatch), or, for a ReEncrypt's destination half, one of the steps
+   * its source vault sent, charged to its request's budget in this vault as well.
+   */
   private matchBudgetOf(caller: VaultCaller): { matchBudget?: MatchBudget } {
     let budget = this.matchBudgets.get(caller);
     if (!budget && caller.matchStepsLeft !== undefined) {
       const left = caller.matchStepsLeft;
-      this.matchBudgets.set(caller, (budget = { left: Number.isFinite(left) ? Math.max(0, left) : 0 }));
+      budget = { left: Number.isFinite(left) ? Math.max(0, left) : 0, also: this.destinationBudget(caller.audit?.requestID ?? "") };
+      this.matchBudgets.set(caller, budget);
     }
     return budget ? { matchBudget: budget } : {};
+  }
+
+  private destinationBudget(requestId: string): MatchBudget {
+    const now = Date.now();
+    const kept = this.destinationBudgets.get(requestId);
+    if (kept && kept.until > now) return kept.budget;
+    if (this.destinationBudgets.size >= DESTINATION_BUDGETS) {
+      for (const [id, b] of this.destinationBudgets) if (b.until <= now) this.destinationBudgets.delete(id);
+      // Still full: the oldest goes (a Map iterates in insertion order).
+      if (this.destinationBudgets.size >= DESTINATION_BUDGETS) this.destinationBudgets.delete(this.destinationBudgets.keys().next().value!);
+    }
+    const budget = { left: batchGroupSteps(MAX_BATCH_ENTRIES) };
+    this.destinationBudgets.delete(requestId);
+    this.destinationBudgets.set(requestId, { budget, until: now + DESTINATION_BUDGET_MS });
+    return budget;
   }
 
   /**
@@ -762,10 +792,17 @@ export class KeyVault extends DurableObject<Env> {
         const budget = this.matchBudgets.get(caller);
         const toDestination = { ...destinationCaller, audit: caller.audit, ...(budget ? { matchStepsLeft: budget.left } : {}) };
         const algorithm = destination.algorithm ?? "SYMMETRIC_DEFAULT";
-        const dest = destination.keyId === r.value.keyId
-          ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)
-          : ((await vaultStub(this.env, destination.region, destination.keyId)
-            .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)) as VaultResult<EncryptResult> & { matchStepsLeft?: number });
+        let dest: VaultResult<EncryptResult> & { matchStepsLeft?: number };
+        try {
+          dest = destination.keyId === r.value.keyId
+            ? await this.encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)
+            : ((await vaultStub(this.env, destination.region, destination.keyId)
+              .encrypt(toDestination, opened.value.plaintext, destinationContext, dryRun, algorithm)) as VaultResult<EncryptResult> & { matchStepsLeft?: number });
+        } catch (e) {
+          // No answer of what it took: charged as much as it could have.
+          if (budget) budget.left = Math.max(0, budget.left - MATCH_STEPS_PER_AUTHORIZATION);
+          throw e;
+        }
         if (budget && dest.matchStepsLeft !== undefined) budget.left = Number.isFinite(dest.matchStepsLeft) ? Math.max(0, Math.min(budget.left, dest.matchStepsLeft)) : 0;
         if (!dest.ok) return { ...dest, records: undefined };
         const covered = new Set([caller.account, r.value.account]);

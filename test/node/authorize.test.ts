@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { authorize, type AuthzCaller, type AuthzRequest, type GrantFacts, type KeyFacts, type Permission } from "../../src/authz/authorize.js";
 import { parsePolicy } from "../../src/policy/document.js";
+import { batchGroupSteps, MATCH_STEPS_PER_BATCH_ENTRY, type MatchBudget } from "../../src/policy/conditions.js";
 
 const A = "111122223333";
 const B = "444455556666";
@@ -164,5 +165,56 @@ describe("the authorizer", () => {
   it("denials name the caller, the action and the resource as AWS does", () => {
     const d = authorize(onKey(alice(), kms("Encrypt")));
     expect(d).toEqual({ allow: false, message: `User: ${user(A, "alice")} is not authorized to perform: kms:Encrypt on resource: ${KEY} because no identity-based policy allows the kms:Encrypt action` });
+  });
+});
+
+describe("a batch group's budget and heavy but ordinary policies", () => {
+  const A = "111122223333";
+  const KEY = `arn:aws:kms:us-east-1:${A}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const json = (...s: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: s });
+  const cidrs = (n: number, v6 = false) => Array.from({ length: n }, (_, i) => (v6 ? `2001:db8:${(i * 7).toString(16)}:${i.toString(16)}::/64` : `${10 + (i % 200)}.${(i * 13) % 256}.${(i * 7) % 256}.0/24`));
+  const contextKeys = Array.from({ length: 40 }, (_, i) => `application-context-${String(i).padStart(3, "0")}`);
+  // Ten identity policies with Bool, Numeric, Date and IgnoreCase conditions over 40 allowed context
+  // keys and a network Deny; a key policy denying outside 200 CIDRs (an outsider's review measured
+  // 523,000 steps per authorization for this when each compared character counted one step).
+  const guard = (i: number) => json(
+    { Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"], Resource: "*", Condition: {
+      Bool: { "aws:SecureTransport": "true", "aws:MultiFactorAuthPresent": "true" },
+      NumericLessThan: { "aws:MultiFactorAuthAge": "3600" },
+      DateLessThan: { "aws:CurrentTime": "2027-12-31T23:59:59Z" },
+      "ForAllValues:StringEqualsIgnoreCase": { "kms:EncryptionContextKeys": contextKeys },
+      StringEqualsIgnoreCase: { [`kms:EncryptionContext:${contextKeys[0]}`]: Array.from({ length: 20 }, (_, j) => `tenant-${i}-${j}-production-eu-west-1`) },
+    } },
+    { Effect: "Deny", Action: "kms:*", Resource: "*", Condition: { NotIpAddress: { "aws:SourceIp": [...cidrs(60), ...cidrs(40, true)] } } },
+  );
+  const keyPolicy = json(
+    { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: "kms:*", Resource: "*" },
+    { Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    { Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*", Condition: { NotIpAddress: { "aws:SourceIp": [...cidrs(100), ...cidrs(100, true)] } } },
+  );
+  const ec = Object.fromEntries(contextKeys.map((k, i) => [k, i === 0 ? "tenant-3-7-production-eu-west-1" : `value-${i}-${"x".repeat(30)}`]));
+  const request = (group: MatchBudget): AuthzRequest => ({
+    caller: { arn: `arn:aws:iam::${A}:user/app`, accountId: A, type: "IAMUser", policies: Array.from({ length: 10 }, (_, i) => parsePolicy(guard(i === 0 ? 3 : i + 100), "identity")) },
+    permission: { action: "kms:Decrypt", iamOnly: false, crossAccount: true, usesEncryptionContext: true },
+    resource: KEY,
+    resourceAccount: A,
+    key: { arn: KEY, account: A, policy: parsePolicy(keyPolicy, "key"), keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", origin: "AWS_KMS", tags: [], aliases: [] },
+    context: {
+      "aws:sourceip": "2001:db8:111:27:5678:9abc:def0:1234", "aws:securetransport": "true", "aws:currenttime": "2026-12-04T18:00:00.000Z",
+      "aws:multifactorauthpresent": "true", "aws:multifactorauthage": "120",
+      "kms:encryptioncontextkeys": Object.keys(ec),
+      ...Object.fromEntries(Object.entries(ec).map(([k, v]) => [`kms:encryptioncontext:${k}`, v])),
+    },
+    encryptionContext: ec,
+    matchBudget: group,
+  });
+
+  it("a full batch of entries under them fits its group's budget", () => {
+    const group: MatchBudget = { left: batchGroupSteps(1000) };
+    const one = request({ left: batchGroupSteps(1) });
+    expect(authorize(one).allow).toBe(true);
+    const perEntry = batchGroupSteps(1) - one.matchBudget!.left;
+    expect(perEntry).toBeLessThan(MATCH_STEPS_PER_BATCH_ENTRY);
+    for (let i = 0; i < 1000; i++) expect(authorize(request(group)).allow, `entry ${i}`).toBe(true);
   });
 });

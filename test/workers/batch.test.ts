@@ -462,6 +462,28 @@ describe("limits", () => {
     // A single ReEncrypt of the same is allowed: its authorizations have budgets of their own.
     expect((await unthrottled("ReEncrypt", { CiphertextBlob: blob, DestinationKeyId: dest.KeyId, DestinationEncryptionContext: ctx })).status).toBe(200);
   });
+
+  it("one request's ReEncrypt destination halves share a budget in the destination vault, whatever source keys' groups they come from", async () => {
+    // 100 short patterns against an 800-character value: ~3.1 million steps per authorization, ~1 KB per entry.
+    const patterns = Array.from({ length: 100 }, (_, i) => `*${"0".repeat(40)}${String.fromCharCode(0x41 + (i % 26))}${i}`);
+    const dest = await newKey({ Policy: doc(ADMIN, { Effect: "Deny", Principal: "*", Action: "kms:ReEncrypt*", Resource: "*", Condition: { StringLike: { "kms:EncryptionContext:path": patterns } } }) });
+    const ctx = { path: "0".repeat(800) };
+    const blobs: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const k = await newKey();
+      blobs.push((await unthrottled<{ CiphertextBlob: string }>("Encrypt", { KeyId: k.KeyId, Plaintext: b64("x") })).body.CiphertextBlob);
+    }
+    // 20 source keys, 3 entries each: each group (~9 million steps) is within its own 16 million, so
+    // only the destination's per-request budget (64 million) can hold them: ~20 of the 60.
+    const r = await batchOk("BatchReEncrypt", blobs.flatMap((b) => Array.from({ length: 3 }, () => ({ CiphertextBlob: b, DestinationKeyId: dest.KeyId, DestinationEncryptionContext: ctx }))));
+    const allowed = r.results.filter((x) => !x.ErrorCode).length;
+    expect(allowed).toBeGreaterThanOrEqual(15);
+    expect(allowed).toBeLessThanOrEqual(21);
+    for (const x of r.results.filter((y) => y.ErrorCode)) expect(x).toMatchObject({ ErrorCode: "AccessDeniedException", ErrorMessage: expect.stringMatching(/the batch's entries for this key together took too long/) });
+    // Another request has a budget of its own there.
+    const again = await batchOk("BatchReEncrypt", [{ CiphertextBlob: blobs[0], DestinationKeyId: dest.KeyId, DestinationEncryptionContext: ctx }]);
+    expect(again.results[0].ErrorCode).toBeUndefined();
+  });
 });
 
 describe("malformed input: a clear 4xx for the entry or the batch, never a 500", () => {
