@@ -63,16 +63,17 @@ let sharedSteps = Infinity;
  * MATCH_STEPS_PER_BATCH_ENTRY per entry for larger groups (batchGroupSteps). Each authorization
  * still has at most MATCH_STEPS_PER_AUTHORIZATION. Without a budget of its own, a batch of 1,000
  * entries whose encryption contexts made every match as dear as allowed held its vault for 1,000
- * times the dearest single request (tens of seconds); now a group of up to 250 entries for at
- * most four times it, a group of 1,000 for sixteen (64 million steps, well under a second).
+ * times the dearest single request (tens of seconds); now a group of up to 122 entries for at
+ * most four times it, a group of 1,000 for 131 million steps (~1.3 s at ~10 ns a step).
  */
 export const MATCH_STEPS_PER_BATCH_GROUP = 4 * MATCH_STEPS_PER_AUTHORIZATION;
 /**
- * A batch entry's average share of its group's steps, for groups of more than 244 entries: an
+ * A batch entry's average share of its group's steps, for groups of more than 122 entries: an
  * entry under heavy but ordinary policies (ten identity policies with IgnoreCase, Bool, Numeric and
- * Date conditions over 40 context keys, a key policy denying outside 200 CIDRs) takes ~50,000.
+ * Date conditions over 40 context keys and 100 CIDRs, a key policy denying outside 200 CIDRs) takes
+ * ~129,000 (test/node/authorize.test.ts), about 1.3 ms.
  */
-export const MATCH_STEPS_PER_BATCH_ENTRY = 65_536;
+export const MATCH_STEPS_PER_BATCH_ENTRY = 131_072;
 
 /** The steps a batch group of `entries` entries shares. */
 export const batchGroupSteps = (entries: number): number => Math.max(MATCH_STEPS_PER_BATCH_GROUP, entries * MATCH_STEPS_PER_BATCH_ENTRY);
@@ -226,21 +227,47 @@ function parseIp(s: string): { v6: boolean; bytes: number[] } | undefined {
   return { v6: true, bytes: groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 255]; }) };
 }
 
-export function ipInCidr(ip: string, cidr: string): boolean {
-  const parts = cidr.split("/");
-  if (parts.length > 2) return false;
-  const [net, bitsText] = parts;
-  const a = parseIp(ip), n = parseIp(net);
-  if (!a || !n || a.v6 !== n.v6) return false;
+/** The longest text an address or CIDR can have ("ffff:…:ffff/128" is 43 characters); longer is neither. */
+const MAX_IP_TEXT = 64;
+/** Addresses and CIDRs parsed, by their text, at most this many (then the cache starts again). */
+const IP_CACHE_ENTRIES = 4096;
+type Cidr = { v6: boolean; bytes: number[]; bits: number };
+/**
+ * Parsed addresses (bits: all) and CIDRs by their text: a condition compares a request's addresses
+ * with a policy's CIDRs again and again (ForAnyValue over many values), and parsing both each time,
+ * then comparing bit by bit, took ~4 µs a comparison (an outsider's review: 11 s for one Encrypt's
+ * 4 million steps). Only short texts are kept: nothing longer is an address.
+ */
+const cidrCache = new Map<string, Cidr | null>();
+
+function parseCidr(text: string): Cidr | undefined {
+  if (text.length > MAX_IP_TEXT) return undefined;
+  const cached = cidrCache.get(text);
+  if (cached !== undefined) return cached ?? undefined;
+  let parsed: Cidr | undefined;
+  const parts = text.split("/");
+  const n = parts.length <= 2 ? parseIp(parts[0]!) : undefined;
   // Only digits: Number("") and Number(" 8") would read as a prefix length too.
-  if (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText)) return false;
-  const bits = bitsText === undefined ? n.bytes.length * 8 : Number(bitsText);
-  if (bits > n.bytes.length * 8) return false;
-  for (let i = 0; i < bits; i++) {
-    const bit = (x: number[]) => (x[i >> 3] >> (7 - (i & 7))) & 1;
-    if (bit(a.bytes) !== bit(n.bytes)) return false;
+  if (n && (parts[1] === undefined || /^\d{1,3}$/.test(parts[1]))) {
+    const bits = parts[1] === undefined ? n.bytes.length * 8 : Number(parts[1]);
+    if (bits <= n.bytes.length * 8) parsed = { ...n, bits };
   }
-  return true;
+  if (cidrCache.size >= IP_CACHE_ENTRIES) cidrCache.clear();
+  cidrCache.set(text, parsed ?? null);
+  return parsed;
+}
+
+export function ipInCidr(ip: string, cidr: string): boolean {
+  // The request's value is an address: "10.0.0.1/32" is not one.
+  if (ip.includes("/")) return false;
+  const a = parseCidr(ip), n = parseCidr(cidr);
+  if (!a || !n || a.v6 !== n.v6) return false;
+  const whole = n.bits >> 3;
+  for (let i = 0; i < whole; i++) if (a.bytes[i] !== n.bytes[i]) return false;
+  const rest = n.bits & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (a.bytes[whole]! & mask) === (n.bytes[whole]! & mask);
 }
 
 /** The first five colon-separated segments and the rest, each with where it starts. */
@@ -273,16 +300,30 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 /** Epoch seconds or ISO 8601; NaN otherwise (Date.parse alone is lenient: V8 reads "March 7" as a date in 2001). */
 const parseDate = (s: string): number => (/^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : ISO_DATE.test(s) ? Date.parse(s) : NaN);
 
+/**
+ * Steps a comparison is charged before its length (positive()), so that a step of each operator
+ * costs about what a wildcard step does: an authorization of 4 million steps of any one of them took
+ * 26-49 ms, of wildcard steps 44 ms (Node 22.23, ForAnyValue over 2,000 context keys; with one step
+ * a comparison, DateEquals took 125 ms and StringEquals 96). The wildcard operators count their own.
+ */
+const COMPARISON_STEPS: ReadonlyMap<string, number> = new Map([
+  ["StringEquals", 3], ["StringEqualsIgnoreCase", 8], ["Bool", 3],
+  ["NumericEquals", 12], ["NumericLessThan", 12], ["NumericLessThanEquals", 12], ["NumericGreaterThan", 12], ["NumericGreaterThanEquals", 12],
+  ["DateEquals", 30], ["DateLessThan", 30], ["DateLessThanEquals", 30], ["DateGreaterThan", 30], ["DateGreaterThanEquals", 30],
+  ["IpAddress", 10],
+]);
+
 /** One value against one policy value (its variables resolved, if it has any), for a non-negated base operator. */
 function positive(base: string, policyValue: string, value: string, literal?: Uint8Array): boolean {
-  // Every comparison counts against the authorization's steps, as a wildcard match counts its own:
-  // one for an exact comparison, and one more per 8 characters for those that lower-case or parse
-  // both strings (a wildcard step costs about what lower-casing 8 characters does), whose cost a
-  // caller's long values set: uncounted, 10 identity policies of StringEqualsIgnoreCase values
-  // against 60,000-character contexts took 0.8 s per Encrypt (an outsider's review). A step per
-  // character made ordinary policies' batches run out (a second review).
-  if (base === "StringEquals") charge(1);
-  else if (base !== "StringLike" && base !== "ArnEquals" && base !== "ArnLike") charge(1 + ((value.length + policyValue.length) >> 3));
+  // Every comparison counts against the authorization's steps, as a wildcard match counts its own
+  // (~10 ns a step): what the comparison costs in such steps (COMPARISON_STEPS), and one more per 8
+  // characters for those that lower-case or parse both strings, whose cost a caller's long values
+  // set. Uncounted, 10 identity policies of StringEqualsIgnoreCase values against 60,000-character
+  // contexts took 0.8 s per Encrypt (an outsider's review); a step per character made ordinary
+  // policies' batches run out (a second review); a flat step was far too little for Date, Numeric
+  // and IpAddress (a third).
+  const fixed = COMPARISON_STEPS.get(base);
+  if (fixed !== undefined) charge(base === "StringEquals" ? fixed : fixed + ((value.length + policyValue.length) >> 3));
   switch (base) {
     case "StringEquals": return value === policyValue;
     case "StringEqualsIgnoreCase": return value.toLowerCase() === policyValue.toLowerCase();

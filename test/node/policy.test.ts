@@ -126,6 +126,15 @@ const CASES: Case[] = [
   ["IpAddress IPv6 outside", cond({ IpAddress: { "aws:SourceIp": "2001:db8::/32" } }), req({ ctx: { "aws:SourceIp": "2001:db9::1" } }), "NoMatch"],
   ["IpAddress v4 address vs v6 range", cond({ IpAddress: { "aws:SourceIp": "2001:db8::/32" } }), req({ ctx: { "aws:SourceIp": "10.0.0.1" } }), "NoMatch"],
   ["NotIpAddress outside holds", cond({ NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "aws:SourceIp": "203.0.113.7" } }), "Allow"],
+  // Prefixes that end inside a byte, bytes compared whole (ipInCidr), and values that are not addresses.
+  ["IpAddress /15 holds the next /16", cond({ IpAddress: { "aws:SourceIp": "10.2.0.0/15" } }), req({ ctx: { "aws:SourceIp": "10.3.255.1" } }), "Allow"],
+  ["IpAddress /15 excludes the one after", cond({ IpAddress: { "aws:SourceIp": "10.2.0.0/15" } }), req({ ctx: { "aws:SourceIp": "10.4.0.1" } }), "NoMatch"],
+  ["IpAddress /0 holds any v4", cond({ IpAddress: { "aws:SourceIp": "0.0.0.0/0" } }), req({ ctx: { "aws:SourceIp": "198.51.100.7" } }), "Allow"],
+  ["IpAddress IPv6 /61 boundary", cond({ IpAddress: { "aws:SourceIp": "2001:db8:0:8::/61" } }), req({ ctx: { "aws:SourceIp": "2001:db8:0:f::1" } }), "Allow"],
+  ["IpAddress IPv6 /61 outside", cond({ IpAddress: { "aws:SourceIp": "2001:db8:0:8::/61" } }), req({ ctx: { "aws:SourceIp": "2001:db8:0:10::1" } }), "NoMatch"],
+  ["IpAddress a request value with a prefix is not an address", cond({ IpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "aws:SourceIp": "10.0.0.1/32" } }), "NoMatch"],
+  ["IpAddress a prefix past the address's bits", cond({ IpAddress: { "aws:SourceIp": "10.0.0.0/33" } }), req({ ctx: { "aws:SourceIp": "10.0.0.1" } }), "NoMatch"],
+  ["IpAddress a long value", cond({ IpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "aws:SourceIp": `10.0.0.1${" ".repeat(100)}` } }), "NoMatch"],
   ["NotIpAddress inside fails", cond({ NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), req({ ctx: { "aws:SourceIp": "10.1.2.3" } }), "NoMatch"],
   // Arn
   ["ArnEquals exact", cond({ ArnEquals: { "aws:PrincipalArn": ALICE } }), req({ ctx: { "aws:PrincipalArn": ALICE } }), "Allow"],
