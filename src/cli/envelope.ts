@@ -5,7 +5,7 @@
 // only after the whole message was processed (for decrypt: every frame and the signature verified),
 // so a failure or an interrupt leaves nothing under the output name.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants as fsConstants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import {
@@ -362,8 +362,33 @@ async function openInput(job: Job): Promise<FileHandle> {
  * the user's metadata lines at a file of the user's. Inside such a directory no one else can swap the
  * user's own link between the check and the open (the sticky bit), and outside one the rule allows it.
  */
-export function openMetadataOutput(path: string, overwrite: boolean): number {
-  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | (overwrite ? fsConstants.O_TRUNC : fsConstants.O_APPEND);
+export function openMetadataOutput(path: string, overwrite: boolean, jobs: readonly Job[] = []): number {
+  // An output's path is refused before anything is made (the run would then rename over it).
+  const target = resolve(path);
+  for (const j of jobs) if (j.output !== "-" && resolve(j.output) === target) throw new UsageError(`--metadata-output ${path} is also an output`);
+  // Never truncated on opening: whether the file is one of the inputs (or outputs) is known only once open.
+  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | (overwrite ? 0 : fsConstants.O_APPEND);
+  const fd = openNoPlantedLink(path, flags);
+  try {
+    const st = fstatSync(fd);
+    for (const j of jobs) {
+      for (const [file, what] of [[j.input, "an input"], [j.output, "an output"]] as const) {
+        if (file === "-") continue;
+        const other = what === "an input" && j.seen ? j.seen : statSync(file, { throwIfNoEntry: false });
+        // Written over or appended to, an input would be destroyed before it is read (an outsider's review).
+        if (other && other.dev === st.dev && other.ino === st.ino) throw new UsageError(`--metadata-output ${path} is ${what} (${j[what === "an input" ? "input" : "output"]})`);
+      }
+    }
+    if (overwrite) ftruncateSync(fd, 0);
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** Opens the metadata file, following a symbolic link unless another user planted it in a shared directory. */
+function openNoPlantedLink(path: string, flags: number): number {
   try {
     return openSync(path, flags | fsConstants.O_NOFOLLOW, 0o644);
   } catch (e) {
@@ -1057,7 +1082,7 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
     if (meta === "-") metaFd = "stdout";
     else if (meta) {
       mkdirSync(dirname(resolve(meta)), { recursive: true });
-      metaFd = openMetadataOutput(meta, a.booleans.has("overwrite-metadata"));
+      metaFd = openMetadataOutput(meta, a.booleans.has("overwrite-metadata"), jobs);
     }
     if (!opts.overwrite) {
       const existing = jobs.filter((j) => j.output !== "-" && existsSync(j.output)).map((j) => j.output);

@@ -110,6 +110,32 @@ describe("untrusted text and usage errors", () => {
     expect(frame.stderr).toMatch(/--frame-length must be an integer from 1 to 67108864/);
     expect(readdirSync(dir).sort()).toEqual(["p", "p.enc"]);
   });
+
+  it("--metadata-output naming an input or an output is a usage error, and the file keeps its bytes (it destroyed the input)", () => {
+    const dir = tempDir();
+    const p = join(dir, "p"), sub = mkdirp(join(dir, "tree"));
+    writeFileSync(p, "plaintext\n");
+    writeFileSync(join(sub, "a"), "in a tree\n");
+    expect(edgekms(["encrypt", "-i", p, "-o", join(dir, "p.enc"), "-w", `key=${a}`, "-q"]).code).toBe(0);
+    const ct = readFileSync(join(dir, "p.enc"));
+    const cases: Array<[string[], RegExp]> = [
+      [["encrypt", "-i", p, "-o", join(dir, "x.enc"), "-w", `key=${a}`, "--metadata-output", p, "--overwrite-metadata"], /is an input/],
+      [["encrypt", "-i", p, "-o", join(dir, "x.enc"), "-w", `key=${a}`, "--metadata-output", p], /is an input/],
+      [["decrypt", "-i", join(dir, "p.enc"), "-o", join(dir, "x"), "-w", `key=${a}`, "--metadata-output", join(dir, "p.enc"), "--overwrite-metadata"], /is an input/],
+      [["encrypt", "-r", "-i", sub, "-o", join(dir, "tree.enc"), "-w", `key=${a}`, "--metadata-output", join(sub, "a")], /is an input/],
+      [["encrypt", "-i", p, "-o", join(dir, "z.enc"), "-w", `key=${a}`, "--metadata-output", join(dir, "z.enc")], /is also an output/],
+      [["decrypt", "-i", join(dir, "p.enc"), "-o", p, "-w", `key=${a}`, "--overwrite", "--metadata-output", p], /is also an output/],
+    ];
+    for (const [args, why] of cases) {
+      const r = edgekms([...args, "-q"]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(readFileSync(p, "utf8")).toBe("plaintext\n");
+    expect(readFileSync(join(sub, "a"), "utf8")).toBe("in a tree\n");
+    expect(readFileSync(join(dir, "p.enc")).equals(ct)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(["p", "p.enc", "tree"]);
+  });
 });
 
 describe("encrypted data keys", () => {
