@@ -691,9 +691,13 @@ class FileSink implements Sink {
 }
 
 /** Writes to stdout with back-pressure; with `hold`, keeps everything until finish(). */
+/** Bytes the run wrote to stdout (a failure's message says whether part of an output reached it). */
+let stdoutBytes = 0;
+
 class StdoutSink implements Sink {
   private held: Uint8Array[] = [];
   private readonly block = new BlockWriter((b) => new Promise<void>((resolveWrite, reject) => {
+    stdoutBytes += b.length;
     process.stdout.write(b, (err) => (err ? reject(err) : resolveWrite()));
   }));
   constructor(private readonly hold: boolean) {}
@@ -1134,8 +1138,11 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
         failures++;
         const err = e as Error & { code?: string };
         const where = job.input === "-" ? "stdin" : job.input;
-        const hint = err.code === "TOO_MANY_DATA_KEYS" && mode === "decrypt" ? " (--max-encrypted-data-keys N allows more)" : "";
-        process.stderr.write(`edgekms ${mode}: ${printable(where)}: ${printable(err.message)}${hint}${job.output !== "-" ? " (no output written)" : " (output incomplete)"}\n`);
+        const hint = err.code === "TOO_MANY_DATA_KEYS" && mode === "decrypt" ? " (--max-encrypted-data-keys N allows more)"
+          : err.code === "COMMITMENT_POLICY" ? " (--commitment-policy sets the policy: forbid-encrypt-allow-decrypt encrypts and decrypts version 1 suites, require-encrypt-allow-decrypt decrypts them)"
+          : "";
+        const output = job.output !== "-" ? " (no output written)" : stdoutBytes > 0 ? " (output incomplete)" : " (nothing written to stdout)";
+        process.stderr.write(`edgekms ${mode}: ${printable(where)}: ${printable(err.message)}${hint}${output}\n`);
       }
     }
   } finally {

@@ -182,6 +182,7 @@ export class KmsHttpClient implements KmsClientLike {
   private readonly timers: Partial<Record<BatchedOp, ReturnType<typeof setTimeout>>> = {};
 
   constructor(o: KmsHttpClientOptions) {
+    checkCredentials(o);
     if (!o.region) throw new KmsError("ConfigurationError", "a KMS client needs a region");
     this.region = o.region;
     this.endpoint = (o.endpoint ?? defaultKmsEndpoint(o.region)).replace(/\/+$/, "");
@@ -481,8 +482,23 @@ export interface KmsClientProviderOptions extends Omit<KmsHttpClientOptions, "re
   defaultRegion?: string;
 }
 
+/**
+ * Options without credentials fail here, with what to pass, rather than as a TypeError at the first
+ * call (a newcomer's trial: `kmsClientProvider({})`). The library reads no AWS variables itself.
+ */
+function checkCredentials(o: { credentials?: unknown } | undefined): void {
+  const c = o?.credentials;
+  const usable = typeof c === "function" || (typeof c === "object" && c !== null
+    && typeof (c as Credentials).accessKeyId === "string" && (c as Credentials).accessKeyId !== ""
+    && typeof (c as Credentials).secretAccessKey === "string" && (c as Credentials).secretAccessKey !== "");
+  if (!usable) {
+    throw new KmsError("ConfigurationError", "a KMS client needs credentials: { endpoint, credentials: { accessKeyId, secretAccessKey, sessionToken? } } (or a function returning them); the library reads no AWS variables or profiles itself");
+  }
+}
+
 /** A client per region (and endpoint), made on first use: the `client` option of KmsKeyring. */
 export function kmsClientProvider(o: KmsClientProviderOptions): (region: string) => KmsClientLike {
+  checkCredentials(o);
   const clients = new Map<string, KmsHttpClient>();
   /** Per endpoint: the first batch refused there turns batching off for every region it serves. */
   const support = new Map<string, BatchSupport>();

@@ -111,6 +111,19 @@ describe("untrusted text and usage errors", () => {
     expect(readdirSync(dir).sort()).toEqual(["p", "p.enc"]);
   });
 
+  it("a failure says what was written: '(nothing written to stdout)' when nothing was, and a commitment-policy refusal names --commitment-policy", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "empty"), "");
+    const empty = edgekms(["decrypt", "-i", join(dir, "empty"), "-o", "-", "-w", `key=${a}`, "-q"]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/\(nothing written to stdout\)$/m);
+    expect(empty.stdout.length).toBe(0);
+    writeFileSync(join(dir, "p"), "x");
+    const v1 = edgekms(["encrypt", "-i", join(dir, "p"), "-o", join(dir, "p.enc"), "-w", `key=${a}`, "--algorithm", "0x0378", "-q"]);
+    expect(v1.code).toBe(1);
+    expect(v1.stderr).toMatch(/requires a committing suite .*\(--commitment-policy sets the policy: forbid-encrypt-allow-decrypt encrypts/);
+  });
+
   it("--metadata-output naming an input or an output is a usage error, and the file keeps its bytes (it destroyed the input)", () => {
     const dir = tempDir();
     const p = join(dir, "p"), sub = mkdirp(join(dir, "tree"));

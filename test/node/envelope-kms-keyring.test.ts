@@ -41,6 +41,13 @@ describe("KMS key ARNs", () => {
     expect(regions).toEqual([]);
   });
 
+  it("the client provider and client refuse options without usable credentials, saying what to pass (not a TypeError at the first call)", () => {
+    for (const o of [undefined, {}, { credentials: {} }, { credentials: { accessKeyId: "AKIA", secretAccessKey: "" } }, { credentials: "AKIA:secret" }]) {
+      expect(() => kmsClientProvider(o as never), JSON.stringify(o)).toThrow(/ConfigurationError: a KMS client needs credentials: \{ endpoint, credentials: \{ accessKeyId, secretAccessKey/);
+    }
+    expect(() => kmsClientProvider({ credentials: async () => ({ accessKeyId: "a", secretAccessKey: "s" }) })).not.toThrow();
+  });
+
   it("the client provider refuses a region that is not a region name (it goes into an endpoint template)", () => {
     const provider = kmsClientProvider({ endpoint: (r: string) => `https://kms.${r}.example.com`, credentials: { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "x" } } as never);
     expect(() => provider("x@attacker.invalid#")).toThrow(/not a region name/);
