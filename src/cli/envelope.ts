@@ -374,7 +374,7 @@ export function openMetadataOutput(path: string, overwrite: boolean, jobs: reado
     for (const j of jobs) {
       for (const [file, what] of [[j.input, "an input"], [j.output, "an output"]] as const) {
         if (file === "-") continue;
-        const other = what === "an input" && j.seen ? j.seen : statSync(file, { throwIfNoEntry: false });
+        const other = what === "an input" && j.seen ? j.seen : statOrNothing(file);
         // Written over or appended to, an input would be destroyed before it is read (an outsider's review).
         if (other && other.dev === st.dev && other.ino === st.ino) throw new UsageError(`--metadata-output ${path} is ${what} (${j[what === "an input" ? "input" : "output"]})`);
       }
@@ -384,6 +384,15 @@ export function openMetadataOutput(path: string, overwrite: boolean, jobs: reado
   } catch (e) {
     closeSync(fd);
     throw e;
+  }
+}
+
+/** A file's identity, or undefined if it cannot be looked at (missing, or a directory without permission: that run fails later, where it says why). */
+function statOrNothing(file: string): { dev: number; ino: number } | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
 
