@@ -13,6 +13,7 @@ import {
   type CommitmentPolicy, type DecryptOptions, type EncryptOptions, type Keyring, type MaterialsManager, type MessageHeader, type SuiteId,
 } from "../envelope/node.js";
 import { KmsKeyring, parseKmsArn } from "../envelope/kms-keyring.js";
+import { checkEncryptSuite, DEFAULT_COMMITMENT_POLICY, DEFAULT_SUITE, ENCODED_SIGNER_KEY, suiteInfo } from "../envelope/suites.js";
 import { kmsClientProvider } from "../envelope/kms-client.js";
 import { nodeFetch } from "../envelope/fetch-node.js";
 import { resolveAwsSettings, UsageError, userAgent, withUserAgent, type AwsSettings } from "./config.js";
@@ -254,7 +255,10 @@ export function buildKeyring(mode: Mode, a: Args, batch = false): KeyringSetup {
     let region: string | undefined, profile: string | undefined, discovery: boolean | undefined, partition: string | undefined;
     for (const item of group) {
       const [k, v] = splitAttr(item);
-      if (v === undefined || v === "") throw new UsageError(`--wrapping-keys '${item}': expected attribute=value`);
+      if (v === undefined || v === "") {
+        const key = /^(arn:|alias\/|mrk-|[0-9a-f]{8}-)/.test(item) ? ` (a key is given as key=${item})` : "";
+        throw new UsageError(`--wrapping-keys '${item}': expected attribute=value${key}`);
+      }
       switch (k) {
         case "key": keys.push(v); break;
         case "region": region = v; break;
@@ -535,7 +539,7 @@ function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
   // SIGQUIT (Ctrl-backslash) too: its default action would end the process and leave the partial outputs.
-  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 143], ["SIGQUIT", 131]] as const) {
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129], ["SIGQUIT", 131]] as const) {
     process.on(sig, () => {
       removePartials();
       process.stderr.write(`\nedgekms: interrupted (${sig}); partial outputs removed\n`);
@@ -700,6 +704,25 @@ class FileSink implements Sink {
 }
 
 /** Writes to stdout with back-pressure; with `hold`, keeps everything until finish(). */
+const COMMITMENT_HINT = " (--commitment-policy sets the policy: forbid-encrypt-allow-decrypt encrypts and decrypts version 1 suites, require-encrypt-allow-decrypt decrypts them)";
+
+/**
+ * What the library would refuse for every file of an encrypt run, refused as a usage error (exit 2)
+ * before anything is read or asked of KMS: a suite the commitment policy forbids, the reserved
+ * encryption context key (a newcomer's trial: these exited 1 after the KMS call).
+ */
+function refuseBeforeEncrypting(suite: SuiteId | undefined, policy: CommitmentPolicy | undefined, ctx: ContextSettings): void {
+  const p = policy ?? DEFAULT_COMMITMENT_POLICY;
+  try {
+    checkEncryptSuite(p, suiteInfo(suite ?? (p === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? 0x0378 : DEFAULT_SUITE)));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}${COMMITMENT_HINT}`);
+  }
+  if (ctx.pairs && Object.hasOwn(ctx.pairs, ENCODED_SIGNER_KEY)) {
+    throw new UsageError(`--encryption-context: the key ${ENCODED_SIGNER_KEY} is reserved (it carries the signed suites' public key)`);
+  }
+}
+
 /** Bytes the run wrote to stdout (a failure's message says whether part of an output reached it). */
 let stdoutBytes = 0;
 
@@ -1063,6 +1086,8 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
     const batch = jobs.length > 1 && !a.booleans.has("no-batch");
     const { keyring } = buildKeyring(mode, a, batch);
     const caching = parseCaching(a.multi.get("caching"));
+    const suite = a.strings.has("algorithm") ? parseSuite(a.strings.get("algorithm")!) : undefined;
+    if (mode === "encrypt") refuseBeforeEncrypting(suite, policy, ctx);
     const meta = a.strings.get("metadata-output");
     if (meta && a.booleans.has("suppress-metadata")) throw new UsageError("--metadata-output and --suppress-metadata exclude each other");
     if (meta === "-" && jobs.some((j) => j.output === "-")) throw new UsageError("--metadata-output - and --output - would both write to stdout");
@@ -1072,7 +1097,7 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
       keyring,
       materials: caching ? new CachingMaterialsManager({ keyring, ...caching }) : undefined,
       encrypt: {
-        suite: a.strings.has("algorithm") ? parseSuite(a.strings.get("algorithm")!) : undefined,
+        suite,
         // At most what decrypt accepts by default: a longer frame makes a message no default decryptor
         // (ours, the CLI's) would read, and one frame is held whole in memory on decrypt.
         frameLength: integer("frame-length", a.strings.get("frame-length"), 1, DEFAULT_MAX_FRAME),
@@ -1148,7 +1173,7 @@ export async function envelopeCommand(mode: Mode, argv: string[]): Promise<numbe
         const err = e as Error & { code?: string };
         const where = job.input === "-" ? "stdin" : job.input;
         const hint = err.code === "TOO_MANY_DATA_KEYS" && mode === "decrypt" ? " (--max-encrypted-data-keys N allows more)"
-          : err.code === "COMMITMENT_POLICY" ? " (--commitment-policy sets the policy: forbid-encrypt-allow-decrypt encrypts and decrypts version 1 suites, require-encrypt-allow-decrypt decrypts them)"
+          : err.code === "COMMITMENT_POLICY" ? COMMITMENT_HINT
           : "";
         const output = job.output !== "-" ? " (no output written)" : stdoutBytes > 0 ? " (output incomplete)" : " (nothing written to stdout)";
         process.stderr.write(`edgekms ${mode}: ${printable(where)}: ${printable(err.message)}${hint}${output}\n`);

@@ -66,19 +66,21 @@ describe("outputs and file descriptors", () => {
     expect(tree(join(dir, "out"))).toEqual(["good.encrypted"]);
   });
 
-  it("SIGQUIT removes the partial output, as SIGINT and SIGTERM do", async () => {
-    const dir = tempDir();
-    const child = spawn(process.execPath, [CLI, "encrypt", "-i", "-", "-o", join(dir, "out.enc"), "-w", `key=${a}`], { env: cliEnv(), stdio: ["pipe", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
-    child.stdin.write(pseudoRandom(100_000, 4));
-    while (!readdirSync(dir).some((n) => n.endsWith(".edgekms-partial"))) await new Promise((r) => setTimeout(r, 20));
-    child.kill("SIGQUIT");
-    expect(await exited, stderr).toBe(131);
-    expect(stderr).toMatch(/interrupted \(SIGQUIT\); partial outputs removed/);
-    expect(readdirSync(dir)).toEqual([]);
-  });
+  for (const [signal, code] of [["SIGQUIT", 131], ["SIGHUP", 129]] as const) {
+    it(`${signal} removes the partial output, as SIGINT and SIGTERM do, and exits ${code} (128 + its number)`, async () => {
+      const dir = tempDir();
+      const child = spawn(process.execPath, [CLI, "encrypt", "-i", "-", "-o", join(dir, "out.enc"), "-w", `key=${a}`], { env: cliEnv(), stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+      child.stdin.write(pseudoRandom(100_000, 4));
+      while (!readdirSync(dir).some((n) => n.endsWith(".edgekms-partial"))) await new Promise((r) => setTimeout(r, 20));
+      child.kill(signal);
+      expect(await exited, stderr).toBe(code);
+      expect(stderr).toMatch(new RegExp(`interrupted \\(${signal}\\); partial outputs removed`));
+      expect(readdirSync(dir)).toEqual([]);
+    });
+  }
 });
 
 describe("untrusted text and usage errors", () => {
@@ -119,9 +121,22 @@ describe("untrusted text and usage errors", () => {
     expect(empty.stderr).toMatch(/\(nothing written to stdout\)$/m);
     expect(empty.stdout.length).toBe(0);
     writeFileSync(join(dir, "p"), "x");
+    // What the library would refuse for every file is a usage error, before any KMS call.
     const v1 = edgekms(["encrypt", "-i", join(dir, "p"), "-o", join(dir, "p.enc"), "-w", `key=${a}`, "--algorithm", "0x0378", "-q"]);
-    expect(v1.code).toBe(1);
+    expect(v1.code).toBe(2);
     expect(v1.stderr).toMatch(/requires a committing suite .*\(--commitment-policy sets the policy: forbid-encrypt-allow-decrypt encrypts/);
+    const forbid = edgekms(["encrypt", "-i", join(dir, "p"), "-o", join(dir, "p.enc"), "-w", `key=${a}`, "--commitment-policy", "forbid-encrypt-allow-decrypt", "--algorithm", "0x0478", "-q"]);
+    expect(forbid.code).toBe(2);
+    expect(forbid.stderr).toMatch(/forbids encrypting with the committing suite 0x0478/);
+    const reserved = edgekms(["encrypt", "-i", join(dir, "p"), "-o", join(dir, "p.enc"), "-w", `key=${a}`, "-c", "aws-crypto-public-key=x", "-q"]);
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toMatch(/the key aws-crypto-public-key is reserved/);
+    const bare = edgekms(["encrypt", "-i", join(dir, "p"), "-o", join(dir, "p.enc"), "-w", a, "-q"]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain(`expected attribute=value (a key is given as key=${a})`);
+    expect(readdirSync(dir).sort()).toEqual(["empty", "p"]);
+    // A version 1 suite with the policy that allows it still encrypts.
+    expect(edgekms(["encrypt", "-i", join(dir, "p"), "-o", join(dir, "p.enc"), "-w", `key=${a}`, "--commitment-policy", "forbid-encrypt-allow-decrypt", "-q"]).code).toBe(0);
   });
 
   it("--metadata-output naming an input or an output is a usage error, and the file keeps its bytes (it destroyed the input)", () => {
