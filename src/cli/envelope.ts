@@ -13,7 +13,7 @@ import {
   type CommitmentPolicy, type DecryptOptions, type EncryptOptions, type Keyring, type MaterialsManager, type MessageHeader, type SuiteId,
 } from "../envelope/node.js";
 import { KmsKeyring, parseKmsArn } from "../envelope/kms-keyring.js";
-import { checkEncryptSuite, DEFAULT_COMMITMENT_POLICY, DEFAULT_SUITE, ENCODED_SIGNER_KEY, suiteInfo } from "../envelope/suites.js";
+import { checkEncryptSuite, DEFAULT_COMMITMENT_POLICY, ENCODED_SIGNER_KEY, encryptSuite, suiteInfo } from "../envelope/suites.js";
 import { kmsClientProvider } from "../envelope/kms-client.js";
 import { nodeFetch } from "../envelope/fetch-node.js";
 import { resolveAwsSettings, UsageError, userAgent, withUserAgent, type AwsSettings } from "./config.js";
@@ -714,7 +714,7 @@ const COMMITMENT_HINT = " (--commitment-policy sets the policy: forbid-encrypt-a
 function refuseBeforeEncrypting(suite: SuiteId | undefined, policy: CommitmentPolicy | undefined, ctx: ContextSettings): void {
   const p = policy ?? DEFAULT_COMMITMENT_POLICY;
   try {
-    checkEncryptSuite(p, suiteInfo(suite ?? (p === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? 0x0378 : DEFAULT_SUITE)));
+    checkEncryptSuite(p, suiteInfo(encryptSuite(suite, p)));
   } catch (e) {
     throw new UsageError(`${(e as Error).message}${COMMITMENT_HINT}`);
   }
@@ -870,7 +870,7 @@ function readHead(job: Job): Head | undefined {
 /** Whether the job's message is signed with long frames: the options (encrypt) or the file's header (decrypt). */
 function signedLongFrames(o: Options, head: Head | undefined): boolean {
   if (o.mode === "encrypt") {
-    const suite = o.encrypt.suite ?? (o.encrypt.commitmentPolicy === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? 0x0378 : 0x0478);
+    const suite = encryptSuite(o.encrypt.suite, o.encrypt.commitmentPolicy);
     return !!SUITES[suite]?.signature && (o.encrypt.frameLength ?? DEFAULT_FRAME_LENGTH) >= SIGNATURE_WORKER_FRAME;
   }
   return !!head && !!SUITES[head.header.suite]?.signature && head.header.frameLength >= SIGNATURE_WORKER_FRAME;

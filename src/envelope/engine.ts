@@ -13,7 +13,7 @@ import { checkDataKey, deriveKeys } from "./kdf.js";
 import { platform } from "./platform.js";
 import type { StreamSigner, StreamVerifier } from "./signature.js";
 import {
-  DEFAULT_COMMITMENT_POLICY, DEFAULT_FRAME_LENGTH, DEFAULT_NON_COMMITTING_SUITE, DEFAULT_SUITE, ENCODED_SIGNER_KEY, IV_LENGTH, TAG_LENGTH,
+  DEFAULT_COMMITMENT_POLICY, DEFAULT_FRAME_LENGTH, ENCODED_SIGNER_KEY, encryptSuite, IV_LENGTH, TAG_LENGTH,
   checkDecryptSuite, checkEncryptSuite, checkPolicy, hex16, suiteInfo,
 } from "./suites.js";
 import type { AesGcmKey, DecryptOptions, EncryptOptions, MaterialsManager, MessageHeader } from "./types.js";
@@ -223,7 +223,7 @@ export class Encryptor {
 export async function prepareEncrypt(o: EncryptOptions): Promise<Encryptor> {
   if (o === null || typeof o !== "object") fail("INVALID_ARGUMENT", "options are required");
   const policy = checkPolicy(o.commitmentPolicy ?? DEFAULT_COMMITMENT_POLICY);
-  const requested = suiteInfo(o.suite ?? (policy === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? DEFAULT_NON_COMMITTING_SUITE : DEFAULT_SUITE));
+  const requested = suiteInfo(encryptSuite(o.suite, policy));
   checkEncryptSuite(policy, requested);
   const frameLength = positiveInt(o.frameLength, "frameLength", MAX_FRAME_LENGTH) ?? DEFAULT_FRAME_LENGTH;
   const maxEdks = positiveInt(o.maxEncryptedDataKeys, "maxEncryptedDataKeys", 0xffff);

@@ -67,6 +67,10 @@ export function checkPolicy(policy: unknown): CommitmentPolicy {
   return policy as CommitmentPolicy;
 }
 
+/** The suite an encrypt uses: the one given, else the default for the commitment policy. */
+export const encryptSuite = (suite: SuiteId | undefined, policy: CommitmentPolicy | undefined): SuiteId =>
+  suite ?? (policy === "FORBID_ENCRYPT_ALLOW_DECRYPT" ? DEFAULT_NON_COMMITTING_SUITE : DEFAULT_SUITE);
+
 export function checkEncryptSuite(policy: CommitmentPolicy, suite: SuiteInfo): void {
   if (policy === "FORBID_ENCRYPT_ALLOW_DECRYPT" && suite.committing) {
     fail("COMMITMENT_POLICY", `commitment policy ${policy} forbids encrypting with the committing suite ${hex16(suite.id)}`);

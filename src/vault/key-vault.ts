@@ -381,7 +381,7 @@ export class KeyVault extends DurableObject<Env> {
       grants: this.grants.facts(),
       context: caller.context,
       ...(caller.encryptionContext ? { encryptionContext: caller.encryptionContext } : {}),
-      ...this.matchBudgetOf(caller),
+      matchBudget: this.matchBudgetOf(caller),
     };
   }
 
@@ -389,14 +389,14 @@ export class KeyVault extends DurableObject<Env> {
    * A batch entry's group budget (runBatch), or, for a ReEncrypt's destination half, one of the steps
    * its source vault sent, charged to its request's budget in this vault as well.
    */
-  private matchBudgetOf(caller: VaultCaller): { matchBudget?: MatchBudget } {
+  private matchBudgetOf(caller: VaultCaller): MatchBudget | undefined {
     let budget = this.matchBudgets.get(caller);
     if (!budget && caller.matchStepsLeft !== undefined) {
       const left = caller.matchStepsLeft;
       budget = { left: Number.isFinite(left) ? Math.max(0, left) : 0, also: this.destinationBudget(caller.audit?.requestID ?? "") };
       this.matchBudgets.set(caller, budget);
     }
-    return budget ? { matchBudget: budget } : {};
+    return budget;
   }
 
   private destinationBudget(requestId: string): MatchBudget {
