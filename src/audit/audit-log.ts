@@ -614,9 +614,15 @@ export class AuditLog extends DurableObject<Env> {
       ? earlier.customMetadata.sha256 : undefined;
     const hashValue = adopted ?? (await this.putLogObject(meta, batch.objectKey, body, jsons.length));
     this.faults.hit("after-r2-put");
-    const times = jsons.map(eventTimeOf).sort();
+    // The oldest and newest event times: ISO texts of one length, which order as their times do.
+    let oldestEventTime = eventTimeOf(jsons[0]), newestEventTime = oldestEventTime;
+    for (let i = 1; i < jsons.length; i++) {
+      const t = eventTimeOf(jsons[i]);
+      if (t < oldestEventTime) oldestEventTime = t;
+      else if (t > newestEventTime) newestEventTime = t;
+    }
     const delivered: Delivered = {
-      objectKey: batch.objectKey, hashValue, oldestEventTime: times[0], newestEventTime: times[times.length - 1], count: jsons.length,
+      objectKey: batch.objectKey, hashValue, oldestEventTime, newestEventTime, count: jsons.length,
       ...(meta.encryption ? { encryptedWith: meta.encryption.keyArn } : {}),
     };
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);

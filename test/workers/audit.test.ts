@@ -206,6 +206,21 @@ describe("audit trail", () => {
     for (const r of records) expect(delivered.filter((d) => d.eventID === r.eventID)).toEqual([r]);
   });
 
+  it("a log object is gzip at zlib's fastest level, and the object's oldest and newest event times are its records' (appended out of order)", async () => {
+    const { region, account, log, rec } = ownLog("7");
+    const times = ["2026-03-04T05:06:07Z", "2025-12-31T23:59:59Z", "2026-11-30T00:00:00Z", "2026-01-01T00:00:00Z"];
+    const records = times.map((t, i) => ({ ...rec(`order-${i}`, crypto.randomUUID()), eventTime: t }));
+    for (const r of records) await log.append(region, account, [encodeRecord(r)]);
+    const { objects, digest } = await log.flush();
+    expect(objects).toHaveLength(1);
+    const stored = new Uint8Array(await (await env.AUDIT_BUCKET.get(objects[0]))!.arrayBuffer());
+    // RFC 1952: ID1 ID2 CM=8 (deflate) …, XFL (byte 8) = 4 for the fastest compression.
+    expect([stored[0], stored[1], stored[2], stored[8]]).toEqual([0x1f, 0x8b, 8, 4]);
+    const digestBody = new Uint8Array(await (await env.AUDIT_BUCKET.get(digest!))!.arrayBuffer());
+    const { logFiles } = JSON.parse(new TextDecoder().decode(await gunzip(digestBody))) as { logFiles: { s3Object: string; oldestEventTime: string; newestEventTime: string }[] };
+    expect(logFiles).toEqual([expect.objectContaining({ s3Object: objects[0], oldestEventTime: "2025-12-31T23:59:59Z", newestEventTime: "2026-11-30T00:00:00Z" })]);
+  });
+
   it("group commit: a commit past MAX_ROW_CHARS continues in a new row, and every record is delivered once", async () => {
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName("eu-central-1", ACCOUNT)));
     const big = Array.from({ length: 3 }, (_, i) => ({ ...draftRecord(`big-${i}`), awsRegion: "eu-central-1", userAgent: String(i).repeat(MAX_ROW_CHARS / 2 - 1000) }));
