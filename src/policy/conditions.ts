@@ -84,8 +84,10 @@ export const batchGroupSteps = (entries: number): number => Math.max(MATCH_STEPS
  */
 export interface MatchBudget { left: number; also?: MatchBudget }
 
-/** What a budget has left: nothing if its count is not a finite number (NaN would never run out). */
-const leftOf = (b: MatchBudget): number => (Number.isFinite(b.left) ? Math.max(0, b.left) : 0);
+/** A count of steps as a budget may hold it: nothing if it is not a finite number (NaN would never run out), never below 0. */
+export const stepsLeft = (n: number): number => (Number.isFinite(n) ? Math.max(0, n) : 0);
+/** What a budget has left. */
+const leftOf = (b: MatchBudget): number => stepsLeft(b.left);
 
 /**
  * Runs `evaluate` (synchronous: no other authorization runs meanwhile) with MATCH_STEPS_PER_AUTHORIZATION

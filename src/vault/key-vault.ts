@@ -13,7 +13,7 @@ import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
 import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
 import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
-import { batchGroupSteps, MATCH_STEPS_PER_AUTHORIZATION, type MatchBudget } from "../policy/conditions.js";
+import { batchGroupSteps, MATCH_STEPS_PER_AUTHORIZATION, stepsLeft, type MatchBudget } from "../policy/conditions.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_BATCH_ENTRIES, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
 import { keyAlarmDue, metadata, newKeyRecord, RECORD, STATES, stateError, upgradeRecord, type ImportedMaterial, type KeyRecord, type Material } from "./key-record.js";
@@ -392,8 +392,7 @@ export class KeyVault extends DurableObject<Env> {
   private matchBudgetOf(caller: VaultCaller): MatchBudget | undefined {
     let budget = this.matchBudgets.get(caller);
     if (!budget && caller.matchStepsLeft !== undefined) {
-      const left = caller.matchStepsLeft;
-      budget = { left: Number.isFinite(left) ? Math.max(0, left) : 0, also: this.destinationBudget(caller.audit?.requestID ?? "") };
+      budget = { left: stepsLeft(caller.matchStepsLeft), also: this.destinationBudget(caller.audit?.requestID ?? "") };
       this.matchBudgets.set(caller, budget);
     }
     return budget;
@@ -803,7 +802,7 @@ export class KeyVault extends DurableObject<Env> {
           if (budget) budget.left = Math.max(0, budget.left - MATCH_STEPS_PER_AUTHORIZATION);
           throw e;
         }
-        if (budget && dest.matchStepsLeft !== undefined) budget.left = Number.isFinite(dest.matchStepsLeft) ? Math.max(0, Math.min(budget.left, dest.matchStepsLeft)) : 0;
+        if (budget && dest.matchStepsLeft !== undefined) budget.left = Math.min(budget.left, stepsLeft(dest.matchStepsLeft));
         if (!dest.ok) return { ...dest, records: undefined };
         const covered = new Set([caller.account, r.value.account]);
         const forOwner = (dest.records ?? []).filter((x) => !covered.has(x.recipientAccountId));
