@@ -193,8 +193,18 @@ function grantFor(r: AuthzRequest): GrantFacts | undefined {
   return undefined;
 }
 
+/**
+ * The last key context made, and what it was made from. A batch's entries for a key share their
+ * request's condition keys and the vault's KeyFacts (the same objects, src/vault/batch.ts), so
+ * each entry would make the same copy again; it is made once while all three are unchanged.
+ * Neither the request's context nor a key context is changed once made (the policy code reads them).
+ */
+let lastKeyContext: { context: RequestContext; key: KeyFacts; account: string; made: RequestContext } | undefined;
+
 /** The key's attributes as condition keys, over the request's (a copy without a prototype). */
 function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
+  const last = lastKeyContext;
+  if (last && last.context === r.context && last.key === key && last.account === r.caller.accountId) return last.made;
   const context: RequestContext = Object.assign(Object.create(null) as RequestContext, r.context);
   context["kms:keyspec"] = key.keySpec;
   context["kms:keyusage"] = key.keyUsage;
@@ -205,6 +215,7 @@ function keyContext(r: AuthzRequest, key: KeyFacts): RequestContext {
   // Tag keys that differ only in case ("env", "ENV") all count: a Deny on one cannot be dodged by the other.
   for (const t of key.tags) addConditionValue(context as Record<string, string | string[]>, `aws:resourcetag/${t.TagKey.toLowerCase()}`, t.TagValue);
   context["kms:resourcealiases"] = [...key.aliases];
+  lastKeyContext = { context: r.context, key, account: r.caller.accountId, made: context };
   return context;
 }
 

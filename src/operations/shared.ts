@@ -4,7 +4,8 @@ import { KmsError, notFound } from "../protocol/errors.js";
 import { vaultStub, catalogStub } from "../placement.js";
 import { aliasArn, keyArn, parseKeyRef } from "../kms/ids.js";
 import { VAULT_ERROR_TYPES, type Authorization, type VaultCaller, type VaultErrorCode, type VaultResult } from "../vault/types.js";
-import { permissionOf } from "./operation.js";
+import { permissionOf, type Operation } from "./operation.js";
+import type { AuditDraft } from "../audit/record.js";
 import { authorize } from "../authz/authorize.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import type { OpContext } from "./context.js";
@@ -24,25 +25,40 @@ const GENERIC_MESSAGES: Partial<Record<VaultErrorCode, string>> = {
  * The caller as a vault sees it, with the request's audit draft (so that the vault completes the
  * record of the outcome), to be authorized for the operation's permission (or `action`'s).
  */
-export const audited = (ctx: OpContext, action?: string): VaultCaller => ({
-  ...checkedFor(ctx, action),
-  audit: ctx.audit.draft,
-});
+export const audited = (ctx: OpContext, action?: string): VaultCaller => callerWith(ctx, checkOf(ctx.op, action), ctx.audit.draft);
 
 /** The caller for a vault call that is part of a request (the handler records it), authorized for the operation's permission (or `action`'s). */
-export const checkedFor = (ctx: OpContext, action?: string): VaultCaller => callerWith(ctx, { check: permissionOf(ctx.op, action) });
+export const checkedFor = (ctx: OpContext, action?: string): VaultCaller => callerWith(ctx, checkOf(ctx.op, action));
 
-/** The caller for a vault call with the given authorization (a permission, or a named skip). */
-export const callerWith = (ctx: OpContext, authz: Authorization): VaultCaller => ({
-  account: ctx.caller.accountId,
-  ...(ctx.audit.keyAccount ? { keyAccount: ctx.audit.keyAccount } : {}),
-  principalArn: ctx.caller.arn,
-  principalType: ctx.caller.type,
-  policies: ctx.caller.policies ?? [],
-  context: ctx.policyContext,
-  ...(ctx.encryptionContext ? { encryptionContext: ctx.encryptionContext } : {}),
-  authz,
-});
+/**
+ * One authorization object per operation and action, and one empty list of identity policies:
+ * a batch's entries then share them, and a batch call sends each once rather than compare them
+ * member by member (src/vault/batch.ts). Frozen, as they are shared.
+ */
+const checks = new WeakMap<Operation<any>, Map<string, Authorization>>();
+function checkOf(op: Operation<any>, action: string = op.name): Authorization {
+  let byAction = checks.get(op);
+  if (!byAction) checks.set(op, (byAction = new Map()));
+  let check = byAction.get(action);
+  if (!check) byAction.set(action, (check = Object.freeze({ check: Object.freeze(permissionOf(op, action)) })));
+  return check;
+}
+const NO_POLICIES: readonly string[] = Object.freeze([]);
+
+/** The caller for a vault call with the given authorization (a permission, or a named skip), and the request's audit draft when the vault is to record it. */
+export function callerWith(ctx: OpContext, authz: Authorization, audit?: AuditDraft): VaultCaller {
+  // Members in one order whatever is present (a batch call sends callers of one shape by member).
+  const caller: VaultCaller = { account: ctx.caller.accountId } as VaultCaller;
+  if (ctx.audit.keyAccount) caller.keyAccount = ctx.audit.keyAccount;
+  caller.principalArn = ctx.caller.arn;
+  caller.principalType = ctx.caller.type;
+  caller.policies = ctx.caller.policies ?? NO_POLICIES;
+  caller.context = ctx.policyContext;
+  if (ctx.encryptionContext) caller.encryptionContext = ctx.encryptionContext;
+  caller.authz = authz;
+  if (audit) caller.audit = audit;
+  return caller;
+}
 
 /**
  * The value of a vault result, or the matching AWS error. `subject` names the key in NotFound

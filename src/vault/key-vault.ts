@@ -12,7 +12,7 @@ import { auditLogStub, catalogStub, vaultStub } from "../placement.js";
 import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
 import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
-import { authorize, type AuthzRequest, type Permission } from "../authz/authorize.js";
+import { authorize, type AuthzRequest, type KeyFacts, type Permission } from "../authz/authorize.js";
 import { batchGroupSteps, MATCH_STEPS_PER_AUTHORIZATION, stepsLeft, type MatchBudget } from "../policy/conditions.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_BATCH_ENTRIES, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
@@ -368,16 +368,30 @@ export class KeyVault extends DurableObject<Env> {
   }
 
   /** What the authorizer needs to decide `permission` for the caller on this key. */
+  /**
+   * The key's facts for the authorizer, made once per record and policy (records are replaced, not
+   * changed, when the key changes): a batch's entries then share one object, and the authorizer
+   * one key context (authorize.ts).
+   */
+  private keyFacts(rec: KeyRecord, policy: PolicyDocument): KeyFacts {
+    const last = this.lastKeyFacts;
+    if (last && last.rec === rec && last.facts.policy === policy) return last.facts;
+    const facts: KeyFacts = {
+      arn: rec.arn, account: rec.account, policy, keySpec: rec.keySpec, keyUsage: rec.keyUsage, origin: rec.origin, tags: rec.tags, aliases: rec.aliases ?? [],
+      ...(rec.multiRegion ? { multiRegionKeyType: isPrimary(rec) ? ("PRIMARY" as const) : ("REPLICA" as const) } : {}),
+    };
+    this.lastKeyFacts = { rec, facts };
+    return facts;
+  }
+  private lastKeyFacts: { rec: KeyRecord; facts: KeyFacts } | undefined;
+
   private request(rec: KeyRecord, policy: PolicyDocument, caller: VaultCaller, permission: Permission): AuthzRequest {
     return {
       caller: { arn: caller.principalArn, accountId: caller.account, type: caller.principalType, policies: identityPolicies(caller.policies), ...(caller.service ? { service: caller.service } : {}) },
       permission,
       resource: rec.arn,
       resourceAccount: rec.account,
-      key: {
-        arn: rec.arn, account: rec.account, policy, keySpec: rec.keySpec, keyUsage: rec.keyUsage, origin: rec.origin, tags: rec.tags, aliases: rec.aliases ?? [],
-        ...(rec.multiRegion ? { multiRegionKeyType: isPrimary(rec) ? ("PRIMARY" as const) : ("REPLICA" as const) } : {}),
-      },
+      key: this.keyFacts(rec, policy),
       grants: this.grants.facts(),
       context: caller.context,
       ...(caller.encryptionContext ? { encryptionContext: caller.encryptionContext } : {}),

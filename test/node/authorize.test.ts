@@ -218,3 +218,23 @@ describe("a batch group's budget and heavy but ordinary policies", () => {
     for (let i = 0; i < 1000; i++) expect(authorize(request(group)).allow, `entry ${i}`).toBe(true);
   });
 });
+
+describe("one key context per request context and key (a batch's entries share both objects)", () => {
+  // keyContext is made once while the request's context, the key's facts and the caller's account
+  // are the same objects; any of them changing must make it anew.
+  const onTag = keyPolicy(allow({ AWS: user(A, "alice") }, "kms:Encrypt", { Condition: { StringEquals: { "aws:ResourceTag/team": "red", "kms:CallerAccount": A } } }));
+  const red = keyFacts(onTag, { tags: [{ TagKey: "team", TagValue: "red" }] });
+  const blue = keyFacts(onTag, { tags: [{ TagKey: "team", TagValue: "blue" }] });
+  const context = { "aws:sourceip": "192.0.2.1" };
+  const decide = (caller: AuthzCaller, key: KeyFacts) => authorize({ ...onKey(caller, kms("Encrypt")), key, context }).allow;
+
+  it("another key with the same request context is decided on its own tags", () => {
+    expect([decide(alice(), red), decide(alice(), blue), decide(alice(), red), decide(alice(), red), decide(alice(), blue)]).toEqual([true, false, true, true, false]);
+  });
+
+  it("another caller account with the same context and key is decided on its own kms:CallerAccount", () => {
+    // The same ARN as alice's but another account, allowed by its own identity policy: only kms:CallerAccount refuses it.
+    const mallory: AuthzCaller = { arn: user(A, "alice"), accountId: B, type: "IAMUser", policies: [identity(iamAllow("kms:Encrypt", KEY))] };
+    expect([decide(alice(), red), decide(mallory, red), decide(alice(), red)]).toEqual([true, false, true]);
+  });
+});
