@@ -69,8 +69,37 @@ class OperationContext implements OpContext {
   }
 
   private contextOf(input: Record<string, unknown>, keyMember?: string): OpContext["policyContext"] {
-    return requestContext(this.r.principal, this.r.sourceIp, this.r.secure, this.r.now, this.r.region, input, keyMember, callerContextOf(this.r));
+    return sharedContext(this.r, requestContext(this.r.principal, this.r.sourceIp, this.r.secure, this.r.now, this.r.region, input, keyMember, callerContextOf(this.r)));
   }
+}
+
+/**
+ * The request's last condition keys when `made` has the same ones, else `made`: a batch's entries
+ * mostly have equal condition keys, and given one object they share it, so that a batch call
+ * sends it once (src/vault/batch.ts) and the vault makes one key context of it. Nothing changes
+ * a context once made.
+ */
+const lastContexts = new WeakMap<RequestFacts, OpContext["policyContext"]>();
+function sharedContext(r: RequestFacts, made: OpContext["policyContext"]): OpContext["policyContext"] {
+  const last = lastContexts.get(r);
+  if (last && sameContext(last, made)) return last;
+  lastContexts.set(r, made);
+  return made;
+}
+
+/** Whether two contexts have the same condition keys, in the same order, with the same values (strings, or lists of them). */
+function sameContext(a: OpContext["policyContext"], b: OpContext["policyContext"]): boolean {
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i];
+    if (k !== kb[i]) return false;
+    const va = a[k], vb = b[k];
+    if (va === vb) continue;
+    if (!Array.isArray(va) || !Array.isArray(vb) || va.length !== vb.length) return false;
+    for (let j = 0; j < va.length; j++) if (va[j] !== vb[j]) return false;
+  }
+  return true;
 }
 
 /**

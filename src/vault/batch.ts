@@ -34,6 +34,8 @@ export type BatchMethod = (typeof BATCH_METHODS)[number];
  * - `b`: a list of the lengths of the rows' values, Uint8Arrays, whose bytes are in the message's
  *   buffer one after another: in the order the columns are read (depth first), and within a
  *   column in row order.
+ * - `r`: runs of rows that share one object: `[lengths, kind, col]`, the length of each run and
+ *   the column (of that kind) of the runs' objects, one per run.
  * A constant member costs its name and its value; only what differs between rows goes per row.
  */
 export interface Table { keys: string[]; kinds: string; cols: unknown[] }
@@ -72,6 +74,35 @@ function sameShape(v: unknown, keys: string[], array: boolean): boolean {
   return i === keys.length;
 }
 
+function allIdentical(values: readonly unknown[]): boolean {
+  const first = values[0];
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return false;
+  return true;
+}
+
+/** The lengths of the runs of one value (the same object) in `values`, when there are at most half as many runs as values. */
+function runLengths(values: readonly unknown[]): number[] | undefined {
+  const lengths: number[] = [];
+  let length = 1;
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] === values[i - 1]) {
+      length++;
+      continue;
+    }
+    lengths.push(length);
+    if (lengths.length * 2 >= values.length) return undefined;
+    length = 1;
+  }
+  lengths.push(length);
+  return lengths.length * 2 <= values.length ? lengths : undefined;
+}
+
+/** Whether a Table's members are all constant (kind `k`). */
+function allConstant(kinds: string): boolean {
+  for (let i = 0; i < kinds.length; i++) if (kinds.charCodeAt(i) !== 107 /* k */) return false;
+  return true;
+}
+
 /** Writes rows as a Table, their byte members into one buffer. */
 export class TableWriter {
   private readonly parts: Uint8Array[] = [];
@@ -79,42 +110,56 @@ export class TableWriter {
 
   /** `rows`: objects of one shape, or arrays of one length (the caller makes them so). */
   table(rows: readonly unknown[]): Table {
-    const keys = Object.keys(rows[0] as object);
+    const first = rows[0] as object;
+    const keys = Object.keys(first);
     const t: Table = { keys, kinds: "", cols: new Array(keys.length) };
+    // Each row's values in member order: one Object.values per row rather than a load by name per
+    // member (a load by a varying name, over rows of many shapes, is slow; rows are of one shape,
+    // so the orders agree).
+    const vals = Array.isArray(first) ? (rows as unknown[][]) : rows.map((r) => Object.values(r as object));
     for (let c = 0; c < keys.length; c++) {
-      const key = keys[c];
       const values: unknown[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) values[i] = (rows[i] as Record<string, unknown>)[key];
+      for (let i = 0; i < rows.length; i++) values[i] = vals[i][c];
       this.column(t, c, values);
     }
     return t;
   }
 
-  /** Member `c` of `t`: its kind and what goes of it. Each value is looked at once, however deep it is. */
+  /** Member `c` of `t`: its kind and what goes of it. */
   private column(t: Table, c: number, values: unknown[]): void {
-    const first = values[0];
-    let kind = "v";
-    let col: unknown = values;
-    if (first instanceof Uint8Array) {
-      // Bytes always go in the buffer: only their own bytes are copied (a view's whole ArrayBuffer would be).
-      if (values.every((v) => v instanceof Uint8Array)) [kind, col] = ["b", this.take(values as Uint8Array[])];
-    } else if (values.every((v) => v === first)) {
-      // The same value (or object) in every row: most members of a batch's entries.
-      [kind, col] = ["k", first];
-    } else if (Array.isArray(first) || isPlainObject(first)) {
-      const array = Array.isArray(first);
-      const keys = Object.keys(first);
-      // Only rows of one shape go by member: a row's members are then rebuilt in their order.
-      if (values.every((v) => sameShape(v, keys, array))) {
-        const sub = this.table(values);
-        // Equal in every row, member by member (so no bytes among them): the value goes once.
-        [kind, col] = /[^k]/.test(sub.kinds) ? [array ? "a" : "o", sub] : ["k", first];
-      } else if (values.every((v) => same(v, first))) {
-        [kind, col] = ["k", first];
-      }
-    }
+    const [kind, col] = this.encode(values);
     t.kinds += kind;
     t.cols[c] = col;
+  }
+
+  /** A column's values: their kind and what goes of them. Each value is looked at once, however deep it is. */
+  private encode(values: unknown[]): [kind: string, col: unknown] {
+    const first = values[0];
+    if (first instanceof Uint8Array) {
+      // Bytes always go in the buffer: only their own bytes are copied (a view's whole ArrayBuffer would be).
+      return values.every((v) => v instanceof Uint8Array) ? ["b", this.take(values as Uint8Array[])] : ["v", values];
+    }
+    // The same value (or object) in every row: most members of a batch's entries.
+    if (allIdentical(values)) return ["k", first];
+    if (!Array.isArray(first) && !isPlainObject(first)) return ["v", values];
+    // Runs of one object (the rows of one request share their condition keys): each run's object
+    // goes once, and the rows of a run share it again.
+    const lengths = runLengths(values);
+    if (lengths) {
+      const heads: unknown[] = new Array(lengths.length);
+      for (let r = 0, i = 0; r < lengths.length; i += lengths[r++]) heads[r] = values[i];
+      const [kind, col] = this.encode(heads);
+      return kind === "k" ? [kind, col] : ["r", [lengths, kind, col]];
+    }
+    const array = Array.isArray(first);
+    const keys = Object.keys(first);
+    // Only rows of one shape go by member: a row's members are then rebuilt in their order.
+    if (values.every((v) => sameShape(v, keys, array))) {
+      const sub = this.table(values);
+      // Equal in every row, member by member (so no bytes among them): the value goes once.
+      return allConstant(sub.kinds) ? ["k", first] : [array ? "a" : "o", sub];
+    }
+    return values.every((v) => same(v, first)) ? ["k", first] : ["v", values];
   }
 
   private take(values: Uint8Array[]): number[] {
@@ -168,6 +213,17 @@ export class TableReader {
 
   private values(kind: string, col: unknown, n: number): unknown[] {
     if (kind === "o" || kind === "a") return this.rows(col as Table, n, kind === "a");
+    if (kind === "r") {
+      if (!Array.isArray(col) || col.length !== 3 || !Array.isArray(col[0]) || typeof col[1] !== "string") throw new Error("batch table: malformed runs");
+      const lengths = col[0] as unknown[];
+      let total = 0;
+      for (const l of lengths) total += Number.isInteger(l) && (l as number) > 0 ? (l as number) : NaN;
+      if (total !== n) throw new Error("batch table: runs do not add up to the rows");
+      const heads = this.values(col[1], col[2], lengths.length);
+      const out: unknown[] = new Array(n);
+      for (let r = 0, i = 0; r < lengths.length; r++) for (let end = i + (lengths[r] as number); i < end; i++) out[i] = heads[r];
+      return out;
+    }
     if (!Array.isArray(col) || col.length !== n) throw new Error("batch table: column length");
     if (kind === "v") return col;
     if (kind !== "b") throw new Error("batch table: unknown column kind");
@@ -229,9 +285,9 @@ class RecordRows {
  * vault of different versions (during a deployment) refuse each other's messages, and the
  * entries fail as internal errors, rather than read them wrongly. Version 1 was the per-entry
  * deltas of the first batch design, which carried no version; version 2 had no groups (one
- * request's entries per call) and one list of record rows.
+ * request's entries per call) and one list of record rows; version 3 had no runs (kind `r`).
  */
-export const BATCH_WIRE_VERSION = 3;
+export const BATCH_WIRE_VERSION = 4;
 
 /** An entry: the vault method its single operation calls, and that call's arguments (the caller, with its audit draft, first). */
 export interface BatchEntry { method: BatchMethod; args: unknown[] }

@@ -86,6 +86,31 @@ describe("batch table", () => {
     expectSame(r.back, equal);
   });
 
+  it("rows that share an object in runs (a request's condition keys) send it once per run, and share it again", () => {
+    // Two requests' entries: each request's rows share one context (with bytes in it, read before
+    // the rows' own bytes: depth first), equal in member names but not in values.
+    const contexts = [0, 1].map((r) => ({ "aws:currenttime": `t${r}`, tag: new Uint8Array([r, r]), k: "same" }));
+    const rows = [0, 0, 0, 1, 1].map((r, i) => ({ context: contexts[r], b: new Uint8Array([i]), i }));
+    const { back, table, bytes } = roundTrip(rows);
+    expect(table.kinds).toBe("rbv");
+    const [lengths, kind, heads] = table.cols[0] as [number[], string, Table];
+    expect([lengths, kind, heads.kinds]).toEqual([[3, 2], "o", "vbk"]);
+    expect(bytes).toEqual(new Uint8Array([0, 0, 1, 1, 0, 1, 2, 3, 4]));
+    expectSame(back, rows);
+    const got = back as typeof rows;
+    expect(got[1].context).toBe(got[0].context);
+    expect(got[2].context).toBe(got[0].context);
+    expect(got[4].context).toBe(got[3].context);
+    expect(got[3].context).not.toBe(got[0].context);
+    // Runs of objects equal in every run go once, as one value; runs that do not halve the rows go by member.
+    const equal = [{ x: "1" }, { x: "1" }];
+    expect(roundTrip([0, 0, 1, 1].map((r) => ({ c: equal[r] }))).table.kinds).toBe("k");
+    const three = [{ x: "1" }, { x: "2" }, { x: "3" }];
+    const r = roundTrip([0, 0, 1, 2].map((i) => ({ c: three[i] })));
+    expect(r.table.kinds).toBe("o");
+    expectSame(r.back, [0, 0, 1, 2].map((i) => ({ c: three[i] })));
+  });
+
   it("a single row, and bytes beside other values in one column, round-trip too", () => {
     expectSame(roundTrip([{ a: 1, b: new Uint8Array([1]), c: { d: [] } }]).back, [{ a: 1, b: new Uint8Array([1]), c: { d: [] } }]);
     const mixed = [{ v: new Uint8Array([1, 2]) }, { v: "text" }, { v: null }];
@@ -113,12 +138,14 @@ describe("batch table", () => {
     const noVault = {} as Parameters<typeof runBatch>[0];
     // The first design's call: per-entry deltas of a shared caller, no version.
     const v1 = { caller: {}, context: {}, draft: {}, calls: [{ method: "encrypt", args: [null], caller: {}, context: {} }], bytes: new Uint8Array(0) } as unknown as BatchCalls;
-    await expect(runBatch(noVault, v1, { calls: 0, entries: 0 })).rejects.toThrow(/version 1, not 3/);
+    await expect(runBatch(noVault, v1, { calls: 0, entries: 0 })).rejects.toThrow(/version 1, not 4/);
     const calls = writeCalls([{ method: "encrypt", args: [{}] }]);
     // Version 2: one request's entries per call, no groups.
     const { groups: _, ...v2 } = calls;
-    await expect(runBatch(noVault, { ...v2, version: 2 } as unknown as BatchCalls, { calls: 0, entries: 0 })).rejects.toThrow(/version 2, not 3/);
-    await expect(runBatch(noVault, { ...calls, version: 4 as 3 }, { calls: 0, entries: 0 })).rejects.toThrow(/version 4/);
+    await expect(runBatch(noVault, { ...v2, version: 2 } as unknown as BatchCalls, { calls: 0, entries: 0 })).rejects.toThrow(/version 2, not 4/);
+    // Version 3: no runs (kind r).
+    await expect(runBatch(noVault, { ...calls, version: 3 as 4 }, { calls: 0, entries: 0 })).rejects.toThrow(/version 3, not 4/);
+    await expect(runBatch(noVault, { ...calls, version: 5 as 4 }, { calls: 0, entries: 0 })).rejects.toThrow(/version 5/);
     expect(() => readReply({ outcomes: { keys: [], kinds: "", cols: [] }, bytes: new Uint8Array(0), records: [] } as unknown as BatchReply, 0)).toThrow(/version 1/);
   });
 
@@ -129,5 +156,10 @@ describe("batch table", () => {
     expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a"], kinds: "b", cols: [[4]] }, 1)).toThrow(/out of range/);
     expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a"], kinds: "x", cols: [[1]] }, 1)).toThrow(/kind/);
     expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a", "b"], kinds: "k", cols: [1] }, 1)).toThrow(/malformed/);
+    // Runs that do not add up to the rows, or whose objects are not a column of rows.
+    expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a"], kinds: "r", cols: [[[1, 1], "v", [{}, {}]]] }, 3)).toThrow(/runs do not add up/);
+    expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a"], kinds: "r", cols: [[[2, 0, 1], "v", [{}, {}, {}]]] }, 3)).toThrow(/runs do not add up/);
+    expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a"], kinds: "r", cols: [[[1, 2], "k", [{}, {}]]] }, 3)).toThrow(/kind/);
+    expect(() => new TableReader(new Uint8Array(0)).rows({ keys: ["a"], kinds: "r", cols: [[[1, 2], "v"]] }, 3)).toThrow(/malformed runs/);
   });
 });
