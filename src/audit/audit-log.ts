@@ -8,7 +8,7 @@ import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey } from "./objects.js";
 import { sha256Hex } from "../crypto/hex.js";
-import { byEventOrder, encodeRecord, newestWithin, eventTimeOf, isoSeconds, joinRecords, logBody, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
+import { byEventOrder, encodeRecord, newestWithin, isoSeconds, joinRecords, logObject, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
@@ -600,8 +600,7 @@ export class AuditLog extends DurableObject<Env> {
     }
     // A batch stored by an earlier pass (which a crash interrupted) is read again.
     const rows = listed ?? (await getMany<unknown>(this.ctx.storage, batch.recordKeys));
-    const jsons = [...rows.values()].flatMap(rowRecords);
-    const body = logBody(jsons);
+    const { body, count, oldestEventTime, newestEventTime } = logObject(rows.values());
     const { bucket } = auditBucket(this.env, meta.region);
     // An earlier pass of this batch may have written its object and died before deleting its rows.
     // Under an R2 bucket lock (docs/deploy.md) the object cannot be written again, so it is taken as
@@ -609,20 +608,13 @@ export class AuditLog extends DurableObject<Env> {
     // are the stored ones. Unencrypted, its hash is checked against the rows; encrypted, the hash is
     // of the stored bytes (a fresh IV each pass), so its record count is what is checked.
     const earlier = await bucket.head(batch.objectKey);
-    const adopted = earlier?.customMetadata?.records === String(jsons.length) && earlier.customMetadata.sha256
+    const adopted = earlier?.customMetadata?.records === String(count) && earlier.customMetadata.sha256
       && (meta.encryption || earlier.customMetadata.sha256 === (await sha256Hex(body)))
       ? earlier.customMetadata.sha256 : undefined;
-    const hashValue = adopted ?? (await this.putLogObject(meta, batch.objectKey, body, jsons.length));
+    const hashValue = adopted ?? (await this.putLogObject(meta, batch.objectKey, body, count));
     this.faults.hit("after-r2-put");
-    // The oldest and newest event times: ISO texts of one length, which order as their times do.
-    let oldestEventTime = eventTimeOf(jsons[0]), newestEventTime = oldestEventTime;
-    for (let i = 1; i < jsons.length; i++) {
-      const t = eventTimeOf(jsons[i]);
-      if (t < oldestEventTime) oldestEventTime = t;
-      else if (t > newestEventTime) newestEventTime = t;
-    }
     const delivered: Delivered = {
-      objectKey: batch.objectKey, hashValue, oldestEventTime, newestEventTime, count: jsons.length,
+      objectKey: batch.objectKey, hashValue, oldestEventTime, newestEventTime, count,
       ...(meta.encryption ? { encryptedWith: meta.encryption.keyArn } : {}),
     };
     this.ctx.storage.put(`o:${batch.objectKey}`, delivered);

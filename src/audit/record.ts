@@ -125,6 +125,62 @@ export function eventTimeOf(json: string): string {
   return (JSON.parse(json) as CloudTrailRecord).eventTime;
 }
 
+/** A log object made from stored rows: its body, how many records it holds, and their oldest and newest event times. */
+export interface LogObject { body: Uint8Array; count: number; oldestEventTime: string; newestEventTime: string }
+
+const BODY_START = '{"Records":[';
+const BODY_END = "]}";
+
+/**
+ * The log object of stored rows (docs/formats.md, "Audit storage"), in their order. Its body is
+ * the bytes logBody gives for the rows' records (rowRecords), encoded row by row into one buffer
+ * (each row's newlines made commas) rather than as one string joined from a string per record:
+ * encoding that string cost as much as the rest of a delivery's JavaScript. Event times are ISO
+ * texts of one length, which order as their times do.
+ */
+export function logObject(rows: Iterable<unknown>): LogObject {
+  const texts: string[] = [];
+  let count = 0, chars = BODY_START.length + BODY_END.length;
+  let oldestEventTime = "", newestEventTime = "";
+  for (const row of rows) {
+    const jsons = rowRecords(row);
+    for (const json of jsons) {
+      const time = eventTimeOf(json);
+      if (count === 0 || time < oldestEventTime) oldestEventTime = time;
+      if (count === 0 || time > newestEventTime) newestEventTime = time;
+      count++;
+    }
+    // JSON text never holds a newline (JSON.stringify escapes it in strings): only a row's separators do.
+    const text = typeof row === "string" ? row.replaceAll("\n", ",") : jsons[0];
+    texts.push(text);
+    chars += text.length + 1;
+  }
+  return { body: encodeParts(texts, chars), count, oldestEventTime, newestEventTime };
+}
+
+/** `{"Records":[` + texts joined by commas + `]}` as UTF-8, `chars` being about its length in UTF-16 code units. */
+function encodeParts(texts: string[], chars: number): Uint8Array {
+  // As many bytes as code units, as most audit text is ASCII; else three per code unit, UTF-8's most.
+  for (const size of [chars, chars * 3]) {
+    const out = new Uint8Array(size);
+    const encoder = new TextEncoder();
+    let at = 0;
+    const put = (text: string): boolean => {
+      const { read, written } = encoder.encodeInto(text, at === 0 ? out : out.subarray(at));
+      at += written;
+      return read === text.length;
+    };
+    let fits = put(BODY_START);
+    for (let i = 0; fits && i < texts.length; i++) {
+      if (i > 0) fits = put(",");
+      if (fits) fits = put(texts[i]);
+    }
+    // A copy of a buffer three times the size, so as not to hold it for the delivery.
+    if (fits && put(BODY_END)) return size === chars ? out.subarray(0, at) : out.slice(0, at);
+  }
+  throw new Error("log body: more UTF-8 than three bytes per code unit"); // never: UTF-8's most
+}
+
 /** A record before the outcome is known; the vault or the handler completes it. */
 export type AuditDraft = Omit<CloudTrailRecord, "errorCode" | "errorMessage" | "responseElements" | "resources">;
 

@@ -1,7 +1,7 @@
 // Delivery reads each record's eventTime from its JSON text without parsing it (eventTimeOf): it
 // must be the record's own, whatever a caller put in strings or maps of the record.
 import { describe, expect, it } from "vitest";
-import { completeRecord, encodeRecord, eventTimeOf, serviceEvent, unauthenticatedAggregate, type AuditDraft } from "../../src/audit/record.js";
+import { completeRecord, encodeRecord, eventTimeOf, joinRecords, logBody, logObject, rowRecords, serviceEvent, unauthenticatedAggregate, type AuditDraft } from "../../src/audit/record.js";
 
 const draft = (eventTime: string, over: Partial<AuditDraft> = {}): AuditDraft => ({
   eventVersion: "1.08",
@@ -32,6 +32,31 @@ describe("eventTimeOf", () => {
       unauthenticatedAggregate("us-east-1", "111122223333", { source: "192.0.2.1", count: 3, firstEventTime: "1993-01-01T00:00:00Z", lastEventTime: "2026-11-28T23:01:07Z", errorCodes: {}, eventNames: {} }, 10),
     ];
     for (const r of records) expect(eventTimeOf(encodeRecord(r).json)).toBe(r.eventTime);
+    // And in one row of all of them, as delivery reads stored rows: each record's own time counts.
+    const row = joinRecords(records.map((r) => encodeRecord(r).json));
+    const times = records.map((r) => r.eventTime).sort();
+    for (const order of [records, [...records].reverse()]) {
+      const o = logObject([joinRecords(order.map((r) => encodeRecord(r).json))]);
+      expect([o.count, o.oldestEventTime, o.newestEventTime]).toEqual([records.length, times[0], times.at(-1)]);
+    }
+    expect(new TextDecoder().decode(logObject([row]).body)).toBe(JSON.stringify({ Records: records }));
+  });
+
+  it("a log object of rows of every storage version is logBody of their records, with their count and times", () => {
+    const records = ["2026-11-28T23:01:09Z", "2026-11-28T23:01:02Z", "2026-11-28T23:01:11Z", "2026-11-28T23:01:05Z"].map((t) => completeRecord(draft(t), {}));
+    const jsons = records.map((r) => encodeRecord(r).json);
+    // v3 rows (texts joined by newlines), a v2 row (one text) and a v1 row (the record object).
+    const rows: unknown[] = [joinRecords(jsons.slice(0, 2)), jsons[2], records[3]];
+    const o = logObject(rows);
+    expect(o.body).toEqual(logBody(rows.flatMap(rowRecords)));
+    expect(JSON.parse(new TextDecoder().decode(o.body))).toEqual({ Records: records });
+    expect([o.count, o.oldestEventTime, o.newestEventTime]).toEqual([4, "2026-11-28T23:01:02Z", "2026-11-28T23:01:11Z"]);
+    expect(logObject([]).count).toBe(0);
+    // Text beyond ASCII (more UTF-8 bytes than code units) is encoded whole.
+    const wide = [completeRecord(draft("2026-11-28T23:01:03Z", { userAgent: "é \u2028 😀 \"q\" \\n" }), {}), records[0]];
+    const wideRows = [joinRecords(wide.map((r) => encodeRecord(r).json))];
+    expect(logObject(wideRows).body).toEqual(logBody(wideRows.flatMap(rowRecords)));
+    expect(JSON.parse(new TextDecoder().decode(logObject(wideRows).body))).toEqual({ Records: wide });
   });
 
   it("parses a text whose members come in another order", () => {
