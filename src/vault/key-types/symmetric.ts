@@ -4,6 +4,7 @@
 import { aesGcmOpen, aesGcmSeal, AuthenticationError } from "../../crypto/index.js";
 import { decodeHeader, encodeHeader, HEADER_LENGTH, IV_LENGTH, type BlobHeader } from "../blob.js";
 import { encodeContext } from "../context.js";
+import { randomIv } from "./iv-pool.js";
 import { grantSet, own, type CryptoOutcome, type KeyType } from "./types.js";
 
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
@@ -32,7 +33,7 @@ export const SYMMETRIC_DEFAULT: KeyType = {
 
 /** Encrypts under one material version: header || AES-GCM(plaintext), AAD = header || context. */
 export function sealSymmetric(key: Uint8Array, keyId: string, version: number, plaintext: Uint8Array, context: Record<string, string> | undefined): Uint8Array {
-  const iv = crypto.getRandomValues(new Uint8Array(IV_LENGTH));
+  const iv = randomIv(IV_LENGTH);
   const header = encodeHeader(keyId, version, iv);
   return concat(header, aesGcmSeal(key, iv, plaintext, encodeContext(context, header)));
 }
