@@ -194,18 +194,24 @@ export class TableReader {
     // "__proto__" can be a member of a map a caller filled (an encryption context): it is made
     // an own member of the template, which the copies keep as their own (so that setting it
     // sets that member, never the prototype).
-    const template: Record<string, unknown> = array ? (new Array(keys.length) as unknown as Record<string, unknown>) : {};
-    const varying: [key: string, values: unknown[]][] = [];
+    // An array's members are set by index (its member names are the indexes, in order).
+    const template: Record<string | number, unknown> = array ? (new Array(keys.length) as unknown as Record<number, unknown>) : {};
+    const varyingKeys: (string | number)[] = [];
+    const varyingValues: unknown[][] = [];
     for (let c = 0; c < keys.length; c++) {
+      const key = array ? c : keys[c];
       const value = kinds[c] === "k" ? cols[c] : undefined;
-      if (keys[c] === "__proto__") Object.defineProperty(template, keys[c], { value, enumerable: true, writable: true, configurable: true });
-      else template[keys[c]] = value;
-      if (kinds[c] !== "k") varying.push([keys[c], this.values(kinds[c], cols[c], n)]);
+      if (key === "__proto__") Object.defineProperty(template, key, { value, enumerable: true, writable: true, configurable: true });
+      else template[key] = value;
+      if (kinds[c] !== "k") {
+        varyingKeys.push(key);
+        varyingValues.push(this.values(kinds[c], cols[c], n));
+      }
     }
     const rows: unknown[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const row = array ? (template as unknown as unknown[]).slice() as unknown as Record<string, unknown> : { ...template };
-      for (const [key, values] of varying) row[key] = values[i];
+      const row = array ? (template as unknown as unknown[]).slice() as unknown as Record<string | number, unknown> : { ...template };
+      for (let v = 0; v < varyingKeys.length; v++) row[varyingKeys[v]] = varyingValues[v][i];
       rows[i] = row;
     }
     return rows;
