@@ -3,7 +3,7 @@
 // that come meanwhile together in the next call, each group taking back exactly its own outcomes
 // and records; and the vault's side of it (runBatch with groups, src/vault/batch.ts).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { KeyCalls, MAX_POLL_MS, MAX_SHARED_CALL_ENTRIES, MAX_WAIT_MS, STALE_GROUP_MS, submitAll, type GroupAnswer, type GroupOutcome } from "../../src/operations/batch-queue.js";
+import { KeyCalls, LINGER_MS, MAX_POLL_MS, MAX_SHARED_CALL_ENTRIES, MAX_WAIT_MS, STALE_GROUP_MS, submitAll, type GroupAnswer, type GroupOutcome } from "../../src/operations/batch-queue.js";
 import { runBatch, writeCalls, type BatchCalls, type BatchEntry, type BatchReply } from "../../src/vault/batch.js";
 import type { CloudTrailRecord } from "../../src/audit/record.js";
 
@@ -41,6 +41,8 @@ function gatedVault() {
 
 /** Long enough for waiting groups to look again (they sleep at most MAX_POLL_MS). */
 const turns = () => new Promise((r) => setTimeout(r, 10 * MAX_POLL_MS));
+/** Past the turn of the event loop a request lets go by before its first calls (LINGER_MS). */
+const tick = () => new Promise((r) => setTimeout(r, LINGER_MS + 1));
 
 describe("runBatch with groups", () => {
   it("completes each group's records in rows of its own, in entry order", async () => {
@@ -67,6 +69,7 @@ describe("one call per key in flight, shared by the requests that come meanwhile
     const v = gatedVault();
     const q = new KeyCalls(v.send);
     const a = submit(q, entries(["a0", "a1"]));
+    await tick();
     expect(v.calls.map((c) => c.groups)).toEqual([[2]]);
     const b = submit(q, entries(["b0"]));
     const c = submit(q, entries(["xc0", "c1", "c2"]));
@@ -86,11 +89,25 @@ describe("one call per key in flight, shared by the requests that come meanwhile
     expect(rc.outcomes.map((o) => o.result)).toEqual(["xc0", "c1", "c2"].map((value) => ({ ok: true, value })));
     expect(ids(rc)).toEqual([["xc0@111122223333", "c1@111122223333", "c2@111122223333"], ["xc0@444455556666"]]);
     expect(q.waitingGroups).toBe(0);
-    // Idle again: the next group goes at once, alone.
+    // Idle again: the next group goes after one turn, alone.
     const d = submit(q, entries(["d0"]));
+    await tick();
     expect(v.calls.map((x) => x.groups)).toEqual([[2], [1, 3], [1]]);
     v.calls[2].release();
     expect((await d).outcomes).toHaveLength(1);
+  });
+
+  it("groups submitted in one turn of the event loop go in one call (a request lets a turn go by before its first calls)", async () => {
+    const v = gatedVault();
+    const q = new KeyCalls(v.send);
+    const a = submit(q, entries(["a0", "a1"]));
+    const b = submit(q, entries(["b0"]));
+    expect(v.calls).toHaveLength(0);
+    await tick();
+    expect(v.calls.map((c) => c.groups)).toEqual([[2, 1]]);
+    v.calls[0].release();
+    expect((await a).outcomes.map((o) => o.result)).toEqual([{ ok: true, value: "a0" }, { ok: true, value: "a1" }]);
+    expect((await b).outcomes.map((o) => o.result)).toEqual([{ ok: true, value: "b0" }]);
   });
 
   it(`a call takes whole groups up to ${MAX_SHARED_CALL_ENTRIES} entries; the rest go in the call after`, async () => {
@@ -98,6 +115,7 @@ describe("one call per key in flight, shared by the requests that come meanwhile
     const q = new KeyCalls(v.send);
     const tags = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
     const first = submit(q, entries(["z"]));
+    await tick();
     const big = [600, 400, 1, 1000].map((n, i) => submit(q, entries(tags(`g${i}-`, n))));
     v.calls[0].release();
     await first;
@@ -122,6 +140,7 @@ describe("one call per key in flight, shared by the requests that come meanwhile
     const v = gatedVault();
     const q = new KeyCalls(v.send);
     const a = submit(q, entries(["a0"]));
+    await tick();
     const b = submit(q, entries(["b0"]));
     const c = submit(q, entries(["c0"]));
     v.calls[0].release();
@@ -142,11 +161,13 @@ describe("one call per key in flight, shared by the requests that come meanwhile
     const [v1, v2] = [gatedVault(), gatedVault()];
     const [q1, q2] = [new KeyCalls(v1.send), new KeyCalls(v2.send)];
     const other = submit(q2, entries(["o0"]));
+    await tick();
     const settled: string[] = [];
     const done = submitAll([
       { calls: q1, entries: entries(["k1"]), settle: (o) => settled.push(`q1:${"answer" in o ? o.answer.outcomes.length : "error"}`) },
       { calls: q2, entries: entries(["k2a", "k2b"]), settle: (o) => settled.push(`q2:${"answer" in o ? o.answer.outcomes.length : "error"}`) },
     ]);
+    await tick();
     // q1 was idle: this request made its call. q2 had one in flight: the group waits.
     expect(v1.calls.map((c) => c.groups)).toEqual([[1]]);
     expect(v2.calls.map((c) => c.groups)).toEqual([[1]]);
@@ -199,6 +220,7 @@ describe("requests that go away, and calls that never end (an outsider's review)
     const q = new KeyCalls(v.send);
     let a: GroupOutcome | undefined, b: GroupOutcome | undefined;
     void submitAll([{ calls: q, entries: entries(["a"]), settle: (o) => { a = o; } }]);
+    await tick();
     void submitAll([{ calls: q, entries: entries(["b"]), settle: (o) => { b = o; } }]);
     await turns();
     expect(v.calls.map((x) => x.groups)).toEqual([[1]]);
@@ -221,7 +243,10 @@ describe("requests that go away, and calls that never end (an outsider's review)
     const v = gatedVault();
     const q = new KeyCalls(v.send);
     const out: Record<string, GroupOutcome | undefined> = {};
-    for (const t of ["a", "b", "c"]) void submitAll([{ calls: q, entries: entries([t]), settle: (o) => { out[t] = o; } }]);
+    for (const t of ["a", "b", "c"]) {
+      void submitAll([{ calls: q, entries: entries([t]), settle: (o) => { out[t] = o; } }]);
+      if (t === "a") await tick();
+    }
     await turns();
     await advance(c, MAX_WAIT_MS - 5_000); // a long call: b and c wait all that time, looking
     v.calls[0].release();
@@ -240,6 +265,7 @@ describe("requests that go away, and calls that never end (an outsider's review)
     const v = gatedVault();
     const q = new KeyCalls(v.send);
     void submitAll([{ calls: q, entries: entries(["a"]), settle: () => undefined }]);
+    await tick();
     // A request adds its group, and is then cancelled: nothing of it runs again (no loop).
     const gone = q.add(entries(["gone"]));
     let b: GroupOutcome | undefined;
@@ -256,6 +282,7 @@ describe("requests that go away, and calls that never end (an outsider's review)
     expect(q.waitingGroups).toBe(1);
     c.skew = MAX_WAIT_MS + 1;
     const d = submit(q, entries(["d"]));
+    await tick();
     expect(q.waitingGroups).toBe(0);
     v.calls[2].release();
     expect((await d).outcomes[0].result).toEqual({ ok: true, value: "d" });
