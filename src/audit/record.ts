@@ -90,7 +90,10 @@ export const byEventOrder = (a: Pick<CloudTrailRecord, "eventTime" | "eventID">,
  */
 export interface EncodedRecord { key: string; json: string }
 
-export const encodeRecord = (r: CloudTrailRecord): EncodedRecord => ({ key: `r:${r.eventTime}:${r.eventID}`, json: JSON.stringify(r) });
+export const encodeRecord = (r: CloudTrailRecord): EncodedRecord => ({ key: recordKey(r), json: JSON.stringify(r) });
+
+/** A record's storage key, `r:<eventTime>:<eventID>` (encodeRecord's). */
+export const recordKey = (r: Pick<CloudTrailRecord, "eventTime" | "eventID">): string => `r:${r.eventTime}:${r.eventID}`;
 
 /** A log object's body, `{"Records":[…]}`, from the records' JSON texts: the bytes JSON.stringify({ Records }) gives. */
 export const logBody = (recordsJson: string[]): Uint8Array => new TextEncoder().encode(`{"Records":[${recordsJson.join(",")}]}`);
@@ -261,18 +264,28 @@ export const isoSeconds = (ms: number): string => new Date(ms).toISOString().rep
 
 export function completeRecord(
   draft: AuditDraft,
-  outcome: { errorCode?: string; errorMessage?: string; responseElements?: JsonObject | null; keyArn?: string },
+  outcome: { errorCode?: string; errorMessage?: string; responseElements?: JsonObject | null; keyArn?: string; authorization?: string },
 ): CloudTrailRecord {
   const rec: CloudTrailRecord = { ...draft, responseElements: outcome.errorCode ? null : (outcome.responseElements ?? null) };
   if (outcome.errorCode) {
     rec.errorCode = outcome.errorCode;
     rec.errorMessage = outcome.errorMessage ?? "";
   }
-  if (outcome.keyArn) {
-    const account = outcome.keyArn.split(":")[4];
-    rec.resources = [{ accountId: account, type: "AWS::KMS::Key", ARN: outcome.keyArn }];
-  }
+  if (outcome.keyArn) rec.resources = keyResources(outcome.keyArn);
+  // What allowed the call (the vault's authorizer), in additionalEventData: after the draft's own members.
+  if (outcome.authorization !== undefined) rec.additionalEventData = { ...(rec.additionalEventData ?? {}), authorization: outcome.authorization };
   return rec;
+}
+
+/**
+ * A key's `resources` member. The last one made is given again for the same key (a batch
+ * completes hundreds of records of one key in a row): nothing changes a record's resources once
+ * made, and JSON text does not show that records share them.
+ */
+let lastResources: { keyArn: string; resources: NonNullable<CloudTrailRecord["resources"]> } | undefined;
+function keyResources(keyArn: string): NonNullable<CloudTrailRecord["resources"]> {
+  if (lastResources?.keyArn !== keyArn) lastResources = { keyArn, resources: [{ accountId: keyArn.split(":")[4], type: "AWS::KMS::Key", ARN: keyArn }] };
+  return lastResources.resources;
 }
 
 /** Requests that failed authentication from one source in one minute, counted rather than recorded one by one (AuditLog). */

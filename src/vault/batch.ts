@@ -14,7 +14,7 @@
 // The records come back encoded (encodeRecord, once, as a single request's would be), joined
 // into rows, one per AuditLog and per group (the entries of one request, when concurrent
 // requests share the call: src/operations/batch-queue.ts), which the Worker appends as they are.
-import { encodeRecord, joinRecords, type CloudTrailRecord, type EncodedRecord } from "../audit/record.js";
+import { encodeRecord, joinRecords, recordKey, type CloudTrailRecord, type EncodedRecord } from "../audit/record.js";
 import { MAX_ROW_CHARS } from "./group-commit.js";
 import type { KeyVault } from "./key-vault.js";
 import type { VaultCaller } from "./types.js";
@@ -261,14 +261,15 @@ class RecordRows {
 
   add(records: CloudTrailRecord[]): void {
     for (const r of records) {
-      const { key, json } = encodeRecord(r);
+      // A row's key is its first record's (recordKey), made only for that one.
+      const json = JSON.stringify(r);
       const log = `${r.awsRegion}\t${r.recipientAccountId}`;
       let row = this.open.get(log);
       if (row && row.chars + json.length + 1 > MAX_ROW_CHARS) {
         this.close(row);
         row = undefined;
       }
-      if (!row) this.open.set(log, (row = { row: { region: r.awsRegion, account: r.recipientAccountId, key, json: "" }, lines: [], chars: 0 }));
+      if (!row) this.open.set(log, (row = { row: { region: r.awsRegion, account: r.recipientAccountId, key: recordKey(r), json: "" }, lines: [], chars: 0 }));
       row.lines.push(json);
       row.chars += json.length + 1;
     }

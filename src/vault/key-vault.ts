@@ -305,10 +305,6 @@ export class KeyVault extends DurableObject<Env> {
    */
   private async audited<T>(caller: VaultCaller, body: (success: SuccessRecord) => Promise<VaultResult<T>>, dryRun = false): Promise<VaultResult<T>> {
     let recorded = false;
-    const withBasis = (record: CloudTrailRecord): CloudTrailRecord => {
-      const basis = this.basis.get(caller);
-      return basis ? { ...record, additionalEventData: { ...(record.additionalEventData ?? {}), authorization: basis } } : record;
-    };
     // Cross-account use is recorded in both accounts (one shared event id); a call the authorizer
     // did not allow (refused, or failing before it was asked) only in the caller's, so no other
     // account can write into the key owner's trail
@@ -322,7 +318,7 @@ export class KeyVault extends DurableObject<Env> {
     const success: SuccessRecord = (responseElements) => {
       if (!caller.audit || !this.rec) return undefined;
       recorded = true;
-      return bothAccounts(withBasis(completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn })));
+      return bothAccounts(completeRecord(caller.audit, { responseElements, keyArn: this.rec.arn, authorization: this.basis.get(caller) }));
     };
     let result: VaultResult<T>;
     try {
@@ -338,11 +334,13 @@ export class KeyVault extends DurableObject<Env> {
     const others = result.records ?? [];
     const rec = this.rec;
     if (!rec || !this.visibleTo(caller, rec)) return result;
-    const record = withBasis(!result.ok
-      ? completeRecord(caller.audit, { errorCode: VAULT_ERROR_TYPES[result.code], errorMessage: result.detail ?? result.message, keyArn: rec.arn })
+    // What allowed the call (none for a call refused or failing before the authorizer) goes in the record.
+    const authorization = this.basis.get(caller);
+    const record = !result.ok
+      ? completeRecord(caller.audit, { errorCode: VAULT_ERROR_TYPES[result.code], errorMessage: result.detail ?? result.message, keyArn: rec.arn, authorization })
       : dryRun
-        ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn })
-        : completeRecord(caller.audit, { keyArn: rec.arn }));
+        ? completeRecord(caller.audit, { errorCode: "DryRunOperationException", errorMessage: DRY_RUN_MESSAGE, keyArn: rec.arn, authorization })
+        : completeRecord(caller.audit, { keyArn: rec.arn, authorization });
     for (const other of others) other.sharedEventID = record.eventID;
     const records = bothAccounts(record);
     // Last usage: a successful cryptographic call, with the event id of the key owner's record.

@@ -57,6 +57,37 @@ describe("audit record encoding", () => {
   });
 });
 
+describe("what allowed a call, in the record", () => {
+  // The vault records its authorizer's basis as additionalEventData.authorization: once the last
+  // member after the record's own (a copy of the completed record with it set), now set as the
+  // record is completed. The JSON text must be the same either way, member order included.
+  const withBasis = (r: ReturnType<typeof completeRecord>, basis: string) => ({ ...r, additionalEventData: { ...(r.additionalEventData ?? {}), authorization: basis } });
+  const keyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  for (const [name, d] of [
+    ["a draft without additionalEventData", draft("2026-11-28T23:01:04Z", "Encrypt")],
+    ["a batch entry's draft", { ...draft("2026-11-28T23:01:04Z", "Encrypt"), additionalEventData: { batchOperation: "BatchEncrypt", batchIndex: 7 } }],
+  ] as const) {
+    for (const outcome of [{ keyArn }, { keyArn, errorCode: "DisabledException", errorMessage: "x" }, { responseElements: { keyId: keyArn } }]) {
+      it(`${name}, ${outcome.errorCode ?? "success"}: the same JSON as the record with the basis added after`, () => {
+        const made = completeRecord(d, { ...outcome, authorization: "key policy" });
+        expect(JSON.stringify(made)).toBe(JSON.stringify(withBasis(completeRecord(d, outcome), "key policy")));
+        // Without a basis, none is added.
+        expect(completeRecord(d, outcome).additionalEventData).toEqual(d.additionalEventData);
+        // The draft is not changed.
+        expect("authorization" in (d.additionalEventData ?? {})).toBe(false);
+      });
+    }
+  }
+
+  it("records of one key share a resources member of the right account; another key gets its own", () => {
+    const other = "arn:aws:kms:us-east-1:444455556666:key/abcd";
+    const [a, b, c] = [keyArn, keyArn, other].map((k) => completeRecord(draft("2026-11-28T23:01:04Z", "Encrypt"), { keyArn: k }));
+    expect(a.resources).toEqual([{ accountId: "111122223333", type: "AWS::KMS::Key", ARN: keyArn }]);
+    expect(c.resources).toEqual([{ accountId: "444455556666", type: "AWS::KMS::Key", ARN: other }]);
+    expect(b.resources).toEqual(a.resources);
+  });
+});
+
 describe("event ids", () => {
   it("are UUIDs of version 7 (RFC 9562) that sort in the order they were made, within a millisecond too", () => {
     const at = Date.UTC(2026, 11, 2, 18, 41, 9, 123);
