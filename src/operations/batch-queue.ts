@@ -16,7 +16,7 @@
 //   awaits a promise that the other request settles. It sleeps on timers of its own and looks at
 //   its group again; when no call is in flight it makes the next call itself. Resuming a request
 //   from another request's promise (cross-request promise resolution) was measured to strand it
-//   here: in workerd 1.20261102 (this project's test runtime) such a request's later I/O, its audit
+//   here: in workerd 1.20260730.1 (this project's test runtime) such a request's later I/O, its audit
 //   append, never completed, nor did its own timers.
 // So no request makes calls for others after it has answered, and every wait is its own.
 import { waitUntil } from "cloudflare:workers";
