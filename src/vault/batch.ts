@@ -74,6 +74,7 @@ function sameShape(v: unknown, keys: string[], array: boolean): boolean {
   return i === keys.length;
 }
 
+/** Whether every value is the first (the same object, or an equal primitive). */
 function allIdentical(values: readonly unknown[]): boolean {
   const first = values[0];
   for (let i = 1; i < values.length; i++) if (values[i] !== first) return false;

@@ -365,7 +365,6 @@ export class KeyVault extends DurableObject<Env> {
     return this.parsedPolicy.doc;
   }
 
-  /** What the authorizer needs to decide `permission` for the caller on this key. */
   /**
    * The key's facts for the authorizer, made once per record and policy (records are replaced, not
    * changed, when the key changes): a batch's entries then share one object, and the authorizer
@@ -383,6 +382,7 @@ export class KeyVault extends DurableObject<Env> {
   }
   private lastKeyFacts: { rec: KeyRecord; facts: KeyFacts } | undefined;
 
+  /** What the authorizer needs to decide `permission` for the caller on this key. */
   private request(rec: KeyRecord, policy: PolicyDocument, caller: VaultCaller, permission: Permission): AuthzRequest {
     return {
       caller: { arn: caller.principalArn, accountId: caller.account, type: caller.principalType, policies: identityPolicies(caller.policies), ...(caller.service ? { service: caller.service } : {}) },
