@@ -12,7 +12,7 @@ import { auditLogStub, catalogStub, vaultStub } from "../placement.js";
 import { issueGrantToken, verifyGrantToken } from "./grant-token.js";
 import { newEventId, completeRecord, encodeRecord, serviceEvent, type AuditDraft, type CloudTrailRecord } from "../audit/record.js";
 import { parsePolicy, PolicyError, type PolicyDocument } from "../policy/document.js";
-import { authorize, type AuthzRequest, type KeyFacts, type Permission } from "../authz/authorize.js";
+import { authorize, type AuthzCaller, type AuthzRequest, type KeyFacts, type Permission } from "../authz/authorize.js";
 import { batchGroupSteps, MATCH_STEPS_PER_AUTHORIZATION, stepsLeft, type MatchBudget } from "../policy/conditions.js";
 import { identityPolicies } from "../authz/identity-policies.js";
 import { DAY_MS, MAX_BATCH_ENTRIES, MAX_GRANTS_PER_KEY, MAX_KEY_POLICY_BYTES, MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ON_DEMAND_CONFLICT_WINDOW_MS } from "../kms/limits.js";
@@ -382,10 +382,25 @@ export class KeyVault extends DurableObject<Env> {
   }
   private lastKeyFacts: { rec: KeyRecord; facts: KeyFacts } | undefined;
 
+  /**
+   * The caller as the authorizer sees it (its identity policies parsed), made again only when the
+   * caller differs from the last one: a batch's entries share their principal and its list of
+   * policies (one object in the call, src/vault/batch.ts). The authorizer reads it, never changes it.
+   */
+  private authzCaller(caller: VaultCaller): AuthzCaller {
+    const last = this.lastAuthzCaller;
+    if (last && last.from.policies === caller.policies && last.from.principalArn === caller.principalArn && last.from.account === caller.account
+      && last.from.principalType === caller.principalType && last.from.service === caller.service) return last.made;
+    const made: AuthzCaller = { arn: caller.principalArn, accountId: caller.account, type: caller.principalType, policies: identityPolicies(caller.policies), ...(caller.service ? { service: caller.service } : {}) };
+    this.lastAuthzCaller = { from: { policies: caller.policies, principalArn: caller.principalArn, account: caller.account, principalType: caller.principalType, service: caller.service }, made };
+    return made;
+  }
+  private lastAuthzCaller: { from: Pick<VaultCaller, "policies" | "principalArn" | "account" | "principalType" | "service">; made: AuthzCaller } | undefined;
+
   /** What the authorizer needs to decide `permission` for the caller on this key. */
   private request(rec: KeyRecord, policy: PolicyDocument, caller: VaultCaller, permission: Permission): AuthzRequest {
     return {
-      caller: { arn: caller.principalArn, accountId: caller.account, type: caller.principalType, policies: identityPolicies(caller.policies), ...(caller.service ? { service: caller.service } : {}) },
+      caller: this.authzCaller(caller),
       permission,
       resource: rec.arn,
       resourceAccount: rec.account,
@@ -429,12 +444,14 @@ export class KeyVault extends DurableObject<Env> {
    * The key record if it exists, the caller may know of it, its state allows the call, and the
    * authorizer allows the caller's permission (or the call names why none is checked).
    */
-  private access(caller: VaultCaller, states: (s: KeyState) => boolean, extra: Partial<AuthzRequest> = {}): VaultResult<KeyRecord> {
+  private access(caller: VaultCaller, states: (s: KeyState) => boolean, extra?: Partial<AuthzRequest>): VaultResult<KeyRecord> {
     const rec = this.rec;
     if (!rec || !this.visibleTo(caller, rec)) return fail("NotFound", "Key does not exist");
     const permission = checked(caller);
     if (permission) {
-      const decision = authorize({ ...this.request(rec, this.policyOf(rec), caller, permission), ...extra });
+      const request = this.request(rec, this.policyOf(rec), caller, permission);
+      // A copy only when something is added (CreateGrant's new grant, RetireGrant's grant): not per batch entry.
+      const decision = authorize(extra ? { ...request, ...extra } : request);
       if (!decision.allow) return decision.hidden ? fail("NotFound", "Key does not exist") : fail("AccessDenied", decision.message);
       this.basis.set(caller, decision.basis);
     }

@@ -321,6 +321,29 @@ describe("per-entry errors: each as its single operation's, the other entries su
   });
 });
 
+describe("principals whose entries share a vault call", () => {
+  // Concurrent batches of several principals go in one call per key (batch-queue.ts); the vault
+  // reuses the last caller it made for the authorizer while the principal stays the same
+  // (key-vault.ts authzCaller). Each principal's entries must be decided as its own.
+  it("the root, an allowed user and a user without a policy, interleaved over one key: each entry decided as its own principal's single call", async () => {
+    const k = await newKey();
+    const allowed = await newUser([{ Effect: "Allow", Action: ["kms:Encrypt"], Resource: k.Arn }]);
+    const none = await newUser();
+    const principals: (Creds | undefined)[] = [undefined, allowed, none];
+    const entries = (r: number) => Array.from({ length: 5 }, (_, j) => ({ KeyId: k.KeyId, Plaintext: b64(`${r}.${j}`) }));
+    const before = await batchStats(k.KeyId);
+    const sent = await Promise.all(Array.from({ length: 9 }, (_, r) => batchOk("BatchEncrypt", entries(r), principals[r % 3])));
+    const after = await batchStats(k.KeyId);
+    for (const [r, s] of sent.entries()) {
+      expect(s.results.map((x) => x.ErrorCode ?? "ok"), `request ${r}`).toEqual(Array(5).fill(r % 3 === 2 ? "AccessDeniedException" : "ok"));
+    }
+    expect(errorOf(sent[2].results[0])).toEqual(await single("Encrypt", entries(2)[0], none));
+    // They shared calls: fewer calls than requests.
+    expect(after.entries - before.entries).toBe(45);
+    expect(after.calls - before.calls).toBeLessThan(9);
+  });
+});
+
 describe("cross-account entries", () => {
   it("behave as the single operations: by key ARN (a bare key id is the caller's), recorded in both accounts", async () => {
     const owner = await newAccount();
