@@ -79,7 +79,7 @@ describe("what allowed a call, in the record", () => {
     }
   }
 
-  it("records of one key share a resources member of the right account; another key gets its own", () => {
+  it("records of one key, then of another, each get their own key's resources, with its account", () => {
     const other = "arn:aws:kms:us-east-1:444455556666:key/abcd";
     const [a, b, c] = [keyArn, keyArn, other].map((k) => completeRecord(draft("2026-11-28T23:01:04Z", "Encrypt"), { keyArn: k }));
     expect(a.resources).toEqual([{ accountId: "111122223333", type: "AWS::KMS::Key", ARN: keyArn }]);
