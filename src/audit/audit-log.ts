@@ -4,7 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { placementOf, type Env } from "../env.js";
 import { vaultStub, auditLogStub, signerStub } from "../placement.js";
-import { GroupCommit, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
+import { GroupCommit, MAX_ROW_CHARS, OneAtATime, deleteMany, forwardInBatches, getMany } from "../vault/group-commit.js";
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey } from "./objects.js";
 import { sha256Hex } from "../crypto/hex.js";
@@ -597,8 +597,13 @@ export class AuditLog extends DurableObject<Env> {
           startAfter = key;
         }
         if (full() || page.size < limit) break;
-        // The next page: about as many rows as the rest needs, at the rows' size so far.
-        limit = Math.min(MAX_PAGE_ROWS, Math.max(1, Math.ceil(((DELIVERY_BATCH - count) * listed.size) / Math.max(count, 1))));
+        // The next page: about as many rows as the rest needs, at the rows' size so far, and never
+        // more than the object's characters left hold at MAX_ROW_CHARS a row (no row is longer: a
+        // commit's rows end there, and no one record comes near it). Sized by the rows so far
+        // alone, a page after small rows (single requests) could read thousands of full ones
+        // (batches) at once: hundreds of MiB, past a Worker's memory.
+        const estimate = Math.ceil(((DELIVERY_BATCH - count) * listed.size) / Math.max(count, 1));
+        limit = Math.max(1, Math.min(MAX_PAGE_ROWS, estimate, Math.floor((MAX_DELIVERY_CHARS - chars) / MAX_ROW_CHARS)));
       }
       if (listed.size === 0) return undefined;
       const recordKeys = [...listed.keys()];

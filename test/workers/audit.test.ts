@@ -255,6 +255,34 @@ describe("audit trail", () => {
     }
   }, 60_000);
 
+  it("a delivery after small rows reads larger ones a few at a time: no page holds more rows than the object's characters left allow at MAX_ROW_CHARS each", async () => {
+    const region = "us-east-1";
+    const account = `8${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    const rec = (id: string, eventTime: string, userAgent = "test") => ({ ...draftRecord(id), awsRegion: region, recipientAccountId: account, eventTime, userAgent });
+    // Single requests first (a row each, listed first by event time), then full rows (batch commits).
+    for (let i = 0; i < 8; i++) await log.append(region, account, [encodeRecord(rec(`small-${i}`, "2026-01-01T00:00:00Z"))]);
+    const per = MAX_ROW_CHARS / 4 - 1000;
+    for (let i = 0; i < 12; i++) await log.append(region, account, [0, 1, 2, 3].map((j) => encodeRecord(rec(`full-${i}-${j}`, "2026-01-01T00:00:01Z", "f".repeat(per)))));
+    await runInDurableObject(log, (i: AuditLog, state: DurableObjectState) => {
+      const limits: number[] = [];
+      const list = state.storage.list.bind(state.storage);
+      (state.storage as { list: unknown }).list = (options?: DurableObjectListOptions) => {
+        if (options?.prefix === "r:") limits.push(options.limit ?? Infinity);
+        return list(options);
+      };
+      (i as unknown as { pageLimits: number[] }).pageLimits = limits;
+    });
+    const { objects } = await log.flush();
+    const limits = await runInDurableObject(log, (i: AuditLog) => (i as unknown as { pageLimits: number[] }).pageLimits);
+    expect(limits.length).toBeGreaterThan(1);
+    // The first page's 8 rows held 8 records: sized by them alone, the next would have been DELIVERY_BATCH - 8 rows.
+    for (const limit of limits) expect(limit).toBeLessThanOrEqual(MAX_DELIVERY_CHARS / MAX_ROW_CHARS);
+    const delivered = await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`);
+    expect(delivered).toHaveLength(8 + 12 * 4);
+    expect(objects.length).toBeGreaterThan(0);
+  }, 60_000);
+
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
     expect(auditShards(env)).toBeGreaterThan(1); // vitest.config.ts sets AUDIT_SHARDS for these tests
     const shard = (n: number) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditShardName("us-east-1", ACCOUNT, n)));
