@@ -15,6 +15,7 @@ import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js
 import { fail, ok, type VaultCaller, type VaultResult } from "../vault/types.js";
 import type { Permission } from "../authz/authorize.js";
 import { callerContext } from "../policy/request-context.js";
+import { MAX_BATCH_BODY_BYTES } from "../kms/limits.js";
 
 /** The permission the audit trail uses, as a service, to make each object's data key. */
 const SERVICE_GENERATE_DATA_KEY: Permission = { action: "kms:GenerateDataKey", iamOnly: false, crossAccount: false, usesEncryptionContext: true };
@@ -35,6 +36,15 @@ export const DELIVERY_BATCH = 5000;
  * records' size (an encryption context may fill a request body: 64 KiB a record).
  */
 export const MAX_DELIVERY_CHARS = 16 * 1024 * 1024;
+/**
+ * The longest row storage can hold here: MAX_ROW_CHARS of a commit's records, or one longer
+ * record alone. A record echoes no more of its request than that request's body (a batch's is at
+ * most MAX_BATCH_BODY_BYTES; what JSON escapes in the record was escaped as long in the body),
+ * plus members of its own (a user agent of at most MAX_USER_AGENT_CHARS, ARNs, ids): 64 KiB is
+ * ample for those. An outsider's review made a 787,654-character record of one BatchReEncrypt
+ * entry whose two encryption contexts were all control characters (6 characters each in JSON).
+ */
+export const MAX_STORED_ROW_CHARS = Math.max(MAX_ROW_CHARS, MAX_BATCH_BODY_BYTES + 64 * 1024);
 export const DIGEST_INTERVAL_MS = 3_600_000;
 const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
@@ -598,12 +608,11 @@ export class AuditLog extends DurableObject<Env> {
         }
         if (full() || page.size < limit) break;
         // The next page: about as many rows as the rest needs, at the rows' size so far, and never
-        // more than the object's characters left hold at MAX_ROW_CHARS a row (no row is longer: a
-        // commit's rows end there, and no one record comes near it). Sized by the rows so far
-        // alone, a page after small rows (single requests) could read thousands of full ones
-        // (batches) at once: hundreds of MiB, past a Worker's memory.
+        // more than the object's characters left hold at MAX_STORED_ROW_CHARS a row. Sized by the
+        // rows so far alone, a page after small rows (single requests) could read thousands of
+        // full ones (batches) at once: hundreds of MiB, past a Worker's memory.
         const estimate = Math.ceil(((DELIVERY_BATCH - count) * listed.size) / Math.max(count, 1));
-        limit = Math.max(1, Math.min(MAX_PAGE_ROWS, estimate, Math.floor((MAX_DELIVERY_CHARS - chars) / MAX_ROW_CHARS)));
+        limit = Math.max(1, Math.min(MAX_PAGE_ROWS, estimate, Math.floor((MAX_DELIVERY_CHARS - chars) / MAX_STORED_ROW_CHARS)));
       }
       if (listed.size === 0) return undefined;
       const recordKeys = [...listed.keys()];

@@ -6,11 +6,11 @@ import type { Env } from "../../src/env.js";
 import { auditShards } from "../../src/placement.js";
 import { gunzip } from "../../src/audit/objects.js";
 import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
-import { MAX_DELIVERY_CHARS, type AuditLog } from "../../src/audit/audit-log.js";
+import { MAX_DELIVERY_CHARS, MAX_STORED_ROW_CHARS, type AuditLog } from "../../src/audit/audit-log.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import { auditLogName, auditShardName, vaultName } from "../../src/placement.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
-import { ACCOUNT, ENDPOINT, admin, b64, call, ok, unb64 } from "./kms.js";
+import { ACCOUNT, ENDPOINT, admin, b64, call, newAccount, ok, unb64 } from "./kms.js";
 
 const env = testEnv as unknown as Env;
 
@@ -255,33 +255,55 @@ describe("audit trail", () => {
     }
   }, 60_000);
 
-  it("a delivery after small rows reads larger ones a few at a time: no page holds more rows than the object's characters left allow at MAX_ROW_CHARS each", async () => {
+  it("one record can be longer than MAX_ROW_CHARS, never than MAX_STORED_ROW_CHARS: a BatchReEncrypt entry whose two encryption contexts are all control characters", async () => {
+    // An outsider's review: each context fills its limit (MAX_BODY_BYTES characters) with characters JSON writes as 6.
+    const acct = await newAccount();
+    const key = (await ok<{ KeyMetadata: { KeyId: string } }>("CreateKey", {}, acct)).KeyMetadata;
+    const blob = (await ok<{ CiphertextBlob: string }>("Encrypt", { KeyId: key.KeyId, Plaintext: b64("x") }, acct)).CiphertextBlob;
+    const entry = { CiphertextBlob: blob, SourceEncryptionContext: { a: "\x01".repeat(65535) }, DestinationKeyId: key.KeyId, DestinationEncryptionContext: { b: "\u20ac" + "\x01".repeat(65534) } };
+    const r = await call<{ Results: { ErrorCode?: string }[] }>("EdgeKMSBatch.BatchReEncrypt", { Entries: [entry] }, acct);
+    expect(r.status).toBe(200);
+    let longest = 0;
+    for (let n = 0; n < auditShards(env); n++) {
+      const name = n === 0 ? auditLogName("us-east-1", acct.account) : auditShardName("us-east-1", acct.account, n);
+      for (const row of await storedRows(env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(name)))) longest = Math.max(longest, row.length);
+    }
+    expect(longest).toBeGreaterThan(MAX_ROW_CHARS);
+    expect(longest).toBeLessThanOrEqual(MAX_STORED_ROW_CHARS);
+  }, 60_000);
+
+  it("a delivery after small rows reads long ones a few at a time: no page holds more rows than the object's characters left allow at MAX_STORED_ROW_CHARS each", async () => {
     const region = "us-east-1";
     const account = `8${String(Date.now()).slice(-11)}`;
     const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
     const rec = (id: string, eventTime: string, userAgent = "test") => ({ ...draftRecord(id), awsRegion: region, recipientAccountId: account, eventTime, userAgent });
-    // Single requests first (a row each, listed first by event time), then full rows (batch commits).
+    // Single requests first (a row each, listed first by event time), then rows of one long record
+    // each (as the test above makes: about 786 Ki characters).
     for (let i = 0; i < 8; i++) await log.append(region, account, [encodeRecord(rec(`small-${i}`, "2026-01-01T00:00:00Z"))]);
-    const per = MAX_ROW_CHARS / 4 - 1000;
-    for (let i = 0; i < 12; i++) await log.append(region, account, [0, 1, 2, 3].map((j) => encodeRecord(rec(`full-${i}-${j}`, "2026-01-01T00:00:01Z", "f".repeat(per)))));
+    const long = "\u20ac" + "\x01".repeat(131_000);
+    for (let i = 0; i < 24; i++) await log.append(region, account, [encodeRecord(rec(`long-${i}`, "2026-01-01T00:00:01Z", long))]);
     await runInDurableObject(log, (i: AuditLog, state: DurableObjectState) => {
-      const limits: number[] = [];
+      const pages: { limit: number; chars: number }[] = [];
       const list = state.storage.list.bind(state.storage);
-      (state.storage as { list: unknown }).list = (options?: DurableObjectListOptions) => {
-        if (options?.prefix === "r:") limits.push(options.limit ?? Infinity);
-        return list(options);
+      (state.storage as { list: unknown }).list = async (options?: DurableObjectListOptions) => {
+        const page = await list(options);
+        if (options?.prefix === "r:") pages.push({ limit: options.limit ?? Infinity, chars: [...page.values()].reduce((n: number, v) => n + (v as string).length, 0) });
+        return page;
       };
-      (i as unknown as { pageLimits: number[] }).pageLimits = limits;
+      (i as unknown as { pages: unknown }).pages = pages;
     });
-    const { objects } = await log.flush();
-    const limits = await runInDurableObject(log, (i: AuditLog) => (i as unknown as { pageLimits: number[] }).pageLimits);
-    expect(limits.length).toBeGreaterThan(1);
-    // The first page's 8 rows held 8 records: sized by them alone, the next would have been DELIVERY_BATCH - 8 rows.
-    for (const limit of limits) expect(limit).toBeLessThanOrEqual(MAX_DELIVERY_CHARS / MAX_ROW_CHARS);
+    await log.flush();
+    const pages = await runInDurableObject(log, (i: AuditLog) => (i as unknown as { pages: { limit: number; chars: number }[] }).pages);
+    expect(pages.length).toBeGreaterThan(2);
+    // The first page's 8 rows held 8 records: sized by them alone, the next asked for DELIVERY_BATCH - 8
+    // rows, and with MAX_ROW_CHARS as the longest row for 63, which read all 24 long rows (18.9 Mi characters).
+    for (const page of pages) {
+      expect(page.limit).toBeLessThanOrEqual(Math.floor(MAX_DELIVERY_CHARS / MAX_STORED_ROW_CHARS));
+      expect(page.chars).toBeLessThanOrEqual(MAX_DELIVERY_CHARS);
+    }
     const delivered = await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`);
-    expect(delivered).toHaveLength(8 + 12 * 4);
-    expect(objects.length).toBeGreaterThan(0);
-  }, 60_000);
+    expect(delivered).toHaveLength(8 + 24);
+  }, 120_000);
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
     expect(auditShards(env)).toBeGreaterThan(1); // vitest.config.ts sets AUDIT_SHARDS for these tests
