@@ -62,8 +62,13 @@ function rowCount(row: unknown): number {
   for (let i = row.indexOf("\n"); i >= 0; i = row.indexOf("\n", i + 1)) n++;
   return n;
 }
-/** How many recently delivered objects `recent()` reads back. */
+/**
+ * How many recently delivered objects `recent()` reads back at most, newest first, and after how
+ * many of their records it stops: five objects held 5,000 records when an object held 1,000
+ * (DELIVERY_BATCH then), and a tail reads no more now that one can hold 5,000.
+ */
 const RECENT_OBJECTS = 5;
+export const RECENT_RECORDS = 5000;
 /**
  * Records of requests that failed authentication kept one by one per source and minute; the
  * rest of that minute's from the source are counted into one aggregate record (docs/audit.md).
@@ -771,13 +776,16 @@ export class AuditLog extends DurableObject<Env> {
       for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });
     }
     const { bucket } = auditBucket(this.env, meta.region);
-    for (const objectKey of (await this.ctx.storage.get<string[]>("recent")) ?? []) {
-      const obj = await bucket.get(objectKey);
+    const recent = (await this.ctx.storage.get<string[]>("recent")) ?? [];
+    let read = 0;
+    for (let k = recent.length - 1; k >= 0 && read < RECENT_RECORDS; k--) {
+      const obj = await bucket.get(recent[k]);
       if (!obj) continue;
-      const opened = await this.openObject(objectKey, new Uint8Array(await obj.arrayBuffer()), obj.customMetadata ?? {}, reader);
+      const opened = await this.openObject(recent[k], new Uint8Array(await obj.arrayBuffer()), obj.customMetadata ?? {}, reader);
       if (!opened.ok) return opened;
       const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
+      read += Records.length;
     }
     const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn, principal));
     const { kept, truncated } = newestWithin(matches.sort((a, b) => byEventOrder(a.record, b.record)), limit, (m) => m.record);

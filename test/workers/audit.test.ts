@@ -6,7 +6,7 @@ import type { Env } from "../../src/env.js";
 import { auditShards } from "../../src/placement.js";
 import { gunzip } from "../../src/audit/objects.js";
 import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
-import { MAX_DELIVERY_CHARS, MAX_STORED_ROW_CHARS, type AuditLog } from "../../src/audit/audit-log.js";
+import { MAX_DELIVERY_CHARS, MAX_STORED_ROW_CHARS, RECENT_RECORDS, type AuditLog } from "../../src/audit/audit-log.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import { auditLogName, auditShardName, vaultName } from "../../src/placement.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
@@ -303,6 +303,30 @@ describe("audit trail", () => {
     }
     const delivered = await deliveredRecords(env.AUDIT_BUCKET, `AWSLogs/${account}/CloudTrail/${region}/`);
     expect(delivered).toHaveLength(8 + 24);
+  }, 120_000);
+
+  it("a tail reads delivered objects newest first and stops at the one that reaches RECENT_RECORDS records", async () => {
+    const region = "us-east-1";
+    const account = `7${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    const per = Math.ceil((RECENT_RECORDS * 3) / 5); // three objects of 3,000 records: two reach RECENT_RECORDS
+    const objects: string[][] = [];
+    for (let o = 0; o < 3; o++) {
+      // One append a round, so that its records go in one object whether the flush or the alarm
+      // (DELIVERY_BATCH records appended since the last alarm bring it forward) delivers them.
+      const records = Array.from({ length: per }, (_, j) => ({ ...draftRecord(`tail-${o}-${j}`), recipientAccountId: account, eventTime: `2026-01-01T00:00:0${o}Z` }));
+      await log.append(region, account, records.map(encodeRecord));
+      await log.flush();
+      objects.push(records.map((r) => r.eventID));
+    }
+    expect(await runInDurableObject(log, async (_i: AuditLog, state: DurableObjectState) => ((await state.storage.get<string[]>("recent")) ?? []).length)).toBe(3);
+    const tail = await log.recent({} as never, 10_000);
+    if (!tail.ok) throw new Error(tail.message);
+    const listed = new Set(tail.value.entries.map((e) => e.record.eventID));
+    // The two newest objects, whole; none of the oldest (all three were read before).
+    expect(listed.size).toBe(2 * per);
+    for (const id of [...objects[1], ...objects[2]]) expect(listed.has(id)).toBe(true);
+    expect(objects[0].some((id) => listed.has(id))).toBe(false);
   }, 120_000);
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
