@@ -8,7 +8,7 @@ import { GroupCommit, MAX_ROW_CHARS, OneAtATime, deleteMany, forwardInBatches, g
 import { Faults, runChaos, type ChaosAnswer, type ChaosCommand } from "../vault/faults.js";
 import { digestObjectKey, digestSigningString, gunzip, gzip, logObjectKey } from "./objects.js";
 import { sha256Hex } from "../crypto/hex.js";
-import { byEventOrder, encodeRecord, newestWithin, isoSeconds, joinRecords, logObject, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
+import { MAX_TAIL_CHARS, byEventOrder, encodeRecord, newestWithin, isoSeconds, joinRecords, logObject, rowRecords, unauthenticatedAggregate, type CloudTrailRecord, type EncodedRecord, type UnauthenticatedCount } from "./record.js";
 import { DIGEST_SIGNATURE_ALGORITHM } from "./signer.js";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/index.js";
 import { AUDIT_SERVICE_PRINCIPAL, auditViaService } from "../vault/key-policy.js";
@@ -69,6 +69,11 @@ function rowCount(row: unknown): number {
  */
 const RECENT_OBJECTS = 5;
 export const RECENT_RECORDS = 5000;
+/**
+ * The most characters of records one tail reads here (recent()): as many as it may answer
+ * (MAX_TAIL_CHARS), give or take one row and one object, each read whole.
+ */
+export const RECENT_READ_CHARS = MAX_TAIL_CHARS;
 /**
  * Records of requests that failed authentication kept one by one per source and minute; the
  * rest of that minute's from the source are counted into one aggregate record (docs/audit.md).
@@ -770,25 +775,49 @@ export class AuditLog extends DurableObject<Env> {
     const meta = (this.meta ??= await this.ctx.storage.get<Meta>("meta"));
     if (!meta) return ok({ entries: [], truncated: false });
     const out: TailEntry[] = [];
+    // What is read here is bounded (RECENT_READ_CHARS): pending rows newest first, a page at a
+    // time of no more rows than the characters left hold at MAX_STORED_ROW_CHARS a row, then
+    // delivered objects newest first, each whole. What the bound leaves out is older than what
+    // was read, and makes the answer truncated. (Reading every pending row let one principal's
+    // long records make a tail of Limit 1 read and parse tens of MiB: an outsider's review.)
+    let left = RECENT_READ_CHARS;
+    let cut = false;
     // Rows before objects: a delivery can finish while the objects are read (R2 reads let other
     // events in), and its records are then in the delivered objects or in the rows read before.
-    for (const row of (await this.ctx.storage.list({ prefix: "r:" })).values()) {
-      for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });
+    for (let end: string | undefined; ;) {
+      const rows = Math.max(1, Math.floor(left / MAX_STORED_ROW_CHARS));
+      const page = await this.ctx.storage.list({ prefix: "r:", reverse: true, limit: rows, ...(end !== undefined ? { end } : {}) });
+      for (const [key, row] of page) {
+        for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });
+        left -= typeof row === "string" ? row.length : JSON.stringify(row).length;
+        end = key;
+      }
+      if (page.size < rows) break;
+      if (left <= 0) {
+        cut = true;
+        break;
+      }
     }
     const { bucket } = auditBucket(this.env, meta.region);
     const recent = (await this.ctx.storage.get<string[]>("recent")) ?? [];
     let read = 0;
     for (let k = recent.length - 1; k >= 0 && read < RECENT_RECORDS; k--) {
+      if (left <= 0) {
+        cut = true;
+        break;
+      }
       const obj = await bucket.get(recent[k]);
       if (!obj) continue;
       const opened = await this.openObject(recent[k], new Uint8Array(await obj.arrayBuffer()), obj.customMetadata ?? {}, reader);
       if (!opened.ok) return opened;
-      const { Records } = JSON.parse(new TextDecoder().decode(await gunzip(opened.value))) as { Records: CloudTrailRecord[] };
+      const text = new TextDecoder().decode(await gunzip(opened.value));
+      left -= text.length;
+      const { Records } = JSON.parse(text) as { Records: CloudTrailRecord[] };
       for (const record of Records) out.push({ delivered: true, record });
       read += Records.length;
     }
     const matches = out.filter((e) => tailMatches(e.record, eventName, keyArn, principal));
     const { kept, truncated } = newestWithin(matches.sort((a, b) => byEventOrder(a.record, b.record)), limit, (m) => m.record);
-    return ok({ entries: kept, truncated });
+    return ok({ entries: kept, truncated: truncated || cut });
   }
 }

@@ -6,7 +6,7 @@ import type { Env } from "../../src/env.js";
 import { auditShards } from "../../src/placement.js";
 import { gunzip } from "../../src/audit/objects.js";
 import { encodeRecord, type CloudTrailRecord } from "../../src/audit/record.js";
-import { MAX_DELIVERY_CHARS, MAX_STORED_ROW_CHARS, RECENT_RECORDS, type AuditLog } from "../../src/audit/audit-log.js";
+import { MAX_DELIVERY_CHARS, MAX_STORED_ROW_CHARS, RECENT_READ_CHARS, RECENT_RECORDS, type AuditLog } from "../../src/audit/audit-log.js";
 import type { KeyVault } from "../../src/vault/key-vault.js";
 import { auditLogName, auditShardName, vaultName } from "../../src/placement.js";
 import { MAX_ROW_CHARS } from "../../src/vault/group-commit.js";
@@ -327,6 +327,53 @@ describe("audit trail", () => {
     expect(listed.size).toBe(2 * per);
     for (const id of [...objects[1], ...objects[2]]) expect(listed.has(id)).toBe(true);
     expect(objects[0].some((id) => listed.has(id))).toBe(false);
+  }, 120_000);
+
+  it("a tail reads at most RECENT_READ_CHARS of records (and one row or object more), newest first, and says it was truncated", async () => {
+    // An outsider's review: a tail of Limit 1 read and parsed every pending row, tens of MiB of one principal's long records.
+    const region = "us-east-1";
+    const account = `6${String(Date.now()).slice(-11)}`;
+    const log = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(auditLogName(region, account)));
+    const long = "x".repeat(200_000);
+    const rec = (id: string, second: number) => ({ ...draftRecord(id), recipientAccountId: account, eventTime: `2026-01-01T00:00:${String(second).padStart(2, "0")}Z`, userAgent: long });
+    // Four delivered objects of 3 Mi characters each (a flush each), then 10 Mi characters of pending rows.
+    for (let o = 0; o < 4; o++) {
+      for (let i = 0; i < 15; i++) await log.append(region, account, [encodeRecord(rec(`object-${o}-${i}`, o))]);
+      await log.flush();
+    }
+    for (let i = 0; i < 50; i++) await log.append(region, account, [encodeRecord(rec(`pending-${i}`, 10 + i))]);
+    await runInDurableObject(log, (i: AuditLog, state: DurableObjectState) => {
+      const reads = { rows: 0, objects: 0 };
+      const list = state.storage.list.bind(state.storage);
+      (state.storage as { list: unknown }).list = async (options?: DurableObjectListOptions) => {
+        const page = await list(options);
+        if (options?.prefix === "r:") for (const v of page.values()) reads.rows += (v as string).length;
+        return page;
+      };
+      const bucket = (i as unknown as { env: Env }).env.AUDIT_BUCKET;
+      const get = bucket.get.bind(bucket);
+      (bucket as { get: unknown }).get = (key: string, o?: R2GetOptions) => { reads.objects++; return get(key, o as never); };
+      (i as unknown as { reads: unknown }).reads = reads;
+    });
+    const first = await log.recent({} as never, 1);
+    if (!first.ok) throw new Error(first.message);
+    const reads = await runInDurableObject(log, (i: AuditLog) => (i as unknown as { reads: { rows: number; objects: number } }).reads);
+    // The pending rows alone pass the bound: no object is read, and the newest record is the answer.
+    expect(reads.rows).toBeGreaterThan(RECENT_READ_CHARS);
+    expect(reads.rows).toBeLessThanOrEqual(RECENT_READ_CHARS + MAX_STORED_ROW_CHARS);
+    expect(reads.objects).toBe(0);
+    expect(first.value.entries.map((e) => e.record.requestID)).toEqual(["pending-49"]);
+    expect(first.value.truncated).toBe(true);
+    // Delivered, the same records: objects are read newest first until the bound, not all five.
+    await log.flush();
+    await runInDurableObject(log, (i: AuditLog) => { const r = (i as unknown as { reads: { rows: number; objects: number } }).reads; r.rows = 0; r.objects = 0; });
+    const second = await log.recent({} as never, 10_000);
+    if (!second.ok) throw new Error(second.message);
+    const after = await runInDurableObject(log, (i: AuditLog) => (i as unknown as { reads: { rows: number; objects: number } }).reads);
+    expect(after.objects).toBeLessThan(5);
+    expect(second.value.truncated).toBe(true);
+    expect(second.value.entries.some((e) => e.record.requestID === "pending-49")).toBe(true);
+    expect(second.value.entries.some((e) => e.record.requestID?.startsWith("object-0-"))).toBe(false);
   }, 120_000);
 
   it("ingest shards: records spread over them; a shard that crashed after sending a batch resends it, and the AuditLog takes it once", async () => {
