@@ -8,8 +8,8 @@ import type { Env } from "../env.js";
 import { auditShards, identityStore, vaultStub, catalogStub, auditLogStub, signerStub } from "../placement.js";
 import { authenticate, type Observed } from "../auth/authenticate.js";
 import { recordRequest, requestDraft, sourceAddress } from "../audit/trail.js";
-import { auditBucket, newestWithin, tailMatches, type TailEntry } from "../audit/audit-log.js";
-import { byEventOrder, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
+import { auditBucket, tailMatches, type TailEntry } from "../audit/audit-log.js";
+import { NewestRecords, newEventId, completeRecord, type AuditFacts, type CloudTrailRecord, type JsonObject } from "../audit/record.js";
 import { JSON_CONTENT_TYPE, encodeBase64, parseBodyBytes } from "../protocol/codec.js";
 import { KmsError } from "../protocol/errors.js";
 import { renderError, shown } from "../protocol/handler.js";
@@ -314,24 +314,23 @@ const OPERATIONS: Record<string, AdminOperation> = {
       // Records move from vault outboxes and ingest shards to the AuditLog, and on to R2. Each
       // place is read before the one its records move to, so a record moving meanwhile is read
       // twice (and listed once) rather than missed.
-      const entries: TailEntry[] = [];
+      // The answer so far, never all the places' answers at once (up to MAX_TAIL_CHARS each, from every key's vault).
+      const answer = new NewestRecords<TailEntry>(limit, (e) => e.record);
       // A place that left matches out (more than the limit, or more than MAX_TAIL_CHARS) makes the answer truncated too.
       let placeTruncated = false;
       for (const id of await allKeyIds(s)) {
         const pending = await keyVault(s, id).pendingAudit(SKIP.admin, ask);
-        for (const record of pending.records as CloudTrailRecord[]) {
-          if (record.recipientAccountId === s.account && tailMatches(record, eventName, key, principal)) entries.push({ delivered: false, record });
-        }
+        answer.add((pending.records as CloudTrailRecord[])
+          .filter((record) => record.recipientAccountId === s.account && tailMatches(record, eventName, key, principal))
+          .map((record) => ({ delivered: false, record })));
         placeTruncated ||= pending.truncated;
       }
       for (const place of [...auditShardStubs(s), auditLog(s)]) {
         const got = value(await place.recent(s.reader, ask, eventName, key, principal));
-        entries.push(...got.entries);
+        answer.add(got.entries);
         placeTruncated ||= got.truncated;
       }
-      const unique = [...new Map(entries.map((e) => [e.record.eventID, e])).values()];
-      unique.sort((a, b) => byEventOrder(a.record, b.record));
-      const { kept, truncated } = newestWithin(unique, limit, (e) => e.record);
+      const { kept, truncated } = answer.result();
       return { Entries: kept.map((e) => ({ Delivered: e.delivered, Record: e.record })), Truncated: truncated || placeTruncated };
     },
   },

@@ -382,3 +382,43 @@ export function newestWithin<T>(sorted: T[], limit: number, recordOf: (t: T) => 
   }
   return { kept: sorted.slice(i), truncated: i > 0 };
 }
+
+/**
+ * newestWithin over items gathered a few at a time (a tail's places: every key's vault, the
+ * shards, the AuditLog), each record once (by event id), without holding them all: whenever what
+ * is held passes twice MAX_TAIL_CHARS of records' JSON, it keeps only newestWithin's answer so
+ * far. What that leaves out is older than all it keeps, so no later item brings it back.
+ */
+export class NewestRecords<T> {
+  private items: T[] = [];
+  private chars = 0;
+  private truncated = false;
+  /** The most characters held at once, for tests. */
+  peakChars = 0;
+
+  constructor(private readonly limit: number, private readonly recordOf: (t: T) => CloudTrailRecord) {}
+
+  add(items: readonly T[]): void {
+    for (const item of items) {
+      this.items.push(item);
+      this.chars += JSON.stringify(this.recordOf(item)).length;
+    }
+    this.peakChars = Math.max(this.peakChars, this.chars);
+    if (this.chars <= 2 * MAX_TAIL_CHARS) return;
+    this.items = this.newest();
+    this.chars = this.items.reduce((n, item) => n + JSON.stringify(this.recordOf(item)).length, 0);
+  }
+
+  /** The newest `limit` items, oldest first, within MAX_TAIL_CHARS; `truncated` if any item was left out, now or before. */
+  result(): { kept: T[]; truncated: boolean } {
+    return { kept: this.newest(), truncated: this.truncated };
+  }
+
+  private newest(): T[] {
+    const unique = [...new Map(this.items.map((item) => [this.recordOf(item).eventID, item])).values()];
+    unique.sort((a, b) => byEventOrder(this.recordOf(a), this.recordOf(b)));
+    const { kept, truncated } = newestWithin(unique, this.limit, this.recordOf);
+    this.truncated ||= truncated;
+    return kept;
+  }
+}
