@@ -24,8 +24,9 @@ export const DELIVERY_INTERVAL_MS = 60_000;
 /**
  * Records per log object (and how many pending records bring a delivery forward). Each object
  * costs an R2 write and a head (a Class A and a Class B operation on Cloudflare's network), a
- * digest entry and, under local workerd, about 3.5 ms of R2 simulation: at 1,000 records an
- * object, batch load spent about 3 µs of workerd CPU per record on objects (docs/benchmarks.md,
+ * digest entry and, under local workerd (whose R2 simulation runs in the same process), about
+ * 3.5 ms of CPU: at 1,000 records an object, batch load spent about 3 µs of workerd CPU per
+ * record on objects (docs/benchmarks.md,
  * "Log objects of 5,000 records"). CloudTrail sets no size to its log files: "one or more
  * records" each (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html).
  */
