@@ -46,6 +46,8 @@ export const MAX_DELIVERY_CHARS = 16 * 1024 * 1024;
  * entry whose two encryption contexts were all control characters (6 characters each in JSON).
  */
 export const MAX_STORED_ROW_CHARS = Math.max(MAX_ROW_CHARS, MAX_BATCH_BODY_BYTES + 64 * 1024);
+/** How many rows a listing page may ask for when `chars` characters are left to read: as many as that holds at MAX_STORED_ROW_CHARS a row, and at least one. */
+const rowsWithin = (chars: number): number => Math.max(1, Math.floor(chars / MAX_STORED_ROW_CHARS));
 export const DIGEST_INTERVAL_MS = 3_600_000;
 const DEDUPE_WINDOW_MS = 24 * 3_600_000;
 const MAX_BACKOFF_MS = 300_000;
@@ -623,7 +625,7 @@ export class AuditLog extends DurableObject<Env> {
         // rows so far alone, a page after small rows (single requests) could read thousands of
         // full ones (batches) at once: hundreds of MiB, past a Worker's memory.
         const estimate = Math.ceil(((DELIVERY_BATCH - count) * listed.size) / Math.max(count, 1));
-        limit = Math.max(1, Math.min(MAX_PAGE_ROWS, estimate, Math.floor((MAX_DELIVERY_CHARS - chars) / MAX_STORED_ROW_CHARS)));
+        limit = Math.max(1, Math.min(MAX_PAGE_ROWS, estimate, rowsWithin(MAX_DELIVERY_CHARS - chars)));
       }
       if (listed.size === 0) return undefined;
       const recordKeys = [...listed.keys()];
@@ -786,7 +788,7 @@ export class AuditLog extends DurableObject<Env> {
     // Rows before objects: a delivery can finish while the objects are read (R2 reads let other
     // events in), and its records are then in the delivered objects or in the rows read before.
     for (let end: string | undefined; ;) {
-      const rows = Math.max(1, Math.floor(left / MAX_STORED_ROW_CHARS));
+      const rows = rowsWithin(left);
       const page = await this.ctx.storage.list({ prefix: "r:", reverse: true, limit: rows, ...(end !== undefined ? { end } : {}) });
       for (const [key, row] of page) {
         for (const json of rowRecords(row)) out.push({ delivered: false, record: JSON.parse(json) as CloudTrailRecord });

@@ -95,8 +95,6 @@ export const encodeRecord = (r: CloudTrailRecord): EncodedRecord => ({ key: reco
 /** A record's storage key, `r:<eventTime>:<eventID>` (encodeRecord's). */
 export const recordKey = (r: Pick<CloudTrailRecord, "eventTime" | "eventID">): string => `r:${r.eventTime}:${r.eventID}`;
 
-/** A log object's body, `{"Records":[…]}`, from the records' JSON texts: the bytes JSON.stringify({ Records }) gives. */
-export const logBody = (recordsJson: string[]): Uint8Array => new TextEncoder().encode(`{"Records":[${recordsJson.join(",")}]}`);
 
 /**
  * The JSON texts of the records in a stored row (docs/formats.md, "Audit storage"): v3 rows
@@ -136,8 +134,9 @@ const BODY_END = "]}";
 
 /**
  * The log object of stored rows (docs/formats.md, "Audit storage"), in their order. Its body is
- * the bytes logBody gives for the rows' records (rowRecords), encoded row by row into one buffer
- * (each row's newlines made commas) rather than as one string joined from a string per record:
+ * `{"Records":[…]}` of the rows' records (rowRecords), the bytes JSON.stringify({ Records })
+ * gives, encoded row by row into one buffer (each row's newlines made commas) rather than as one
+ * string joined from a string per record:
  * encoding that string cost as much as the rest of a delivery's JavaScript. Event times are ISO
  * texts of one length, which order as their times do.
  */

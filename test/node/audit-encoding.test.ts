@@ -1,7 +1,7 @@
 // The stored form of audit records (docs/formats.md, "Audit storage"): JSON text encoded once,
 // joined into a log body that is byte-identical to JSON.stringify of the records.
 import { describe, expect, it } from "vitest";
-import { byEventOrder, completeRecord, encodeRecord, isoSeconds, joinRecords, logBody, newEventId, rowRecords, type AuditDraft } from "../../src/audit/record.js";
+import { byEventOrder, completeRecord, encodeRecord, isoSeconds, joinRecords, logObject, newEventId, rowRecords, type AuditDraft } from "../../src/audit/record.js";
 
 const draft = (eventTime: string, eventName: string): AuditDraft => ({
   eventVersion: "1.08",
@@ -40,10 +40,11 @@ describe("audit record encoding", () => {
   });
 
   it("a log body from the encoded texts is the bytes of JSON.stringify({ Records })", () => {
-    const body = logBody(records.map((r) => encodeRecord(r).json));
+    // Each text a row of its own (storage v2), as delivery reads them.
+    const body = logObject(records.map((r) => encodeRecord(r).json)).body;
     expect(new TextDecoder().decode(body)).toBe(JSON.stringify({ Records: records }));
     expect(JSON.parse(new TextDecoder().decode(body))).toEqual({ Records: records });
-    expect(new TextDecoder().decode(logBody([]))).toBe(JSON.stringify({ Records: [] }));
+    expect(new TextDecoder().decode(logObject([]).body)).toBe(JSON.stringify({ Records: [] }));
   });
 
   it("a row of storage v3 gives back its records, also when their strings hold newlines; v2 and v1 rows give one", () => {
@@ -51,7 +52,7 @@ describe("audit record encoding", () => {
     const all = [tricky, ...records.slice(1)];
     const row = joinRecords(all.map((r) => encodeRecord(r).json));
     expect(rowRecords(row).map((j) => JSON.parse(j))).toEqual(all);
-    expect(new TextDecoder().decode(logBody(rowRecords(row)))).toBe(JSON.stringify({ Records: all }));
+    expect(new TextDecoder().decode(logObject([row]).body)).toBe(JSON.stringify({ Records: all }));
     expect(rowRecords(encodeRecord(tricky).json).map((j) => JSON.parse(j))).toEqual([tricky]); // v2
     expect(rowRecords(tricky).map((j) => JSON.parse(j))).toEqual([tricky]); // v1
   });

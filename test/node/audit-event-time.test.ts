@@ -1,7 +1,10 @@
 // Delivery reads each record's eventTime from its JSON text without parsing it (eventTimeOf): it
 // must be the record's own, whatever a caller put in strings or maps of the record.
 import { describe, expect, it } from "vitest";
-import { completeRecord, encodeRecord, eventTimeOf, joinRecords, logBody, logObject, rowRecords, serviceEvent, unauthenticatedAggregate, type AuditDraft } from "../../src/audit/record.js";
+import { completeRecord, encodeRecord, eventTimeOf, joinRecords, logObject, rowRecords, serviceEvent, unauthenticatedAggregate, type AuditDraft } from "../../src/audit/record.js";
+
+/** The reference a log body is held to: `{"Records":[…]}` of the records' JSON texts, one string encoded at once. */
+const logBody = (recordsJson: string[]): Uint8Array => new TextEncoder().encode(`{"Records":[${recordsJson.join(",")}]}`);
 
 const draft = (eventTime: string, over: Partial<AuditDraft> = {}): AuditDraft => ({
   eventVersion: "1.08",
